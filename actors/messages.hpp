@@ -1,0 +1,100 @@
+#pragma once
+// The messages actors exchange: atoms and the types they carry. Everything here stays inside
+// one process, so types are allowed as "unsafe" (not serialisable) CAF message types; large
+// payloads travel as shared_ptr<const T> so a body is never copied between actors.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "core/dns/mx.hpp"
+#include "core/spool/records.hpp"
+
+namespace volley {
+
+// ---- atoms (CAF 0.17: at most 10 characters) ----
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using defer_atom = caf::atom_constant<caf::atom("defer")>;
+using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using received_atom = caf::atom_constant<caf::atom("received")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using session_atom = caf::atom_constant<caf::atom("session")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+// ---- injection: API -> spool actor ----
+struct InjectOutcome {
+  enum class Kind { committed, replayed, failed } kind = Kind::failed;
+  std::string replay_json;  // replayed: the first answer given for this idempotency key
+  std::string error;        // failed: why (the API answers 503)
+};
+
+// One HTTP request's messages. `done` is called exactly once, from the spool actor's thread,
+// after the synced write (or its failure); it must not block (post to the io_context).
+struct InjectBatch {
+  std::vector<spool::NewMessage> messages;
+  std::string idempotency_key;  // "" = none
+  std::string response_json;    // stored with the key
+  std::function<void(InjectOutcome)> done;
+};
+using InjectBatchPtr = std::shared_ptr<InjectBatch>;
+
+// ---- spool -> router -> delivery ----
+// A spooled message as delivery sees it: read-only, shared by all its recipients.
+struct QueuedMessage {
+  spool::MessageRecord record;
+  std::shared_ptr<const std::string> wire_data;
+};
+using QueuedMessagePtr = std::shared_ptr<const QueuedMessage>;
+
+// One recipient of a spooled message, owned by its domain's delivery actor.
+struct QueuedRecipient {
+  QueuedMessagePtr message;
+  spool::RecipientRecord rcpt;
+};
+using RecipientBatch = std::vector<QueuedRecipient>;
+
+// ---- outcomes: delivery -> metrics, events, spool ----
+enum class OutcomeKind { delivered, deferred, bounced, expired };
+const char* to_string(OutcomeKind k);
+
+struct Outcome {
+  OutcomeKind kind = OutcomeKind::deferred;
+  std::string rcpt_id;
+  std::string message_id;
+  std::string recipient;
+  std::string domain;
+  std::string tenant;
+  std::string campaign;
+  std::string mx_host;
+  std::string reply;     // SMTP reply summary or local reason
+  std::string category;  // bounce category ("" unless bounced/expired)
+  std::uint32_t attempt = 0;
+  std::int64_t received_at_ms = 0;
+  std::int64_t at_ms = 0;
+  std::int64_t next_attempt_ms = 0;  // deferred only
+};
+
+// ---- DNS ----
+// request: (resolve_atom, std::string domain) -> dns::MxResolution
+
+}  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::InjectBatchPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueuedMessagePtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::RecipientBatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::MxResolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::spool::RecipientRecord)

@@ -1,0 +1,45 @@
+#pragma once
+// Turns one JSON injection request (builder form or raw form) into a message ready to spool:
+// validated envelope, and a complete RFC 5322 message with CRLF line ends. All API input
+// validation lives here, so the HTTP layer only maps the error to a status code.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace volley {
+
+struct PrepareOptions {
+  std::string hostname = "localhost";  // right side of generated Message-IDs
+  std::int64_t now_unix = 0;           // for the Date header (seconds); 0 = use the clock
+  std::size_t max_message_size = 25 * 1024 * 1024;
+  std::size_t max_recipients = 1000;
+};
+
+struct PreparedMessage {
+  std::string envelope_from;            // "" = null reverse-path
+  std::vector<std::string> recipients;  // to + cc + bcc addr-specs, duplicates removed, in order
+  std::string message;                  // RFC 5322 message, CRLF line ends, no Bcc header
+  std::string message_id;               // the Message-ID header value, with <>
+  std::vector<std::string> tags;
+  std::string metadata_json;            // the "metadata" object serialised, "{}" when absent
+  std::string campaign;                 // "campaign" string field, "" when absent
+  bool body_8bit = false;               // any byte >= 0x80 in the message
+  bool needs_smtputf8 = false;          // any non-ASCII envelope address
+};
+
+struct PrepareError {
+  int http_status = 400;  // 400, or 413 over max_message_size
+  std::string code;       // machine-readable: "invalid_json", "missing_field", "invalid_address",
+                          // "header_injection", "too_large", "invalid_field", "too_many_recipients"
+  std::string message;    // for people
+  std::string field;      // JSON path of the offending field, e.g. "to[2].email"; "" if none
+};
+
+using PrepareResult = std::variant<PreparedMessage, PrepareError>;
+
+PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts);
+
+}  // namespace volley

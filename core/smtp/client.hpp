@@ -1,0 +1,100 @@
+#pragma once
+// The SMTP client protocol (RFC 5321, 1869, 2920, 6152, 6531, 1870) as a sans-IO state machine:
+// the driver feeds it connection events and received bytes and carries out what it asks for
+// (bytes to write, a timeout to arm, the connection to close). One object is one connection;
+// it delivers many transactions in sequence, so sessions are reused.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/smtp/reply.hpp"
+
+namespace volley::smtp {
+
+struct Transaction {
+  std::string mail_from;                          // reverse-path without <>; "" = null sender
+  std::vector<std::string> rcpts;                 // forward-paths without <>
+  std::shared_ptr<const std::string> wire_data;   // to_wire_data() output, ends with CRLF.CRLF
+  std::size_t message_size = 0;                   // for SIZE=
+  bool body_8bit = false;                         // BODY=8BITMIME when offered
+  bool needs_smtputf8 = false;                    // SMTPUTF8 required (non-ASCII addresses)
+};
+
+struct TransactionResult {
+  // One reply per recipient, in the order of Transaction::rcpts: the RCPT reply when it was
+  // refused, else the reply to the end of DATA; a refused MAIL FROM, a lost connection or a
+  // timeout give every undecided recipient that (possibly synthetic) reply.
+  std::vector<Reply> per_rcpt;
+};
+
+struct Capabilities {
+  bool esmtp = false;
+  bool pipelining = false;
+  bool eightbitmime = false;
+  bool smtputf8 = false;
+  bool starttls = false;
+  bool chunking = false;
+  std::uint64_t size_limit = 0;  // 0 = none announced
+};
+
+// What the driver must do, in order.
+struct WriteBytes {
+  // Either owned text (commands) or a shared DATA payload (never copied).
+  std::string text;
+  std::shared_ptr<const std::string> shared;
+};
+struct SessionReady {};                  // idle and greeted: start() may be called
+struct TransactionDone { TransactionResult result; };
+struct SessionFailed { Reply reply; };   // the session is unusable (greeting refused, timeout,
+                                         // protocol error, lost connection); close it
+struct CloseConnection {};               // after QUIT's reply, or after a failure
+using ClientAction = std::variant<WriteBytes, SessionReady, TransactionDone, SessionFailed, CloseConnection>;
+
+enum class ClientPhase { connecting, greeting, ehlo, helo, idle, in_transaction, quitting, closed };
+
+class SmtpClient {
+ public:
+  struct Options {
+    std::string ehlo_name = "localhost";
+    bool use_pipelining = true;
+    // RFC 5321 §4.5.3.2 minimums.
+    std::chrono::seconds greeting_timeout{300};
+    std::chrono::seconds mail_timeout{300};
+    std::chrono::seconds rcpt_timeout{300};
+    std::chrono::seconds data_init_timeout{120};
+    std::chrono::seconds data_block_timeout{180};
+    std::chrono::seconds data_term_timeout{600};
+  };
+
+  explicit SmtpClient(Options opts);
+
+  // Inputs from the driver.
+  void on_connected();
+  void on_bytes(std::string_view bytes);
+  void on_timeout();                   // the armed timeout expired
+  void on_closed(std::string reason);  // peer closed or I/O error
+  // Precondition: phase() == idle (after SessionReady). Queues one transaction.
+  void start(Transaction txn);
+  // Polite end: QUIT when idle; the session then asks to close.
+  void quit();
+
+  // Outputs.
+  std::vector<ClientAction> take_actions();
+  // The timeout to arm now for the reply being awaited; nullopt = none pending (idle).
+  std::optional<std::chrono::seconds> timeout() const;
+
+  ClientPhase phase() const;
+  const Capabilities& capabilities() const;
+  const std::string& greeting_text() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace volley::smtp

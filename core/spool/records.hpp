@@ -1,0 +1,55 @@
+#pragma once
+// What the spool holds. A message is stored once (envelope, metadata and body) and shared by
+// all of its recipients; each recipient has its own small record with its own delivery state,
+// so a recipient's outcome never rewrites the body.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace volley::spool {
+
+struct MessageRecord {
+  std::string id;              // message id (also the prefix of its recipient ids)
+  std::string envelope_from;   // "" = null reverse-path
+  std::string tenant = "default";
+  std::string campaign;
+  std::vector<std::string> tags;
+  std::string metadata_json = "{}";
+  std::string message_id_header;  // Message-ID value, with <>
+  std::int64_t received_at_ms = 0;
+  std::uint64_t message_size = 0;  // bytes of the RFC 5322 message (for SIZE=)
+  bool body_8bit = false;
+  bool needs_smtputf8 = false;
+  std::uint32_t recipient_count = 0;
+};
+
+enum class RecipientState : std::uint8_t { queued = 0, deferred = 1 };
+
+struct RecipientRecord {
+  std::string id;          // recipient message id, unique: "<message id>-<index>"
+  std::string message_id;  // MessageRecord::id
+  std::string recipient;   // addr-spec
+  std::string domain;      // lower-cased routing domain
+  RecipientState state = RecipientState::queued;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt_ms = 0;  // 0 = as soon as possible
+  std::string last_reply;            // summary of the last reply, "" before the first attempt
+};
+
+// One injected message as the API hands it to the spool: written in one synced batch.
+struct NewMessage {
+  MessageRecord message;
+  std::vector<RecipientRecord> recipients;
+  std::string wire_data;  // smtp::to_wire_data() of the message (stuffed, CRLF.CRLF)
+};
+
+// What one synced write holds: the messages of many concurrent requests (group commit) and the
+// idempotency keys of those requests with the 202 answers to repeat.
+struct CommitBatch {
+  std::vector<const NewMessage*> messages;
+  std::vector<std::pair<std::string, std::string>> idempotency;  // key -> response JSON
+  std::int64_t now_ms = 0;                                       // stored with each key
+};
+
+}  // namespace volley::spool

@@ -1,0 +1,49 @@
+#pragma once
+// The on-disk queue: the truth about what Volley still owes (RocksDB). Synchronous and not
+// thread-safe; one owner (the spool actor's thread) calls it.
+//
+// Keys: "m/<id>" message record, "b/<id>" wire body, "r/<rcpt id>" recipient record,
+// "i/<idempotency key>" stored 202 answer with its time. A message's records are written in one
+// WriteBatch with sync=true (the fsync'd WAL makes it durable); outcomes are written without
+// sync: a lost update only means a recipient is tried again, never lost.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/spool/records.hpp"
+
+namespace volley::spool {
+
+class Spool {
+ public:
+  // Opens (creating if needed) the spool at path. nullptr and *error on failure.
+  static std::unique_ptr<Spool> open(const std::string& path, std::string* error);
+  virtual ~Spool() = default;
+
+  // Writes every message of the batch (records, body, idempotency entries) in one synced
+  // write. All or nothing. false and *error on failure (disk full, I/O error).
+  virtual bool commit(const CommitBatch& batch, std::string* error) = 0;
+
+  // Outcome bookkeeping, not synced (see above).
+  virtual void update_recipient(const RecipientRecord& r) = 0;
+  virtual void remove_recipient(const std::string& rcpt_id) = 0;
+  // Removes the message record and its body (after its last recipient is final).
+  virtual void remove_message(const std::string& message_id) = 0;
+
+  virtual std::optional<std::string> load_body(const std::string& message_id) = 0;
+
+  // Recovery: every message record and every recipient record, in key order.
+  virtual void for_each_message(const std::function<void(MessageRecord&&)>& fn) = 0;
+  virtual void for_each_recipient(const std::function<void(RecipientRecord&&)>& fn) = 0;
+
+  // Idempotency: the stored 202 answer for key if written at or after not_before_ms.
+  virtual std::optional<std::string> find_idempotent(const std::string& key,
+                                                     std::int64_t not_before_ms) = 0;
+  // Deletes idempotency entries older than before_ms; returns how many.
+  virtual std::size_t expire_idempotency(std::int64_t before_ms) = 0;
+};
+
+}  // namespace volley::spool

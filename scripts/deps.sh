@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package Volley's build, daemon and tests need. Idempotent: skips apt when
+# everything is already there, so run.sh / test.sh stay fast on a machine that has them.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev catch2 libssl-dev
+  libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
+  nsd python3 python3-aiosmtpd curl prometheus
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps.sh: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps apt from starting the packaged services (nsd, prometheus): tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
