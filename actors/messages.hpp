@@ -2,6 +2,7 @@
 // The messages actors exchange: atoms and the types they carry. Everything here stays inside
 // one process, so types are allowed as "unsafe" (not serialisable) CAF message types; large
 // payloads travel as shared_ptr<const T> so a body is never copied between actors.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,8 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using session_atom = caf::atom_constant<caf::atom("session")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using spool_atom = caf::atom_constant<caf::atom("spool")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {
@@ -56,6 +59,9 @@ using InjectBatchPtr = std::shared_ptr<InjectBatch>;
 struct QueuedMessage {
   spool::MessageRecord record;
   std::shared_ptr<const std::string> wire_data;
+  // Recipients of this message not yet final, across all domains: set by the router, counted
+  // down by delivery actors; whoever reaches zero tells the spool to drop the message.
+  mutable std::atomic<std::uint32_t> remaining{0};
 };
 using QueuedMessagePtr = std::shared_ptr<const QueuedMessage>;
 

@@ -1,2 +1,177 @@
-// volleyd entry point: being written in this session (see issue 2).
-int main() { return 0; }
+// volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM.
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <utility>  // before Boost.Asio (see build-facts)
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/dns_actor.hpp"
+#include "actors/events_actor.hpp"
+#include "actors/messages.hpp"
+#include "actors/metrics_actor.hpp"
+#include "actors/router.hpp"
+#include "actors/spool_actor.hpp"
+#include "api/http_server.hpp"
+#include "api/injection_api.hpp"
+#include "core/config/config.hpp"
+#include "core/spool/spool.hpp"
+
+#ifndef VOLLEY_VERSION
+#define VOLLEY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace volley;
+
+DeliverySettings delivery_settings(const Config& cfg) {
+  DeliverySettings s;
+  s.smtp_port = cfg.delivery.smtp_port;
+  s.ehlo_name = cfg.delivery.ehlo_name;
+  s.max_connections = cfg.delivery.max_connections_per_domain;
+  s.max_messages_per_connection = cfg.delivery.max_messages_per_connection;
+  s.idle_timeout = cfg.delivery.idle_timeout;
+  s.connect_timeout = cfg.delivery.connect_timeout;
+  s.retry = delivery::RetryPolicy{cfg.delivery.retry_first, cfg.delivery.retry_max_interval, cfg.delivery.max_age};
+  for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
+  return s;
+}
+
+DnsConfig dns_config(const Config& cfg) {
+  DnsConfig d = cfg.dns.servers.empty() ? DnsConfig::from_resolv_conf(cfg.dns.resolv_conf) : DnsConfig{};
+  for (const auto& s : cfg.dns.servers) d.servers.push_back(DnsServer{s.host, s.port});
+  d.timeout = cfg.dns.timeout;
+  d.attempts = cfg.dns.attempts;
+  return d;
+}
+
+// GET /api/v1/messages/{id}: a short-lived actor asks the events actor and answers the API.
+api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events) {
+  return [&sys, events](std::string id, std::function<void(std::optional<std::string>)> answer) {
+    sys.spawn([events, id = std::move(id), answer = std::move(answer)](caf::event_based_actor* self) {
+      self->request(events, std::chrono::seconds(5), status_atom::value, id)
+          .then([answer](const std::string& json) { answer(json.empty() ? std::nullopt : std::optional{json}); },
+                [answer](const caf::error&) { answer(std::nullopt); });
+    });
+  };
+}
+
+int run(const Config& cfg) {
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{caf_cfg};
+  boost::asio::io_context io{1};
+  // Keeps io.run() going while nothing is listening yet (and during shutdown's last messages).
+  auto work = boost::asio::make_work_guard(io);
+  std::thread io_thread([&io] { io.run(); });
+
+  std::string error;
+  auto spool = spool::Spool::open(cfg.spool.path, &error);
+  if (!spool) {
+    spdlog::critical("spool {}: {}", cfg.spool.path, error);
+    work.reset();
+    io.stop();
+    io_thread.join();
+    return 1;
+  }
+  spool->set_reporter([](const std::string& problem) { spdlog::error("spool: {}", problem); });
+
+  int rc = 0;
+  {
+    auto metrics = spawn_metrics_actor(sys);
+    auto events = spawn_events_actor(sys, EventsOptions{cfg.log.event_log});
+    auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
+    DeliveryContext ctx;
+    ctx.settings = delivery_settings(cfg);
+    ctx.io = &io;
+    ctx.dns = dns;
+    ctx.metrics = metrics.actor;
+    ctx.events = events;
+    auto router = spawn_router(sys, ctx);
+    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor);
+    caf::anon_send(router, spool_atom::value, spool_actor);
+
+    {
+      caf::scoped_actor self{sys};
+      self->request(spool_actor, caf::infinite, recover_atom::value)
+          .receive([](std::size_t n) { spdlog::info("spool: recovered {} recipient messages", n); },
+                   [&](const caf::error& err) { spdlog::error("spool: recovery failed: {}", sys.render(err)); });
+    }
+
+    api::InjectionApiConfig api_cfg;
+    api_cfg.spool = spool_actor;
+    api_cfg.prepare.hostname = cfg.hostname;
+    api_cfg.prepare.max_message_size = cfg.http.max_message_size;
+    api_cfg.status = status_lookup(sys, events);
+    api_cfg.render_metrics = metrics.render;
+    api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
+    api::HttpServerOptions http_opts;
+    http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
+    api::HttpServer http(io, api::make_injection_handler(std::move(api_cfg)), http_opts);
+    try {
+      http.start(cfg.http.listen.to_string());
+      spdlog::info("volleyd {}: HTTP API on {}:{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
+                   cfg.spool.path);
+    } catch (const std::exception& e) {
+      spdlog::critical("http listen {}: {}", cfg.http.listen.to_string(), e.what());
+      rc = 1;
+    }
+
+    if (rc == 0) {
+      // Wait for SIGINT/SIGTERM on this thread; the io thread keeps serving.
+      boost::asio::io_context signals_io;
+      boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+      signals.async_wait([](const boost::system::error_code&, int sig) {
+        spdlog::info("signal {}: shutting down", sig);
+      });
+      signals_io.run();
+    }
+
+    http.stop();
+    caf::anon_send(router, stop_atom::value);
+    caf::anon_send(events, stop_atom::value);
+    caf::anon_send(spool_actor, stop_atom::value);
+    caf::anon_send(dns, stop_atom::value);
+    caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
+  }
+  sys.await_all_actors_done();
+  work.reset();
+  io.stop();
+  io_thread.join();
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"volleyd: the Volley mail transfer agent"};
+  std::string config_path;
+  bool print_default = false;
+  app.add_option("-c,--config", config_path, "TOML configuration file (default: embedded defaults)");
+  app.add_flag("--print-default-config", print_default, "Print the default configuration as TOML and exit");
+  app.set_version_flag("--version", std::string("volleyd ") + VOLLEY_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  if (print_default) {
+    std::cout << volley::default_config_toml();
+    return 0;
+  }
+  volley::LoadResult loaded;
+  if (config_path.empty()) {
+    loaded.config = volley::Config{};
+  } else {
+    loaded = volley::load_config_file(config_path);
+  }
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "volleyd: invalid configuration:\n%s\n", loaded.error.c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(loaded.config->log.level));
+  return run(*loaded.config);
+}

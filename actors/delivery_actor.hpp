@@ -1,0 +1,20 @@
+#pragma once
+// One delivery actor per destination domain: it owns the domain's ready and deferred queues,
+// its SMTP sessions (a small reused pool), its MX answer and its retry timers.
+//   (enqueue_atom, RecipientBatch)            recipients to deliver (now or at next_attempt_ms)
+//   (stop_atom)                               close sessions and quit
+// It tells its parent router (idle_atom, domain, batches received) when it has been empty for
+// DeliverySettings::reap_after, so the router can stop it without losing a late batch.
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include "actors/delivery_context.hpp"
+
+namespace volley {
+
+caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, DeliveryContextPtr ctx,
+                                caf::actor router);
+
+}  // namespace volley

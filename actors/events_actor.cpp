@@ -1,0 +1,133 @@
+#include "actors/events_actor.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/messages.hpp"
+
+namespace volley {
+
+namespace {
+
+constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr auto kFlushDelay = std::chrono::milliseconds(100);
+
+struct EventsState {
+  EventsOptions opts;
+  std::FILE* log = nullptr;
+  std::string buffer;
+  bool flush_pending = false;
+  std::unordered_map<std::string, std::string> status;  // rcpt id -> JSON
+  std::deque<std::string> final_order;                   // eviction order of final statuses
+
+  ~EventsState() {
+    flush();
+    if (log) std::fclose(log);
+  }
+
+  void flush() {
+    if (!log || buffer.empty()) return;
+    if (std::fwrite(buffer.data(), 1, buffer.size(), log) != buffer.size() || std::fflush(log) != 0)
+      spdlog::error("event log {}: write failed: {}", opts.event_log_path, std::strerror(errno));
+    buffer.clear();
+  }
+
+  void remember_final(const std::string& id) {
+    final_order.push_back(id);
+    while (final_order.size() > opts.max_final_statuses) {
+      status.erase(final_order.front());
+      final_order.pop_front();
+    }
+  }
+};
+
+nlohmann::json to_json(const Outcome& o) {
+  nlohmann::json j{{"event", to_string(o.kind)},
+                   {"id", o.rcpt_id},
+                   {"message_id", o.message_id},
+                   {"recipient", o.recipient},
+                   {"domain", o.domain},
+                   {"tenant", o.tenant},
+                   {"attempt", o.attempt},
+                   {"at", o.at_ms},
+                   {"received_at", o.received_at_ms}};
+  if (!o.campaign.empty()) j["campaign"] = o.campaign;
+  if (!o.mx_host.empty()) j["mx_host"] = o.mx_host;
+  if (!o.reply.empty()) j["reply"] = o.reply;
+  if (!o.category.empty()) j["category"] = o.category;
+  if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;
+  return j;
+}
+
+}  // namespace
+
+caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
+  return sys.spawn<caf::detached>([opts](caf::stateful_actor<EventsState>* self) -> caf::behavior {
+    auto& st = self->state;
+    st.opts = opts;
+    if (!opts.event_log_path.empty()) {
+      std::error_code ec;
+      auto parent = std::filesystem::path(opts.event_log_path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      st.log = std::fopen(opts.event_log_path.c_str(), "ae");
+      if (!st.log) spdlog::error("event log {}: cannot open: {}", opts.event_log_path, std::strerror(errno));
+    }
+    return {
+        [self](received_atom, const RecipientBatch& batch) {
+          for (const auto& r : batch) {
+            nlohmann::json j{{"id", r.rcpt.id},
+                             {"message_id", r.rcpt.message_id},
+                             {"recipient", r.rcpt.recipient},
+                             {"status", r.rcpt.state == spool::RecipientState::deferred ? "deferred" : "queued"},
+                             {"attempts", r.rcpt.attempts}};
+            if (!r.rcpt.last_reply.empty()) j["last_reply"] = r.rcpt.last_reply;
+            self->state.status[r.rcpt.id] = j.dump();
+          }
+        },
+        [self](outcome_atom, const Outcome& o) {
+          auto& st = self->state;
+          auto line = to_json(o);
+          st.buffer += line.dump();
+          st.buffer += '\n';
+          nlohmann::json status{{"id", o.rcpt_id},
+                                {"message_id", o.message_id},
+                                {"recipient", o.recipient},
+                                {"status", to_string(o.kind)},
+                                {"attempts", o.attempt},
+                                {"updated_at", o.at_ms}};
+          if (!o.reply.empty()) status[o.kind == OutcomeKind::deferred ? "last_reply" : "reply"] = o.reply;
+          if (!o.category.empty()) status["category"] = o.category;
+          if (o.kind == OutcomeKind::deferred) status["next_attempt_at"] = o.next_attempt_ms;
+          st.status[o.rcpt_id] = status.dump();
+          if (o.kind != OutcomeKind::deferred) st.remember_final(o.rcpt_id);
+          if (st.buffer.size() >= kFlushBytes) {
+            st.flush();
+          } else if (!st.flush_pending) {
+            st.flush_pending = true;
+            self->delayed_send(self, kFlushDelay, tick_atom::value);
+          }
+        },
+        [self](tick_atom) {
+          self->state.flush_pending = false;
+          self->state.flush();
+        },
+        [self](status_atom, const std::string& id) -> std::string {
+          auto it = self->state.status.find(id);
+          return it == self->state.status.end() ? std::string{} : it->second;
+        },
+        [self](stop_atom) {
+          self->state.flush();
+          self->quit();
+        },
+    };
+  });
+}
+
+}  // namespace volley

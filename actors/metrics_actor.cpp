@@ -1,0 +1,132 @@
+#include "actors/metrics_actor.hpp"
+
+#include <memory>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "actors/messages.hpp"
+
+namespace volley {
+
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+// Families live in the registry; the actor keeps references to them and caches each domain's
+// series so an outcome costs one hash lookup and one atomic add.
+struct Metrics {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  Family<Counter>& received = prometheus::BuildCounter()
+                                  .Name("volley_messages_received")
+                                  .Help("Messages accepted by the injection API and spooled")
+                                  .Register(*registry);
+  Family<Counter>& delivered = prometheus::BuildCounter()
+                                   .Name("volley_messages_delivered")
+                                   .Help("Recipient messages delivered (2xx at end of DATA)")
+                                   .Register(*registry);
+  Family<Counter>& deferred = prometheus::BuildCounter()
+                                  .Name("volley_messages_deferred")
+                                  .Help("Delivery attempts that ended in a temporary failure")
+                                  .Register(*registry);
+  Family<Counter>& bounced = prometheus::BuildCounter()
+                                 .Name("volley_messages_bounced")
+                                 .Help("Recipient messages that failed permanently (5xx or expired)")
+                                 .Register(*registry);
+  Family<Counter>& expired = prometheus::BuildCounter()
+                                 .Name("volley_messages_expired")
+                                 .Help("Recipient messages given up after the maximum queue age")
+                                 .Register(*registry);
+  Family<Gauge>& queue_depth = prometheus::BuildGauge()
+                                   .Name("volley_queue_depth")
+                                   .Help("Recipient messages queued or deferred, per destination domain")
+                                   .Register(*registry);
+  Family<Gauge>& connections = prometheus::BuildGauge()
+                                   .Name("volley_smtp_connections")
+                                   .Help("Open outbound SMTP connections, per destination domain")
+                                   .Register(*registry);
+  Family<Histogram>& commit_seconds = prometheus::BuildHistogram()
+                                          .Name("volley_spool_commit_seconds")
+                                          .Help("Duration of one synced spool write (group commit)")
+                                          .Register(*registry);
+  Family<Histogram>& delivery_seconds = prometheus::BuildHistogram()
+                                            .Name("volley_delivery_seconds")
+                                            .Help("Time from injection to final outcome")
+                                            .Register(*registry);
+
+  Counter& received_total = received.Add({});
+  Histogram& commit_hist = commit_seconds.Add(
+      {}, Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25, 0.5, 1});
+  Histogram& delivery_hist = delivery_seconds.Add(
+      {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 14400, 86400,
+                                      432000});
+
+  struct DomainSeries {
+    Counter* delivered;
+    Counter* deferred;
+    Counter* bounced;
+    Counter* expired;
+    Gauge* depth;
+    Gauge* connections;
+  };
+  std::unordered_map<std::string, DomainSeries> domains;
+
+  DomainSeries& domain(const std::string& d) {
+    auto it = domains.find(d);
+    if (it != domains.end()) return it->second;
+    prometheus::Labels l{{"domain", d}};
+    return domains
+        .emplace(d, DomainSeries{&delivered.Add(l), &deferred.Add(l), &bounced.Add(l), &expired.Add(l),
+                                 &queue_depth.Add(l), &connections.Add(l)})
+        .first->second;
+  }
+};
+
+}  // namespace
+
+MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
+  auto metrics = std::make_shared<Metrics>();
+  auto actor = sys.spawn([metrics](caf::event_based_actor*) -> caf::behavior {
+    return {
+        [metrics](outcome_atom, const Outcome& o) {
+          auto& d = metrics->domain(o.domain);
+          switch (o.kind) {
+            case OutcomeKind::delivered: d.delivered->Increment(); break;
+            case OutcomeKind::deferred: d.deferred->Increment(); return;
+            case OutcomeKind::bounced: d.bounced->Increment(); break;
+            case OutcomeKind::expired:
+              d.expired->Increment();
+              d.bounced->Increment();
+              break;
+          }
+          if (o.at_ms >= o.received_at_ms)
+            metrics->delivery_hist.Observe(static_cast<double>(o.at_ms - o.received_at_ms) / 1000.0);
+        },
+        [metrics](commit_atom, double seconds, std::size_t messages) {
+          metrics->commit_hist.Observe(seconds);
+          metrics->received_total.Increment(static_cast<double>(messages));
+        },
+        [metrics](gauge_atom, const std::string& domain, std::uint64_t depth, std::uint64_t conns) {
+          auto& d = metrics->domain(domain);
+          d.depth->Set(static_cast<double>(depth));
+          d.connections->Set(static_cast<double>(conns));
+        },
+        [](stop_atom) {},
+    };
+  });
+  auto render = [metrics] {
+    prometheus::TextSerializer serializer;
+    return serializer.Serialize(metrics->registry->Collect());
+  };
+  return MetricsHandle{actor, render};
+}
+
+}  // namespace volley
