@@ -1,0 +1,98 @@
+#pragma once
+// Volley's configuration: what the TOML file may say, its defaults, and how it is read.
+// Every setting has a default, so an empty file is a valid configuration. Mistakes are never
+// guessed around: a wrong type, an out-of-range value or an unknown key is an error that names
+// the file, the line and the key. toml++ stays in config.cpp.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config/host_port.hpp"
+
+namespace volley {
+
+// Mail for `domain` goes to host:port instead of the domain's MX hosts.
+struct StaticRoute {
+  std::string domain;  // lower case, no trailing dot
+  std::string host;    // IP literal (IPv6 without brackets) or host name
+  std::uint16_t port = 25;
+  friend bool operator==(const StaticRoute&, const StaticRoute&) = default;
+};
+
+// This machine's host name (gethostname), or "localhost" when it is not a valid host name.
+std::string system_hostname();
+
+struct Config {
+  struct Http {
+    HostPort listen{"127.0.0.1", 8025};  // port 0: the kernel picks one
+    std::size_t max_message_size = 25 * 1024 * 1024;
+    // Back-pressure: accepted messages not yet committed to the spool; beyond it, 503.
+    std::size_t max_pending = 20000;
+    friend bool operator==(const Http&, const Http&) = default;
+  } http;
+
+  struct Spool {
+    std::string path = "./var/spool";  // relative paths are relative to the working directory
+    friend bool operator==(const Spool&, const Spool&) = default;
+  } spool;
+
+  struct Dns {
+    std::vector<HostPort> servers;  // IP addresses; empty: the nameservers in resolv_conf
+    std::chrono::milliseconds timeout{2000};  // per query attempt
+    int attempts = 2;
+    std::string resolv_conf = "/etc/resolv.conf";
+    friend bool operator==(const Dns&, const Dns&) = default;
+  } dns;
+
+  struct Delivery {
+    std::uint16_t smtp_port = 25;
+    std::string ehlo_name = system_hostname();
+    std::size_t max_connections_per_domain = 8;
+    std::size_t max_messages_per_connection = 1000;
+    std::chrono::seconds idle_timeout{10};  // an idle session is closed after this
+    std::chrono::seconds connect_timeout{30};
+    // Retry schedule, after Postfix: the delay doubles from retry_first (minimal_backoff_time)
+    // up to retry_max_interval (maximal_backoff_time); at max_age (maximal_queue_lifetime) the
+    // message bounces.
+    std::chrono::seconds retry_first{300};
+    std::chrono::seconds retry_max_interval{3600};
+    std::chrono::seconds max_age{5 * 24 * 3600};
+    friend bool operator==(const Delivery&, const Delivery&) = default;
+  } delivery;
+
+  std::vector<StaticRoute> routes;  // [[route]]; at most one per domain
+
+  struct Log {
+    std::string event_log = "./var/events.jsonl";
+    std::string level = "info";  // trace, debug, info, warn, error, critical, off
+    friend bool operator==(const Log&, const Log&) = default;
+  } log;
+
+  std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
+
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set when the document is valid
+  // Otherwise every problem found, one per line, in file order, each like
+  //   volley.toml:7: [delivery] smtp_port: expected an integer 1..65535, got "abc"
+  std::string error;
+
+  bool ok() const noexcept { return config.has_value(); }
+};
+
+// source_name is what error messages call the document (usually its path).
+LoadResult parse_config(std::string_view toml_text, std::string_view source_name);
+// Reads and parses a file (at most 1 MiB).
+LoadResult load_config_file(const std::string& path);
+
+// A commented TOML document listing every setting with its default value; parsing it gives
+// Config{}. For documentation and `volleyd --print-default-config`.
+std::string default_config_toml();
+
+}  // namespace volley
