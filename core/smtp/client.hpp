@@ -39,6 +39,7 @@ struct Capabilities {
   bool smtputf8 = false;
   bool starttls = false;
   bool chunking = false;
+  bool size = false;             // SIZE announced (SIZE= is then sent), with or without a limit
   std::uint64_t size_limit = 0;  // 0 = none announced
 };
 
@@ -69,6 +70,8 @@ class SmtpClient {
     std::chrono::seconds data_init_timeout{120};
     std::chrono::seconds data_block_timeout{180};
     std::chrono::seconds data_term_timeout{600};
+    // Not in RFC 5321: how long a polite QUIT waits for its 221 before closing anyway.
+    std::chrono::seconds quit_timeout{30};
   };
 
   explicit SmtpClient(Options opts);

@@ -44,6 +44,7 @@ class ReplyParser {
 
  private:
   void take_line(std::string_view line);
+  void fail(std::string error);
   std::string partial_;
   std::optional<Reply> current_;
   std::deque<Reply> done_;

@@ -1,0 +1,630 @@
+#include "core/smtp/client.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <stdexcept>
+#include <utility>
+
+namespace volley::smtp {
+
+namespace {
+
+// The reply the client awaits: one per command sent (and the greeting), in order. With
+// PIPELINING several are outstanding at once and replies are matched to them in order.
+enum class Await { greeting, ehlo, helo, rset, mail, rcpt, data, data_end, quit };
+
+struct Expected {
+  Await what;
+  std::size_t rcpt = 0;  // Await::rcpt: index into Transaction::rcpts
+  bool ignore = false;   // Await::data_end after a lone "." that ended a DATA with no recipient
+};
+
+// What a non-pipelined transaction sends next, once the reply to the last command is in.
+enum class Step { rset, mail, rcpt, data, finish };
+
+const char* stage_name(Await a) {
+  switch (a) {
+    case Await::greeting: return "greeting";
+    case Await::ehlo: return "EHLO";
+    case Await::helo: return "HELO";
+    case Await::rset: return "RSET";
+    case Await::mail: return "MAIL";
+    case Await::rcpt: return "RCPT";
+    case Await::data: return "DATA";
+    case Await::data_end: return "end of data";
+    case Await::quit: return "QUIT";
+  }
+  return "?";
+}
+
+// A path or EHLO name must not smuggle a line end (command injection), other control
+// characters or angle brackets into a command line.
+bool safe_in_command(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7F || c == '<' || c == '>';
+  });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
+           return up(x) == up(y);
+         });
+}
+
+// EHLO reply lines after the first: "KEYWORD [params]" (RFC 5321 §4.1.1.1).
+Capabilities parse_ehlo(const Reply& r) {
+  Capabilities caps;
+  caps.esmtp = true;
+  for (std::size_t i = 1; i < r.lines.size(); ++i) {
+    std::string_view line = r.lines[i];
+    const auto sp = line.find(' ');
+    const auto keyword = line.substr(0, sp);
+    const auto param = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+    if (iequals(keyword, "PIPELINING")) {
+      caps.pipelining = true;
+    } else if (iequals(keyword, "8BITMIME")) {
+      caps.eightbitmime = true;
+    } else if (iequals(keyword, "SMTPUTF8")) {
+      caps.smtputf8 = true;
+    } else if (iequals(keyword, "STARTTLS")) {
+      caps.starttls = true;
+    } else if (iequals(keyword, "CHUNKING")) {
+      caps.chunking = true;
+    } else if (iequals(keyword, "SIZE")) {
+      caps.size = true;
+      // "SIZE" alone, "SIZE 0" or an unreadable number: no limit announced (RFC 1870 §4).
+      std::uint64_t n = 0;
+      auto [end, ec] = std::from_chars(param.data(), param.data() + param.size(), n);
+      caps.size_limit = ec == std::errc{} && end == param.data() + param.size() ? n : 0;
+    }
+  }
+  return caps;
+}
+
+}  // namespace
+
+struct SmtpClient::Impl {
+  Options opts;
+  ClientPhase phase = ClientPhase::connecting;
+  Capabilities caps;
+  std::string greeting;
+  ReplyParser parser;
+  std::deque<Expected> expected;
+  std::vector<ClientAction> actions;
+  bool rset_needed = false;     // the server may hold state of an aborted transaction
+  bool quit_requested = false;  // quit() came while busy: QUIT instead of the next SessionReady
+  std::size_t writes = 0;       // WriteBytes emitted so far
+
+  // The transaction in flight (phase == in_transaction).
+  struct InFlight {
+    Transaction txn;
+    std::vector<std::optional<Reply>> results;  // decided replies, per recipient
+    bool pipelined = false;
+    Step next = Step::finish;
+    std::size_t next_rcpt = 0;
+    bool mail_refused = false;
+    std::size_t accepted = 0;  // RCPTs the server took
+    bool aborted = false;      // ended without DATA completing: RSET before the next MAIL
+  };
+  std::optional<InFlight> txn;
+
+  explicit Impl(Options o) : opts(std::move(o)) {
+    if (opts.ehlo_name.empty() || !safe_in_command(opts.ehlo_name) ||
+        opts.ehlo_name.find(' ') != std::string::npos)
+      throw std::invalid_argument("SmtpClient: invalid EHLO name \"" + opts.ehlo_name + '"');
+  }
+
+  // ---- output ----
+
+  // Constructed in place: besides saving a move, this avoids GCC 12's false -Wmaybe-uninitialized
+  // on moving a temporary variant at -O2.
+  template <class Action, class... Args>
+  void emit(Args&&... args) {
+    actions.emplace_back(std::in_place_type<Action>, std::forward<Args>(args)...);
+  }
+
+  void write(std::string text) { write(WriteBytes{std::move(text), nullptr}); }
+  void write(WriteBytes w) {
+    emit<WriteBytes>(std::move(w));
+    ++writes;
+  }
+  void send(std::string command, Expected e) {
+    write(std::move(command));
+    expected.push_back(e);
+  }
+
+  // ---- inputs ----
+
+  void connected() {
+    switch (phase) {
+      case ClientPhase::connecting:
+        phase = ClientPhase::greeting;
+        expected.push_back({Await::greeting});
+        break;
+      default:
+        break;  // a duplicate event changes nothing
+    }
+  }
+
+  void bytes(std::string_view data) {
+    switch (phase) {
+      case ClientPhase::closed:
+        return;  // whatever follows a failure or QUIT is of no interest
+      case ClientPhase::connecting:
+        connected();  // the driver read before reporting the connection: same thing
+        break;
+      default:
+        break;
+    }
+    parser.feed(data);
+    // Replies completed before a parse error are still handled, in order.
+    bool wrote = false;
+    while (phase != ClientPhase::closed) {
+      auto r = parser.next();
+      if (!r) break;
+      if (wrote) {
+        // The previous reply made us send a command, yet this reply was already here: the
+        // server answered what it had not received (or sent two replies to one command).
+        premature(std::move(*r));
+        break;
+      }
+      const auto before = writes;
+      on_reply(std::move(*r));
+      wrote = writes != before;
+    }
+    if (phase != ClientPhase::closed && parser.failed()) {
+      if (phase == ClientPhase::quitting) {
+        close();
+      } else {
+        fail(Reply::synthetic(451, "4.5.0", "protocol error: " + parser.error()));
+      }
+    }
+  }
+
+  void timed_out() {
+    switch (phase) {
+      case ClientPhase::closed:
+        return;
+      case ClientPhase::connecting:
+        fail(Reply::synthetic(451, "4.4.1", "timeout connecting"));
+        return;
+      case ClientPhase::quitting:
+        close();
+        return;
+      default:
+        break;
+    }
+    if (expected.empty()) return;  // idle: no timeout was armed, a stale timer fired
+    fail(Reply::synthetic(451, "4.4.2",
+                          std::string("timeout waiting for ") + stage_name(expected.front().what) + " reply"));
+  }
+
+  void lost(const std::string& reason) {
+    switch (phase) {
+      case ClientPhase::closed:
+        return;
+      case ClientPhase::connecting:
+        fail(Reply::synthetic(451, "4.4.1", "connection failed: " + reason));
+        return;
+      case ClientPhase::quitting:
+        close();  // the peer closing after QUIT is the expected end
+        return;
+      default:
+        break;
+    }
+    std::string where = expected.empty() ? std::string("while idle")
+                                         : std::string("waiting for ") + stage_name(expected.front().what) + " reply";
+    fail(Reply::synthetic(451, "4.4.2", "connection lost " + where + ": " + reason));
+  }
+
+  // ---- replies ----
+
+  void on_reply(Reply r) {
+    if (expected.empty()) {
+      // Nothing was asked. A 421 is the server announcing shutdown (RFC 5321 §3.8); anything
+      // else is a broken peer.
+      fail(r.code == 421 ? std::move(r) : unexpected("no command", r));
+      return;
+    }
+    const Expected e = expected.front();
+    expected.pop_front();
+    if (r.code == 421 && e.what != Await::quit) {
+      fail(std::move(r));  // the server is closing the channel, whatever was asked
+      return;
+    }
+    switch (e.what) {
+      case Await::greeting:
+        on_greeting(std::move(r));
+        break;
+      case Await::ehlo:
+        on_ehlo(std::move(r));
+        break;
+      case Await::helo:
+        on_helo(std::move(r));
+        break;
+      case Await::rset:
+        on_rset(std::move(r));
+        break;
+      case Await::mail:
+        on_mail(std::move(r));
+        break;
+      case Await::rcpt:
+        on_rcpt(e.rcpt, std::move(r));
+        break;
+      case Await::data:
+        on_data(std::move(r));
+        break;
+      case Await::data_end:
+        on_data_end(e.ignore, std::move(r));
+        break;
+      case Await::quit:
+        close();  // any answer, even none, ends it
+        break;
+    }
+  }
+
+  void on_greeting(Reply r) {
+    greeting = r.text();
+    if (r.code == 220) {
+      send("EHLO " + opts.ehlo_name + "\r\n", {Await::ehlo});
+      phase = ClientPhase::ehlo;
+    } else if (r.transient() || r.permanent()) {
+      refuse(std::move(r));  // 554 "no service here": the server waits for our QUIT
+    } else {
+      fail(unexpected("greeting", r));
+    }
+  }
+
+  void on_ehlo(Reply r) {
+    if (r.code / 100 == 2) {
+      caps = parse_ehlo(r);
+      ready();
+    } else if (r.permanent()) {
+      // 500/502/504/550: a server that speaks no ESMTP; RFC 5321 §3.2 says fall back to HELO.
+      send("HELO " + opts.ehlo_name + "\r\n", {Await::helo});
+      phase = ClientPhase::helo;
+    } else if (r.transient()) {
+      refuse(std::move(r));
+    } else {
+      fail(unexpected("EHLO", r));
+    }
+  }
+
+  void on_helo(Reply r) {
+    if (r.code / 100 == 2) {
+      caps = Capabilities{};
+      ready();
+    } else if (r.transient() || r.permanent()) {
+      refuse(std::move(r));
+    } else {
+      fail(unexpected("HELO", r));
+    }
+  }
+
+  void on_rset(Reply r) {
+    if (r.code / 100 == 2) {
+      rset_needed = false;
+      advance();
+    } else if (r.transient() || r.permanent()) {
+      // The transaction state is unknown now: nothing sent after this can be trusted.
+      fail(Reply::synthetic(451, "4.5.0", "RSET refused: " + r.summary()));
+    } else {
+      fail(unexpected("RSET", r));
+    }
+  }
+
+  void on_mail(Reply r) {
+    auto& t = *txn;
+    if (r.code / 100 == 2) {
+      advance();
+    } else if (r.transient() || r.permanent()) {
+      // Every recipient gets the MAIL reply. With PIPELINING the RCPT and DATA replies that
+      // follow (typically 503) are consumed and ignored.
+      t.mail_refused = true;
+      t.aborted = true;
+      decide_undecided(r);
+      if (!t.pipelined) t.next = Step::finish;
+      advance();
+    } else {
+      fail(unexpected("MAIL", r));
+    }
+  }
+
+  void on_rcpt(std::size_t i, Reply r) {
+    auto& t = *txn;
+    if (r.code / 100 == 3) {
+      fail(unexpected("RCPT", r));
+      return;
+    }
+    if (!t.mail_refused) {
+      if (r.code / 100 == 2) {
+        ++t.accepted;
+      } else {
+        t.results[i] = std::move(r);
+      }
+    }
+    advance();
+  }
+
+  void on_data(Reply r) {
+    auto& t = *txn;
+    if (r.code == 354) {
+      if (!t.mail_refused && t.accepted > 0) {
+        write(WriteBytes{{}, t.txn.wire_data});  // shared, never copied
+        expected.push_back({Await::data_end});
+      } else {
+        // A pipelined DATA the server accepted although it refused MAIL or every RCPT: end it
+        // with an empty body rather than send the message to no one, and ignore the outcome.
+        send(".\r\n", {Await::data_end, 0, true});
+      }
+    } else if (r.transient() || r.permanent()) {
+      t.aborted = true;
+      if (!t.mail_refused) decide_undecided(r);
+      advance();
+    } else {
+      fail(unexpected("DATA", r));
+    }
+  }
+
+  void on_data_end(bool ignore, Reply r) {
+    auto& t = *txn;
+    if (r.code / 100 == 3) {
+      fail(unexpected("end of data", r));
+      return;
+    }
+    if (ignore) {
+      t.aborted = true;  // whatever the server made of the empty message, start clean
+    } else {
+      decide_undecided(r);  // the server's transaction is over, accepted or not: no RSET
+    }
+    advance();
+  }
+
+  void premature(Reply r) {
+    if (phase == ClientPhase::quitting) {
+      close();
+    } else if (r.code == 421) {
+      fail(std::move(r));  // a server closing may say so at any moment
+    } else {
+      fail(Reply::synthetic(451, "4.5.0", "protocol error: reply received before its command was sent: " + r.summary()));
+    }
+  }
+
+  // ---- transactions ----
+
+  void start(Transaction t) {
+    if (phase != ClientPhase::idle) {
+      // A driver bug, but recipients must never vanish: they all get a temporary failure.
+      TransactionResult res;
+      res.per_rcpt.assign(t.rcpts.size(), Reply::synthetic(451, "4.3.0", "SMTP session not ready"));
+      emit<TransactionDone>(TransactionDone{std::move(res)});
+      return;
+    }
+    phase = ClientPhase::in_transaction;
+    auto& cur = txn.emplace();
+    cur.results.resize(t.rcpts.size());
+    cur.txn = std::move(t);
+    const auto& tx = cur.txn;
+
+    // Refusals decided locally, without a word to the server.
+    std::optional<Reply> all;
+    if (!safe_in_command(tx.mail_from)) {
+      all = Reply::synthetic(553, "5.1.7", "invalid sender address");
+    } else if (!tx.wire_data) {
+      all = Reply::synthetic(451, "4.3.0", "message data missing");
+    } else if (tx.needs_smtputf8 && !caps.smtputf8) {
+      all = Reply::synthetic(550, "5.6.7", "server does not support SMTPUTF8, required for this message");
+    } else if (caps.size_limit > 0 && tx.message_size > caps.size_limit) {
+      all = Reply::synthetic(552, "5.3.4", "message size " + std::to_string(tx.message_size) +
+                                               " exceeds the server's limit of " + std::to_string(caps.size_limit));
+    }
+    std::size_t sendable = 0;
+    for (std::size_t i = 0; i < tx.rcpts.size(); ++i) {
+      if (all) {
+        cur.results[i] = *all;
+      } else if (tx.rcpts[i].empty() || !safe_in_command(tx.rcpts[i])) {
+        cur.results[i] = Reply::synthetic(553, "5.1.3", "invalid recipient address");
+      } else {
+        ++sendable;
+      }
+    }
+    if (sendable == 0) {
+      finish_transaction();
+      return;
+    }
+    cur.pipelined = opts.use_pipelining && caps.pipelining;
+    if (!cur.pipelined) {
+      cur.next = rset_needed ? Step::rset : Step::mail;
+      advance();
+      return;
+    }
+    // RFC 2920: RSET, MAIL, every RCPT and DATA in one write; DATA ends the group.
+    std::string group;
+    group.reserve(64 + tx.mail_from.size() + tx.rcpts.size() * 64);
+    if (rset_needed) {
+      group += "RSET\r\n";
+      expected.push_back({Await::rset});
+    }
+    group += mail_command();
+    expected.push_back({Await::mail});
+    for (std::size_t i = 0; i < tx.rcpts.size(); ++i) {
+      if (cur.results[i]) continue;
+      group += rcpt_command(i);
+      expected.push_back({Await::rcpt, i});
+    }
+    group += "DATA\r\n";
+    expected.push_back({Await::data});
+    write(std::move(group));
+    cur.next = Step::finish;
+  }
+
+  std::string mail_command() const {
+    const auto& tx = txn->txn;
+    std::string cmd = "MAIL FROM:<" + tx.mail_from + '>';
+    if (caps.size && tx.message_size > 0) cmd += " SIZE=" + std::to_string(tx.message_size);
+    if (tx.body_8bit && caps.eightbitmime) cmd += " BODY=8BITMIME";
+    if (tx.needs_smtputf8) cmd += " SMTPUTF8";
+    cmd += "\r\n";
+    return cmd;
+  }
+
+  std::string rcpt_command(std::size_t i) const { return "RCPT TO:<" + txn->txn.rcpts[i] + ">\r\n"; }
+
+  // After a reply in a transaction: wait for more replies, send the next command (without
+  // PIPELINING), or end the transaction.
+  void advance() {
+    if (phase != ClientPhase::in_transaction || !expected.empty()) return;
+    auto& t = *txn;
+    switch (t.next) {
+      case Step::rset:
+        t.next = Step::mail;
+        send("RSET\r\n", {Await::rset});
+        return;
+      case Step::mail:
+        t.next = Step::rcpt;
+        send(mail_command(), {Await::mail});
+        return;
+      case Step::rcpt:
+        while (t.next_rcpt < t.results.size() && t.results[t.next_rcpt]) ++t.next_rcpt;
+        if (t.next_rcpt < t.results.size()) {
+          const auto i = t.next_rcpt++;
+          send(rcpt_command(i), {Await::rcpt, i});
+          return;
+        }
+        t.next = Step::data;
+        [[fallthrough]];
+      case Step::data:
+        t.next = Step::finish;
+        if (t.accepted > 0) {
+          send("DATA\r\n", {Await::data});
+          return;
+        }
+        t.aborted = true;  // every RCPT refused: no DATA, and the server holds a MAIL
+        [[fallthrough]];
+      case Step::finish:
+        finish_transaction();
+        return;
+    }
+  }
+
+  void decide_undecided(const Reply& r) {
+    for (auto& res : txn->results)
+      if (!res) res = r;
+  }
+
+  void finish_transaction() {
+    auto& t = *txn;
+    TransactionResult res;
+    res.per_rcpt.reserve(t.results.size());
+    for (auto& r : t.results)
+      res.per_rcpt.push_back(r ? std::move(*r) : Reply::synthetic(451, "4.5.0", "no reply for recipient"));
+    if (t.aborted) rset_needed = true;
+    txn.reset();
+    emit<TransactionDone>(TransactionDone{std::move(res)});
+    ready();
+  }
+
+  // ---- session ----
+
+  void ready() {
+    phase = ClientPhase::idle;
+    if (quit_requested) {
+      quit();
+    } else {
+      emit<SessionReady>();
+    }
+  }
+
+  void quit() {
+    switch (phase) {
+      case ClientPhase::idle:
+        phase = ClientPhase::quitting;
+        send("QUIT\r\n", {Await::quit});
+        break;
+      case ClientPhase::connecting:
+        close();
+        break;
+      case ClientPhase::greeting:
+      case ClientPhase::ehlo:
+      case ClientPhase::helo:
+      case ClientPhase::in_transaction:
+        quit_requested = true;  // after the work in hand
+        break;
+      case ClientPhase::quitting:
+      case ClientPhase::closed:
+        break;
+    }
+  }
+
+  // The server refused the session but is still talking sanely: say QUIT before closing.
+  void refuse(Reply r) {
+    emit<SessionFailed>(SessionFailed{std::move(r)});
+    expected.clear();
+    phase = ClientPhase::quitting;
+    send("QUIT\r\n", {Await::quit});
+  }
+
+  // The session is over at once: the transaction in flight ends with `r` for every undecided
+  // recipient, then the driver is told to close.
+  void fail(Reply r) {
+    expected.clear();
+    if (txn) {
+      decide_undecided(r);
+      auto& t = *txn;
+      TransactionResult res;
+      res.per_rcpt.reserve(t.results.size());
+      for (auto& x : t.results) res.per_rcpt.push_back(std::move(*x));
+      txn.reset();
+      emit<TransactionDone>(TransactionDone{std::move(res)});
+    }
+    emit<SessionFailed>(SessionFailed{std::move(r)});
+    close();
+  }
+
+  void close() {
+    expected.clear();
+    phase = ClientPhase::closed;
+    emit<CloseConnection>();
+  }
+
+  static Reply unexpected(const char* to, const Reply& r) {
+    return Reply::synthetic(451, "4.5.0", std::string("protocol error: unexpected reply to ") + to + ": " + r.summary());
+  }
+
+  std::optional<std::chrono::seconds> timeout() const {
+    if (expected.empty()) return std::nullopt;
+    switch (expected.front().what) {
+      case Await::greeting: return opts.greeting_timeout;
+      // RFC 5321 names no EHLO, HELO or RSET timeout; they are as cheap as MAIL.
+      case Await::ehlo:
+      case Await::helo:
+      case Await::rset:
+      case Await::mail: return opts.mail_timeout;
+      case Await::rcpt: return opts.rcpt_timeout;
+      case Await::data: return opts.data_init_timeout;
+      case Await::data_end: return opts.data_term_timeout;
+      case Await::quit: return opts.quit_timeout;
+    }
+    return std::nullopt;
+  }
+};
+
+SmtpClient::SmtpClient(Options opts) : impl_(std::make_shared<Impl>(std::move(opts))) {}
+
+void SmtpClient::on_connected() { impl_->connected(); }
+void SmtpClient::on_bytes(std::string_view bytes) { impl_->bytes(bytes); }
+void SmtpClient::on_timeout() { impl_->timed_out(); }
+void SmtpClient::on_closed(std::string reason) { impl_->lost(reason); }
+void SmtpClient::start(Transaction txn) { impl_->start(std::move(txn)); }
+void SmtpClient::quit() { impl_->quit(); }
+
+std::vector<ClientAction> SmtpClient::take_actions() { return std::exchange(impl_->actions, {}); }
+std::optional<std::chrono::seconds> SmtpClient::timeout() const { return impl_->timeout(); }
+ClientPhase SmtpClient::phase() const { return impl_->phase; }
+const Capabilities& SmtpClient::capabilities() const { return impl_->caps; }
+const std::string& SmtpClient::greeting_text() const { return impl_->greeting; }
+
+}  // namespace volley::smtp

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+
+#include "core/smtp/wire.hpp"
+
+using volley::smtp::from_wire_data;
+using volley::smtp::to_wire_data;
+using namespace std::string_literals;
+
+namespace {
+
+// What the message is after to_wire_data and back: every line end CRLF, and a final CRLF.
+std::string normalised(std::string_view m) {
+  std::string out;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '\r') {
+      out += "\r\n";
+      if (i + 1 < m.size() && m[i + 1] == '\n') ++i;
+    } else if (m[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out += m[i];
+    }
+  }
+  if (!out.empty() && (out.size() < 2 || out.substr(out.size() - 2) != "\r\n")) out += "\r\n";
+  return out;
+}
+
+// Properties every wire form has: no bare CR or LF, ends in CRLF.CRLF, and no line before the
+// terminator is a lone "." (which would end the data early).
+void check_wire_form(const std::string& w) {
+  if (w.size() == 3) {
+    REQUIRE(w == ".\r\n");
+    return;
+  }
+  REQUIRE(w.size() >= 5);
+  REQUIRE(w.substr(0, 3) != ".\r\n");
+  REQUIRE(w.find("\r\n.\r\n") == w.size() - 5);
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (w[i] == '\r') REQUIRE((i + 1 < w.size() && w[i + 1] == '\n'));
+    if (w[i] == '\n') REQUIRE((i > 0 && w[i - 1] == '\r'));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("wire: CRLF stays, bare LF and bare CR become CRLF") {
+  CHECK(to_wire_data("a\r\nb\r\n") == "a\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("a\nb\n") == "a\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("a\rb\r") == "a\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("a\r\rb") == "a\r\n\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("a\n\rb") == "a\r\n\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("a\r\n\nb") == "a\r\n\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("\n") == "\r\n.\r\n");
+  CHECK(to_wire_data("\r") == "\r\n.\r\n");
+}
+
+TEST_CASE("wire: a final CRLF is added when missing, never doubled") {
+  CHECK(to_wire_data("no newline") == "no newline\r\n.\r\n");
+  CHECK(to_wire_data("with newline\r\n") == "with newline\r\n.\r\n");
+  CHECK(to_wire_data("x\r\n\r\n") == "x\r\n\r\n.\r\n");
+}
+
+TEST_CASE("wire: empty body is just the terminator") {
+  CHECK(to_wire_data("") == ".\r\n");
+  CHECK(to_wire_data(std::string_view{}) == ".\r\n");
+  CHECK(from_wire_data(std::string_view{}).empty());
+  CHECK(from_wire_data(".\r\n").empty());
+}
+
+TEST_CASE("wire: lines starting with a dot are stuffed") {
+  CHECK(to_wire_data(".") == "..\r\n.\r\n");
+  CHECK(to_wire_data("a\r\n.\r\nb\r\n") == "a\r\n..\r\nb\r\n.\r\n");
+  CHECK(to_wire_data("..\n...\n") == "...\r\n....\r\n.\r\n");
+  CHECK(to_wire_data(".starts the body\r\n") == "..starts the body\r\n.\r\n");
+  CHECK(to_wire_data("a\r.b\n.c") == "a\r\n..b\r\n..c\r\n.\r\n");
+  CHECK(to_wire_data("mid.dle .dot\r\n") == "mid.dle .dot\r\n.\r\n");
+  CHECK(to_wire_data("a\r\n.") == "a\r\n..\r\n.\r\n");
+}
+
+TEST_CASE("wire: from_wire_data undoes stuffing and stops at the terminator") {
+  CHECK(from_wire_data("a\r\n..\r\n...x\r\n.\r\n") == "a\r\n.\r\n..x\r\n");
+  CHECK(from_wire_data("a\r\n.\r\nafter the end\r\n") == "a\r\n");
+  CHECK(from_wire_data("") == "");
+}
+
+TEST_CASE("wire: binary and 8-bit content passes through unchanged") {
+  std::string m = "caf\xc3\xa9\x00\x01\xff line\r\n"s;
+  CHECK(to_wire_data(m) == m + ".\r\n");
+}
+
+TEST_CASE("wire: round trip on random messages") {
+  std::mt19937 rng(20240611);
+  // Biased towards the characters that matter.
+  const std::string alphabet = "\r\n.\r\n.ab \x00\xff"s;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string m;
+    const auto len = std::uniform_int_distribution<int>(0, 40)(rng);
+    for (int i = 0; i < len; ++i) m += alphabet[std::uniform_int_distribution<std::size_t>(0, alphabet.size() - 1)(rng)];
+    const auto w = to_wire_data(m);
+    INFO("message: " << ::Catch::Detail::stringify(m));
+    check_wire_form(w);
+    const auto back = from_wire_data(w);
+    REQUIRE(back == normalised(m));
+    // The wire form of a normalised message is stable.
+    REQUIRE(to_wire_data(back) == w);
+  }
+}
+
+TEST_CASE("wire: a large message round-trips") {
+  std::string m;
+  for (int i = 0; i < 100000; ++i) m += "line number " + std::to_string(i) + (i % 10 == 0 ? "\n.dot\r\n" : "\r\n");
+  auto w = to_wire_data(m);
+  CHECK(w.size() > m.size());
+  CHECK(from_wire_data(w) == normalised(m));
+}
