@@ -27,7 +27,8 @@ struct PreparedMessage {
   std::string metadata_json;            // the "metadata" object serialised, "{}" when absent
   std::string campaign;                 // "campaign" string field, "" when absent
   bool body_8bit = false;               // any byte >= 0x80 in the message
-  bool needs_smtputf8 = false;          // any non-ASCII envelope address
+  bool needs_smtputf8 = false;          // any non-ASCII envelope address, or UTF-8 in the header
+                                        // section (RFC 6532 addresses; raw-form headers)
 };
 
 struct PrepareError {
@@ -40,6 +41,18 @@ struct PrepareError {
 
 using PrepareResult = std::variant<PreparedMessage, PrepareError>;
 
+// Request rules (details and limits in prepare.cpp):
+// - Addresses are "a@b" or {"email", "name"}; to/cc/bcc/reply_to take one or an array. At least
+//   one recipient in to+cc+bcc; Bcc never reaches the headers. "envelope_from": "" asks for
+//   the null reverse-path; absent means from's address.
+// - Builder form needs text, html or attachments. Custom "headers" may not set From, To, Cc,
+//   Bcc, Reply-To, Subject, Date, MIME-Version, Content-Type, Content-Transfer-Encoding,
+//   Content-Disposition or Return-Path; a valid "Message-ID" replaces the generated one.
+// - Raw form ("raw": a whole message) takes from/to/cc/bcc/envelope_from and the labels only;
+//   it is passed on except for CRLF line ends, Bcc fields removed, Date/Message-ID added when
+//   missing.
+// - CR, LF or NUL in anything that reaches a header is "header_injection"; unknown request
+//   members are ignored (the HTTP layer may carry its own, e.g. a pool).
 PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts);
 
 }  // namespace volley

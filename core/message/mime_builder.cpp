@@ -1,0 +1,179 @@
+#include "core/message/mime_builder.hpp"
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+#include "core/message/header_encoding.hpp"
+#include "core/message/transfer_encoding.hpp"
+
+namespace volley::message {
+
+namespace {
+
+struct Part {
+  std::string headers;
+  std::string body;  // ends with CRLF (or is empty)
+};
+
+Part text_part(std::string_view subtype, std::string_view text) {
+  std::string crlf = to_crlf(text);
+  if (crlf.size() < 2 || crlf.compare(crlf.size() - 2, 2, "\r\n") != 0) crlf += "\r\n";
+  Part p;
+  p.headers = "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n";
+  if (fits_7bit(crlf)) {
+    p.headers += "Content-Transfer-Encoding: 7bit\r\n";
+    p.body = std::move(crlf);
+  } else {
+    p.headers += "Content-Transfer-Encoding: quoted-printable\r\n";
+    p.body = quoted_printable_encode(crlf);
+  }
+  return p;
+}
+
+Part attachment_part(const AttachmentPart& a) {
+  Part p;
+  p.headers = field_with_parameters("Content-Type", a.content_type, mime_parameter("name", a.filename));
+  p.headers += field_with_parameters("Content-Disposition", "attachment", mime_parameter("filename", a.filename));
+  p.headers += "Content-Transfer-Encoding: base64\r\n";
+  p.body = base64_encode_lines(a.data);
+  return p;
+}
+
+std::string random_boundary() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  // "=_" can never occur in quoted-printable or base64 output.
+  std::string b = "=_vly_";
+  for (unsigned char c : raw) {
+    b += kHex[c >> 4];
+    b += kHex[c & 15];
+  }
+  return b;
+}
+
+Part multipart(std::string_view subtype, const std::vector<Part>& parts) {
+  std::string boundary;
+  bool clash;
+  do {  // a 7bit text part could, in theory, hold the boundary
+    boundary = random_boundary();
+    clash = false;
+    for (const auto& p : parts) clash = clash || p.body.find(boundary) != std::string::npos;
+  } while (clash);
+  Part m;
+  m.headers = "Content-Type: multipart/" + std::string(subtype) + ";\r\n boundary=\"" + boundary + "\"\r\n";
+  for (const auto& p : parts) {
+    m.body += "--" + boundary + "\r\n";
+    m.body += p.headers;
+    m.body += "\r\n";
+    m.body += p.body;
+    m.body += "\r\n";  // belongs to the next delimiter, so the part keeps its own last CRLF
+  }
+  m.body += "--" + boundary + "--\r\n";
+  return m;
+}
+
+bool is_token_char(unsigned char c) {  // RFC 2045 token
+  if (c <= 32 || c >= 127) return false;
+  return std::string_view("()<>@,;:\\\"/[]?=").find(static_cast<char>(c)) == std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_token_char(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+}  // namespace
+
+MimeEntity build_mime(const MimeContent& c) {
+  std::optional<Part> body;
+  if (c.text && c.html)
+    body = multipart("alternative", {text_part("plain", *c.text), text_part("html", *c.html)});
+  else if (c.text)
+    body = text_part("plain", *c.text);
+  else if (c.html)
+    body = text_part("html", *c.html);
+
+  Part top;
+  if (c.attachments.empty()) {
+    if (!body) throw std::invalid_argument("build_mime: nothing to build");
+    top = std::move(*body);
+  } else {
+    std::vector<Part> parts;
+    if (body) parts.push_back(std::move(*body));
+    for (const auto& a : c.attachments) parts.push_back(attachment_part(a));
+    top = multipart("mixed", parts);
+  }
+  return {"MIME-Version: 1.0\r\n" + top.headers, std::move(top.body)};
+}
+
+std::string normalise_content_type(std::string_view value, std::string* error) {
+  auto fail = [&](const char* why) {
+    if (error) *error = why;
+    return std::string();
+  };
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7F) return fail("content_type must be printable ASCII");
+  }
+  std::size_t semi = value.find(';');
+  std::string_view type = trim(value.substr(0, semi));
+  std::size_t slash = type.find('/');
+  if (slash == std::string_view::npos || !is_token(type.substr(0, slash)) || !is_token(type.substr(slash + 1)))
+    return fail("content_type must look like type/subtype");
+  std::string out(type);
+  for (char& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  if (out.rfind("multipart/", 0) == 0 || out.rfind("message/", 0) == 0)
+    return fail("multipart/* and message/* cannot be sent as attachments");
+  // Parameters: attr=token or attr="quoted string", re-emitted as given.
+  std::string_view rest = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
+  while (!trim(rest).empty()) {
+    rest = trim(rest);
+    std::size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) return fail("content_type parameter without =");
+    std::string_view attr = trim(rest.substr(0, eq));
+    if (!is_token(attr)) return fail("content_type parameter name is not a token");
+    std::string lower(attr);
+    for (char& ch : lower)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    if (lower == "name" || lower.rfind("name*", 0) == 0)
+      return fail("content_type must not carry a name parameter (use filename)");
+    rest = trim(rest.substr(eq + 1));
+    std::string_view val;
+    if (!rest.empty() && rest.front() == '"') {
+      std::size_t i = 1;
+      while (i < rest.size() && rest[i] != '"') i += rest[i] == '\\' ? 2 : 1;
+      if (i >= rest.size()) return fail("content_type has an unterminated quoted string");
+      val = rest.substr(0, i + 1);
+      rest = rest.substr(i + 1);
+    } else {
+      std::size_t end = rest.find(';');
+      val = trim(rest.substr(0, end));
+      if (!is_token(val)) return fail("content_type parameter value is not a token");
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    }
+    rest = trim(rest);
+    if (!rest.empty()) {
+      if (rest.front() != ';') return fail("content_type parameters must be separated by ;");
+      rest.remove_prefix(1);
+    }
+    out += "; ";
+    out += attr;
+    out += '=';
+    out += val;
+  }
+  if (out.size() > 200) return fail("content_type longer than 200 characters");
+  return out;
+}
+
+}  // namespace volley::message

@@ -1,0 +1,40 @@
+#pragma once
+// The MIME structure of a built message (RFC 2045/2046):
+//   text only            -> text/plain
+//   html only            -> text/html
+//   text + html          -> multipart/alternative (plain first: readers show the last they can)
+//   with attachments     -> multipart/mixed [ body above, attachment, ... ]
+// Text parts are utf-8, 7bit when they already fit, quoted-printable otherwise; attachments are
+// base64 with an RFC 2231 filename.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace volley::message {
+
+struct AttachmentPart {
+  std::string filename;      // UTF-8, checked (no control characters)
+  std::string content_type;  // "type/subtype[; attr=value...]", checked by parse_content_type
+  std::string data;          // decoded octets
+};
+
+struct MimeContent {
+  std::optional<std::string> text;  // UTF-8, any line ends
+  std::optional<std::string> html;
+  std::vector<AttachmentPart> attachments;
+};
+
+struct MimeEntity {
+  std::string headers;  // "MIME-Version: 1.0\r\nContent-Type: ...\r\n..." (no blank line)
+  std::string body;     // ends with CRLF
+};
+
+// At least one of text, html or an attachment must be present.
+MimeEntity build_mime(const MimeContent& content);
+
+// Checks a Content-Type given by a client for an attachment and returns it normalised
+// ("type/subtype" lower-cased, parameters kept); "" with *error set when unusable.
+// multipart/* and message/* are refused: they cannot be base64-encoded as an attachment.
+std::string normalise_content_type(std::string_view value, std::string* error);
+
+}  // namespace volley::message

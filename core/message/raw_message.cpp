@@ -1,0 +1,130 @@
+#include "core/message/raw_message.hpp"
+
+#include <vector>
+
+#include "core/message/header_encoding.hpp"
+
+namespace volley::message {
+
+namespace {
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+RawProblem problem(std::string code, std::string what, std::size_t line) {
+  return {std::move(code), what + " (line " + std::to_string(line) + ")"};
+}
+
+struct Field {
+  std::string name;
+  std::vector<std::string_view> lines;  // first line and its continuations, without line ends
+};
+
+}  // namespace
+
+std::optional<RawProblem> normalise_raw_message(std::string_view raw, std::string_view date,
+                                                std::string_view new_message_id, RawMessage* out) {
+  std::vector<Field> fields;
+  std::size_t pos = 0, line_no = 0;
+  bool separator = false;
+  // Header section: lines end in LF or CRLF; a CR anywhere else could end a line for one
+  // reader and not for another, which is how headers get smuggled.
+  while (pos < raw.size()) {
+    ++line_no;
+    std::size_t lf = raw.find('\n', pos);
+    std::size_t end = lf == std::string_view::npos ? raw.size() : lf;
+    std::string_view line = raw.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = lf == std::string_view::npos ? raw.size() : lf + 1;
+    if (line.empty()) {
+      separator = true;
+      break;
+    }
+    if (line.find('\r') != std::string_view::npos) return problem("header_injection", "bare CR in header", line_no);
+    if (line.find('\0') != std::string_view::npos) return problem("header_injection", "NUL in header", line_no);
+    if (line.size() > kMaxLineLength) return problem("invalid_field", "header line longer than 998 octets", line_no);
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (fields.empty()) return problem("invalid_field", "message starts with a continuation line", line_no);
+      fields.back().lines.push_back(line);
+      continue;
+    }
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return problem("invalid_field", "header line is not a \"Name: value\" field", line_no);
+    for (std::size_t i = 0; i < colon; ++i) {
+      auto c = static_cast<unsigned char>(line[i]);
+      if (c < 33 || c > 126) return problem("invalid_field", "invalid character in header field name", line_no);
+    }
+    fields.push_back({std::string(line.substr(0, colon)), {line}});
+  }
+  if (!separator) return RawProblem{"invalid_field", "no blank line between header and body"};
+  if (fields.empty()) return RawProblem{"invalid_field", "message has no header fields"};
+
+  bool has_from = false, has_date = false, has_message_id = false;
+  std::string message_id;
+  std::string msg;
+  msg.reserve(raw.size() + raw.size() / 40 + 128);
+  out->header_8bit = false;
+  for (const auto& f : fields) {
+    if (ieq(f.name, "Bcc")) continue;  // blind copies stay blind
+    has_from = has_from || ieq(f.name, "From");
+    has_date = has_date || ieq(f.name, "Date");
+    if (ieq(f.name, "Message-ID") && !has_message_id) {
+      has_message_id = true;
+      std::string unfolded(f.lines[0].substr(f.name.size() + 1));
+      for (std::size_t k = 1; k < f.lines.size(); ++k) unfolded += f.lines[k];
+      message_id = std::string(trim(unfolded));
+      if (message_id.empty()) return RawProblem{"invalid_field", "Message-ID field is empty"};
+    }
+    for (auto l : f.lines) {
+      for (char ch : l)
+        if (static_cast<unsigned char>(ch) >= 0x80) out->header_8bit = true;
+      msg += l;
+      msg += "\r\n";
+    }
+  }
+  if (!has_from) return RawProblem{"invalid_field", "message has no From field"};
+  if (!has_date) msg += "Date: " + std::string(date) + "\r\n";
+  if (!has_message_id) {
+    message_id = std::string(new_message_id);
+    msg += "Message-ID: " + message_id + "\r\n";
+  }
+  msg += "\r\n";
+
+  // Body: any line end becomes CRLF; lines must fit SMTP's 1000-octet limit.
+  std::size_t line_len = 0;
+  std::size_t body_line = line_no + 1;
+  for (std::size_t i = pos; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+      msg += "\r\n";
+      line_len = 0;
+      ++body_line;
+      continue;
+    }
+    if (c == '\0') return problem("invalid_field", "NUL in body", body_line);
+    if (++line_len > kMaxLineLength) return problem("invalid_field", "body line longer than 998 octets", body_line);
+    msg += c;
+  }
+  if (line_len > 0) msg += "\r\n";
+  out->message = std::move(msg);
+  out->message_id = std::move(message_id);
+  return std::nullopt;
+}
+
+}  // namespace volley::message

@@ -1,0 +1,241 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/message/header_encoding.hpp"
+#include "core/message/transfer_encoding.hpp"
+
+using namespace volley::message;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t e = s.find("\r\n", pos);
+    if (e == std::string::npos) e = s.size();
+    out.push_back(s.substr(pos, e - pos));
+    pos = e + 2;
+  }
+  return out;
+}
+
+// Reference decoders, written from RFC 2045 / 2047 independently of the encoders.
+std::string qp_decode(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '=' && i + 2 < s.size() + 1 && s.compare(i, 3, "=\r\n") == 0) {
+      i += 2;
+    } else if (s[i] == '=') {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string unfold(std::string s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 2, "\r\n") == 0 && i + 2 < s.size() && (s[i + 2] == ' ' || s[i + 2] == '\t')) {
+      ++i;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("to_crlf normalises every line end") {
+  CHECK(to_crlf("a\nb\r\nc\rd") == "a\r\nb\r\nc\r\nd");
+  CHECK(to_crlf("\r\r\n\n") == "\r\n\r\n\r\n");
+  CHECK(to_crlf("") == "");
+}
+
+TEST_CASE("base64 encodes in 76-column lines and decodes strictly") {
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foo") == "Zm9v");
+  CHECK(base64_encode(std::string("\x00\xff\xfe", 3)) == "AP/+");
+  std::string data(200, '\x5a');
+  auto enc = base64_encode_lines(data);
+  for (const auto& l : lines_of(enc)) CHECK(l.size() <= 76);
+  CHECK(enc.size() >= 2);
+  CHECK(enc.substr(enc.size() - 2) == "\r\n");
+
+  std::size_t bad = 99;
+  CHECK(base64_decode("Zm9v", &bad) == std::string("foo"));
+  CHECK(base64_decode("Zm8=", &bad) == std::string("fo"));
+  CHECK(base64_decode("Zg==", &bad) == std::string("f"));
+  CHECK(base64_decode("", &bad) == std::string(""));
+  CHECK(base64_decode("Zm9v\r\nYmFy\n", &bad) == std::string("foobar"));
+  CHECK(*base64_decode(enc, &bad) == data);
+
+  CHECK_FALSE(base64_decode("Zm9", &bad));  // missing padding
+  CHECK(bad == 3);
+  CHECK_FALSE(base64_decode("Zm9v!", &bad));
+  CHECK(bad == 4);
+  CHECK_FALSE(base64_decode("Zg=a", &bad));  // data after padding
+  CHECK(bad == 3);
+  CHECK_FALSE(base64_decode("Z===", &bad));
+  CHECK(bad == 1);
+  CHECK_FALSE(base64_decode("Zm9v=", &bad));
+  CHECK_FALSE(base64_decode("Zm-_", &bad));  // URL-safe alphabet is not base64
+  CHECK_FALSE(base64_decode("Zg==Zg==", &bad));
+}
+
+TEST_CASE("quoted-printable keeps lines within 76 and round-trips") {
+  SECTION("plain ASCII stays readable, = is escaped") {
+    CHECK(quoted_printable_encode("a=b\r\nc") == "a=3Db\r\nc");
+  }
+  SECTION("trailing whitespace is encoded") {
+    CHECK(quoted_printable_encode("end \r\ntab\t\r\n") == "end=20\r\ntab=09\r\n");
+    CHECK(quoted_printable_encode("x ") == "x=20");
+  }
+  SECTION("UTF-8 becomes hex octets") {
+    CHECK(quoted_printable_encode("café") == "caf=C3=A9");
+  }
+  SECTION("long lines get soft breaks, never splitting =XX, never a space before =") {
+    std::vector<std::string> inputs = {
+        std::string(300, 'a'), std::string(100, ' ') + "x", std::string(120, '=') ,
+        "héllo wörld ",  // short
+    };
+    std::string mixed;
+    for (int i = 0; i < 40; ++i) mixed += "ab é  ";
+    inputs.push_back(mixed);
+    std::string spaces_at_break = std::string(72, 'a') + "  " + std::string(10, 'b');
+    inputs.push_back(spaces_at_break);
+    for (const auto& in : inputs) {
+      INFO(in);
+      std::string enc = quoted_printable_encode(in);
+      for (const auto& l : lines_of(enc)) {
+        CHECK(l.size() <= 76);
+        if (!l.empty()) {
+          CHECK(l.back() != ' ');
+          CHECK(l.back() != '\t');
+          if (l.back() == '=' && l.size() >= 2) CHECK((l[l.size() - 2] != ' ' && l[l.size() - 2] != '\t'));
+        }
+        for (char c : l) CHECK((c >= 32 && c <= 126));
+      }
+      CHECK(qp_decode(enc) == in);
+    }
+  }
+  SECTION("control characters and CR/LF inside text") {
+    std::string in = std::string("nul\0here", 8) + "\r\nline2";
+    CHECK(quoted_printable_encode(in) == "nul=00here\r\nline2");
+  }
+}
+
+TEST_CASE("fits_7bit is for printable ASCII with short lines") {
+  CHECK(fits_7bit("hello\r\nworld\r\n"));
+  CHECK(fits_7bit("tab\there"));
+  CHECK_FALSE(fits_7bit("café"));
+  CHECK_FALSE(fits_7bit("bell\x07"));
+  CHECK_FALSE(fits_7bit("lone\rcr"));
+  CHECK(fits_7bit(std::string(998, 'a') + "\r\n"));
+  CHECK_FALSE(fits_7bit(std::string(999, 'a') + "\r\n"));
+}
+
+TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded") {
+  CHECK(unstructured_field("Subject", "Hello world") == "Subject: Hello world\r\n");
+  CHECK(unstructured_field("Subject", "  padded  ") == "Subject: padded\r\n");
+  CHECK(unstructured_field("Subject", "") == "Subject:\r\n");
+  // "Café" encoded, the plain word and its space kept.
+  CHECK(unstructured_field("Subject", "Café ouvert") == "Subject: =?utf-8?B?Q2Fmw6k=?= ouvert\r\n");
+  // Adjacent non-ASCII words become one run: the space between them is inside the encoding.
+  CHECK(unstructured_field("Subject", "é è x") == "Subject: =?utf-8?B?w6kgw6g=?= x\r\n");
+  // Text that looks like an encoded word is encoded so no reader decodes it.
+  CHECK(unstructured_field("Subject", "=?utf-8?B?QQ==?=") == "Subject: =?utf-8?B?PT91dGYtOD9CP1FRPT0/PQ==?=\r\n");
+
+  SECTION("long ASCII folds at whitespace under 78 columns") {
+    std::string v;
+    for (int i = 0; i < 40; ++i) v += "word" + std::to_string(i) + " ";
+    std::string f = unstructured_field("Subject", v);
+    auto ls = lines_of(f);
+    CHECK(ls.size() > 1);
+    for (std::size_t i = 0; i < ls.size(); ++i) {
+      CHECK(ls[i].size() <= 78);
+      if (i > 0) CHECK(ls[i][0] == ' ');
+    }
+    // Unfolding gives back the value exactly.
+    std::string trimmed = v.substr(0, v.size() - 1);
+    CHECK(unfold(f) == "Subject: " + trimmed + "\r\n");
+  }
+  SECTION("long non-ASCII text: encoded words <= 75, characters never cut") {
+    std::string v;
+    for (int i = 0; i < 60; ++i) v += "日本語";
+    std::string f = unstructured_field("Subject", v);
+    for (const auto& l : lines_of(f)) {
+      CHECK(l.size() <= 78);
+      std::size_t s = l.find("=?");
+      if (s != std::string::npos) CHECK(l.size() - s <= 75);
+    }
+  }
+  SECTION("an unbreakable ASCII word never makes a line past 998") {
+    std::string v = "x " + std::string(2000, 'a');
+    std::string f = unstructured_field("X-Long", v);
+    for (const auto& l : lines_of(f)) CHECK(l.size() <= 998);
+    CHECK(f.find("=?utf-8?B?") != std::string::npos);
+  }
+  SECTION("a URL-sized word stays plain on its own line") {
+    std::string url = "<https://example.com/" + std::string(100, 'u') + ">";
+    std::string f = unstructured_field("List-Unsubscribe", url);
+    CHECK(f == "List-Unsubscribe: " + url + "\r\n");
+  }
+}
+
+TEST_CASE("address fields: plain, quoted and encoded display names") {
+  auto box = [](std::string local, std::string domain, std::string name) {
+    volley::Mailbox b;
+    b.local = std::move(local);
+    b.domain = std::move(domain);
+    b.display_name = std::move(name);
+    return b;
+  };
+  CHECK(address_list_field("To", {box("a", "x.example", "")}) == "To: a@x.example\r\n");
+  CHECK(address_list_field("To", {box("a", "x.example", "Alice Smith")}) == "To: Alice Smith <a@x.example>\r\n");
+  CHECK(address_list_field("To", {box("a", "x.example", "Smith, Alice")}) ==
+        "To: \"Smith, Alice\" <a@x.example>\r\n");
+  CHECK(address_list_field("To", {box("a", "x.example", "say \"hi\" \\o/")}) ==
+        "To: \"say \\\"hi\\\" \\\\o/\" <a@x.example>\r\n");
+  CHECK(address_list_field("To", {box("a", "x.example", "Zoë")}) == "To: =?utf-8?B?Wm/Dqw==?= <a@x.example>\r\n");
+  CHECK(address_list_field("To", {box("a", "x.example", "A"), box("b", "y.example", "")}) ==
+        "To: A <a@x.example>, b@y.example\r\n");
+
+  std::vector<volley::Mailbox> many;
+  for (int i = 0; i < 30; ++i) many.push_back(box("user" + std::to_string(i), "example.com", "User Number " + std::to_string(i)));
+  auto ls = lines_of(address_list_field("To", many));
+  CHECK(ls.size() > 5);
+  for (const auto& l : ls) CHECK(l.size() <= 78);
+}
+
+TEST_CASE("MIME parameters: quoted ASCII, RFC 2231 for the rest") {
+  CHECK(mime_parameter("filename", "report.pdf") == std::vector<std::string>{"filename=\"report.pdf\""});
+  CHECK(mime_parameter("filename", "a \"b\".txt") == std::vector<std::string>{"filename=\"a \\\"b\\\".txt\""});
+  CHECK(mime_parameter("filename", "résumé.pdf") ==
+        std::vector<std::string>{"filename*=utf-8''r%C3%A9sum%C3%A9.pdf"});
+  std::string longname;
+  for (int i = 0; i < 20; ++i) longname += "ü";
+  auto sections = mime_parameter("filename", longname + ".txt");
+  REQUIRE(sections.size() > 1);
+  CHECK(sections[0].rfind("filename*0*=utf-8''", 0) == 0);
+  CHECK(sections[1].rfind("filename*1*=", 0) == 0);
+  for (const auto& s : sections) {
+    CHECK(s.size() < 78);
+    CHECK(s.back() != '%');
+  }
+  std::string f = field_with_parameters("Content-Disposition", "attachment", sections);
+  for (const auto& l : lines_of(f)) CHECK(l.size() <= 78);
+}
+
+TEST_CASE("RFC 5322 dates are UTC and fixed-format") {
+  CHECK(rfc5322_date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
+  CHECK(rfc5322_date(1751371200) == "Tue, 01 Jul 2025 12:00:00 +0000");
+}

@@ -1,0 +1,172 @@
+// Randomised checks: hostile input never crashes, and what the encoders produce always
+// decodes back to the input and respects the line limits.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "core/message/address.hpp"
+#include "core/message/header_encoding.hpp"
+#include "core/message/raw_message.hpp"
+#include "core/message/transfer_encoding.hpp"
+#include "core/message/utf8.hpp"
+#include "message_test_support.hpp"
+
+using namespace volley;
+
+namespace {
+
+std::mt19937& rng() {
+  static std::mt19937 gen(12345);  // fixed: a failure reproduces
+  return gen;
+}
+
+std::string random_from(const std::vector<std::string>& pieces, std::size_t max_pieces) {
+  std::uniform_int_distribution<std::size_t> count(0, max_pieces), pick(0, pieces.size() - 1);
+  std::string s;
+  for (std::size_t n = count(rng()); n > 0; --n) s += pieces[pick(rng())];
+  return s;
+}
+
+const std::vector<std::string> kAddressPieces = {
+    "a", "Z", "0", ".", "@", "\"", "\\", "-", "[", "]", ":", " ", "\t", "\r", "\n", std::string(1, '\0'),
+    "é", "日", "\xff", "\xc2\x85", "<", ">", "(", ")", ",", "+", "IPv6:", "1.2.3.4", "example.com", "xn--"};
+
+const std::vector<std::string> kTextPieces = {
+    "a", "word", " ", "  ", "\t", "é", "日本", "🙂", "=", "=?", "?=", "=?utf-8?B?QQ==?=", ".", "\"", "\\",
+    std::string(90, 'x'), std::string(30, 'y') + "é"};
+
+std::string rfc2047_decode_word(const std::string& w) {
+  // =?utf-8?B?...?=
+  std::string b64 = w.substr(10, w.size() - 12);
+  std::size_t bad;
+  return *message::base64_decode(b64, &bad);
+}
+
+bool is_encoded_word(const std::string& w) {
+  return w.size() > 12 && w.rfind("=?utf-8?B?", 0) == 0 && w.compare(w.size() - 2, 2, "?=") == 0;
+}
+
+// A reader's view of an unstructured field (RFC 5322 unfolding, RFC 2047 decoding).
+std::string read_unstructured(const std::string& field) {
+  std::string v;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field.compare(i, 2, "\r\n") == 0) {
+      ++i;
+      continue;
+    }
+    v += field[i];
+  }
+  v = v.substr(v.find(':') + 1);
+  std::string out, pending_ws;
+  bool prev_encoded = false;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t w = v.find_first_not_of(" \t", i);
+    if (w == std::string::npos) break;
+    pending_ws = v.substr(i, w - i);
+    std::size_t e = v.find_first_of(" \t", w);
+    if (e == std::string::npos) e = v.size();
+    std::string word = v.substr(w, e - w);
+    bool enc = is_encoded_word(word);
+    if (!out.empty() || prev_encoded) {
+      if (!(enc && prev_encoded)) out += pending_ws;
+    }
+    out += enc ? rfc2047_decode_word(word) : word;
+    prev_encoded = enc;
+    i = e;
+  }
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  std::size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+}  // namespace
+
+TEST_CASE("parse_address never crashes and what it accepts is header- and SMTP-safe") {
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = random_from(kAddressPieces, 12);
+    std::string err;
+    auto box = parse_address(s, &err);
+    if (!box) {
+      REQUIRE_FALSE(err.empty());
+      continue;
+    }
+    INFO(s);
+    REQUIRE(box->address() == s);
+    REQUIRE(s.find_first_of(std::string("\r\n\t<>\0", 6)) == std::string::npos);
+    REQUIRE(message::is_valid_utf8(s));
+    REQUIRE(box->local.size() <= 64);
+    REQUIRE(s.size() <= 254);
+  }
+}
+
+TEST_CASE("unstructured fields decode back to their value") {
+  for (int i = 0; i < 3000; ++i) {
+    std::string v = random_from(kTextPieces, 40);
+    INFO(v);
+    std::string f = message::unstructured_field(i % 2 ? "Subject" : "X-A-Rather-Long-Custom-Header-Name", v);
+    for (const auto& line : test::crlf_lines(f)) {
+      REQUIRE(line.size() <= 998);
+      if (line.find("=?") != std::string::npos && line.find("=?") == line.find("=?utf-8?B?"))
+        REQUIRE(line.size() <= 78);
+    }
+    REQUIRE(message::is_ascii(f));
+    REQUIRE(read_unstructured(f) == trim(v));
+  }
+}
+
+TEST_CASE("quoted-printable round-trips random bytes within 76 columns") {
+  std::uniform_int_distribution<int> byte(0, 255), len(0, 400);
+  for (int i = 0; i < 2000; ++i) {
+    std::string in;
+    for (int n = len(rng()); n > 0; --n) {
+      char c = static_cast<char>(byte(rng()));
+      if (c == '\r' || c == '\n') c = ' ';
+      in += c;
+      if (byte(rng()) < 8) in += "\r\n";
+    }
+    std::string enc = message::quoted_printable_encode(in);
+    std::string dec;
+    for (std::size_t k = 0; k < enc.size(); ++k) {
+      if (enc.compare(k, 3, "=\r\n") == 0) {
+        k += 2;
+      } else if (enc[k] == '=') {
+        dec += static_cast<char>(std::stoi(enc.substr(k + 1, 2), nullptr, 16));
+        k += 2;
+      } else {
+        dec += enc[k];
+      }
+    }
+    REQUIRE(dec == in);
+    for (const auto& line : test::crlf_lines(enc)) {
+      REQUIRE(line.size() <= 76);
+      if (!line.empty()) REQUIRE((line.back() != ' ' && line.back() != '\t'));
+    }
+  }
+}
+
+TEST_CASE("raw normalisation never crashes and its output is CRLF-clean") {
+  const std::vector<std::string> pieces = {"From: a@example.com", "X: y", "\r\n", "\n", "\r", " cont", ":", "Bcc: z",
+                                           std::string(1, '\0'), "body", std::string(500, 'b'), "é", "\r\n\r\n"};
+  for (int i = 0; i < 5000; ++i) {
+    std::string raw = random_from(pieces, 16);
+    message::RawMessage out;
+    auto problem = message::normalise_raw_message(raw, "Tue, 01 Jul 2025 12:00:00 +0000", "<x@y>", &out);
+    if (problem) continue;
+    INFO(raw);
+    const std::string& m = out.message;
+    for (std::size_t k = 0; k < m.size(); ++k) {
+      if (m[k] == '\r') REQUIRE((k + 1 < m.size() && m[k + 1] == '\n'));
+      if (m[k] == '\n') REQUIRE((k > 0 && m[k - 1] == '\r'));
+      REQUIRE(m[k] != '\0');
+    }
+    for (const auto& line : test::crlf_lines(m)) REQUIRE(line.size() <= 998);
+    REQUIRE(m.find("\r\n\r\n") != std::string::npos);
+    std::string head = "\r\n" + test::header_section(m);
+    REQUIRE(head.find("\r\nBcc:") == std::string::npos);
+  }
+}
