@@ -1,0 +1,162 @@
+#include "actors/dns_actor.hpp"
+
+#include <utility>  // before Asio: Boost 1.74 with C++20 needs it
+
+#include <random>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "core/dns/names.hpp"
+
+namespace volley {
+
+namespace {
+
+// Private to this actor: how the transport's answers come back to it.
+using dns_reply_atom = caf::atom_constant<caf::atom("dnsreply")>;
+using dns_timeout_atom = caf::atom_constant<caf::atom("dnstimeout")>;
+
+using Clock = std::chrono::steady_clock;
+using Bytes = std::vector<std::uint8_t>;
+
+struct DnsActorState {
+  static inline const char* name = "volley.dns";
+
+  struct Cached {
+    dns::MxResolution resolution;
+    Clock::time_point expires;
+  };
+  // A resolution under way, and everyone waiting for it.
+  struct Inflight {
+    dns::MxLookup lookup;
+    std::vector<caf::typed_response_promise<dns::MxResolution>> waiting;
+  };
+
+  std::shared_ptr<DnsTransport> transport;
+  DnsConfig config;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::unordered_map<std::string, Cached> cache;
+  std::unordered_map<std::uint64_t, Inflight> inflight;      // by serial
+  std::unordered_map<std::string, std::uint64_t> by_domain;  // domain -> serial
+  std::uint64_t next_serial = 1;
+};
+
+using DnsActor = caf::stateful_actor<DnsActorState>;
+
+// A copy for one requester: TTL counted down, equal preferences in a fresh order.
+dns::MxResolution hand_out(DnsActorState& st, const dns::MxResolution& r, Clock::time_point expires,
+                           Clock::time_point now) {
+  dns::MxResolution out = r;
+  const auto left = std::chrono::ceil<std::chrono::seconds>(expires - now).count();
+  out.ttl = static_cast<std::uint32_t>(std::max<std::int64_t>(left, 0));
+  dns::shuffle_equal_preferences(out.hosts, st.rng);
+  return out;
+}
+
+void remember(DnsActorState& st, const std::string& domain, const dns::MxResolution& r,
+              Clock::time_point now) {
+  if (r.ttl == 0 || st.config.max_cache_entries == 0) return;
+  if (st.cache.size() >= st.config.max_cache_entries) {
+    std::erase_if(st.cache, [&](const auto& kv) { return kv.second.expires <= now; });
+    if (st.cache.size() >= st.config.max_cache_entries) st.cache.erase(st.cache.begin());
+  }
+  st.cache[domain] = DnsActorState::Cached{r, now + std::chrono::seconds(r.ttl)};
+}
+
+void send_queries(DnsActor* self, std::uint64_t serial, std::vector<dns::Query> queries) {
+  const caf::actor_addr me = self->address();  // weak: a late reply must not keep us alive
+  for (auto& q : queries) {
+    const std::uint16_t id = q.id;
+    self->state.transport->exchange(std::move(q), [me, serial, id](std::optional<Bytes> reply) {
+      auto strong = caf::actor_cast<caf::actor>(me);
+      if (!strong) return;
+      if (reply) {
+        caf::anon_send(strong, dns_reply_atom::value, serial, id, std::move(*reply));
+      } else {
+        caf::anon_send(strong, dns_timeout_atom::value, serial, id);
+      }
+    });
+  }
+}
+
+// After the lookup moved on: send what it asks for, or answer everyone once it is done.
+void advance(DnsActor* self, std::uint64_t serial, std::vector<dns::Query> queries) {
+  auto& st = self->state;
+  auto it = st.inflight.find(serial);
+  if (it == st.inflight.end()) return;
+  send_queries(self, serial, std::move(queries));
+  if (!it->second.lookup.done()) return;
+  const auto now = Clock::now();
+  const dns::MxResolution& result = it->second.lookup.result();
+  const std::string domain = it->second.lookup.domain();
+  remember(st, domain, result, now);
+  const auto expires = now + std::chrono::seconds(result.ttl);
+  for (auto& promise : it->second.waiting) promise.deliver(hand_out(st, result, expires, now));
+  st.inflight.erase(it);
+  st.by_domain.erase(domain);
+}
+
+caf::result<dns::MxResolution> resolve(DnsActor* self, const std::string& requested) {
+  auto& st = self->state;
+  auto domain = dns::normalize_host_name(requested);
+  if (!domain) {
+    dns::MxResolution bad;
+    bad.status = dns::Status::perm_fail;
+    bad.error = "invalid domain name";
+    bad.ttl = st.config.limits.negative_min_ttl;
+    return bad;
+  }
+  const auto now = Clock::now();
+  if (auto hit = st.cache.find(*domain); hit != st.cache.end()) {
+    if (hit->second.expires > now)
+      return hand_out(st, hit->second.resolution, hit->second.expires, now);
+    st.cache.erase(hit);
+  }
+  auto promise = self->make_response_promise<dns::MxResolution>();
+  if (auto running = st.by_domain.find(*domain); running != st.by_domain.end()) {
+    st.inflight.at(running->second).waiting.push_back(promise);
+    return promise;
+  }
+  const std::uint64_t serial = st.next_serial++;
+  auto [it, _] = st.inflight.emplace(
+      serial, DnsActorState::Inflight{dns::MxLookup(*domain, st.rng(), st.config.limits), {}});
+  it->second.waiting.push_back(promise);
+  st.by_domain.emplace(*domain, serial);
+  advance(self, serial, it->second.lookup.start());
+  return promise;
+}
+
+caf::behavior dns_actor(DnsActor* self, std::shared_ptr<DnsTransport> transport, DnsConfig config) {
+  self->state.transport = std::move(transport);
+  self->state.config = std::move(config);
+  return {
+      [=](resolve_atom, const std::string& domain) { return resolve(self, domain); },
+      [=](dns_reply_atom, std::uint64_t serial, std::uint16_t id, const Bytes& wire) {
+        auto it = self->state.inflight.find(serial);
+        if (it == self->state.inflight.end()) return;
+        auto step = it->second.lookup.on_response(wire);
+        // The transport checked id and question already; should the lookup still refuse the
+        // bytes, the query counts as unanswered rather than pending forever.
+        advance(self, serial,
+                step.accepted ? std::move(step.queries) : it->second.lookup.on_timeout(id));
+      },
+      [=](dns_timeout_atom, std::uint64_t serial, std::uint16_t id) {
+        auto it = self->state.inflight.find(serial);
+        if (it == self->state.inflight.end()) return;
+        advance(self, serial, it->second.lookup.on_timeout(id));
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
+                           DnsConfig config) {
+  auto transport = std::make_shared<DnsTransport>(
+      io, DnsTransport::Settings{config.servers, config.timeout, config.attempts});
+  return system.spawn(dns_actor, std::move(transport), std::move(config));
+}
+
+}  // namespace volley

@@ -1,0 +1,38 @@
+#pragma once
+// The DNS actor: answers (resolve_atom, std::string domain) -> dns::MxResolution.
+// Results are cached by TTL (positive and negative), concurrent lookups of one domain share
+// one resolution, and all network I/O runs on an Asio io_context (DnsTransport), so the actor
+// never blocks.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/dns_transport.hpp"
+#include "core/dns/mx_lookup.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace volley {
+
+struct DnsConfig {
+  std::vector<DnsServer> servers;
+  std::chrono::milliseconds timeout{2000};  // per try
+  int attempts = 2;                         // passes over `servers`
+  dns::LookupLimits limits;                 // CNAME hops, TTL bounds, ...
+  std::size_t max_cache_entries = 100000;
+
+  // nameserver lines and "options timeout:N attempts:N" as resolv.conf(5) reads them; no
+  // usable nameserver (or no file) means 127.0.0.1, as in the C library.
+  static DnsConfig from_resolv_conf(const std::string& path = "/etc/resolv.conf");
+};
+
+// `io` must run (on some thread) for as long as the actor lives.
+caf::actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
+                           DnsConfig config);
+
+}  // namespace volley
