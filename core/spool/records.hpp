@@ -22,6 +22,8 @@ struct MessageRecord {
   bool body_8bit = false;
   bool needs_smtputf8 = false;
   std::uint32_t recipient_count = 0;
+
+  bool operator==(const MessageRecord&) const = default;
 };
 
 enum class RecipientState : std::uint8_t { queued = 0, deferred = 1 };
@@ -35,6 +37,8 @@ struct RecipientRecord {
   std::uint32_t attempts = 0;
   std::int64_t next_attempt_ms = 0;  // 0 = as soon as possible
   std::string last_reply;            // summary of the last reply, "" before the first attempt
+
+  bool operator==(const RecipientRecord&) const = default;
 };
 
 // One injected message as the API hands it to the spool: written in one synced batch.

@@ -44,6 +44,12 @@ class Spool {
                                                      std::int64_t not_before_ms) = 0;
   // Deletes idempotency entries older than before_ms; returns how many.
   virtual std::size_t expire_idempotency(std::int64_t before_ms) = 0;
+
+  // Where problems nobody can act on in the moment go: a corrupt record skipped during
+  // enumeration or lookup, a failed unsynced write. The default writes to stderr; the owner
+  // routes them to its log. Called on the caller's thread.
+  using Reporter = std::function<void(const std::string& problem)>;
+  virtual void set_reporter(Reporter reporter) = 0;
 };
 
 }  // namespace volley::spool

@@ -1,0 +1,46 @@
+#pragma once
+// The spool actor: the one owner of the on-disk spool, on a thread of its own (it blocks on
+// fsync, so it must never occupy a scheduler worker).
+//
+// Group commit: it takes one put, then everything else already waiting in its mailbox (up to
+// 512 messages or 8 MiB of bodies) and writes them all with one fsync. While that fsync runs,
+// new requests pile up and the next write takes them all, so batches grow with load without
+// any timer adding latency when the load is light.
+//
+// Protocol (types in actors/messages.hpp):
+//   (put_atom, InjectBatchPtr)  The batch's done() is called exactly once on this actor's
+//       thread: committed, replayed (idempotency key seen within 24 h, in the spool or earlier
+//       in the same write: nothing is written) or failed. After done(), the actor moves the
+//       messages out of the batch (bodies go to delivery without a copy): the sender must not
+//       read batch->messages once it has sent the put.
+//   (done_atom, std::string rcpt_id, std::string message_id, bool message_finished)
+//       A recipient is final: its record goes, and the message with its body when finished.
+//   (defer_atom, spool::RecipientRecord)  A recipient's new delivery state.
+//   (recover_atom) -> std::size_t  Re-queues everything in the spool (recipients recovered is
+//       the answer), deletes messages with no recipients left and expires old idempotency
+//       keys. Send it once at start-up, before the API accepts requests.
+//   (stop_atom)  Writes what it has gathered, fails the puts still waiting, and quits.
+// Sent by the actor:
+//   to router:  (enqueue_atom, RecipientBatch): one per message, all recipients sharing one
+//               QueuedMessagePtr.
+//   to metrics: (commit_atom, double seconds, std::size_t messages): one per synced write.
+//
+// Back-pressure is the sender's: the API counts the messages it has put and not yet had
+// answered (api/injection_api.cpp, InjectionApiConfig::pending / max_pending) and answers 503
+// past its limit. It needs nothing from this actor beyond the promise that done() is called
+// once per put, which also makes that count exact; a put lost with a dying actor is
+// answered by the API when its batch is freed.
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "core/spool/spool.hpp"
+
+namespace volley {
+
+// Spawns the spool actor (detached). router and metrics may be invalid (nothing is sent).
+caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
+                             caf::actor router, caf::actor metrics);
+
+}  // namespace volley

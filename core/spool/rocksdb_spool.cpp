@@ -1,0 +1,279 @@
+// Spool::open(): the spool on RocksDB (one default column family, key prefixes per record kind).
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include "core/spool/codec.hpp"
+#include "core/spool/spool.hpp"
+
+namespace volley::spool {
+
+namespace {
+
+constexpr std::string_view kMessagePrefix = "m/";
+constexpr std::string_view kBodyPrefix = "b/";
+constexpr std::string_view kRecipientPrefix = "r/";
+constexpr std::string_view kIdempotencyPrefix = "i/";
+
+// Unsynced writes in expire_idempotency() go out in slices of this many deletes.
+constexpr std::size_t kExpireBatch = 1000;
+
+std::string make_key(std::string_view prefix, std::string_view id) {
+  std::string k;
+  k.reserve(prefix.size() + id.size());
+  k.append(prefix);
+  k.append(id);
+  return k;
+}
+
+// Options for a queue: nearly every key is written once, read at most a few times, then
+// deleted within minutes. Reasons, one per choice:
+// - Durability comes from the WAL, fsync'd once per group commit (WriteOptions::sync), and
+//   recovery replays it to the last intact record (point-in-time): a torn tail can only be
+//   unsynced outcome writes, which are safe to lose (a recipient is tried again).
+// - A 64 MiB write buffer (up to 4 of them) lets most messages be put and deleted while still in
+//   the memtable: the flush then drops the body and keeps only a small tombstone, so bodies of
+//   delivered mail mostly never reach an SST file. max_total_wal_size bounds the WAL the
+//   memtables pin (and so the replay time after a crash) by forcing a flush past 256 MiB.
+// - Level compaction with dynamic level sizes moves data (and tombstones) to the last level
+//   quickly, where tombstones are dropped; the compact-on-deletion collector marks SST files
+//   made mostly of deletes for compaction, so prefix scans at recovery do not wade through
+//   millions of tombstones. Scans also carry an upper bound for the same reason.
+// - No compression: bodies are mostly base64 or already dense, and on two cores the CPU is
+//   worth more than the disk.
+// - A Bloom filter: idempotency lookups mostly miss, and the filter answers a miss without
+//   reading a data block.
+rocksdb::Options spool_options() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.max_background_jobs = 2;
+  o.write_buffer_size = 64u << 20;
+  o.max_write_buffer_number = 4;
+  o.max_total_wal_size = 256u << 20;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.compaction_style = rocksdb::kCompactionStyleLevel;
+  o.level_compaction_dynamic_level_bytes = true;
+  o.compression = rocksdb::kNoCompression;
+  o.bottommost_compression = rocksdb::kNoCompression;
+  o.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128,
+                                                    /*deletion_trigger=*/64));
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.keep_log_file_num = 4;  // RocksDB's own info LOG files, not the WAL
+  o.max_log_file_size = 16u << 20;
+  return o;
+}
+
+class RocksSpool final : public Spool {
+ public:
+  explicit RocksSpool(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+  ~RocksSpool() override {
+    auto s = db_->Close();
+    if (!s.ok()) report("spool: close: " + s.ToString());
+  }
+
+  bool commit(const CommitBatch& batch, std::string* error) override {
+    rocksdb::WriteBatch wb;
+    for (const NewMessage* nm : batch.messages) {
+      if (nm == nullptr || nm->message.id.empty()) return fail(error, "message without an id");
+      const std::string& id = nm->message.id;
+      wb.Put(make_key(kMessagePrefix, id), encode_message(nm->message));
+      wb.Put(make_key(kBodyPrefix, id), nm->wire_data);
+      for (const RecipientRecord& r : nm->recipients) {
+        if (r.id.empty() || r.message_id != id) {
+          return fail(error, "recipient '" + r.id + "' does not belong to message " + id);
+        }
+        wb.Put(make_key(kRecipientPrefix, r.id), encode_recipient(r));
+      }
+    }
+    for (const auto& [key, json] : batch.idempotency) {
+      wb.Put(make_key(kIdempotencyPrefix, key),
+             encode_idempotency(IdempotencyEntry{batch.now_ms, json}));
+    }
+    if (wb.Count() == 0) return true;
+
+    // After a failed write RocksDB refuses writes until resumed; the next commit tries that
+    // first, so a transient fault (disk briefly full) does not need a restart.
+    if (needs_resume_) {
+      auto s = db_->Resume();
+      if (!s.ok()) return fail(error, "spool: resume after write error: " + s.ToString());
+      needs_resume_ = false;
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    auto s = db_->Write(wo, &wb);
+    if (!s.ok()) {
+      needs_resume_ = true;
+      return fail(error, "spool: synced write: " + s.ToString());
+    }
+    return true;
+  }
+
+  void update_recipient(const RecipientRecord& r) override {
+    if (r.id.empty()) return report("spool: update_recipient without an id");
+    check(db_->Put(unsynced(), make_key(kRecipientPrefix, r.id), encode_recipient(r)),
+          "update_recipient " + r.id);
+  }
+
+  void remove_recipient(const std::string& rcpt_id) override {
+    check(db_->Delete(unsynced(), make_key(kRecipientPrefix, rcpt_id)),
+          "remove_recipient " + rcpt_id);
+  }
+
+  void remove_message(const std::string& message_id) override {
+    rocksdb::WriteBatch wb;
+    wb.Delete(make_key(kMessagePrefix, message_id));
+    wb.Delete(make_key(kBodyPrefix, message_id));
+    check(db_->Write(unsynced(), &wb), "remove_message " + message_id);
+  }
+
+  std::optional<std::string> load_body(const std::string& message_id) override {
+    std::string body;
+    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kBodyPrefix, message_id), &body);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      report("spool: load_body " + message_id + ": " + s.ToString());
+      return std::nullopt;
+    }
+    return body;
+  }
+
+  void for_each_message(const std::function<void(MessageRecord&&)>& fn) override {
+    scan(kMessagePrefix, [&](std::string_view key, std::string_view value) {
+      std::string why;
+      if (auto m = decode_message(value, &why)) {
+        fn(std::move(*m));
+      } else {
+        report("spool: skipping corrupt record " + std::string(key) + ": " + why);
+      }
+    });
+  }
+
+  void for_each_recipient(const std::function<void(RecipientRecord&&)>& fn) override {
+    scan(kRecipientPrefix, [&](std::string_view key, std::string_view value) {
+      std::string why;
+      if (auto r = decode_recipient(value, &why)) {
+        fn(std::move(*r));
+      } else {
+        report("spool: skipping corrupt record " + std::string(key) + ": " + why);
+      }
+    });
+  }
+
+  std::optional<std::string> find_idempotent(const std::string& key,
+                                             std::int64_t not_before_ms) override {
+    std::string value;
+    const std::string k = make_key(kIdempotencyPrefix, key);
+    auto s = db_->Get(rocksdb::ReadOptions(), k, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      report("spool: find_idempotent: " + s.ToString());
+      return std::nullopt;
+    }
+    std::string why;
+    auto e = decode_idempotency(value, &why);
+    if (!e) {
+      report("spool: ignoring corrupt record " + k + ": " + why);
+      return std::nullopt;
+    }
+    if (e->at_ms < not_before_ms) return std::nullopt;
+    return std::move(e->response_json);
+  }
+
+  std::size_t expire_idempotency(std::int64_t before_ms) override {
+    std::size_t removed = 0;
+    rocksdb::WriteBatch wb;
+    auto flush = [&] {
+      if (wb.Count() == 0) return;
+      check(db_->Write(unsynced(), &wb), "expire_idempotency");
+      wb.Clear();
+    };
+    scan(kIdempotencyPrefix, [&](std::string_view key, std::string_view value) {
+      std::string why;
+      auto e = decode_idempotency(value, &why);
+      if (!e) report("spool: deleting corrupt record " + std::string(key) + ": " + why);
+      if (e && e->at_ms >= before_ms) return;
+      wb.Delete(rocksdb::Slice(key.data(), key.size()));
+      ++removed;
+      if (wb.Count() >= kExpireBatch) flush();
+    });
+    flush();
+    return removed;
+  }
+
+  void set_reporter(Reporter reporter) override { reporter_ = std::move(reporter); }
+
+ private:
+  static rocksdb::WriteOptions unsynced() {
+    rocksdb::WriteOptions wo;
+    wo.sync = false;
+    return wo;
+  }
+
+  // Visits every key with prefix, in key order. The upper bound stops the iterator at the
+  // prefix's end instead of letting it skip tombstones beyond it.
+  template <class Fn>
+  void scan(std::string_view prefix, Fn&& visit) {
+    std::string upper(prefix);
+    upper.back() = static_cast<char>(upper.back() + 1);  // "m/" -> "m0"
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    ro.fill_cache = false;  // a one-off walk; keep the cache for the working set
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+      visit(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()));
+    }
+    if (!it->status().ok()) {
+      report("spool: scan of " + std::string(prefix) + ": " + it->status().ToString());
+    }
+  }
+
+  void check(const rocksdb::Status& s, const std::string& what) {
+    if (!s.ok()) report("spool: " + what + ": " + s.ToString());
+  }
+
+  bool fail(std::string* error, std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  }
+
+  void report(const std::string& problem) {
+    if (reporter_) {
+      reporter_(problem);
+    } else {
+      std::fprintf(stderr, "%s\n", problem.c_str());
+    }
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  Reporter reporter_;
+  bool needs_resume_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Spool> Spool::open(const std::string& path, std::string* error) {
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(spool_options(), path, &raw);
+  if (!s.ok()) {
+    if (error) *error = "spool: open " + path + ": " + s.ToString();
+    return nullptr;
+  }
+  return std::make_unique<RocksSpool>(std::unique_ptr<rocksdb::DB>(raw));
+}
+
+}  // namespace volley::spool

@@ -1,0 +1,430 @@
+#include "actors/spool_actor.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/messages.hpp"
+#include "core/util/ids.hpp"
+#include "tests/unit/spool/spool_fixtures.hpp"
+
+using namespace volley;
+using spool::testing::body_for;
+using spool::testing::make_message;
+using spool::testing::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kDeadline = 30s;
+
+// What the spool actor sent: routed batches (as router) and commit reports (as metrics).
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<RecipientBatch> routed;
+  std::vector<std::size_t> commits;  // messages per synced write
+  std::vector<double> commit_seconds;
+
+  template <class Pred>
+  bool wait(Pred pred) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, kDeadline, pred);
+  }
+};
+
+caf::behavior recorder_actor(caf::event_based_actor*, std::shared_ptr<Recorder> rec) {
+  return {
+      [rec](enqueue_atom, RecipientBatch& batch) {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        rec->routed.push_back(std::move(batch));
+        rec->cv.notify_all();
+      },
+      [rec](commit_atom, double seconds, std::size_t messages) {
+        std::lock_guard<std::mutex> lock(rec->mu);
+        rec->commits.push_back(messages);
+        rec->commit_seconds.push_back(seconds);
+        rec->cv.notify_all();
+      },
+  };
+}
+
+// The answers the actor gave, by request name.
+struct Outcomes {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, InjectOutcome> by_name;
+  std::size_t answered_twice = 0;  // (Catch2 assertions are for the test's own thread)
+
+  bool wait_for_count(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, kDeadline, [&] { return by_name.size() >= n; }) &&
+           answered_twice == 0;
+  }
+  InjectOutcome get(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu);
+    return by_name.at(name);
+  }
+};
+
+// Holds the actor's thread inside a done() callback until the test opens it, so that the
+// requests sent meanwhile are all waiting in the mailbox when the actor drains it next:
+// batching becomes deterministic without any sleep.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool open = false;
+
+  void enter_and_wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait_for(lock, kDeadline, [&] { return open; });
+  }
+  bool wait_entered() {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, kDeadline, [&] { return entered; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+InjectBatchPtr make_put(Outcomes& outcomes, const std::string& name,
+                        std::vector<spool::NewMessage> messages, std::string key = "",
+                        std::string response = "", Gate* gate = nullptr) {
+  auto batch = std::make_shared<InjectBatch>();
+  batch->messages = std::move(messages);
+  batch->idempotency_key = std::move(key);
+  batch->response_json = std::move(response);
+  batch->done = [&outcomes, name, gate](InjectOutcome o) {
+    {
+      std::lock_guard<std::mutex> lock(outcomes.mu);
+      if (!outcomes.by_name.emplace(name, std::move(o)).second) ++outcomes.answered_twice;
+      outcomes.cv.notify_all();
+    }
+    if (gate) gate->enter_and_wait();
+  };
+  return batch;
+}
+
+std::vector<spool::NewMessage> one(spool::NewMessage m) {
+  std::vector<spool::NewMessage> v;
+  v.push_back(std::move(m));
+  return v;
+}
+
+std::unique_ptr<spool::Spool> open_spool(const std::string& path) {
+  std::string error;
+  auto s = spool::Spool::open(path, &error);
+  INFO(error);
+  REQUIRE(s);
+  return s;
+}
+
+struct Fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<Recorder> rec = std::make_shared<Recorder>();
+  caf::actor recorder;
+
+  Fixture() {
+    cfg.set("scheduler.max-threads", 2);
+    system = std::make_unique<caf::actor_system>(cfg);
+    recorder = system->spawn(recorder_actor, rec);
+  }
+  ~Fixture() {
+    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    recorder = nullptr;
+    system.reset();  // waits for every actor, the spool actor included
+  }
+
+  caf::actor spawn(const std::string& path) {
+    return spawn_spool_actor(*system, open_spool(path), recorder, recorder);
+  }
+
+  // Stops the actor and waits until it has quit (and so closed its spool).
+  void stop(caf::actor& a) {
+    caf::scoped_actor self{*system};
+    caf::anon_send(a, stop_atom::value);
+    self->wait_for(a);
+    a = nullptr;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("spool actor: concurrent puts are committed in few group writes", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+  Gate gate;
+
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "first", one(make_message("first", 1)), "", "", &gate));
+  REQUIRE(gate.wait_entered());  // the actor is busy answering "first"
+
+  // 4 threads x 50 puts; the body pointers let us check later that no body was copied.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::mutex ptr_mu;
+  std::map<std::string, const char*> body_ptrs;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "t" + std::to_string(t) + "m" + std::to_string(i);
+        auto m = make_message(id, 1 + static_cast<std::uint32_t>(i % 3), 1000);
+        auto put = make_put(outcomes, id, one(std::move(m)));
+        {
+          std::lock_guard<std::mutex> lock(ptr_mu);
+          body_ptrs[id] = put->messages[0].wire_data.data();
+        }
+        caf::anon_send(actor, put_atom::value, std::move(put));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  gate.release();
+
+  REQUIRE(outcomes.wait_for_count(1 + kThreads * kPerThread));
+  for (const auto& [name, o] : outcomes.by_name) {
+    INFO(name << ": " << o.error);
+    CHECK(o.kind == InjectOutcome::Kind::committed);
+  }
+
+  // All 200 were waiting when the actor drained its mailbox: one write took them all.
+  REQUIRE(f.rec->wait([&] { return f.rec->routed.size() == 1 + kThreads * kPerThread; }));
+  std::lock_guard<std::mutex> lock(f.rec->mu);
+  CHECK(f.rec->commits == std::vector<std::size_t>{1, kThreads * kPerThread});
+  for (double seconds : f.rec->commit_seconds) CHECK(seconds >= 0);
+
+  std::set<std::string> seen;
+  for (const auto& batch : f.rec->routed) {
+    REQUIRE_FALSE(batch.empty());
+    const QueuedMessagePtr& qm = batch.front().message;
+    const std::string& id = qm->record.id;
+    seen.insert(id);
+    CHECK(batch.size() == qm->record.recipient_count);
+    for (const auto& r : batch) {
+      CHECK(r.message == qm);  // one shared message per batch
+      CHECK(r.rcpt.message_id == id);
+    }
+    if (id == "first") continue;
+    CHECK(*qm->wire_data == body_for(id, 1000));
+    CHECK(qm->wire_data->data() == body_ptrs.at(id));  // moved, never copied
+  }
+  CHECK(seen.size() == 1 + kThreads * kPerThread);
+  f.stop(actor);
+}
+
+TEST_CASE("spool actor: one write takes at most 512 messages", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+  Gate gate;
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "hold", one(make_message("hold", 1)), "", "", &gate));
+  REQUIRE(gate.wait_entered());
+  for (int i = 0; i < 600; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    caf::anon_send(actor, put_atom::value, make_put(outcomes, id, one(make_message(id, 1, 64))));
+  }
+  gate.release();
+  REQUIRE(outcomes.wait_for_count(601));
+  REQUIRE(f.rec->wait([&] { return f.rec->commits.size() == 3; }));
+  {
+    std::lock_guard<std::mutex> lock(f.rec->mu);
+    CHECK(f.rec->commits == std::vector<std::size_t>{1, 512, 88});
+  }
+  f.stop(actor);
+}
+
+TEST_CASE("spool actor: idempotency keys replay the first answer", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "a", one(make_message("a", 1)), "k1", R"({"ids":["a"]})"));
+  REQUIRE(outcomes.wait_for_count(1));
+  CHECK(outcomes.get("a").kind == InjectOutcome::Kind::committed);
+
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "b", one(make_message("b", 1)), "k1", R"({"ids":["b"]})"));
+  REQUIRE(outcomes.wait_for_count(2));
+  CHECK(outcomes.get("b").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("b").replay_json == R"({"ids":["a"]})");
+
+  // Two requests with one key in the same write: the second repeats the first's answer.
+  Gate gate;
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "hold", one(make_message("hold", 1)), "", "", &gate));
+  REQUIRE(gate.wait_entered());
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "c", one(make_message("c", 1)), "k2", R"({"ids":["c"]})"));
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "d", one(make_message("d", 1)), "k2", R"({"ids":["d"]})"));
+  caf::anon_send(actor, put_atom::value, make_put(outcomes, "e", one(make_message("e", 2))));
+  gate.release();
+  REQUIRE(outcomes.wait_for_count(6));
+  CHECK(outcomes.get("c").kind == InjectOutcome::Kind::committed);
+  CHECK(outcomes.get("d").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("d").replay_json == R"({"ids":["c"]})");
+  CHECK(outcomes.get("e").kind == InjectOutcome::Kind::committed);
+
+  REQUIRE(f.rec->wait([&] { return f.rec->routed.size() == 4; }));
+  {
+    std::lock_guard<std::mutex> lock(f.rec->mu);
+    std::set<std::string> ids;
+    for (const auto& b : f.rec->routed) ids.insert(b.front().message->record.id);
+    CHECK(ids == std::set<std::string>{"a", "hold", "c", "e"});  // b and d wrote nothing
+    CHECK(f.rec->commits == std::vector<std::size_t>{1, 1, 2});
+  }
+  f.stop(actor);
+
+  // The key outlives a restart.
+  actor = f.spawn(dir.path());
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "f", one(make_message("f", 1)), "k2", R"({"ids":["f"]})"));
+  REQUIRE(outcomes.wait_for_count(7));
+  CHECK(outcomes.get("f").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("f").replay_json == R"({"ids":["c"]})");
+  f.stop(actor);
+}
+
+TEST_CASE("spool actor: a failed write fails every request in it", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+  Gate gate;
+
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "hold", one(make_message("hold", 1)), "", "", &gate));
+  REQUIRE(gate.wait_entered());
+  auto bad = make_message("bad", 1);
+  bad.recipients[0].message_id = "someone-else";  // the spool refuses the whole write
+  caf::anon_send(actor, put_atom::value, make_put(outcomes, "bad", one(std::move(bad)), "k", "{}"));
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "good", one(make_message("good", 1)), "k", "{}"));
+  gate.release();
+  REQUIRE(outcomes.wait_for_count(3));
+  CHECK(outcomes.get("bad").kind == InjectOutcome::Kind::failed);
+  CHECK_THAT(outcomes.get("bad").error, Catch::Contains("does not belong"));
+  CHECK(outcomes.get("good").kind == InjectOutcome::Kind::failed);  // same key, same fate
+
+  // The key was not stored: a retry is a fresh request.
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "retry", one(make_message("retry", 1)), "k", "{}"));
+  REQUIRE(outcomes.wait_for_count(4));
+  CHECK(outcomes.get("retry").kind == InjectOutcome::Kind::committed);
+  f.stop(actor);
+}
+
+TEST_CASE("spool actor: puts that arrive after stop are failed, not lost", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+  Gate gate;
+  caf::anon_send(actor, put_atom::value,
+                 make_put(outcomes, "hold", one(make_message("hold", 1)), "", "", &gate));
+  REQUIRE(gate.wait_entered());
+  caf::anon_send(actor, stop_atom::value);
+  caf::anon_send(actor, put_atom::value, make_put(outcomes, "late", one(make_message("late", 1))));
+  gate.release();
+  REQUIRE(outcomes.wait_for_count(2));
+  CHECK(outcomes.get("late").kind == InjectOutcome::Kind::failed);
+  caf::scoped_actor self{*f.system};
+  self->wait_for(actor);
+}
+
+TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  Outcomes outcomes;
+  spool::RecipientRecord deferred = make_message("m1", 3).recipients[1];
+  deferred.state = spool::RecipientState::deferred;
+  deferred.attempts = 1;
+  deferred.next_attempt_ms = 123456;
+  deferred.last_reply = "451 4.7.1 greylisted";
+  {
+    auto actor = f.spawn(dir.path());
+    std::vector<spool::NewMessage> msgs;
+    msgs.push_back(make_message("m1", 3, 70000));
+    msgs.push_back(make_message("m2", 1));
+    msgs.push_back(make_message("m3", 2));
+    caf::anon_send(actor, put_atom::value, make_put(outcomes, "put", std::move(msgs)));
+    REQUIRE(outcomes.wait_for_count(1));
+    REQUIRE(outcomes.get("put").kind == InjectOutcome::Kind::committed);
+
+    caf::anon_send(actor, done_atom::value, std::string("m2-0"), std::string("m2"), true);
+    caf::anon_send(actor, done_atom::value, std::string("m1-0"), std::string("m1"), false);
+    caf::anon_send(actor, defer_atom::value, deferred);
+    // m3's recipients are both final, but "the process dies" before the message is deleted.
+    caf::anon_send(actor, done_atom::value, std::string("m3-0"), std::string("m3"), false);
+    caf::anon_send(actor, done_atom::value, std::string("m3-1"), std::string("m3"), false);
+    f.stop(actor);
+  }
+  {
+    // An idempotency key from two days ago, to be expired by recovery.
+    auto s = open_spool(dir.path());
+    spool::CommitBatch stale;
+    stale.idempotency = {{"stale", "{}"}, {"fresh", "{}"}};
+    stale.now_ms = now_unix_ms() - 48 * 3600 * 1000;
+    std::string error;
+    REQUIRE(s->commit(stale, &error));
+    stale.idempotency = {{"fresh", "{}"}};
+    stale.now_ms = now_unix_ms();
+    REQUIRE(s->commit(stale, &error));
+  }
+  {
+    std::lock_guard<std::mutex> lock(f.rec->mu);
+    f.rec->routed.clear();
+  }
+  auto actor = f.spawn(dir.path());
+  caf::scoped_actor self{*f.system};
+  std::size_t recovered = 0;
+  self->request(actor, caf::infinite, recover_atom::value)
+      .receive([&](std::size_t n) { recovered = n; },
+               [&](caf::error& e) { FAIL("recover failed: " << f.system->render(e)); });
+  CHECK(recovered == 2);
+
+  REQUIRE(f.rec->wait([&] { return f.rec->routed.size() == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(f.rec->mu);
+    const RecipientBatch& batch = f.rec->routed.front();
+    REQUIRE(batch.size() == 2);
+    const auto expect = make_message("m1", 3, 70000);
+    CHECK(batch[0].message == batch[1].message);
+    CHECK(batch[0].message->record == expect.message);
+    CHECK(*batch[0].message->wire_data == expect.wire_data);
+    std::map<std::string, spool::RecipientRecord> rcpts;
+    for (const auto& r : batch) rcpts[r.rcpt.id] = r.rcpt;
+    CHECK(rcpts.at("m1-1") == deferred);
+    CHECK(rcpts.at("m1-2") == expect.recipients[2]);
+  }
+  f.stop(actor);
+
+  auto s = open_spool(dir.path());
+  std::vector<std::string> left;
+  s->for_each_message([&](spool::MessageRecord&& m) { left.push_back(m.id); });
+  CHECK(left == std::vector<std::string>{"m1"});  // m2 finished, m3 was an orphan
+  CHECK_FALSE(s->load_body("m3"));
+  CHECK_FALSE(s->find_idempotent("stale", 0));
+  CHECK(s->find_idempotent("fresh", 0));
+}
