@@ -1,0 +1,17 @@
+#pragma once
+// JSON answers in the shape every Volley API answer has; errors are
+//   {"error":{"code":"...","message":"...","field":"..."}}
+// with a machine-readable code, a message for people and the JSON path of the offending field
+// ("" when the error is not about one field).
+#include <string>
+#include <string_view>
+
+#include "api/http_server.hpp"
+
+namespace volley::api {
+
+HttpResponse json_response(int status, std::string body);
+HttpResponse error_response(int status, std::string_view code, std::string_view message,
+                            std::string_view field = {});
+
+}  // namespace volley::api

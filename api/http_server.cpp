@@ -1,0 +1,434 @@
+#include "api/http_server.hpp"
+
+// Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
+#include <utility>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "api/http_json.hpp"
+
+namespace volley::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+// A header the handler asks for must not be able to split the response.
+bool safe_header_text(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+bool safe_header_name(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+// After an error that ends the connection the client may still be sending (an oversized body):
+// read and discard a bounded amount for a short time so that closing does not reset the
+// connection before the client has read our answer.
+constexpr std::size_t kDrainLimit = 1024 * 1024;
+constexpr std::chrono::seconds kDrainTime{1};
+constexpr std::size_t kFirstRead = 4096;
+
+}  // namespace
+
+std::optional<std::string_view> HttpRequest::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+std::string_view HttpRequest::path() const {
+  std::string_view t(target);
+  const auto q = t.find_first_of("?#");
+  return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
+  std::string_view host;
+  std::string_view port;
+  if (!listen.empty() && listen.front() == '[') {
+    const auto close = listen.find(']');
+    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') return std::nullopt;
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs []
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return std::make_pair(std::string(host), static_cast<std::uint16_t>(value));
+}
+
+class Connection;
+
+// What the acceptor and every connection share; outlives them all (held by shared_ptr).
+struct ServerShared {
+  Handler handler;
+  HttpServerOptions options;
+  std::mutex mu;
+  bool stopped = false;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
+      : shared_(std::move(shared)), stream_(std::move(socket)) {}
+
+  ~Connection() {
+    std::lock_guard lock(shared_->mu);
+    shared_->live.erase(this);
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+  }
+
+  // From any thread.
+  void post_close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+  // From any thread; the write happens on the strand.
+  void post_response(HttpResponse response) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
+      self->write_response(std::move(r));
+    });
+  }
+
+ private:
+  const HttpServerOptions& opts() const { return shared_->options; }
+
+  void wait_for_request() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->body_limit(static_cast<std::uint64_t>(opts().max_body_bytes));
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      start_request();
+      return;
+    }
+    // Idle keep-alive: wait for the first byte of the next request under the idle timeout; the
+    // request timeout starts with that byte.
+    stream_.expires_after(opts().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->start_request();
+                            });
+  }
+
+  void start_request() {
+    deadline_ = std::chrono::steady_clock::now() + opts().request_timeout;
+    stream_.expires_at(deadline_);
+    http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_header(ec);
+    });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    const auto& req = parser_->get();
+    const auto expect = req[http::field::expect];
+    if (!parser_->is_done() && req.version() >= 11 && iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(k100.data(), k100.size()),
+                       [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                         if (wec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_request();
+    stream_.expires_at(deadline_);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->on_read_error(ec);
+      self->on_request();
+    });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return write_response(error_response(413, "too_large",
+                                           "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes"),
+                            /*keep_alive=*/false);
+    }
+    if (ec == http::error::header_limit) {
+      return write_response(error_response(431, "headers_too_large",
+                                           "request line and headers exceed " +
+                                               std::to_string(opts().max_header_bytes) + " bytes"),
+                            false);
+    }
+    // The peer went away, or was too slow (slow-loris): nothing worth answering.
+    const bool parse_error = ec.category() == beast::error_code(http::error::bad_method).category();
+    if (!parse_error || ec == http::error::end_of_stream || ec == http::error::partial_message) return close();
+    write_response(error_response(400, "bad_request", "malformed HTTP request: " + ec.message()), false);
+  }
+
+  void on_request() {
+    auto req = parser_->release();
+    parser_.reset();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    stream_.expires_never();  // the handler's time is not the socket's: the Responder guards it
+
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+
+    auto state = std::make_shared<ResponderState>(shared_from_this());
+    Responder responder = [state](HttpResponse r) { state->answer(std::move(r)); };
+    try {
+      shared_->handler(std::move(request), std::move(responder));
+    } catch (const std::exception& e) {
+      state->answer(error_response(500, "internal_error", std::string("request handler failed: ") + e.what()));
+    } catch (...) {
+      state->answer(error_response(500, "internal_error", "request handler failed"));
+    }
+  }
+
+  // Shared by every copy of one request's Responder: answers once; answers 500 if dropped.
+  struct ResponderState {
+    explicit ResponderState(std::shared_ptr<Connection> c) : conn(std::move(c)) {}
+    ~ResponderState() {
+      if (!answered.load(std::memory_order_acquire)) {
+        conn->post_response(error_response(500, "internal_error", "the request was dropped without an answer"));
+      }
+    }
+    void answer(HttpResponse r) {
+      if (answered.exchange(true, std::memory_order_acq_rel)) return;
+      conn->post_response(std::move(r));
+    }
+    std::shared_ptr<Connection> conn;
+    std::atomic<bool> answered{false};
+  };
+
+  void write_response(HttpResponse r) { write_response(std::move(r), keep_alive_); }
+
+  void write_response(HttpResponse r, bool keep_alive) {
+    if (closed_) return;
+    parser_.reset();
+    if (r.status < 100 || r.status > 599) {
+      r = error_response(500, "internal_error", "handler answered with an invalid status");
+    }
+    {
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopped) keep_alive = false;
+    }
+    keep_alive_ = keep_alive;
+    response_ = {};
+    response_.version(version_ == 10 ? 10 : 11);
+    response_.result(static_cast<unsigned>(r.status));
+    response_.set(http::field::server, opts().server_name);
+    if (!r.content_type.empty() && safe_header_text(r.content_type)) {
+      response_.set(http::field::content_type, r.content_type);
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (safe_header_name(name) && safe_header_text(value)) response_.insert(name, value);
+    }
+    response_.body() = std::move(r.body);
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    stream_.expires_after(opts().write_timeout);
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->close_gracefully();
+      self->wait_for_request();
+    });
+  }
+
+  void close_gracefully() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(kDrainTime);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ >= kDrainLimit) return self->close();
+      self->drain();
+    });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  std::shared_ptr<ServerShared> shared_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::chrono::steady_clock::time_point deadline_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+  std::size_t drained_ = 0;
+  std::array<char, 4096> scratch_{};
+};
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(net::io_context& io_, Handler handler, HttpServerOptions options)
+      : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
+    shared = std::make_shared<ServerShared>();
+    shared->handler = std::move(handler);
+    shared->options = std::move(options);
+  }
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of descriptors and the like: back off briefly instead of spinning.
+      retry_timer.expires_after(std::chrono::milliseconds(50));
+      retry_timer.async_wait([self = shared_from_this()](beast::error_code tec) {
+        if (!tec) self->accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::shared_ptr<Connection> conn;
+    {
+      std::lock_guard lock(shared->mu);
+      if (!shared->stopped && shared->live.size() < shared->options.max_connections) {
+        conn = std::make_shared<Connection>(shared, std::move(socket));
+        shared->live.emplace(conn.get(), conn);
+      }
+    }
+    if (conn) {
+      conn->run();
+    } else {
+      socket.close(ignored);
+    }
+    accept();
+  }
+
+  net::io_context& io;
+  tcp::acceptor acceptor;
+  net::steady_timer retry_timer;
+  std::shared_ptr<ServerShared> shared;
+  std::atomic<std::uint16_t> bound_port{0};
+  std::atomic<bool> stopped{false};
+};
+
+HttpServer::HttpServer(net::io_context& io, Handler handler, HttpServerOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(handler), std::move(options))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start(const std::string& listen) {
+  const auto hp = split_host_port(listen);
+  if (!hp) throw std::runtime_error("invalid listen address '" + listen + "' (want host:port)");
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = net::ip::make_address(hp->first, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, hp->second);
+  } else {
+    tcp::resolver resolver(impl_->io);
+    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
+    if (ec || results.empty()) throw std::runtime_error("cannot resolve listen host '" + hp->first + "'");
+    endpoint = results.begin()->endpoint();
+  }
+  auto& acceptor = impl_->acceptor;
+  auto fail = [&](const char* what) {
+    throw std::runtime_error(std::string("HTTP listener ") + listen + ": " + what + ": " + ec.message());
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) fail("open");
+  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
+  if (acceptor.bind(endpoint, ec)) fail("bind");
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) fail("listen");
+  impl_->bound_port = acceptor.local_endpoint().port();
+  net::dispatch(acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+}
+
+std::uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
+
+std::size_t HttpServer::connection_count() const {
+  std::lock_guard lock(impl_->shared->mu);
+  return impl_->shared->live.size();
+}
+
+void HttpServer::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  // The acceptor is not thread-safe: close it on its own strand.
+  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    impl->retry_timer.cancel();
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard lock(impl_->shared->mu);
+    impl_->shared->stopped = true;
+    for (auto& [ptr, weak] : impl_->shared->live) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (auto& c : open) c->post_close();
+}
+
+}  // namespace volley::api

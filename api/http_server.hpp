@@ -1,0 +1,97 @@
+#pragma once
+// Volley's HTTP/1.1 edge: an asynchronous server with keep-alive on a caller-owned io_context
+// (run by one or more threads; each connection runs on its own strand). It only turns bytes
+// into HttpRequest values and HttpResponse values back into bytes, and enforces the limits
+// that protect the process from hostile clients. What a request means is the Handler's business.
+//
+// Beast stays in http_server.cpp: this header is included by code that must build fast.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace volley::api {
+
+struct HttpRequest {
+  std::string method;  // as sent, e.g. "GET"
+  std::string target;  // origin-form with query, e.g. "/api/v1/messages?x=1"
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case, in order
+  std::string body;
+
+  // The first value of a header (name given in lower case), nullopt when absent.
+  std::optional<std::string_view> header(std::string_view lower_name) const;
+  // target without its query string.
+  std::string_view path() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";  // "" = no Content-Type header
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+};
+
+// Answers one request. Call it exactly once, from any thread: it posts to the connection's
+// strand. A Responder destroyed without being called answers 500, so a lost request never
+// leaves its connection hanging. Calls after the first are ignored.
+using Responder = std::function<void(HttpResponse)>;
+// Called on the connection's strand. Must not block: answer later through the Responder.
+using Handler = std::function<void(HttpRequest&&, Responder)>;
+
+struct HttpServerOptions {
+  // Largest request body. The default leaves room above the 25 MiB message limit for the JSON
+  // around a message (escaped raw messages, base64 attachments already counted in the message
+  // size, metadata): 32 MiB. Bigger bodies are refused with 413 as soon as their Content-Length
+  // is seen (chunked: as soon as the limit is crossed), without reading the rest.
+  std::size_t max_body_bytes = 32 * 1024 * 1024;
+  // Request line plus all header fields; more -> 431.
+  std::size_t max_header_bytes = 16 * 1024;
+  // From the first byte of a request to its last (slow-loris): past it the connection closes.
+  std::chrono::milliseconds request_timeout{30'000};
+  // Keep-alive connections with no request in flight close after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Writing one response (a client that does not read).
+  std::chrono::milliseconds write_timeout{30'000};
+  // Connections beyond this are closed as soon as they are accepted.
+  std::size_t max_connections = 10'000;
+  std::string server_name = "volley";
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, Handler handler, HttpServerOptions options = {});
+  ~HttpServer();  // stop()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens on "host:port" ("127.0.0.1:8025", "[::1]:0", "0.0.0.0:0"; port 0 picks a
+  // free port) and starts accepting. Throws std::runtime_error when the address is invalid or
+  // cannot be bound. Call once.
+  void start(const std::string& listen);
+  // The bound port (after start()).
+  std::uint16_t port() const;
+  // Stops accepting and closes every connection; requests in flight get no answer. Idempotent,
+  // callable from any thread. io_context::run() returns once the last connection is gone.
+  void stop();
+
+  std::size_t connection_count() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port". Returns nullopt when malformed.
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
+
+}  // namespace volley::api

@@ -1,0 +1,379 @@
+#include "api/injection_api.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "api/http_json.hpp"
+#include "core/smtp/wire.hpp"
+#include "core/util/ids.hpp"
+
+namespace volley::api {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kMessagesPath = "/api/v1/messages";
+constexpr std::string_view kBatchPath = "/api/v1/messages/batch";
+constexpr std::string_view kMessagesPrefix = "/api/v1/messages/";
+constexpr std::size_t kMaxIdempotencyKey = 200;
+constexpr std::size_t kMaxStatusId = 128;
+// nlohmann's parser is iterative, but copying, dumping or comparing a value recurses: refuse
+// nesting deep enough to matter before anything touches it.
+constexpr std::size_t kMaxJsonDepth = 64;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+  return out;
+}
+
+HttpResponse with_retry_after(HttpResponse r, int seconds) {
+  r.headers.emplace_back("Retry-After", std::to_string(std::max(seconds, 0)));
+  return r;
+}
+
+HttpResponse method_not_allowed(std::string_view allow) {
+  auto r = error_response(405, "method_not_allowed", "method not allowed here; allowed: " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+// "application/json", any case, optionally with parameters ("; charset=utf-8").
+bool is_json_media_type(std::optional<std::string_view> content_type) {
+  if (!content_type) return false;
+  std::string_view v = *content_type;
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  return lower(v) == "application/json";
+}
+
+// Depth of [ and { nesting outside strings; stops counting once past `limit`.
+bool nesting_exceeds(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// The JSON body of a request, or the answer that refuses it.
+std::variant<json, HttpResponse> parse_json_body(const HttpRequest& req) {
+  if (!is_json_media_type(req.header("content-type"))) {
+    return error_response(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type");
+  }
+  if (nesting_exceeds(req.body, kMaxJsonDepth)) {
+    return error_response(400, "invalid_json", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  try {
+    return json::parse(req.body);
+  } catch (const json::exception& e) {
+    // A parse_error's what() says "parse error at line L, column C: ..."; byte is 1-based.
+    const auto* pe = dynamic_cast<const json::parse_error*>(&e);
+    return error_response(400, "invalid_json",
+                          pe ? "malformed JSON at byte " + std::to_string(pe->byte) + ": " + e.what()
+                             : std::string("malformed JSON: ") + e.what());
+  }
+}
+
+// The Idempotency-Key header: absent -> "", invalid -> an answer.
+std::variant<std::string, HttpResponse> idempotency_key(const HttpRequest& req) {
+  const auto key = req.header("idempotency-key");
+  if (!key) return std::string();
+  const bool printable = std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  if (key->empty() || key->size() > kMaxIdempotencyKey || !printable) {
+    return error_response(400, "invalid_idempotency_key",
+                          "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKey) +
+                              " printable ASCII characters",
+                          "Idempotency-Key");
+  }
+  return std::string(*key);
+}
+
+bool valid_status_id(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxStatusId && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+  });
+}
+
+// A validated message, turned into what the spool stores and what the client is told.
+struct Accepted {
+  spool::NewMessage message;
+  json answer;
+};
+
+Accepted accept_message(PreparedMessage&& prepared, const std::string& tenant) {
+  Accepted out;
+  auto& rec = out.message.message;
+  rec.id = new_message_id();
+  rec.envelope_from = std::move(prepared.envelope_from);
+  rec.tenant = tenant;
+  rec.campaign = std::move(prepared.campaign);
+  rec.tags = std::move(prepared.tags);
+  rec.metadata_json = prepared.metadata_json.empty() ? "{}" : std::move(prepared.metadata_json);
+  rec.message_id_header = std::move(prepared.message_id);
+  rec.received_at_ms = now_unix_ms();
+  rec.message_size = prepared.message.size();
+  rec.body_8bit = prepared.body_8bit;
+  rec.needs_smtputf8 = prepared.needs_smtputf8;
+  rec.recipient_count = static_cast<std::uint32_t>(prepared.recipients.size());
+
+  json recipients = json::array();
+  out.message.recipients.reserve(prepared.recipients.size());
+  for (std::size_t i = 0; i < prepared.recipients.size(); ++i) {
+    spool::RecipientRecord r;
+    r.id = rec.id + "-" + std::to_string(i);
+    r.message_id = rec.id;
+    r.recipient = std::move(prepared.recipients[i]);
+    const auto at = r.recipient.rfind('@');
+    r.domain = lower(at == std::string::npos ? std::string_view() : std::string_view(r.recipient).substr(at + 1));
+    recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
+    out.message.recipients.push_back(std::move(r));
+  }
+  out.message.wire_data = smtp::to_wire_data(prepared.message);
+  out.answer = {{"id", rec.id}, {"recipients", std::move(recipients)}};
+  return out;
+}
+
+// Validates one message request; an error's field is prefixed with `field_prefix`.
+std::variant<PreparedMessage, HttpResponse> prepare(const json& request, const PrepareOptions& opts,
+                                                    const std::string& field_prefix) {
+  auto located = [&](const std::string& field) {
+    if (field_prefix.empty()) return field;
+    return field.empty() ? field_prefix : field_prefix + "." + field;
+  };
+  PrepareResult result;
+  try {
+    result = prepare_message(request, opts);
+  } catch (const json::exception& e) {
+    // A field of an unexpected JSON type that validation let through: still the client's input.
+    return error_response(400, "invalid_field", std::string("invalid request: ") + e.what(), located(""));
+  }
+  if (auto* err = std::get_if<PrepareError>(&result)) {
+    const int status = (err->http_status >= 400 && err->http_status <= 499) ? err->http_status : 400;
+    std::string message = field_prefix.empty() ? err->message : field_prefix + ": " + err->message;
+    return error_response(status, err->code, message, located(err->field));
+  }
+  return std::get<PreparedMessage>(std::move(result));
+}
+
+// Answers one HTTP request when the spool has answered its batch; if the spool drops the batch
+// without answering (actor gone), answers 503 when the last reference goes.
+class SpoolReply {
+ public:
+  SpoolReply(Responder responder, std::string answer, std::shared_ptr<std::atomic<std::int64_t>> pending,
+             std::int64_t count, int retry_after)
+      : responder_(std::move(responder)),
+        answer_(std::move(answer)),
+        pending_(std::move(pending)),
+        count_(count),
+        retry_after_(retry_after) {
+    pending_->fetch_add(count_, std::memory_order_relaxed);
+  }
+  ~SpoolReply() {
+    InjectOutcome lost;
+    lost.kind = InjectOutcome::Kind::failed;
+    lost.error = "the spool did not answer";
+    finish(std::move(lost));
+  }
+  SpoolReply(const SpoolReply&) = delete;
+  SpoolReply& operator=(const SpoolReply&) = delete;
+
+  void finish(InjectOutcome outcome) {
+    if (done_.exchange(true, std::memory_order_acq_rel)) return;
+    pending_->fetch_sub(count_, std::memory_order_relaxed);
+    switch (outcome.kind) {
+      case InjectOutcome::Kind::committed:
+        responder_(json_response(202, std::move(answer_)));
+        return;
+      case InjectOutcome::Kind::replayed:
+        responder_(json_response(202, std::move(outcome.replay_json)));
+        return;
+      case InjectOutcome::Kind::failed:
+        break;
+    }
+    responder_(with_retry_after(
+        error_response(503, "spool_unavailable",
+                       "the message could not be stored" + (outcome.error.empty() ? "" : ": " + outcome.error)),
+        retry_after_));
+  }
+
+ private:
+  Responder responder_;
+  std::string answer_;
+  std::shared_ptr<std::atomic<std::int64_t>> pending_;
+  std::int64_t count_;
+  int retry_after_;
+  std::atomic<bool> done_{false};
+};
+
+class InjectionApi {
+ public:
+  explicit InjectionApi(InjectionApiConfig config) : cfg_(std::move(config)) {
+    if (!cfg_.pending) cfg_.pending = std::make_shared<std::atomic<std::int64_t>>(0);
+  }
+
+  void handle(HttpRequest&& req, Responder respond) const {
+    const std::string_view path = req.path();
+    if (path == kMessagesPath) {
+      if (req.method != "POST") return respond(method_not_allowed("POST"));
+      return inject_one(req, std::move(respond));
+    }
+    if (path == kBatchPath) {
+      if (req.method != "POST") return respond(method_not_allowed("POST"));
+      return inject_batch(req, std::move(respond));
+    }
+    if (path.size() > kMessagesPrefix.size() && path.substr(0, kMessagesPrefix.size()) == kMessagesPrefix) {
+      if (req.method != "GET") return respond(method_not_allowed("GET"));
+      return status(path.substr(kMessagesPrefix.size()), std::move(respond));
+    }
+    if (path == "/healthz") {
+      if (req.method != "GET") return respond(method_not_allowed("GET"));
+      return respond(json_response(200, R"({"status":"ok"})"));
+    }
+    if (path == "/metrics") {
+      if (req.method != "GET") return respond(method_not_allowed("GET"));
+      HttpResponse r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4";
+      if (cfg_.render_metrics) r.body = cfg_.render_metrics();
+      return respond(std::move(r));
+    }
+    respond(error_response(404, "not_found", "no such resource: " + std::string(path)));
+  }
+
+ private:
+  std::optional<HttpResponse> overloaded() const {
+    const auto pending = cfg_.pending->load(std::memory_order_relaxed);
+    if (pending <= cfg_.max_pending) return std::nullopt;
+    return with_retry_after(error_response(503, "overloaded",
+                                           std::to_string(pending) + " messages are waiting for the spool; retry later"),
+                            cfg_.retry_after_seconds);
+  }
+
+  void inject_one(const HttpRequest& req, Responder respond) const {
+    if (auto busy = overloaded()) return respond(std::move(*busy));
+    auto key = idempotency_key(req);
+    if (auto* err = std::get_if<HttpResponse>(&key)) return respond(std::move(*err));
+    auto body = parse_json_body(req);
+    if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
+
+    auto prepared = prepare(std::get<json>(body), cfg_.prepare, "");
+    if (auto* err = std::get_if<HttpResponse>(&prepared)) return respond(std::move(*err));
+
+    auto accepted = accept_message(std::get<PreparedMessage>(std::move(prepared)), cfg_.tenant);
+    auto batch = std::make_shared<InjectBatch>();
+    batch->messages.push_back(std::move(accepted.message));
+    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer), std::move(respond));
+  }
+
+  void inject_batch(const HttpRequest& req, Responder respond) const {
+    if (auto busy = overloaded()) return respond(std::move(*busy));
+    auto key = idempotency_key(req);
+    if (auto* err = std::get_if<HttpResponse>(&key)) return respond(std::move(*err));
+    auto body = parse_json_body(req);
+    if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
+
+    const json& root = std::get<json>(body);
+    const auto messages = root.is_object() ? root.find("messages") : root.end();
+    if (!root.is_object() || messages == root.end() || !messages->is_array()) {
+      return respond(error_response(400, "invalid_field", "the body must be an object with a \"messages\" array",
+                                    "messages"));
+    }
+    if (messages->empty()) {
+      return respond(error_response(400, "invalid_field", "\"messages\" is empty", "messages"));
+    }
+    if (messages->size() > cfg_.max_batch) {
+      return respond(error_response(400, "too_many_messages",
+                                    std::to_string(messages->size()) + " messages in one batch; at most " +
+                                        std::to_string(cfg_.max_batch),
+                                    "messages"));
+    }
+    // All or nothing: validate every message before any is queued.
+    std::vector<PreparedMessage> prepared;
+    prepared.reserve(messages->size());
+    for (std::size_t i = 0; i < messages->size(); ++i) {
+      auto one = prepare((*messages)[i], cfg_.prepare, "messages[" + std::to_string(i) + "]");
+      if (auto* err = std::get_if<HttpResponse>(&one)) return respond(std::move(*err));
+      prepared.push_back(std::get<PreparedMessage>(std::move(one)));
+    }
+    auto batch = std::make_shared<InjectBatch>();
+    batch->messages.reserve(prepared.size());
+    json answers = json::array();
+    for (auto& p : prepared) {
+      auto accepted = accept_message(std::move(p), cfg_.tenant);
+      batch->messages.push_back(std::move(accepted.message));
+      answers.push_back(std::move(accepted.answer));
+    }
+    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(json{{"messages", std::move(answers)}}),
+           std::move(respond));
+  }
+
+  void submit(InjectBatchPtr batch, std::string key, std::string answer, Responder respond) const {
+    auto reply = std::make_shared<SpoolReply>(std::move(respond), answer, cfg_.pending,
+                                              static_cast<std::int64_t>(batch->messages.size()),
+                                              cfg_.retry_after_seconds);
+    batch->idempotency_key = std::move(key);
+    batch->response_json = std::move(answer);
+    batch->done = [reply](InjectOutcome outcome) { reply->finish(std::move(outcome)); };
+    if (!cfg_.spool) {
+      InjectOutcome none;
+      none.error = "no spool configured";
+      return reply->finish(std::move(none));
+    }
+    caf::anon_send(cfg_.spool, put_atom::value, std::move(batch));
+  }
+
+  void status(std::string_view id, Responder respond) const {
+    auto not_found = [](std::string_view which) {
+      return error_response(404, "not_found", "no message with id " + std::string(which), "id");
+    };
+    if (!valid_status_id(id)) return respond(not_found(id));
+    if (!cfg_.status) return respond(error_response(503, "status_unavailable", "message status is not available"));
+    std::string rcpt_id(id);
+    cfg_.status(rcpt_id, [respond = std::move(respond), rcpt_id, not_found](std::optional<std::string> found) {
+      if (!found || found->empty()) return respond(not_found(rcpt_id));
+      respond(json_response(200, std::move(*found)));
+    });
+  }
+
+  InjectionApiConfig cfg_;
+};
+
+}  // namespace
+
+Handler make_injection_handler(InjectionApiConfig config) {
+  auto api = std::make_shared<const InjectionApi>(std::move(config));
+  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+}
+
+}  // namespace volley::api

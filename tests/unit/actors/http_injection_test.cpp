@@ -1,0 +1,465 @@
+// The injection API end to end over HTTP: a real HttpServer on loopback, the real
+// prepare_message, and a small CAF actor standing in for the spool (it records each InjectBatch
+// and answers it the way the test asks).
+#include "http_test_client.hpp"  // first: <utility> before Boost.Asio
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "api/injection_api.hpp"
+#include "core/smtp/wire.hpp"
+#include "core/util/ids.hpp"
+
+using namespace volley::api;
+using volley::InjectBatchPtr;
+using volley::InjectOutcome;
+using volley::test::HttpTestClient;
+using volley::test::IoThreads;
+using volley::test::Response;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the fake spool saw, and how it answers.
+struct FakeSpool {
+  enum class Mode { commit, fail, hold };
+
+  std::mutex mu;
+  std::condition_variable cv;
+  Mode mode = Mode::commit;
+  std::vector<InjectBatchPtr> seen;
+  std::deque<InjectBatchPtr> held;
+  std::map<std::string, std::string> keys;  // idempotency key -> first answer
+
+  void on_batch(const InjectBatchPtr& b) {
+    std::unique_lock lock(mu);
+    seen.push_back(b);
+    InjectOutcome out;
+    if (!b->idempotency_key.empty()) {
+      if (auto it = keys.find(b->idempotency_key); it != keys.end()) {
+        out.kind = InjectOutcome::Kind::replayed;
+        out.replay_json = it->second;
+        lock.unlock();
+        cv.notify_all();
+        return b->done(out);
+      }
+    }
+    switch (mode) {
+      case Mode::hold:
+        held.push_back(b);
+        lock.unlock();
+        cv.notify_all();
+        return;
+      case Mode::fail:
+        out.kind = InjectOutcome::Kind::failed;
+        out.error = "disk full";
+        break;
+      case Mode::commit:
+        out.kind = InjectOutcome::Kind::committed;
+        if (!b->idempotency_key.empty()) keys[b->idempotency_key] = b->response_json;
+        break;
+    }
+    lock.unlock();
+    cv.notify_all();
+    b->done(out);
+  }
+
+  InjectBatchPtr take_held() {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, 10s, [&] { return !held.empty(); })) throw std::runtime_error("nothing held");
+    auto b = held.front();
+    held.pop_front();
+    return b;
+  }
+
+  std::size_t seen_count() {
+    std::lock_guard lock(mu);
+    return seen.size();
+  }
+};
+
+caf::behavior fake_spool_actor(caf::event_based_actor*, std::shared_ptr<FakeSpool> state) {
+  return {[state](volley::put_atom, InjectBatchPtr batch) { state->on_batch(batch); }};
+}
+
+caf::actor_system_config& small_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", 2);
+  return cfg;
+}
+
+// An actor system, the fake spool, and the API on a server with one io thread.
+struct Fixture {
+  explicit Fixture(std::function<void(InjectionApiConfig&, HttpServerOptions&)> tweak = {})
+      : sys(small_config(cfg)), spool_state(std::make_shared<FakeSpool>()) {
+    spool = sys.spawn(fake_spool_actor, spool_state);
+    api.spool = spool;
+    api.prepare.hostname = "volley.test";
+    api.pending = pending;
+    api.render_metrics = [] { return std::string("# TYPE volley_up gauge\nvolley_up 1\n"); };
+    HttpServerOptions opts;
+    if (tweak) tweak(api, opts);
+    server = std::make_unique<HttpServer>(io.io, make_injection_handler(api), opts);
+    server->start("127.0.0.1:0");
+  }
+
+  ~Fixture() {
+    {  // held batches answer 503 when dropped; let them go while the io_context still runs
+      std::lock_guard lock(spool_state->mu);
+      spool_state->held.clear();
+      spool_state->seen.clear();
+    }
+    server->stop();
+    io.join();
+    caf::anon_send_exit(spool, caf::exit_reason::user_shutdown);
+  }
+
+  HttpTestClient client() { return HttpTestClient(server->port()); }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  std::shared_ptr<FakeSpool> spool_state;
+  caf::actor spool;
+  std::shared_ptr<std::atomic<std::int64_t>> pending = std::make_shared<std::atomic<std::int64_t>>(0);
+  InjectionApiConfig api;
+  IoThreads io;
+  std::unique_ptr<HttpServer> server;
+};
+
+const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
+
+json simple_message(const std::string& subject = "hello") {
+  return {{"from", {{"email", "sender@example.com"}, {"name", "Sender"}}},
+          {"to", json::array({"first@Example.ORG", {{"email", "second@other.example"}, {"name", "Second"}}})},
+          {"subject", subject},
+          {"text", "Hello there.\n.\nA line with a dot.\n"}};
+}
+
+json from_response(const Response& r) { return json::parse(r.body()); }
+
+std::string error_code(const Response& r) { return from_response(r)["error"]["code"].get<std::string>(); }
+std::string error_field(const Response& r) { return from_response(r)["error"]["field"].get<std::string>(); }
+std::string error_message(const Response& r) { return from_response(r)["error"]["message"].get<std::string>(); }
+
+bool is_message_id(const std::string& id) {
+  return id.size() == 24 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("POST /api/v1/messages spools the message and answers 202", "[http][injection]") {
+  Fixture f;
+  auto client = f.client();
+  const auto before = volley::now_unix_ms();
+  const auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), kJson);
+  REQUIRE(res.result_int() == 202);
+  CHECK(res[volley::test::http::field::content_type] == "application/json");
+
+  const auto answer = from_response(res);
+  const std::string id = answer["id"];
+  CHECK(is_message_id(id));
+  REQUIRE(answer["recipients"].size() == 2);
+  CHECK(answer["recipients"][0] == json({{"email", "first@Example.ORG"}, {"id", id + "-0"}, {"status", "queued"}}));
+  CHECK(answer["recipients"][1] == json({{"email", "second@other.example"}, {"id", id + "-1"}, {"status", "queued"}}));
+
+  REQUIRE(f.spool_state->seen_count() == 1);
+  const auto& batch = *f.spool_state->seen.at(0);
+  CHECK(batch.idempotency_key.empty());
+  CHECK(json::parse(batch.response_json) == answer);
+  REQUIRE(batch.messages.size() == 1);
+  const auto& m = batch.messages[0];
+  CHECK(m.message.id == id);
+  CHECK(m.message.tenant == "default");
+  CHECK(m.message.envelope_from == "sender@example.com");
+  CHECK(m.message.recipient_count == 2);
+  CHECK(m.message.received_at_ms >= before);
+  CHECK(m.message.received_at_ms <= volley::now_unix_ms());
+  CHECK(m.message.message_id_header.find("@volley.test>") != std::string::npos);
+  REQUIRE(m.recipients.size() == 2);
+  CHECK(m.recipients[0].id == id + "-0");
+  CHECK(m.recipients[0].message_id == id);
+  CHECK(m.recipients[0].recipient == "first@Example.ORG");
+  CHECK(m.recipients[0].domain == "example.org");
+  CHECK(m.recipients[1].domain == "other.example");
+  // The stored body is the wire form: dot-stuffed, CRLF, terminated; its size is the message's.
+  CHECK(m.wire_data.size() > 5);
+  CHECK(m.wire_data.substr(m.wire_data.size() - 5) == "\r\n.\r\n");
+  CHECK(m.wire_data.find("\r\n..\r\n") != std::string::npos);
+  CHECK(m.message.message_size == volley::smtp::from_wire_data(m.wire_data).size());
+  CHECK(f.pending->load() == 0);
+}
+
+TEST_CASE("Injection refuses what it cannot take, queuing nothing", "[http][injection]") {
+  Fixture f([](InjectionApiConfig& api, HttpServerOptions& opts) {
+    api.prepare.max_message_size = 4096;
+    opts.max_body_bytes = 64 * 1024;
+  });
+  auto client = f.client();
+
+  SECTION("415 without application/json") {
+    auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), {{"Content-Type", "text/plain"}});
+    CHECK(res.result_int() == 415);
+    CHECK(error_code(res) == "unsupported_media_type");
+    res = client.request("POST", "/api/v1/messages", simple_message().dump());
+    CHECK(res.result_int() == 415);
+    res = client.request("POST", "/api/v1/messages", simple_message().dump(),
+                         {{"Content-Type", "Application/JSON; charset=utf-8"}});
+    CHECK(res.result_int() == 202);  // media type is case-insensitive, parameters allowed
+    std::lock_guard lock(f.spool_state->mu);
+    f.spool_state->seen.clear();
+  }
+  SECTION("400 for malformed JSON, with its position") {
+    const auto res = client.request("POST", "/api/v1/messages", R"({"from": "a@b.example", "to": [)", kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(res[volley::test::http::field::content_type] == "application/json");
+    CHECK(error_code(res) == "invalid_json");
+    CHECK(error_message(res).find("at byte 32") != std::string::npos);
+    CHECK(error_message(res).find("column 32") != std::string::npos);
+  }
+  SECTION("400 for JSON nested too deep to handle safely") {
+    const std::string deep = R"({"from":"a@b.example","metadata":)" + std::string(10000, '[') + std::string(10000, ']') + "}";
+    const auto res = client.request("POST", "/api/v1/messages", deep, kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == "invalid_json");
+  }
+  SECTION("400 header_injection for CR/LF in a header field") {
+    const auto res =
+        client.request("POST", "/api/v1/messages", simple_message("hi\r\nBcc: victim@example.net").dump(), kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == "header_injection");
+    CHECK(error_field(res) == "subject");
+  }
+  SECTION("400 with the field of an invalid address") {
+    auto m = simple_message();
+    m["to"][1]["email"] = "no-at-sign";
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == "invalid_address");
+    CHECK(error_field(res) == "to[1].email");
+  }
+  SECTION("413 for a message over the message size limit") {
+    auto m = simple_message();
+    m["text"] = std::string(8000, 'x');
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    CHECK(res.result_int() == 413);
+    CHECK(error_code(res) == "too_large");
+  }
+  SECTION("413 for a body over the HTTP limit, answered from its Content-Length") {
+    client.write_raw(
+        "POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{");
+    const auto res = client.read();
+    CHECK(res.result_int() == 413);
+    CHECK(error_code(res) == "too_large");
+  }
+  SECTION("400 for an invalid Idempotency-Key") {
+    for (const std::string& key : {std::string(201, 'k'), std::string("tab\there")}) {
+      auto json_and_key = kJson;
+      json_and_key.emplace_back("Idempotency-Key", key);
+      const auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), json_and_key);
+      CHECK(res.result_int() == 400);
+      CHECK(error_code(res) == "invalid_idempotency_key");
+    }
+  }
+  CHECK(f.spool_state->seen_count() == 0);
+}
+
+TEST_CASE("An idempotent repeat passes the key and answers the first answer again", "[http][injection]") {
+  Fixture f;
+  auto client = f.client();
+  auto headers = kJson;
+  headers.emplace_back("Idempotency-Key", "order-4711 retry ok");
+  const auto first = client.request("POST", "/api/v1/messages", simple_message().dump(), headers);
+  const auto second = client.request("POST", "/api/v1/messages", simple_message("changed").dump(), headers);
+  REQUIRE(first.result_int() == 202);
+  REQUIRE(second.result_int() == 202);
+  CHECK(second.body() == first.body());
+  REQUIRE(f.spool_state->seen_count() == 2);
+  CHECK(f.spool_state->seen[0]->idempotency_key == "order-4711 retry ok");
+  CHECK(f.spool_state->seen[1]->idempotency_key == "order-4711 retry ok");
+  CHECK(f.spool_state->seen[0]->response_json == first.body());
+}
+
+TEST_CASE("A spool failure answers 503 with Retry-After", "[http][injection]") {
+  SECTION("the spool reports a failed write") {
+    Fixture f;
+    f.spool_state->mode = FakeSpool::Mode::fail;
+    auto client = f.client();
+    const auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), kJson);
+    CHECK(res.result_int() == 503);
+    CHECK(error_code(res) == "spool_unavailable");
+    CHECK(error_message(res).find("disk full") != std::string::npos);
+    CHECK(res["Retry-After"] == "1");
+    CHECK(f.pending->load() == 0);
+  }
+  SECTION("the spool drops the batch unanswered") {
+    Fixture f;
+    f.spool_state->mode = FakeSpool::Mode::hold;
+    std::optional<Response> res;
+    std::jthread t([&] { res = f.client().request("POST", "/api/v1/messages", simple_message().dump(), kJson); });
+    { auto dropped = f.spool_state->take_held(); }
+    {
+      std::lock_guard lock(f.spool_state->mu);
+      f.spool_state->seen.clear();  // the last reference: the batch dies unanswered
+    }
+    t.join();
+    REQUIRE(res);
+    CHECK(res->result_int() == 503);
+    CHECK(error_code(*res) == "spool_unavailable");
+  }
+  SECTION("no spool actor at all") {
+    Fixture f([](InjectionApiConfig& api, HttpServerOptions&) { api.spool = caf::actor(); });
+    const auto res = f.client().request("POST", "/api/v1/messages", simple_message().dump(), kJson);
+    CHECK(res.result_int() == 503);
+    CHECK(res["Retry-After"] == "1");
+  }
+}
+
+TEST_CASE("Back-pressure: too many uncommitted messages answers 503 before any work", "[http][injection]") {
+  Fixture f([](InjectionApiConfig& api, HttpServerOptions&) { api.max_pending = 1; });
+  f.spool_state->mode = FakeSpool::Mode::hold;
+
+  // Two messages waiting for the spool: over the limit of 1.
+  std::optional<Response> first;
+  std::jthread t([&] {
+    auto batch = json{{"messages", json::array({simple_message(), simple_message()})}};
+    first = f.client().request("POST", "/api/v1/messages/batch", batch.dump(), kJson);
+  });
+  auto held = f.spool_state->take_held();
+  CHECK(f.pending->load() == 2);
+
+  auto client = f.client();
+  const auto busy = client.request("POST", "/api/v1/messages", "not even JSON", kJson);
+  CHECK(busy.result_int() == 503);
+  CHECK(error_code(busy) == "overloaded");
+  CHECK(busy["Retry-After"] == "1");
+  CHECK(f.spool_state->seen_count() == 1);
+
+  InjectOutcome ok;
+  ok.kind = InjectOutcome::Kind::committed;
+  held->done(ok);  // from this thread: the Responder posts to the connection's strand
+  t.join();
+  REQUIRE(first);
+  CHECK(first->result_int() == 202);
+  CHECK(from_response(*first)["messages"].size() == 2);
+  CHECK(f.pending->load() == 0);
+
+  f.spool_state->mode = FakeSpool::Mode::commit;
+  CHECK(client.request("POST", "/api/v1/messages", simple_message().dump(), kJson).result_int() == 202);
+}
+
+TEST_CASE("POST /api/v1/messages/batch is all or nothing", "[http][injection]") {
+  Fixture f([](InjectionApiConfig& api, HttpServerOptions&) { api.max_batch = 3; });
+  auto client = f.client();
+
+  SECTION("valid messages go to the spool in one batch") {
+    const json body = {{"messages", json::array({simple_message("a"), simple_message("b"), simple_message("c")})}};
+    const auto res = client.request("POST", "/api/v1/messages/batch", body.dump(), kJson);
+    REQUIRE(res.result_int() == 202);
+    const auto answer = from_response(res);
+    REQUIRE(answer["messages"].size() == 3);
+    REQUIRE(f.spool_state->seen_count() == 1);
+    const auto& batch = *f.spool_state->seen[0];
+    REQUIRE(batch.messages.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(answer["messages"][i]["id"] == batch.messages[i].message.id);
+      CHECK(answer["messages"][i]["recipients"][1]["id"] == batch.messages[i].message.id + "-1");
+    }
+    CHECK(batch.messages[0].message.id != batch.messages[1].message.id);
+  }
+  SECTION("one invalid message refuses the batch, naming it") {
+    auto bad = simple_message();
+    bad["to"][0] = "bad address@";
+    const json body = {{"messages", json::array({simple_message(), bad, simple_message()})}};
+    const auto res = client.request("POST", "/api/v1/messages/batch", body.dump(), kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == "invalid_address");
+    CHECK(error_field(res) == "messages[1].to[0]");
+    CHECK(f.spool_state->seen_count() == 0);
+  }
+  SECTION("too many messages") {
+    const json body = {{"messages", json::array({simple_message(), simple_message(), simple_message(), simple_message()})}};
+    const auto res = client.request("POST", "/api/v1/messages/batch", body.dump(), kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == "too_many_messages");
+    CHECK(f.spool_state->seen_count() == 0);
+  }
+  SECTION("not a messages array") {
+    for (const std::string body : {R"({"messages": {}})", R"([])", R"({"messages": []})", R"({"message": []})"}) {
+      CAPTURE(body);
+      const auto res = client.request("POST", "/api/v1/messages/batch", body, kJson);
+      CHECK(res.result_int() == 400);
+      CHECK(error_field(res) == "messages");
+    }
+    CHECK(f.spool_state->seen_count() == 0);
+  }
+}
+
+TEST_CASE("GET /api/v1/messages/{id} asks the status source", "[http][injection]") {
+  std::mutex mu;
+  std::vector<std::string> asked;
+  Fixture f([&](InjectionApiConfig& api, HttpServerOptions&) {
+    api.status = [&](std::string id, std::function<void(std::optional<std::string>)> answer) {
+      {
+        std::lock_guard lock(mu);
+        asked.push_back(id);
+      }
+      // Answer from another thread, as the events actor would.
+      std::thread([id, answer = std::move(answer)] {
+        if (id == "0123456789abcdef01234567-0") return answer(std::string(R"({"id":")" + id + R"(","status":"queued"})"));
+        answer(std::nullopt);
+      }).join();
+    };
+  });
+  auto client = f.client();
+  const auto known = client.request("GET", "/api/v1/messages/0123456789abcdef01234567-0");
+  CHECK(known.result_int() == 200);
+  CHECK(from_response(known)["status"] == "queued");
+  const auto unknown = client.request("GET", "/api/v1/messages/0123456789abcdef01234567-9");
+  CHECK(unknown.result_int() == 404);
+  CHECK(error_code(unknown) == "not_found");
+  const auto hostile = client.request("GET", "/api/v1/messages/..%2F..%2Fetc");
+  CHECK(hostile.result_int() == 404);
+  std::lock_guard lock(mu);
+  CHECK(asked == std::vector<std::string>{"0123456789abcdef01234567-0", "0123456789abcdef01234567-9"});
+}
+
+TEST_CASE("healthz, metrics, unknown paths and wrong methods", "[http][injection]") {
+  Fixture f;
+  auto client = f.client();
+  const auto health = client.request("GET", "/healthz");
+  CHECK(health.result_int() == 200);
+  CHECK(from_response(health) == json({{"status", "ok"}}));
+  CHECK(health[volley::test::http::field::content_type] == "application/json");
+
+  const auto metrics = client.request("GET", "/metrics");
+  CHECK(metrics.result_int() == 200);
+  CHECK(metrics[volley::test::http::field::content_type] == "text/plain; version=0.0.4");
+  CHECK(metrics.body() == "# TYPE volley_up gauge\nvolley_up 1\n");
+
+  const auto missing = client.request("GET", "/nope");
+  CHECK(missing.result_int() == 404);
+  CHECK(error_code(missing) == "not_found");
+
+  struct Case {
+    const char* method;
+    const char* target;
+    const char* allow;
+  };
+  for (const auto& c : {Case{"GET", "/api/v1/messages", "POST"}, Case{"PUT", "/api/v1/messages/batch", "POST"},
+                        Case{"DELETE", "/api/v1/messages/abc", "GET"}, Case{"POST", "/healthz", "GET"},
+                        Case{"POST", "/metrics", "GET"}}) {
+    CAPTURE(c.method, c.target);
+    const auto res = client.request(c.method, c.target);
+    CHECK(res.result_int() == 405);
+    CHECK(res["Allow"] == c.allow);
+    CHECK(error_code(res) == "method_not_allowed");
+  }
+}
