@@ -137,7 +137,7 @@ int run(const Config& cfg) {
     caf::anon_send(router, stop_atom::value);
     caf::anon_send(events, stop_atom::value);
     caf::anon_send(spool_actor, stop_atom::value);
-    caf::anon_send(dns, stop_atom::value);
+    caf::anon_send_exit(dns, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
   }
   sys.await_all_actors_done();

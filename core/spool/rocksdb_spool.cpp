@@ -1,5 +1,6 @@
 // Spool::open(): the spool on RocksDB (one default column family, key prefixes per record kind).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -267,6 +268,13 @@ class RocksSpool final : public Spool {
 }  // namespace
 
 std::unique_ptr<Spool> Spool::open(const std::string& path, std::string* error) {
+  // RocksDB creates only the last directory; a fresh install has none of the parents yet.
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    if (error) *error = "create " + path + ": " + ec.message();
+    return nullptr;
+  }
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(spool_options(), path, &raw);
   if (!s.ok()) {
