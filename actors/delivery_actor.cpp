@@ -382,12 +382,11 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
 
 caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, DeliveryContextPtr ctx,
                                 caf::actor router) {
-  return sys.spawn([domain = std::move(domain), ctx = std::move(ctx),
-                    router = std::move(router)](Self* self) -> caf::behavior {
+  return sys.spawn([](Self* self, std::string domain, DeliveryContextPtr ctx, caf::actor router) -> caf::behavior {
     auto& st = self->state;
-    st.domain = domain;
-    st.ctx = ctx;
-    st.router = router;
+    st.domain = std::move(domain);
+    st.ctx = std::move(ctx);
+    st.router = std::move(router);
     return {
         [self](enqueue_atom, RecipientBatch& batch) {
           auto& st = self->state;
@@ -450,7 +449,7 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           self->quit();
         },
     };
-  });
+  }, std::move(domain), std::move(ctx), std::move(router));
 }
 
 }  // namespace volley

@@ -69,7 +69,7 @@ nlohmann::json to_json(const Outcome& o) {
 }  // namespace
 
 caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
-  return sys.spawn<caf::detached>([opts](caf::stateful_actor<EventsState>* self) -> caf::behavior {
+  return sys.spawn<caf::detached>([](caf::stateful_actor<EventsState>* self, EventsOptions opts) -> caf::behavior {
     auto& st = self->state;
     st.opts = opts;
     if (!opts.event_log_path.empty()) {
@@ -127,7 +127,7 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           self->quit();
         },
     };
-  });
+  }, std::move(opts));
 }
 
 }  // namespace volley

@@ -25,23 +25,23 @@ using prometheus::Histogram;
 struct Metrics {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   Family<Counter>& received = prometheus::BuildCounter()
-                                  .Name("volley_messages_received")
+                                  .Name("volley_messages_received_total")
                                   .Help("Messages accepted by the injection API and spooled")
                                   .Register(*registry);
   Family<Counter>& delivered = prometheus::BuildCounter()
-                                   .Name("volley_messages_delivered")
+                                   .Name("volley_messages_delivered_total")
                                    .Help("Recipient messages delivered (2xx at end of DATA)")
                                    .Register(*registry);
   Family<Counter>& deferred = prometheus::BuildCounter()
-                                  .Name("volley_messages_deferred")
+                                  .Name("volley_messages_deferred_total")
                                   .Help("Delivery attempts that ended in a temporary failure")
                                   .Register(*registry);
   Family<Counter>& bounced = prometheus::BuildCounter()
-                                 .Name("volley_messages_bounced")
+                                 .Name("volley_messages_bounced_total")
                                  .Help("Recipient messages that failed permanently (5xx or expired)")
                                  .Register(*registry);
   Family<Counter>& expired = prometheus::BuildCounter()
-                                 .Name("volley_messages_expired")
+                                 .Name("volley_messages_expired_total")
                                  .Help("Recipient messages given up after the maximum queue age")
                                  .Register(*registry);
   Family<Gauge>& queue_depth = prometheus::BuildGauge()
@@ -94,7 +94,9 @@ struct Metrics {
 
 MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
   auto metrics = std::make_shared<Metrics>();
-  auto actor = sys.spawn([metrics](caf::event_based_actor*) -> caf::behavior {
+  // Spawn arguments rather than lambda captures: CAF 0.17's factory for an argument-less
+  // function trips UBSan (see the spool actor).
+  auto actor = sys.spawn([](caf::event_based_actor*, std::shared_ptr<Metrics> metrics) -> caf::behavior {
     return {
         [metrics](outcome_atom, const Outcome& o) {
           auto& d = metrics->domain(o.domain);
@@ -121,7 +123,7 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
         },
         [](stop_atom) {},
     };
-  });
+  }, metrics);
   auto render = [metrics] {
     prometheus::TextSerializer serializer;
     return serializer.Serialize(metrics->registry->Collect());

@@ -22,7 +22,7 @@ struct RouterState {
 }  // namespace
 
 caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
-  return sys.spawn([ctx = std::move(ctx)](caf::stateful_actor<RouterState>* self) -> caf::behavior {
+  return sys.spawn([](caf::stateful_actor<RouterState>* self, DeliveryContext ctx) -> caf::behavior {
     self->state.ctx = std::make_shared<const DeliveryContext>(ctx);
     return {
         [self](spool_atom, caf::actor spool) {
@@ -67,7 +67,7 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           self->quit();
         },
     };
-  });
+  }, std::move(ctx));
 }
 
 }  // namespace volley

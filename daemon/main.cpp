@@ -54,11 +54,12 @@ DnsConfig dns_config(const Config& cfg) {
 // GET /api/v1/messages/{id}: a short-lived actor asks the events actor and answers the API.
 api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events) {
   return [&sys, events](std::string id, std::function<void(std::optional<std::string>)> answer) {
-    sys.spawn([events, id = std::move(id), answer = std::move(answer)](caf::event_based_actor* self) {
+    using Answer = std::function<void(std::optional<std::string>)>;
+    sys.spawn([](caf::event_based_actor* self, caf::actor events, std::string id, Answer answer) {
       self->request(events, std::chrono::seconds(5), status_atom::value, id)
           .then([answer](const std::string& json) { answer(json.empty() ? std::nullopt : std::optional{json}); },
                 [answer](const caf::error&) { answer(std::nullopt); });
-    });
+    }, events, std::move(id), std::move(answer));
   };
 }
 
