@@ -113,9 +113,11 @@ void finalize(Self* self, OutcomeKind kind, const Job& job, const spool::Recipie
   auto& st = self->state;
   auto o = make_outcome(st, kind, job, r, mx_host, std::move(reply));
   o.category = std::move(category);
+  o.message_finished = job.msg->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
   emit(self, o);
-  const bool message_finished = job.msg->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
-  if (st.ctx->spool) self->send(st.ctx->spool, done_atom::value, r.id, r.message_id, message_finished);
+  // With an events actor, it releases the spool records once the event is written.
+  if (!st.ctx->events && st.ctx->spool)
+    self->send(st.ctx->spool, done_atom::value, r.id, r.message_id, o.message_finished);
   --st.queued;
 }
 

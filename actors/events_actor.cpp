@@ -5,7 +5,9 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -24,19 +26,28 @@ struct EventsState {
   std::FILE* log = nullptr;
   std::string buffer;
   bool flush_pending = false;
+  caf::actor spool;
+  // Final outcomes whose lines are in `buffer`: released in the spool after the write.
+  std::vector<std::tuple<std::string, std::string, bool>> to_release;
   std::unordered_map<std::string, std::string> status;  // rcpt id -> JSON
   std::deque<std::string> final_order;                   // eviction order of final statuses
 
   ~EventsState() {
-    flush();
     if (log) std::fclose(log);
   }
 
-  void flush() {
-    if (!log || buffer.empty()) return;
-    if (std::fwrite(buffer.data(), 1, buffer.size(), log) != buffer.size() || std::fflush(log) != 0)
-      spdlog::error("event log {}: write failed: {}", opts.event_log_path, std::strerror(errno));
+  // Writes the buffered lines to the kernel (they survive a crash of this process), then lets
+  // the spool forget the recipients they report.
+  void flush(caf::event_based_actor* self) {
+    if (log && !buffer.empty()) {
+      if (std::fwrite(buffer.data(), 1, buffer.size(), log) != buffer.size() || std::fflush(log) != 0)
+        spdlog::error("event log {}: write failed: {}", opts.event_log_path, std::strerror(errno));
+    }
     buffer.clear();
+    if (spool)
+      for (auto& [rcpt_id, message_id, finished] : to_release)
+        self->send(spool, done_atom::value, std::move(rcpt_id), std::move(message_id), finished);
+    to_release.clear();
   }
 
   void remember_final(const std::string& id) {
@@ -80,6 +91,7 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
       if (!st.log) spdlog::error("event log {}: cannot open: {}", opts.event_log_path, std::strerror(errno));
     }
     return {
+        [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
         [self](received_atom, const RecipientBatch& batch) {
           for (const auto& r : batch) {
             nlohmann::json j{{"id", r.rcpt.id},
@@ -106,9 +118,12 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           if (!o.category.empty()) status["category"] = o.category;
           if (o.kind == OutcomeKind::deferred) status["next_attempt_at"] = o.next_attempt_ms;
           st.status[o.rcpt_id] = status.dump();
-          if (o.kind != OutcomeKind::deferred) st.remember_final(o.rcpt_id);
+          if (o.kind != OutcomeKind::deferred) {
+            st.remember_final(o.rcpt_id);
+            st.to_release.emplace_back(o.rcpt_id, o.message_id, o.message_finished);
+          }
           if (st.buffer.size() >= kFlushBytes) {
-            st.flush();
+            st.flush(self);
           } else if (!st.flush_pending) {
             st.flush_pending = true;
             self->delayed_send(self, kFlushDelay, tick_atom::value);
@@ -116,15 +131,16 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
         },
         [self](tick_atom) {
           self->state.flush_pending = false;
-          self->state.flush();
+          self->state.flush(self);
         },
         [self](status_atom, const std::string& id) -> std::string {
           auto it = self->state.status.find(id);
           return it == self->state.status.end() ? std::string{} : it->second;
         },
         [self](stop_atom) {
-          self->state.flush();
+          self->state.flush(self);
           self->quit();
+          return true;
         },
     };
   }, std::move(opts));

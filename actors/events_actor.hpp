@@ -2,8 +2,11 @@
 // The event sink: appends one JSON line per recipient outcome to the event log, and remembers
 // the latest status of each recipient message for GET /api/v1/messages/{id}. Detached (its own
 // thread) because it writes files.
+//   (spool_atom, caf::actor spool)             where final outcomes are released (given at start)
 //   (received_atom, RecipientBatch)            recipients now queued (status only, no log line)
-//   (outcome_atom, Outcome)                    an outcome: log line + status
+//   (outcome_atom, Outcome)                    an outcome: log line + status; a final one is
+//                                              released in the spool after its line is written
+//   (stop_atom) -> bool                        write and release everything pending, then quit
 //   (status_atom, std::string rcpt_id) -> std::string   status JSON, "" when unknown
 #include <cstddef>
 #include <string>

@@ -91,6 +91,10 @@ struct Outcome {
   std::int64_t received_at_ms = 0;
   std::int64_t at_ms = 0;
   std::int64_t next_attempt_ms = 0;  // deferred only
+  // Final outcomes only: whether this was the message's last open recipient. The events actor
+  // releases the spool records after the event line is written, so a crash between the two
+  // repeats a delivery rather than losing its event.
+  bool message_finished = false;
 };
 
 // ---- DNS ----

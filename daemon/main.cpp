@@ -97,6 +97,7 @@ int run(const Config& cfg) {
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor);
     caf::anon_send(router, spool_atom::value, spool_actor);
+    caf::anon_send(events, spool_atom::value, spool_actor);
 
     {
       caf::scoped_actor self{sys};
@@ -136,7 +137,14 @@ int run(const Config& cfg) {
 
     http.stop();
     caf::anon_send(router, stop_atom::value);
-    caf::anon_send(events, stop_atom::value);
+    {
+      // The events actor releases spool records as its last act: stop the spool only after it.
+      caf::scoped_actor self{sys};
+      self->request(events, std::chrono::seconds(10), stop_atom::value)
+          .receive([](bool) {}, [&](const caf::error& err) {
+            spdlog::warn("events actor did not stop cleanly: {}", sys.render(err));
+          });
+    }
     caf::anon_send(spool_actor, stop_atom::value);
     caf::anon_send_exit(dns, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
