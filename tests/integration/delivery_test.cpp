@@ -214,6 +214,22 @@ TEST_CASE("every accepted message arrives exactly once with its envelope and byt
     CHECK(long_lines == 0);
   }
 
+  // Sessions are reused: each domain's transactions share a few connections (at most
+  // max_connections at a time, closed only after 2 s idle), not one connection each.
+  std::map<std::string, std::set<std::string>> sessions;
+  std::map<std::string, std::size_t> transactions;
+  for (const auto& m : received) {
+    const std::string domain = m.rcpt_tos.front().substr(m.rcpt_tos.front().find('@') + 1);
+    REQUIRE_FALSE(m.peer.empty());
+    sessions[domain].insert(m.peer);
+    ++transactions[domain];
+  }
+  for (const auto& [domain, peers] : sessions) {
+    INFO("domain " << domain << ": " << transactions[domain] << " transactions on " << peers.size()
+                   << " connections");
+    CHECK(peers.size() * 4 <= transactions[domain]);
+  }
+
   // One "delivered" event per recipient id, naming the recipient and its MX.
   const auto events = volleyd.events();
   for (const auto& [r, id] : rcpt_id) {

@@ -22,6 +22,7 @@ struct ReceivedMessage {
   std::vector<std::string> rcpt_tos;
   std::string local;        // "127.0.0.3:2525": where the sink received it
   std::string helo;
+  std::string peer;         // "127.0.0.1:40312": the client end of the connection it came on
   std::vector<std::string> mail_options;
   std::string data;         // DATA bytes after dot-unstuffing, as aiosmtpd handed them over
 };
@@ -39,6 +40,8 @@ inline std::vector<ReceivedMessage> read_maildir(const std::filesystem::path& ma
     m.rcpt_tos = envelope.at("rcpt_tos").get<std::vector<std::string>>();
     m.local = envelope.at("local").get<std::string>();
     m.helo = envelope.value("helo", "");
+    if (envelope.contains("peer") && envelope["peer"].is_array() && envelope["peer"].size() == 2)
+      m.peer = envelope["peer"][0].get<std::string>() + ":" + std::to_string(envelope["peer"][1].get<int>());
     m.mail_options = envelope.value("mail_options", std::vector<std::string>{});
     m.data = read_file(maildir / (m.name + ".eml"));
     out.push_back(std::move(m));
