@@ -59,8 +59,10 @@ bool looks_like_encoded_word(std::string_view w) {
   return w.find("=?") != std::string_view::npos && w.find("?=") != std::string_view::npos;
 }
 
-bool needs_encoding(std::string_view word) {
-  return !is_ascii(word) || looks_like_encoded_word(word) || word.size() > kMaxPlainWord;
+// `ws` is the whitespace before `word`: a fold can only go in front of it, so the two start a
+// continuation line together and must fit one as a plain word.
+bool needs_encoding(std::string_view ws, std::string_view word) {
+  return !is_ascii(word) || looks_like_encoded_word(word) || ws.size() + word.size() > kMaxPlainWord;
 }
 
 // Every atom but the first carries non-empty whitespace, so a fold can go before any of them.
@@ -134,9 +136,10 @@ std::string unstructured_field(std::string_view name, std::string_view value) {
   while (!value.empty() && is_wsp(value.back())) value.remove_suffix(1);
 
   // Words and the whitespace before each; consecutive words that need encoding are encoded as
-  // one run, the whitespace between them travelling inside the encoded text.
+  // one run, the whitespace between them travelling inside the encoded text. So does all but the
+  // first WSP in front of a run: that whitespace would otherwise open the continuation line of a
+  // fold before the run, pushing a full-length encoded word past the fold column.
   std::vector<Atom> atoms;
-  std::string pending_ws;
   std::string run;  // text of the current run of words to encode
   std::string run_ws;
   bool in_run = false;
@@ -151,19 +154,19 @@ std::string unstructured_field(std::string_view name, std::string_view value) {
     while (ws_end < value.size() && is_wsp(value[ws_end])) ++ws_end;
     std::size_t word_end = ws_end;
     while (word_end < value.size() && !is_wsp(value[word_end])) ++word_end;
-    std::string ws(value.substr(i, ws_end - i));
+    std::string_view ws = value.substr(i, ws_end - i);
     std::string_view word = value.substr(ws_end, word_end - ws_end);
-    if (needs_encoding(word)) {
-      if (in_run) {
-        run += ws;
-      } else {
+    if (needs_encoding(ws, word)) {
+      if (!in_run) {
         in_run = true;
-        run_ws = ws;
+        run_ws = std::string(ws.substr(0, 1));
+        ws.remove_prefix(run_ws.size());
       }
+      run += ws;
       run += word;
     } else {
       flush_run();
-      atoms.push_back({std::move(ws), std::string(word)});
+      atoms.push_back({std::string(ws), std::string(word)});
     }
     i = word_end;
   }

@@ -17,7 +17,9 @@ constexpr std::size_t kMaxLineLength = 998;
 
 // "Name: value\r\n" for an unstructured field (Subject, custom fields). Leading and trailing
 // whitespace of the value is dropped; words with non-ASCII (or that look like encoded words,
-// or are too long to ever fit a line) become base64 encoded words.
+// or are, with the whitespace before them, too long to ever fit a line) become base64 encoded
+// words; a line holding an encoded word stays within kFoldColumn unless the field name alone
+// leaves no room for one.
 std::string unstructured_field(std::string_view name, std::string_view value);
 
 // "Name: a, \"B, C\" <b@x>, =?utf-8?B?...?= <c@y>\r\n" for an address-list field.

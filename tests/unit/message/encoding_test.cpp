@@ -5,6 +5,7 @@
 
 #include "core/message/header_encoding.hpp"
 #include "core/message/transfer_encoding.hpp"
+#include "message_test_support.hpp"
 
 using namespace volley::message;
 
@@ -188,6 +189,42 @@ TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded")
     std::string url = "<https://example.com/" + std::string(100, 'u') + ">";
     std::string f = unstructured_field("List-Unsubscribe", url);
     CHECK(f == "List-Unsubscribe: " + url + "\r\n");
+  }
+}
+
+TEST_CASE("whitespace before a word is folded with it and counted against the line limits") {
+  // A fold can only go before the whitespace in front of a word, so that whitespace opens the
+  // continuation line.
+  SECTION("found by the randomised test: seven WSP before a full encoded word made 79 columns") {
+    const std::string v = "?=?=" + std::string(30, 'y') + "é日本    \"word=?utf-8?B?QQ==?=.?=a\" \t éwordé.?=🙂\ta  \t    \"a=" +
+                          std::string(90, 'x') + "word\\\\" + std::string(30, 'y') + "é\tword   ";
+    std::string f = unstructured_field("Subject", v);
+    for (const auto& l : lines_of(f)) CHECK(l.size() <= kFoldColumn);
+    CHECK(volley::test::read_unstructured(f) == v.substr(0, v.size() - 3));
+    // Python's email package reads the same value back.
+    auto parsed = volley::test::parse_with_python("From: a@example.com\r\n" + f + "\r\nbody\r\n");
+    CHECK(parsed["header_defects"].empty());
+    CHECK(parsed["headers"]["subject"] == v.substr(0, v.size() - 3));
+  }
+  SECTION("an encoded run keeps one WSP in front for the fold; the rest travels inside it") {
+    std::string text;
+    for (int i = 0; i < 40; ++i) text += "é";
+    const std::string v = "plain  \t    " + text;
+    std::string f = unstructured_field("Subject", v);
+    auto ls = lines_of(f);
+    REQUIRE(ls.size() == 3);
+    CHECK(ls[0] == "Subject: plain");
+    CHECK(ls[1] == " =?utf-8?B?" + base64_encode(" \t    " + text.substr(0, 38)) + "?=");
+    CHECK(ls[1].size() <= kFoldColumn);
+    CHECK(volley::test::read_unstructured(f) == v);
+  }
+  SECTION("a plain word with its whitespace stays plain up to 700 octets, then is encoded") {
+    const std::string fits = "a" + std::string(300, ' ') + std::string(400, 'x');
+    CHECK(unstructured_field("Subject", fits) == "Subject: a\r\n" + fits.substr(1) + "\r\n");
+    const std::string too_long = "a" + std::string(400, ' ') + std::string(700, 'x');
+    std::string f = unstructured_field("Subject", too_long);
+    for (const auto& l : lines_of(f)) CHECK(l.size() <= kFoldColumn);
+    CHECK(volley::test::read_unstructured(f) == too_long);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/message/prepare.hpp"
+#include "core/message/transfer_encoding.hpp"
 
 namespace volley::test {
 
@@ -50,6 +51,56 @@ inline std::vector<std::string> crlf_lines(const std::string& s) {
     if (e == std::string::npos) e = s.size();
     out.push_back(s.substr(pos, e - pos));
     pos = e + 2;
+  }
+  return out;
+}
+
+inline bool is_encoded_word(const std::string& w) {
+  return w.size() > 12 && w.rfind("=?utf-8?B?", 0) == 0 && w.compare(w.size() - 2, 2, "?=") == 0;
+}
+
+// The whitespace-separated tokens of a line, for finding the encoded words on it.
+inline std::vector<std::string> tokens_of(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t i = line.find_first_not_of(" \t");
+  while (i != std::string::npos) {
+    std::size_t e = line.find_first_of(" \t", i);
+    out.push_back(line.substr(i, e == std::string::npos ? std::string::npos : e - i));
+    i = e == std::string::npos ? e : line.find_first_not_of(" \t", e);
+  }
+  return out;
+}
+
+// A reader's view of an unstructured field "Name: value\r\n" (RFC 5322 unfolding, RFC 2047
+// decoding of utf-8 B words, whitespace between adjacent encoded words dropped), written
+// independently of the encoder.
+inline std::string read_unstructured(const std::string& field) {
+  std::string v;
+  for (const auto& line : crlf_lines(field)) v += line;
+  v = v.substr(v.find(':') + 1);
+  std::string out;
+  bool prev_encoded = false;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t w = v.find_first_not_of(" \t", i);
+    if (w == std::string::npos) break;
+    std::string ws = v.substr(i, w - i);
+    std::size_t e = v.find_first_of(" \t", w);
+    if (e == std::string::npos) e = v.size();
+    std::string word = v.substr(w, e - w);
+    bool enc = is_encoded_word(word);
+    if (!out.empty() || prev_encoded) {
+      if (!(enc && prev_encoded)) out += ws;
+    }
+    if (enc) {
+      std::size_t bad = 0;
+      auto decoded = message::base64_decode(word.substr(10, word.size() - 12), &bad);
+      out += decoded ? *decoded : "<bad base64: " + word + ">";
+    } else {
+      out += word;
+    }
+    prev_encoded = enc;
+    i = e;
   }
   return out;
 }
