@@ -40,18 +40,8 @@ Part attachment_part(const AttachmentPart& a) {
   return p;
 }
 
-std::string random_boundary() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  // "=_" can never occur in quoted-printable or base64 output.
-  std::string b = "=_vly_";
-  for (unsigned char c : raw) {
-    b += kHex[c >> 4];
-    b += kHex[c & 15];
-  }
-  return b;
-}
+// "=_" can never occur in quoted-printable or base64 output.
+std::string random_boundary() { return "=_vly_" + random_hex(16); }
 
 Part multipart(std::string_view subtype, const std::vector<Part>& parts) {
   std::string boundary;
@@ -173,6 +163,20 @@ std::string normalise_content_type(std::string_view value, std::string* error) {
     out += val;
   }
   if (out.size() > 200) return fail("content_type longer than 200 characters");
+  return out;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes);
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
   return out;
 }
 

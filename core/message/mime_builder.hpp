@@ -7,6 +7,7 @@
 // Text parts are utf-8, 7bit when they already fit, quoted-printable otherwise; attachments are
 // base64 with an RFC 2231 filename.
 #include <optional>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,9 @@ MimeEntity build_mime(const MimeContent& content);
 // ("type/subtype" lower-cased, parameters kept); "" with *error set when unusable.
 // multipart/* and message/* are refused: they cannot be base64-encoded as an attachment.
 std::string normalise_content_type(std::string_view value, std::string* error);
+
+// `bytes` random bytes from the OS CSPRNG as lower-case hex: MIME boundaries, Message-ID left
+// sides. Throws std::runtime_error if no randomness can be had.
+std::string random_hex(std::size_t bytes);
 
 }  // namespace volley::message

@@ -1,7 +1,5 @@
 #include "core/message/prepare.hpp"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -161,14 +159,7 @@ bool is_msg_id(std::string_view s) {
 }
 
 std::string new_message_id_value(const std::string& hostname) {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "<";
-  for (unsigned char c : raw) {
-    id += kHex[c >> 4];
-    id += kHex[c & 15];
-  }
+  std::string id = "<" + msg::random_hex(16);
   id += '@';
   id += is_dot_atom_text(hostname) ? hostname : std::string("localhost");
   id += '>';

@@ -8,20 +8,9 @@
 #include "message_test_support.hpp"
 
 using namespace volley::message;
+using volley::test::crlf_lines;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    std::size_t e = s.find("\r\n", pos);
-    if (e == std::string::npos) e = s.size();
-    out.push_back(s.substr(pos, e - pos));
-    pos = e + 2;
-  }
-  return out;
-}
 
 // Reference decoders, written from RFC 2045 / 2047 independently of the encoders.
 std::string qp_decode(const std::string& s) {
@@ -67,7 +56,7 @@ TEST_CASE("base64 encodes in 76-column lines and decodes strictly") {
   CHECK(base64_encode(std::string("\x00\xff\xfe", 3)) == "AP/+");
   std::string data(200, '\x5a');
   auto enc = base64_encode_lines(data);
-  for (const auto& l : lines_of(enc)) CHECK(l.size() <= 76);
+  for (const auto& l : crlf_lines(enc)) CHECK(l.size() <= 76);
   CHECK(enc.size() >= 2);
   CHECK(enc.substr(enc.size() - 2) == "\r\n");
 
@@ -116,7 +105,7 @@ TEST_CASE("quoted-printable keeps lines within 76 and round-trips") {
     for (const auto& in : inputs) {
       INFO(in);
       std::string enc = quoted_printable_encode(in);
-      for (const auto& l : lines_of(enc)) {
+      for (const auto& l : crlf_lines(enc)) {
         CHECK(l.size() <= 76);
         if (!l.empty()) {
           CHECK(l.back() != ' ');
@@ -159,7 +148,7 @@ TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded")
     std::string v;
     for (int i = 0; i < 40; ++i) v += "word" + std::to_string(i) + " ";
     std::string f = unstructured_field("Subject", v);
-    auto ls = lines_of(f);
+    auto ls = crlf_lines(f);
     CHECK(ls.size() > 1);
     for (std::size_t i = 0; i < ls.size(); ++i) {
       CHECK(ls[i].size() <= 78);
@@ -173,7 +162,7 @@ TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded")
     std::string v;
     for (int i = 0; i < 60; ++i) v += "日本語";
     std::string f = unstructured_field("Subject", v);
-    for (const auto& l : lines_of(f)) {
+    for (const auto& l : crlf_lines(f)) {
       CHECK(l.size() <= 78);
       std::size_t s = l.find("=?");
       if (s != std::string::npos) CHECK(l.size() - s <= 75);
@@ -182,7 +171,7 @@ TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded")
   SECTION("an unbreakable ASCII word never makes a line past 998") {
     std::string v = "x " + std::string(2000, 'a');
     std::string f = unstructured_field("X-Long", v);
-    for (const auto& l : lines_of(f)) CHECK(l.size() <= 998);
+    for (const auto& l : crlf_lines(f)) CHECK(l.size() <= 998);
     CHECK(f.find("=?utf-8?B?") != std::string::npos);
   }
   SECTION("a URL-sized word stays plain on its own line") {
@@ -199,7 +188,7 @@ TEST_CASE("whitespace before a word is folded with it and counted against the li
     const std::string v = "?=?=" + std::string(30, 'y') + "é日本    \"word=?utf-8?B?QQ==?=.?=a\" \t éwordé.?=🙂\ta  \t    \"a=" +
                           std::string(90, 'x') + "word\\\\" + std::string(30, 'y') + "é\tword   ";
     std::string f = unstructured_field("Subject", v);
-    for (const auto& l : lines_of(f)) CHECK(l.size() <= kFoldColumn);
+    for (const auto& l : crlf_lines(f)) CHECK(l.size() <= kFoldColumn);
     CHECK(volley::test::read_unstructured(f) == v.substr(0, v.size() - 3));
     // Python's email package reads the same value back.
     auto parsed = volley::test::parse_with_python("From: a@example.com\r\n" + f + "\r\nbody\r\n");
@@ -211,7 +200,7 @@ TEST_CASE("whitespace before a word is folded with it and counted against the li
     for (int i = 0; i < 40; ++i) text += "é";
     const std::string v = "plain  \t    " + text;
     std::string f = unstructured_field("Subject", v);
-    auto ls = lines_of(f);
+    auto ls = crlf_lines(f);
     REQUIRE(ls.size() == 3);
     CHECK(ls[0] == "Subject: plain");
     CHECK(ls[1] == " =?utf-8?B?" + base64_encode(" \t    " + text.substr(0, 38)) + "?=");
@@ -223,7 +212,7 @@ TEST_CASE("whitespace before a word is folded with it and counted against the li
     CHECK(unstructured_field("Subject", fits) == "Subject: a\r\n" + fits.substr(1) + "\r\n");
     const std::string too_long = "a" + std::string(400, ' ') + std::string(700, 'x');
     std::string f = unstructured_field("Subject", too_long);
-    for (const auto& l : lines_of(f)) CHECK(l.size() <= kFoldColumn);
+    for (const auto& l : crlf_lines(f)) CHECK(l.size() <= kFoldColumn);
     CHECK(volley::test::read_unstructured(f) == too_long);
   }
 }
@@ -248,7 +237,7 @@ TEST_CASE("address fields: plain, quoted and encoded display names") {
 
   std::vector<volley::Mailbox> many;
   for (int i = 0; i < 30; ++i) many.push_back(box("user" + std::to_string(i), "example.com", "User Number " + std::to_string(i)));
-  auto ls = lines_of(address_list_field("To", many));
+  auto ls = crlf_lines(address_list_field("To", many));
   CHECK(ls.size() > 5);
   for (const auto& l : ls) CHECK(l.size() <= 78);
 }
@@ -269,7 +258,7 @@ TEST_CASE("MIME parameters: quoted ASCII, RFC 2231 for the rest") {
     CHECK(s.back() != '%');
   }
   std::string f = field_with_parameters("Content-Disposition", "attachment", sections);
-  for (const auto& l : lines_of(f)) CHECK(l.size() <= 78);
+  for (const auto& l : crlf_lines(f)) CHECK(l.size() <= 78);
 }
 
 TEST_CASE("RFC 5322 dates are UTC and fixed-format") {
