@@ -66,6 +66,10 @@ api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events) {
 int run(const Config& cfg) {
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
+  // Work sharing (one queue, workers wait on a condition variable) instead of CAF's default work
+  // stealing, whose idle workers poll with short nanosleeps: measured on 2 cores, 10k x 10 KiB
+  // messages end to end, volleyd CPU 11 s -> 6.6 s and injection rate +50 %.
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
   boost::asio::io_context io{1};
   // Keeps io.run() going while nothing is listening yet (and during shutdown's last messages).
