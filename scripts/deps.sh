@@ -9,6 +9,8 @@ PACKAGES=(
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus
+  # loadtest/bench.sh: Postfix to compare against, and its smtp-sink / smtp-source
+  postfix
 )
 
 missing=()
@@ -29,4 +31,6 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
+# Postfix installs unconfigured (no /etc/postfix/main.cf): loadtest/bench.sh runs private instances.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

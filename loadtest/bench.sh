@@ -1,0 +1,458 @@
+#!/usr/bin/env bash
+# Volley against Postfix on one machine, loopback only: the same messages, resolved through the
+# same DNS server (nsd) and delivered to the same SMTP sink (Postfix's smtp-sink), plus the sink's
+# own ceiling. Runs interleave (sink, volley, postfix, sink, ...) and repeat; medians are printed.
+# Every wait is bounded; the bench stops by itself and removes its processes and files.
+# Needs root (nsd on port 53 of a loopback address, a mount namespace for Postfix's resolv.conf).
+# See loadtest/README.md.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: loadtest/bench.sh [options]
+  -n, --messages N     messages per run, one recipient each (default 20000)
+  -s, --size SIZE      body size: 1KiB, 10KiB, 100KiB or bytes (default 10KiB)
+      --domains D      recipient domains, e.g. 1, 20 or 10000 (default 20)
+  -r, --repeat R       rounds of sink, volley, postfix (default 3)
+      --conns C        SMTP sessions per destination domain, both MTAs (default 4)
+      --concurrency C  injection connections, both MTAs (default 32)
+      --sink-sessions S  smtp-source sessions for the sink ceiling (default 32)
+      --only LIST      some of sink,volley,postfix (default all three)
+      --smtp-injector I  how mail enters Postfix: source (smtp-source), python (bench/smtp_inject.py)
+                       or auto: smtp-source unless domains > concurrency (default auto)
+      --quick          2000 messages, 1 round (for development)
+      --timeout S      give up on one run after S seconds (default 180)
+      --budget S       start no new run after S seconds in all (default 720): with the timeout,
+                       the bench ends within budget + timeout + a minute
+      --dns-addr A     loopback address for nsd on port 53 (default 127.53.0.1)
+      --sink-addr A    loopback address of the sink, the MX hosts' address (default 127.0.0.2)
+      --workdir DIR    where the temporary directory goes; spools fsync there (default /tmp)
+      --results FILE   also keep the per-run JSON lines here
+      --keep           keep the temporary directory (logs, configs) for a look afterwards
+EOF
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$ROOT/loadtest/bench
+BUILD=$ROOT/build
+# Debian's python3 (deps.sh installs it); a version manager's shim would add its start-up to every call.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+TOOL=("$PY" "$HERE/benchtool.py")
+
+MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32
+ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
+WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto
+
+size_bytes() {
+  case "${1,,}" in
+    *kib | *k) echo $(( ${1%[kK]*} * 1024 )) ;;
+    *mib | *m) echo $(( ${1%[mM]*} * 1024 * 1024 )) ;;
+    *[!0-9]* | "") echo "bench: bad size '$1'" >&2; exit 2 ;;
+    *) echo "$1" ;;
+  esac
+}
+positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 needs a positive integer, not '$2'" >&2; exit 2; }; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n | --messages) MESSAGES=$2; shift 2 ;;
+    -s | --size) SIZE=$(size_bytes "$2"); shift 2 ;;
+    --domains) DOMAINS=$2; shift 2 ;;
+    -r | --repeat) REPEAT=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --concurrency) CONCURRENCY=$2; shift 2 ;;
+    --sink-sessions) SINK_SESSIONS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --smtp-injector) INJECTOR=$2; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --budget) BUDGET=$2; shift 2 ;;
+    --dns-addr) DNS_ADDR=$2; shift 2 ;;
+    --sink-addr) SINK_ADDR=$2; shift 2 ;;
+    --workdir) WORKBASE=$2; shift 2 ;;
+    --results) RESULTS=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then MESSAGES=2000 REPEAT=1; fi
+for v in MESSAGES SIZE DOMAINS REPEAT CONNS CONCURRENCY SINK_SESSIONS TIMEOUT BUDGET; do positive "$v" "${!v}"; done
+[[ "$INJECTOR" =~ ^(auto|source|python)$ ]] || { echo "bench: --smtp-injector is auto, source or python" >&2; exit 2; }
+if [ "$INJECTOR" = auto ]; then
+  INJECTOR=source
+  [ "$DOMAINS" -le "$CONCURRENCY" ] || INJECTOR=python
+fi
+[ "$DOMAINS" -le 10000 ] || { echo "bench: at most 10000 domains" >&2; exit 2; }
+for a in "$DNS_ADDR" "$SINK_ADDR"; do
+  [[ "$a" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ && "$a" != 127.0.0.1 ]] ||
+    { echo "bench: $a: use a 127.x.y.z address other than 127.0.0.1 (Postfix listens there)" >&2; exit 2; }
+done
+
+# --- prerequisites --------------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (nsd on port 53, mount namespace for Postfix)" >&2; exit 1; }
+for b in nsd nsd-checkzone smtp-sink smtp-source postfix postconf unshare python3 curl; do
+  command -v "$b" >/dev/null || { echo "bench: $b missing; run scripts/deps.sh" >&2; exit 1; }
+done
+if [ ! -x "$BUILD/volleyd" ] || [ ! -x "$BUILD/loadtest/volley-loadgen" ]; then
+  echo "bench: building volleyd and volley-loadgen (Release) into $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$BUILD" volleyd volley-loadgen
+fi
+
+WORK=$(mktemp -d "$WORKBASE/volley-bench.XXXXXX")
+chmod 755 "$WORK"  # Postfix daemons, running as "postfix", walk down to their directories
+RESULTS_TMP=$WORK/results.jsonl
+BG_PIDS=()          # every background process this script started
+POSTFIX_CONF=""     # the running Postfix instance, if any
+
+# The process and everything under it (smtp-source processes do not die with their subshell). The
+# parent first, so a daemon (nsd) can still reap its own children.
+kill_tree() {
+  local pid=$1 child children
+  children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+  kill -TERM "$pid" 2>/dev/null || true
+  for child in $children; do kill_tree "$child"; done
+}
+
+# True while PID runs. A zombie does not count: ours stay zombies until `wait`, and a daemon's
+# (Postfix's master) stay zombies where PID 1 does not reap, as in some containers.
+alive() {
+  local stat
+  read -r stat 2>/dev/null </proc/"$1"/stat || return 1
+  stat=${stat##*) }
+  [ "${stat:0:1}" != Z ]
+}
+
+# Waits for PID to end, at most $2 seconds, then SIGKILLs it.
+stop_pid() {
+  local pid=$1 grace=${2:-10} i
+  kill_tree "$pid"
+  for ((i = 0; i < grace * 20; i++)); do
+    alive "$pid" || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+master_pid() { [ -n "$POSTFIX_CONF" ] && tr -d ' \n' <"$(dirname "$POSTFIX_CONF")/queue/pid/master.pid" 2>/dev/null; }
+
+stop_postfix() {
+  [ -n "$POSTFIX_CONF" ] || return 0
+  local master i
+  master=$(master_pid || true)
+  postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1 || true
+  if [ -n "$master" ]; then
+    for ((i = 0; i < 200; i++)); do alive "$master" || break; sleep 0.05; done
+    if alive "$master"; then
+      kill_tree "$master"; sleep 0.5; kill -KILL "$master" 2>/dev/null || true
+    fi
+  fi
+  POSTFIX_CONF=""
+}
+
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  stop_postfix
+  for pid in "${BG_PIDS[@]}"; do stop_pid "$pid" 5; done
+  if [ "$KEEP" = 1 ]; then echo "bench: kept $WORK"; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts a command in the background and remembers it for the cleanup; its pid is in $LAST_PID.
+start_bg() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  LAST_PID=$!
+  BG_PIDS+=("$LAST_PID")
+}
+
+# Runs a command in the background and waits for it: bash acts on a signal only once a foreground
+# command has ended, but interrupts `wait` at once. Output goes to the file given first.
+wait_on() { # output-file command...
+  local out=$1 pid rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  BG_PIDS+=("$pid")
+  wait "$pid" || rc=$?
+  forget_pid "$pid"
+  return "$rc"
+}
+
+forget_pid() {
+  local keep=() p
+  for p in "${BG_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  BG_PIDS=("${keep[@]}")
+}
+
+now() { date +%s.%N; }
+calc() { "$PY" -c "print($1)"; }
+fill() { # template, output, then KEY=VALUE pairs: @KEY@ -> VALUE
+  local in=$1 out=$2 args=() kv; shift 2
+  for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${args[@]}" "$in" >"$out"
+}
+note() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# --- DNS: one nsd for the whole bench ------------------------------------------------------
+DOMAIN_LIST=$(seq -f "d%g.test" 1 "$DOMAINS" | paste -sd,)
+mkdir -p "$WORK/dns"
+"${TOOL[@]}" zone "$DOMAINS" "$DNS_ADDR" "$SINK_ADDR" >"$WORK/dns/test.zone"
+nsd-checkzone test "$WORK/dns/test.zone" >/dev/null
+fill "$HERE/nsd.conf.in" "$WORK/dns/nsd.conf" DIR="$WORK/dns" DNS_ADDR="$DNS_ADDR"
+start_bg "$WORK/dns/nsd.out" nsd -d -c "$WORK/dns/nsd.conf"
+if ! wait_on "$WORK/dns/ready.out" "${TOOL[@]}" dns-ready "$DNS_ADDR" test 20; then
+  echo "bench: nsd does not answer on $DNS_ADDR:53 (port taken by a wildcard listener? try --dns-addr):" >&2
+  cat "$WORK/dns/nsd.out" "$WORK/dns/nsd.log" >&2 2>/dev/null || true
+  exit 1
+fi
+printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$DNS_ADDR" >"$WORK/resolv.conf"
+
+# --- the sink ------------------------------------------------------------------------------
+# One fresh smtp-sink per run, so its counter starts at zero. -c writes "sess=.. quit=.. mesg=N"
+# after every message: the run is over when mesg reaches the run's message count.
+start_sink() { # dir
+  SINK_PORT=$("${TOOL[@]}" free-port "$SINK_ADDR")
+  start_bg "$1/sink.out" smtp-sink -u nobody -c -4 -m 4000 "$SINK_ADDR:$SINK_PORT" 4000
+  SINK_PID=$LAST_PID
+  wait_on "$1/sink-ready.out" "${TOOL[@]}" wait-port "$SINK_ADDR" "$SINK_PORT" 10 || { echo "bench: smtp-sink did not start" >&2; exit 1; }
+}
+stop_sink() { stop_pid "$SINK_PID" 5; forget_pid "$SINK_PID"; }
+
+# Waits for the sink to count MESSAGES; sets END (unix time) and COUNT; false on timeout.
+wait_delivered() { # dir
+  local rc=0
+  wait_on "$1/delivered.json" "${TOOL[@]}" wait-count "$1/sink.out" "$MESSAGES" "$TIMEOUT" || rc=$?
+  END=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['end'])" "$1/delivered.json")
+  COUNT=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['count'])" "$1/delivered.json")
+  return "$rc"
+}
+
+record() { # JSON object text
+  echo "$1" >>"$RESULTS_TMP"
+}
+
+# Writes one run's line. Arguments: system rep ok seconds cpu_s inject_per_s mem.json extra-json
+record_run() {
+  "$PY" - "$@" <<'EOF' >>"$RESULTS_TMP"
+import json, sys
+system, rep, ok, seconds, cpu, inject, memfile, extra = sys.argv[1:9]
+mem = json.load(open(memfile)) if memfile and memfile != "-" else {}
+n = int(extra and json.loads(extra).get("messages", 0) or 0)
+seconds, cpu = float(seconds), float(cpu)
+# Volley is one process: its own high-water mark is its peak RSS. Postfix is many processes,
+# sampled: the largest sum seen (RSS counts shared libraries once per process; PSS shares them).
+rss = mem.get("root_hwm_kib") if system != "postfix" else mem.get("peak_rss_kib")
+line = {"kind": "run", "system": system, "rep": int(rep), "ok": ok == "1",
+        "seconds": round(seconds, 3),
+        "msgs_per_s": round(n / seconds, 1) if seconds > 0 else None,
+        "inject_per_s": round(float(inject), 1) if inject not in ("", "-") else None,
+        "cpu_s": round(cpu, 2), "cpu_s_per_1000": round(cpu / n * 1000, 4) if n else None,
+        "peak_rss_mib": round(rss / 1024, 1) if rss else None,
+        "peak_pss_mib": round(mem["peak_pss_kib"] / 1024, 1) if mem.get("peak_pss_kib") else None}
+line.update(json.loads(extra) if extra else {})
+print(json.dumps(line))
+EOF
+}
+
+# --- one run of each kind --------------------------------------------------------------------
+# The sink's ceiling: smtp-source straight into smtp-sink, sessions reused (-d).
+run_sink() { # rep
+  local dir=$WORK/sink-$1 t0 ok=1 cpu0 cpu1
+  mkdir -p "$dir"
+  start_sink "$dir"
+  cpu0=$("${TOOL[@]}" cpu "$SINK_PID")
+  start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$SINK_PID" "$dir/mem.json" 1
+  local mem_pid=$LAST_PID
+  t0=$(now)
+  start_bg "$dir/source.out" smtp-source -4 -d -s "$SINK_SESSIONS" -m "$MESSAGES" -l "$SIZE" \
+    -M client.bench.test -f sender@client.bench.test -t user@d1.test "$SINK_ADDR:$SINK_PORT"
+  local src_pid=$LAST_PID
+  wait_delivered "$dir" || ok=0
+  cpu1=$("${TOOL[@]}" cpu "$SINK_PID")
+  stop_pid "$mem_pid" 5; forget_pid "$mem_pid"
+  stop_pid "$src_pid" 5; forget_pid "$src_pid"
+  stop_sink
+  record_run sink "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "" "$dir/mem.json" \
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"sessions\": $SINK_SESSIONS}"
+}
+
+run_volley() { # rep
+  local dir=$WORK/volley-$1 t0 ok=1 cpu0 cpu1 http_port i inject events
+  mkdir -p "$dir"
+  start_sink "$dir"
+  http_port=$("${TOOL[@]}" free-port 127.0.0.1)
+  fill "$HERE/volleyd.toml.in" "$dir/volleyd.toml" DIR="$dir" HTTP_PORT="$http_port" \
+    DNS_ADDR="$DNS_ADDR" SINK_PORT="$SINK_PORT" CONNS="$CONNS" LOG_LEVEL=info
+  start_bg "$dir/volleyd.log" "$BUILD/volleyd" --config "$dir/volleyd.toml"
+  local vpid=$LAST_PID
+  for ((i = 0; i < 300; i++)); do
+    curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" && break
+    alive "$vpid" || break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" ||
+    { echo "bench: volleyd did not start:" >&2; cat "$dir/volleyd.log" >&2; exit 1; }
+  cpu0=$("${TOOL[@]}" cpu "$vpid")
+  start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$vpid" "$dir/mem.json" 1
+  local mem_pid=$LAST_PID
+  t0=$(now)
+  start_bg "$dir/loadgen.out" "$BUILD/loadtest/volley-loadgen" --target "127.0.0.1:$http_port" \
+    -n "$MESSAGES" -c "$CONCURRENCY" -s "$SIZE" --domains "$DOMAIN_LIST" --json "$dir/loadgen.json" \
+    --no-progress -d "$TIMEOUT"
+  local gen_pid=$LAST_PID
+  wait_delivered "$dir" || ok=0
+  cpu1=$("${TOOL[@]}" cpu "$vpid")
+  stop_pid "$mem_pid" 5; forget_pid "$mem_pid"
+  # The loadgen has finished by now if every message arrived; otherwise this ends it.
+  for ((i = 0; i < 100; i++)); do alive "$gen_pid" || break; sleep 0.05; done
+  stop_pid "$gen_pid" 5; forget_pid "$gen_pid"
+  inject=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['injected_per_second'])" \
+    "$dir/loadgen.json" 2>/dev/null || echo "")
+  # Cross-check: one "delivered" event per recipient (written just after the sink's 250).
+  for ((i = 0; i < 50; i++)); do
+    events=$(grep -c '"event":"delivered"' "$dir/events.jsonl" 2>/dev/null || true)
+    [ "${events:-0}" -ge "$MESSAGES" ] && break
+    sleep 0.1
+  done
+  stop_pid "$vpid" 20; forget_pid "$vpid"
+  stop_sink
+  [ "${events:-0}" -ge "$MESSAGES" ] || ok=0
+  record_run volley "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"delivered_events\": ${events:-0}}"
+  rm -rf "$dir/spool"
+}
+
+# Injects MESSAGES into Postfix over CONCURRENCY SMTP sessions, writes the time it finished to $2.
+# smtp-source sends everything of one process to a single recipient domain, so with it the domains
+# are dealt out to G = min(domains, concurrency) processes side by side, each going through its
+# domains in turn, and the sessions are shared out among them. With more domains than sessions
+# that would mean a process start and a new session every few messages: then (and with
+# --smtp-injector python) bench/smtp_inject.py sends message i to domain i mod D, as volley-loadgen
+# spreads them, over CONCURRENCY pipelining sessions.
+postfix_inject() { # port end-file
+  local rc=0
+  if [ "$INJECTOR" = python ]; then
+    "$PY" "$HERE/smtp_inject.py" 127.0.0.1 "$1" "$MESSAGES" "$CONCURRENCY" "$SIZE" "$DOMAINS" "$TIMEOUT" || rc=1
+    now >"$2"
+    return "$rc"
+  fi
+  local groups=$((DOMAINS < CONCURRENCY ? DOMAINS : CONCURRENCY)) g d m s pids=()
+  for ((g = 0; g < groups; g++)); do
+    local sessions=$((CONCURRENCY / groups + (g < CONCURRENCY % groups ? 1 : 0)))
+    (
+      for ((d = g + 1; d <= DOMAINS; d += groups)); do
+        m=$((MESSAGES / DOMAINS + (d <= MESSAGES % DOMAINS ? 1 : 0)))
+        [ "$m" -gt 0 ] || continue
+        s=$((sessions < m ? sessions : m))
+        smtp-source -4 -d -N -s "$s" -m "$m" -l "$SIZE" -M client.bench.test \
+          -f sender@client.bench.test -t "user@d$d.test" "127.0.0.1:$1" || exit 1
+      done
+    ) &
+    pids+=($!)
+  done
+  for g in "${pids[@]}"; do wait "$g" || rc=1; done
+  now >"$2"
+  return "$rc"
+}
+
+run_postfix() { # rep
+  local dir=$WORK/postfix-$1 t0 ok=1 cpu0 cpu1 smtpd_port master i sent inject=""
+  mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
+  chown postfix "$dir/data"
+  start_sink "$dir"
+  smtpd_port=$("${TOOL[@]}" free-port 127.0.0.1)
+  # Enough processes for every destination's sessions, capped: more than a few hundred
+  # delivery processes only cost context switches on a small machine.
+  local limit=$((DOMAINS * CONNS))
+  [ "$limit" -le 500 ] || limit=500
+  [ "$limit" -ge $((CONCURRENCY + 10)) ] || limit=$((CONCURRENCY + 10))
+  fill "$HERE/postfix-main.cf.in" "$dir/conf/main.cf" DIR="$dir" SINK_PORT="$SINK_PORT" \
+    PROCESS_LIMIT="$limit" CONNS="$CONNS"
+  fill "$HERE/postfix-master.cf.in" "$dir/conf/master.cf" SMTPD_ADDR=127.0.0.1 SMTPD_PORT="$smtpd_port"
+  POSTFIX_CONF=$dir/conf
+  # Postfix resolves through the system resolver, which knows only port 53 and /etc/resolv.conf:
+  # the instance runs in its own mount namespace where /etc/resolv.conf names the bench's nsd.
+  if ! unshare --mount --propagation private sh -c \
+    'mount --bind "$1" /etc/resolv.conf && exec postfix -c "$2" start' sh "$WORK/resolv.conf" "$dir/conf" \
+    >"$dir/start.out" 2>&1; then
+    echo "bench: postfix did not start:" >&2
+    cat "$dir/start.out" "$dir/maillog" >&2 2>/dev/null || true
+    exit 1
+  fi
+  wait_on "$dir/smtpd-ready.out" "${TOOL[@]}" wait-port 127.0.0.1 "$smtpd_port" 20 || { echo "bench: postfix smtpd not listening" >&2; cat "$dir/maillog" >&2; exit 1; }
+  master=$(master_pid)
+  cpu0=$("${TOOL[@]}" cpu "$master")
+  start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$master" "$dir/mem.json" 1
+  local mem_pid=$LAST_PID
+  t0=$(now)
+  start_bg "$dir/inject.out" postfix_inject "$smtpd_port" "$dir/inject.end"
+  local inj_pid=$LAST_PID
+  wait_delivered "$dir" || ok=0
+  cpu1=$("${TOOL[@]}" cpu "$master")
+  local by_name
+  by_name=$("${TOOL[@]}" cpu-by-name "$master")
+  stop_pid "$mem_pid" 5; forget_pid "$mem_pid"
+  for ((i = 0; i < 100; i++)); do alive "$inj_pid" || break; sleep 0.05; done
+  stop_pid "$inj_pid" 5; forget_pid "$inj_pid"
+  [ -s "$dir/inject.end" ] && inject=$(calc "$MESSAGES / ($(cat "$dir/inject.end") - $t0)")
+  # Cross-check: one "status=sent" line per recipient in the maillog (postlogd writes it a moment later).
+  for ((i = 0; i < 50; i++)); do
+    sent=$(grep -c ' status=sent ' "$dir/maillog" 2>/dev/null || true)
+    [ "${sent:-0}" -ge "$MESSAGES" ] && break
+    sleep 0.1
+  done
+  stop_postfix
+  stop_sink
+  [ "${sent:-0}" -ge "$MESSAGES" ] || ok=0
+  record_run postfix "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"status_sent\": ${sent:-0}, \"process_limit\": $limit, \"injector\": \"$INJECTOR\", \"cpu_by_process_name\": $by_name}"
+  rm -rf "$dir/queue"
+}
+
+# --- the bench -----------------------------------------------------------------------------
+STARTED=$SECONDS
+record "$("$PY" - "$MESSAGES" "$SIZE" "$DOMAINS" "$REPEAT" "$CONNS" "$CONCURRENCY" <<'EOF'
+import json, os, subprocess, sys
+m, size, d, r, conns, conc = (int(x) for x in sys.argv[1:7])
+print(json.dumps({"kind": "meta", "messages": m, "size": size, "domains": d, "repeat": r,
+                  "conns": conns, "concurrency": conc, "cpus": os.cpu_count(),
+                  "load_before": " ".join(open("/proc/loadavg").read().split()[:3]),
+                  "postfix": subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True,
+                                            text=True).stdout.strip()}))
+EOF
+)"
+note "bench in $WORK: $MESSAGES messages of $SIZE bytes, $DOMAINS domains, $REPEAT rounds of $ONLY"
+for ((rep = 1; rep <= REPEAT; rep++)); do
+  for system in sink volley postfix; do
+    [[ ",$ONLY," == *",$system,"* ]] || continue
+    if [ $((SECONDS - STARTED)) -ge "$BUDGET" ]; then
+      note "time budget of ${BUDGET}s spent: no more runs"
+      break 2
+    fi
+    note "round $rep: $system"
+    "run_$system" "$rep"
+    "$PY" -c "import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); \
+print('          %s: %s, %.0f msg/s, %.2fs, CPU %.3f s/1000, RSS %s MiB, PSS %s MiB' % (r['system'], \
+'ok' if r['ok'] else 'FAILED', r['msgs_per_s'], r['seconds'], r['cpu_s_per_1000'], r['peak_rss_mib'], r['peak_pss_mib']))" "$RESULTS_TMP"
+  done
+done
+"$PY" - "$RESULTS_TMP" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+meta = json.loads(lines[0])
+meta["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+lines[0] = json.dumps(meta)
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+EOF
+echo
+status=0
+"${TOOL[@]}" summary "$RESULTS_TMP" || status=1
+[ -z "$RESULTS" ] || cp "$RESULTS_TMP" "$RESULTS"
+exit $status

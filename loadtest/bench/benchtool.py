@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Measuring helpers for loadtest/bench.sh: what is awkward or too slow in shell.
+
+  zone DOMAINS NS_ADDR MX_ADDR       the zone file "test." with DOMAINS domains d1.test ... on stdout
+  free-port ADDR                     a TCP port free on ADDR right now
+  wait-port ADDR PORT TIMEOUT        waits until something accepts TCP connections on ADDR:PORT
+  dns-ready ADDR NAME TIMEOUT        waits until the DNS server on ADDR:53 answers an SOA query for NAME
+  wait-count FILE N TIMEOUT          waits until smtp-sink's -c counter in FILE reaches N; prints
+                                     {"end": unix time, "count": n}; exit 1 on timeout
+  cpu-by-name PID                    the same, living processes only, summed by command name (JSON)
+  cpu PID                            CPU seconds (user+system) of PID and every descendant, living
+                                     or reaped (a reaped child's time is in its parent's cutime/cstime)
+  memwatch PID OUT INTERVAL          samples the process tree under PID every INTERVAL seconds until
+                                     SIGTERM, then writes the peaks (RSS sum, PSS sum, root's VmHWM) to OUT
+  summary RESULTS.jsonl              the table of medians and the ratios
+"""
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def zone(domains, ns_addr, mx_addr):
+    # Four MX host names, as bulk senders meet them (many domains hosted on few MX hosts); all lead
+    # to the one sink address. TTLs are long: both MTAs may cache for the whole run.
+    out = [
+        "$ORIGIN test.",
+        "$TTL 3600",
+        "@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 3600",
+        "@ IN NS ns.test.",
+        f"ns IN A {ns_addr}",
+    ]
+    out += [f"mx{i} IN A {mx_addr}" for i in range(1, 5)]
+    out += [f"d{i} IN MX 10 mx{1 + i % 4}" for i in range(1, domains + 1)]
+    return "\n".join(out) + "\n"
+
+
+def free_port(addr):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(addr, port, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((addr, port), timeout=1):
+                return 0
+        except OSError:
+            time.sleep(0.05)
+    return 1
+
+
+def dns_ready(addr, name, timeout):
+    qid = os.getpid() & 0xFFFF
+    query = qid.to_bytes(2, "big") + b"\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.strip(".").split("."):
+        query += bytes([len(label)]) + label.encode()
+    query += b"\x00\x00\x06\x00\x01"  # root, SOA, IN
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                s.sendto(query, (addr, 53))
+                answer = s.recv(512)
+                # Same id, a response, RCODE 0 (NOERROR): the zone is loaded.
+                if len(answer) >= 12 and answer[:2] == query[:2] and answer[2] & 0x80 and answer[3] & 0x0F == 0:
+                    return 0
+            except OSError:
+                time.sleep(0.05)
+    return 1
+
+
+SINK_COUNTER = re.compile(rb"mesg=(\d+)")
+
+
+def sink_count(path):
+    # smtp-sink -c rewrites one status line ("\rsess=3 quit=3 mesg=120") per event: the last
+    # complete one in the file is the current count.
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 256))
+            tail = f.read()
+    except FileNotFoundError:
+        return 0
+    found = SINK_COUNTER.findall(tail)
+    return int(found[-1]) if found else 0
+
+
+def wait_count(path, n, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        count = sink_count(path)
+        if count >= n:
+            print(json.dumps({"end": time.time(), "count": count}))
+            return 0
+        if time.monotonic() >= deadline:
+            print(json.dumps({"end": time.time(), "count": count}))
+            return 1
+        time.sleep(0.01)
+
+
+def proc_table(names=None):
+    """pid -> (ppid, cpu ticks of the process and of its reaped children)."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+        fields = stat[stat.rfind(")") + 2:].split()
+        ppid = int(fields[1])
+        utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+        table[int(name)] = (ppid, utime + stime + cutime + cstime)
+        if names is not None:
+            names[int(name)] = (stat[stat.find("(") + 1:stat.rfind(")")], utime + stime)
+    return table
+
+
+def tree(pid, table):
+    children = {}
+    for p, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(p)
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in table:
+            out.append(p)
+            todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pid):
+    table = proc_table()
+    if pid not in table:
+        raise SystemExit(f"cpu: no process {pid}")
+    return sum(table[p][1] for p in tree(pid, table)) / CLK_TCK
+
+
+def cpu_by_name(pid):
+    names = {}
+    table = proc_table(names)
+    out = {}
+    for p in tree(pid, table):
+        name, ticks = names[p]
+        out[name] = round(out.get(name, 0) + ticks / CLK_TCK, 2)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def memwatch(pid, out, interval):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    peak_rss = peak_pss = hwm = samples = 0
+    while True:
+        pids = tree(pid, proc_table())
+        if not pids:
+            break
+        peak_rss = max(peak_rss, sum(status_kib(p, "VmRSS") for p in pids))
+        peak_pss = max(peak_pss, sum(pss_kib(p) for p in pids))
+        hwm = max(hwm, status_kib(pid, "VmHWM"))
+        samples += 1
+        if stop:
+            break
+        # Sleep in short steps so SIGTERM is answered quickly with a final sample.
+        until = time.monotonic() + interval
+        while not stop and time.monotonic() < until:
+            time.sleep(0.02)
+    with open(out, "w") as f:
+        json.dump({"peak_rss_kib": peak_rss, "peak_pss_kib": peak_pss, "root_hwm_kib": hwm,
+                   "samples": samples}, f)
+        f.write("\n")
+
+
+def summary(path):
+    runs = [json.loads(line) for line in open(path) if line.strip()]
+    meta = next((r for r in runs if r.get("kind") == "meta"), {})
+    runs = [r for r in runs if r.get("kind") == "run"]
+    systems = ["sink", "volley", "postfix"]
+    cols = [("msgs_per_s", "delivered msg/s", "{:.0f}"),
+            ("inject_per_s", "injected msg/s", "{:.0f}"),
+            ("cpu_s_per_1000", "CPU s/1000 msg", "{:.3f}"),
+            ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
+            ("peak_pss_mib", "peak PSS MiB", "{:.0f}")]
+    med = {}
+    print(f"messages={meta.get('messages')} size={meta.get('size')} domains={meta.get('domains')} "
+          f"repeats={meta.get('repeat')} conns/domain={meta.get('conns')} "
+          f"inject concurrency={meta.get('concurrency')}")
+    print(f"cpus={meta.get('cpus')} loadavg before={meta.get('load_before')} "
+          f"after={meta.get('load_after', '?')}")
+    header = "| run | ok runs | " + " | ".join(c[1] for c in cols) + " | delivered msg/s, each run |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for s in systems:
+        rs = [r for r in runs if r["system"] == s]
+        if not rs:
+            continue
+        ok = [r for r in rs if r.get("ok")]
+        med[s] = {}
+        cells = []
+        for key, _, fmt in cols:
+            vals = [r[key] for r in ok if r.get(key) is not None]
+            if vals:
+                med[s][key] = statistics.median(vals)
+                cells.append(fmt.format(med[s][key]))
+            else:
+                cells.append("-")
+        each = ", ".join(f"{r['msgs_per_s']:.0f}" if r.get("ok") else "FAIL" for r in rs)
+        print(f"| {s} | {len(ok)}/{len(rs)} | " + " | ".join(cells) + f" | {each} |")
+
+    def ratio(a, b, key):
+        x, y = med.get(a, {}).get(key), med.get(b, {}).get(key)
+        return f"{x / y:.2f}" if x and y else "-"
+
+    print()
+    print(f"Volley/Postfix delivered msg/s: {ratio('volley', 'postfix', 'msgs_per_s')}   "
+          f"CPU per message: {ratio('volley', 'postfix', 'cpu_s_per_1000')}   "
+          f"peak PSS: {ratio('volley', 'postfix', 'peak_pss_mib')}")
+    print(f"Volley/sink ceiling msg/s: {ratio('volley', 'sink', 'msgs_per_s')}   "
+          f"Postfix/sink ceiling msg/s: {ratio('postfix', 'sink', 'msgs_per_s')}")
+    return 0 if all(r.get("ok") for r in runs) else 1
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    if cmd == "zone":
+        sys.stdout.write(zone(int(args[0]), args[1], args[2]))
+    elif cmd == "free-port":
+        print(free_port(args[0]))
+    elif cmd == "wait-port":
+        return wait_port(args[0], int(args[1]), float(args[2]))
+    elif cmd == "dns-ready":
+        return dns_ready(args[0], args[1], float(args[2]))
+    elif cmd == "wait-count":
+        return wait_count(args[0], int(args[1]), float(args[2]))
+    elif cmd == "cpu":
+        print(f"{cpu_seconds(int(args[0])):.2f}")
+    elif cmd == "cpu-by-name":
+        print(json.dumps(cpu_by_name(int(args[0]))))
+    elif cmd == "memwatch":
+        memwatch(int(args[0]), args[1], float(args[2]))
+    elif cmd == "summary":
+        return summary(args[0])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
