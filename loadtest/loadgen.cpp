@@ -37,6 +37,7 @@ struct Options {
   std::size_t batch = 1;
   double rate = 0;  // messages/s, 0 = as fast as possible
   std::string domains = "example.test";
+  std::string domains_file;  // one "domain[:weight]" per line; for lists too long for argv
   std::string from = "loadgen@volley.test";
   std::string json_out;
   bool progress = true;
@@ -69,6 +70,7 @@ struct Stats {
   std::uint64_t started = 0;   // messages handed to a request
   std::uint64_t injected = 0;  // messages answered 202
   std::uint64_t failed = 0;    // messages in non-202 answers or failed requests
+  std::uint64_t connection_errors = 0;
   std::map<std::string, std::uint64_t> errors;
   std::vector<double> latencies_ms;  // per request
 };
@@ -171,6 +173,12 @@ class Generator {
     }
   }
 
+  // A failure outside any request (a refused connection): reported, and it fails the run.
+  void record_connection_error(const std::string& error) {
+    ++stats_.connection_errors;
+    ++stats_.errors[error];
+  }
+
   bool finished() const {
     return stats_.injected + stats_.failed >= stats_.started &&
            (stats_.started >= opts_.count || Clock::now() >= deadline_);
@@ -195,6 +203,7 @@ class Generator {
                           {"latency_ms", {{"p50", pct(50)}, {"p90", pct(90)}, {"p99", pct(99)}, {"p99.9", pct(99.9)},
                                           {"max", l.empty() ? 0 : l.back()}}},
                           {"errors", stats_.errors},
+                          {"connection_errors", stats_.connection_errors},
                           {"concurrency", opts_.concurrency},
                           {"batch", opts_.batch},
                           {"size", opts_.size}};
@@ -270,13 +279,20 @@ void Connection::send() {
 }
 
 void Connection::fail(const std::string& what) {
-  if (in_request_ > 0) gen_.record(in_request_, 0, 0, what);
+  if (in_request_ > 0)
+    gen_.record(in_request_, 0, 0, what);
+  else
+    gen_.record_connection_error(what);
   in_request_ = 0;
-  // A broken connection is replaced, so one error does not shrink the offered load.
   beast::error_code ignored;
   stream_.socket().close(ignored);
-  auto fresh = std::make_shared<Connection>(io_, gen_, index_);
-  if (!gen_.finished()) fresh->start(ep_);
+  // A broken connection is replaced, so one error does not shrink the offered load; after a
+  // short pause, so a target that is down is not hammered in a tight loop.
+  timer_.expires_after(std::chrono::milliseconds(100));
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    if (self->gen_.finished()) return;
+    std::make_shared<Connection>(self->io_, self->gen_, self->index_)->start(self->ep_);
+  });
 }
 
 }  // namespace
@@ -292,6 +308,8 @@ int main(int argc, char** argv) {
   app.add_option("-b,--batch", o.batch, "messages per request (>1 uses /api/v1/messages/batch)")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("-r,--rate", o.rate, "target messages per second (0 = unlimited)")->capture_default_str();
   app.add_option("--domains", o.domains, "recipient domains with optional weights: a.test:3,b.test:1")->capture_default_str();
+  app.add_option("--domains-file", o.domains_file, "file with one domain[:weight] per line (overrides --domains)")
+      ->check(CLI::ExistingFile);
   app.add_option("--from", o.from, "sender address")->capture_default_str();
   app.add_option("--json", o.json_out, "write the report as JSON to this file");
   app.add_flag("!--no-progress", o.progress, "no progress line");
@@ -301,13 +319,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!o.domains_file.empty()) {
+      // The same list syntax as --domains, one entry per line (blank lines and # comments skipped).
+      std::ifstream in(o.domains_file);
+      std::string line, list;
+      while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        if (!list.empty()) list += ',';
+        list += line;
+      }
+      o.domains = list;
+    }
     asio::io_context io{1};
     Generator gen(io, o);
     gen.run();
     auto report = gen.report();
     std::cout << report.dump(2) << "\n";
     if (!o.json_out.empty()) std::ofstream(o.json_out) << report.dump(2) << "\n";
-    return report["failed"].get<std::uint64_t>() == 0 ? 0 : 1;
+    // Success means every message offered was accepted and nothing failed on the way.
+    const bool ok = report["failed"].get<std::uint64_t>() == 0 && report["connection_errors"].get<std::uint64_t>() == 0 &&
+                    report["injected"].get<std::uint64_t>() > 0;
+    return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "volley-loadgen: " << e.what() << "\n";
     return 2;
