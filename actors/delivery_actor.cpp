@@ -193,7 +193,7 @@ void schedule_reap(Self* self) {
   self->delayed_send(self, st.ctx->settings.reap_after, idle_atom::value, ++st.reap_generation);
 }
 
-void give_job(Self* self, std::uint64_t id, Session& s) {
+void give_job(Self* self, Session& s) {
   auto& st = self->state;
   Job job = std::move(st.ready.front());
   st.ready.pop_front();
@@ -209,7 +209,6 @@ void give_job(Self* self, std::uint64_t id, Session& s) {
   s.job = std::move(job);
   ++s.idle_generation;
   s.handle->send(std::move(txn));
-  (void)id;
 }
 
 std::vector<SessionTarget> targets_for(const DeliveryState& st) {
@@ -249,7 +248,7 @@ void pump(Self* self) {
     } else {
       for (auto& [id, s] : st.sessions) {
         if (st.ready.empty()) break;
-        if (s.greeted && !s.quitting && !s.job) give_job(self, id, s);
+        if (s.greeted && !s.quitting && !s.job) give_job(self, s);
       }
       const auto& set = st.ctx->settings;
       const std::size_t limit = st.connect_blocked ? 1 : set.max_connections;
@@ -347,7 +346,7 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
         s.quitting = true;
         s.handle->quit();
       } else if (!st.ready.empty()) {
-        give_job(self, id, s);
+        give_job(self, s);
       } else {
         const auto gen = ++s.idle_generation;
         self->delayed_send(self, st.ctx->settings.idle_timeout, idle_atom::value, id, gen);
