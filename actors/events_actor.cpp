@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,33 @@ namespace {
 constexpr std::size_t kFlushBytes = 64 * 1024;
 constexpr auto kFlushDelay = std::chrono::milliseconds(100);
 
+// A recipient's latest status, kept as data and rendered as JSON only when someone asks: most
+// statuses are never looked up, so the hot path should not serialise them.
+struct RecipientStatus {
+  std::string message_id;
+  std::string recipient;
+  const char* status = "queued";
+  std::uint32_t attempts = 0;
+  std::optional<std::int64_t> updated_at_ms;
+  std::string reply;
+  bool reply_is_last = true;  // "last_reply" (still trying) rather than "reply" (final)
+  std::string category;
+  std::optional<std::int64_t> next_attempt_ms;
+
+  std::string render(const std::string& id) const {
+    nlohmann::json j{{"id", id},
+                     {"message_id", message_id},
+                     {"recipient", recipient},
+                     {"status", status},
+                     {"attempts", attempts}};
+    if (updated_at_ms) j["updated_at"] = *updated_at_ms;
+    if (!reply.empty()) j[reply_is_last ? "last_reply" : "reply"] = reply;
+    if (!category.empty()) j["category"] = category;
+    if (next_attempt_ms) j["next_attempt_at"] = *next_attempt_ms;
+    return j.dump();
+  }
+};
+
 struct EventsState {
   EventsOptions opts;
   std::FILE* log = nullptr;
@@ -29,7 +57,7 @@ struct EventsState {
   caf::actor spool;
   // Final outcomes whose lines are in `buffer`: released in the spool after the write.
   std::vector<std::tuple<std::string, std::string, bool>> to_release;
-  std::unordered_map<std::string, std::string> status;  // rcpt id -> JSON
+  std::unordered_map<std::string, RecipientStatus> status;  // rcpt id -> latest status
   std::deque<std::string> final_order;                   // eviction order of final statuses
 
   ~EventsState() {
@@ -94,13 +122,13 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
         [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
         [self](received_atom, const RecipientBatch& batch) {
           for (const auto& r : batch) {
-            nlohmann::json j{{"id", r.rcpt.id},
-                             {"message_id", r.rcpt.message_id},
-                             {"recipient", r.rcpt.recipient},
-                             {"status", r.rcpt.state == spool::RecipientState::deferred ? "deferred" : "queued"},
-                             {"attempts", r.rcpt.attempts}};
-            if (!r.rcpt.last_reply.empty()) j["last_reply"] = r.rcpt.last_reply;
-            self->state.status[r.rcpt.id] = j.dump();
+            RecipientStatus st;
+            st.message_id = r.rcpt.message_id;
+            st.recipient = r.rcpt.recipient;
+            st.status = r.rcpt.state == spool::RecipientState::deferred ? "deferred" : "queued";
+            st.attempts = r.rcpt.attempts;
+            st.reply = r.rcpt.last_reply;
+            self->state.status[r.rcpt.id] = std::move(st);
           }
         },
         [self](outcome_atom, const Outcome& o) {
@@ -108,16 +136,17 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           auto line = to_json(o);
           st.buffer += line.dump();
           st.buffer += '\n';
-          nlohmann::json status{{"id", o.rcpt_id},
-                                {"message_id", o.message_id},
-                                {"recipient", o.recipient},
-                                {"status", to_string(o.kind)},
-                                {"attempts", o.attempt},
-                                {"updated_at", o.at_ms}};
-          if (!o.reply.empty()) status[o.kind == OutcomeKind::deferred ? "last_reply" : "reply"] = o.reply;
-          if (!o.category.empty()) status["category"] = o.category;
-          if (o.kind == OutcomeKind::deferred) status["next_attempt_at"] = o.next_attempt_ms;
-          st.status[o.rcpt_id] = status.dump();
+          RecipientStatus status;
+          status.message_id = o.message_id;
+          status.recipient = o.recipient;
+          status.status = to_string(o.kind);
+          status.attempts = o.attempt;
+          status.updated_at_ms = o.at_ms;
+          status.reply = o.reply;
+          status.reply_is_last = o.kind == OutcomeKind::deferred;
+          status.category = o.category;
+          if (o.kind == OutcomeKind::deferred) status.next_attempt_ms = o.next_attempt_ms;
+          st.status[o.rcpt_id] = std::move(status);
           if (o.kind != OutcomeKind::deferred) {
             st.remember_final(o.rcpt_id);
             st.to_release.emplace_back(o.rcpt_id, o.message_id, o.message_finished);
@@ -135,7 +164,7 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
         },
         [self](status_atom, const std::string& id) -> std::string {
           auto it = self->state.status.find(id);
-          return it == self->state.status.end() ? std::string{} : it->second;
+          return it == self->state.status.end() ? std::string{} : it->second.render(id);
         },
         [self](stop_atom) {
           self->state.flush(self);
