@@ -10,6 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
+#include "core/json/request_json.hpp"
 #include "core/smtp/wire.hpp"
 #include "core/util/ids.hpp"
 
@@ -59,50 +60,16 @@ bool is_json_media_type(std::optional<std::string_view> content_type) {
   return lower(v) == "application/json";
 }
 
-// Depth of [ and { nesting outside strings; stops counting once past `limit`.
-bool nesting_exceeds(std::string_view text, std::size_t limit) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
 // The JSON body of a request, or the answer that refuses it.
 std::variant<json, HttpResponse> parse_json_body(const HttpRequest& req) {
   if (!is_json_media_type(req.header("content-type"))) {
     return error_response(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type");
   }
-  if (nesting_exceeds(req.body, kMaxJsonDepth)) {
-    return error_response(400, "invalid_json", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  auto parsed = volley::json::parse_request_json(req.body, kMaxJsonDepth);
+  if (auto* err = std::get_if<volley::json::JsonError>(&parsed)) {
+    return error_response(400, "invalid_json", std::move(err->message));
   }
-  try {
-    return json::parse(req.body);
-  } catch (const json::exception& e) {
-    // A parse_error's what() says "parse error at line L, column C: ..."; byte is 1-based.
-    const auto* pe = dynamic_cast<const json::parse_error*>(&e);
-    return error_response(400, "invalid_json",
-                          pe ? "malformed JSON at byte " + std::to_string(pe->byte) + ": " + e.what()
-                             : std::string("malformed JSON: ") + e.what());
-  }
+  return std::get<json>(std::move(parsed));
 }
 
 // The Idempotency-Key header: absent -> "", invalid -> an answer.

@@ -1,6 +1,9 @@
 #include "core/message/transfer_encoding.hpp"
 
 #include <array>
+#include <cstring>
+
+#include "core/util/line_ends.hpp"
 
 namespace volley::message {
 
@@ -49,17 +52,16 @@ std::string to_crlf(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 32);
   // Copies runs between line ends in one append: most of a body is such runs (profiled hot).
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find_first_of("\r\n", pos);
-    if (end == std::string_view::npos) {
-      out.append(text.substr(pos));
-      break;
-    }
-    out.append(text.substr(pos, end - pos));
+  util::LineEndScanner scan(text);
+  const char* p = text.data();
+  const char* const end = scan.end();
+  while (p != end) {
+    const char* eol = scan.next(p);
+    out.append(p, eol);
+    if (eol == end) break;
     out += "\r\n";
-    pos = end + 1;
-    if (text[end] == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
+    p = eol + 1;
+    if (*eol == '\r' && p != end && *p == '\n') ++p;
   }
   return out;
 }
@@ -170,17 +172,33 @@ std::string quoted_printable_encode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// No byte above 0x7E and no control character but TAB. Written without an early exit so the
+// compiler vectorises it: a body line is short, and nearly every line passes.
+bool printable_7bit(const char* p, const char* e) {
+  unsigned bad = 0;
+  for (; p != e; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    bad |= static_cast<unsigned>(c >= 0x7F) | (static_cast<unsigned>(c < 0x20) & static_cast<unsigned>(c != '\t'));
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
 bool fits_7bit(std::string_view text) {
-  std::size_t line = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-      line = 0;
-      ++i;
-      continue;
-    }
-    if (c >= 0x7F || (c < 0x20 && c != '\t')) return false;
-    if (++line > 998) return false;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p != end) {
+    const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    // A line ends with CRLF; a LF without its CR is a bare line end, which 7bit does not allow
+    // (a CR without its LF is caught as a control character below).
+    if (lf && (lf == p || lf[-1] != '\r')) return false;
+    const char* content_end = lf ? lf - 1 : end;
+    if (content_end - p > 998) return false;
+    if (!printable_7bit(p, content_end)) return false;
+    p = lf ? lf + 1 : end;
   }
   return true;
 }

@@ -2,6 +2,18 @@
 
 namespace volley::message {
 
+namespace {
+
+constexpr std::size_t kAsciiBlock = 32;
+
+bool block_is_ascii(const unsigned char* p) {
+  unsigned char acc = 0;
+  for (std::size_t k = 0; k < kAsciiBlock; ++k) acc |= p[k];
+  return acc < 0x80;
+}
+
+}  // namespace
+
 std::size_t utf8_sequence_length(unsigned char lead) {
   if (lead < 0xC0) return 1;
   if (lead < 0xE0) return 2;
@@ -14,6 +26,9 @@ bool is_valid_utf8(std::string_view s) {
   std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
+    // Most text is ASCII: skip it a block at a time (the OR over a block vectorises).
+    while (n - i >= kAsciiBlock && block_is_ascii(p + i)) i += kAsciiBlock;
+    if (i == n) break;
     unsigned char c = p[i];
     if (c < 0x80) {
       ++i;
@@ -44,9 +59,13 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 bool is_ascii(std::string_view s) {
-  for (char ch : s)
-    if (static_cast<unsigned char>(ch) >= 0x80) return false;
-  return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = 0;
+  for (; s.size() - i >= kAsciiBlock; i += kAsciiBlock)
+    if (!block_is_ascii(p + i)) return false;
+  unsigned char acc = 0;
+  for (; i < s.size(); ++i) acc |= p[i];
+  return acc < 0x80;
 }
 
 bool has_control_chars(std::string_view s) {

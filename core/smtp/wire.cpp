@@ -1,7 +1,6 @@
 #include "core/smtp/wire.hpp"
 
-#include <algorithm>
-#include <cstring>
+#include "core/util/line_ends.hpp"
 
 namespace volley::smtp {
 
@@ -11,24 +10,14 @@ std::string to_wire_data(std::string_view message) {
   // growth at worst for bodies that are all bare-LF short lines.
   out.reserve(message.size() + message.size() / 32 + 8);
   const char* p = message.data();
-  const char* const end = p + message.size();
-  // memchr is vectorised; the next CR and the next LF are each searched for only once they
-  // have been passed, so a CRLF body costs two short scans per line.
-  auto find = [end](const char* from, char c) {
-    if (from == end) return end;  // also keeps a null data() of an empty view away from memchr
-    auto* hit = static_cast<const char*>(std::memchr(from, c, static_cast<std::size_t>(end - from)));
-    return hit ? hit : end;
-  };
-  const char* next_cr = find(p, '\r');
-  const char* next_lf = find(p, '\n');
+  util::LineEndScanner scan(message);
+  const char* const end = scan.end();
   bool line_start = true;
   while (p != end) {
     if (line_start && *p == '.') out += '.';
     // Copy the run up to the next line end in one append.
-    if (next_cr < p) next_cr = find(p, '\r');
-    if (next_lf < p) next_lf = find(p, '\n');
     const char* run = p;
-    p = std::min(next_cr, next_lf);
+    p = scan.next(p);
     out.append(run, p);
     if (p == end) {
       line_start = false;

@@ -145,3 +145,68 @@ TEST_CASE("raw normalisation never crashes and its output is CRLF-clean") {
     REQUIRE(head.find("\r\nBcc:") == std::string::npos);
   }
 }
+
+namespace {
+
+// Byte-at-a-time definitions of the vectorised checks: the fast code must agree with them.
+bool reference_is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+bool reference_fits_7bit(std::string_view text) {
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      line = 0;
+      ++i;
+      continue;
+    }
+    if (c >= 0x7F || (c < 0x20 && c != '\t')) return false;
+    if (++line > 998) return false;
+  }
+  return true;
+}
+
+std::string reference_to_crlf(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') {
+      out += "\r\n";
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else if (text[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
+  Rng rng(20261123);
+  const std::vector<std::string> pieces = {"a",  "word", " ",    "\t", "\r\n", "\n", "\r", "\x7f", "\x01", "é",
+                                           "\xff", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", std::string(40, 'q'),
+                                           std::string(997, 'L'), std::string(998, 'M'), std::string(999, 'N')};
+  for (int i = 0; i < 3000; ++i) {
+    const std::string s = random_from(rng, pieces, 12);
+    INFO("case " << i);
+    REQUIRE(message::is_ascii(s) == reference_is_ascii(s));
+    REQUIRE(message::fits_7bit(s) == reference_fits_7bit(s));
+    REQUIRE(message::to_crlf(s) == reference_to_crlf(s));
+    const std::string crlf = message::to_crlf(s);
+    REQUIRE(message::fits_7bit(crlf) == reference_fits_7bit(crlf));
+  }
+  // Misplaced bytes at every offset of a long ASCII run: the block boundaries must not hide them.
+  for (std::size_t at = 0; at < 100; ++at) {
+    std::string s(100, 'x');
+    s[at] = '\xc3';
+    CHECK_FALSE(message::is_ascii(s));
+    CHECK_FALSE(message::is_valid_utf8(s));  // a lead byte without its continuation
+    s.insert(at + 1, 1, '\xa9');
+    CHECK(message::is_valid_utf8(s));
+    CHECK_FALSE(message::fits_7bit(s));
+  }
+}
