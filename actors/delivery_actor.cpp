@@ -3,6 +3,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <utility>  // before Boost.Asio (see build-facts)
 
@@ -19,9 +21,39 @@ namespace volley {
 namespace {
 
 // Recipients of one message, for one domain, delivered in one SMTP transaction.
+// A claim on the shared queued-body budget, given back when the job lets go of it.
+class BudgetClaim {
+ public:
+  BudgetClaim() = default;
+  BudgetClaim(std::shared_ptr<BodyBudget> budget, std::int64_t bytes) : budget_(std::move(budget)), bytes_(bytes) {}
+  BudgetClaim(BudgetClaim&& o) noexcept : budget_(std::move(o.budget_)), bytes_(std::exchange(o.bytes_, 0)) {}
+  BudgetClaim& operator=(BudgetClaim&& o) noexcept {
+    if (this != &o) {
+      release();
+      budget_ = std::move(o.budget_);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  BudgetClaim(const BudgetClaim&) = delete;
+  BudgetClaim& operator=(const BudgetClaim&) = delete;
+  ~BudgetClaim() { release(); }
+
+  void release() {
+    if (budget_ && bytes_ != 0) budget_->fetch_sub(bytes_, std::memory_order_relaxed);
+    bytes_ = 0;
+  }
+
+ private:
+  std::shared_ptr<BodyBudget> budget_;
+  std::int64_t bytes_ = 0;
+};
+
 struct Job {
   QueuedMessagePtr msg;
   std::vector<spool::RecipientRecord> rcpts;
+  BodyPtr body;  // held only while the job is ready or in flight (see QueuedMessage)
+  BudgetClaim claim = {};  // when the body is held beyond the body window
 };
 
 struct Session {
@@ -56,6 +88,12 @@ struct DeliveryState {
   // After a session failed to reach any MX, only one probe session at a time until one is greeted:
   // a dead destination gets one connection attempt per retry, not a storm of them.
   bool connect_blocked = false;
+
+  // Bodies being read back from the spool, by message id; and messages whose body is gone
+  // (their recipients are left in the spool for an operator, not sent).
+  std::unordered_set<std::string> loading;
+  std::unordered_set<std::string> missing_bodies;
+  bool load_retry_pending = false;
   bool reap_pending = false;
 
   std::uint64_t queued = 0;  // recipients owned here and not final
@@ -117,7 +155,7 @@ void finalize(Self* self, OutcomeKind kind, const Job& job, const spool::Recipie
   emit(self, o);
   // With an events actor, it releases the spool records once the event is written.
   if (!st.ctx->events && st.ctx->spool)
-    self->send(st.ctx->spool, done_atom::value, r.id, r.message_id, o.message_finished);
+    self->send(st.ctx->spool, done_atom::value, SpoolReleases{{r.id, r.message_id, o.message_finished}});
   --st.queued;
 }
 
@@ -139,7 +177,7 @@ void defer(Self* self, const Job& job, std::vector<spool::RecipientRecord> rcpts
            const std::string& reply) {
   auto& st = self->state;
   const std::int64_t now = now_unix_ms();
-  Job later{job.msg, {}};
+  Job later{job.msg, {}, nullptr, {}};  // a deferred job lets go of the body
   std::int64_t when = 0;
   for (auto& r : rcpts) {
     auto next = delivery::next_attempt_ms(st.ctx->settings.retry, r.attempts, job.msg->record.received_at_ms, now);
@@ -197,12 +235,13 @@ void give_job(Self* self, Session& s) {
   auto& st = self->state;
   Job job = std::move(st.ready.front());
   st.ready.pop_front();
+  job.claim.release();  // in flight now: held by the session, not by the queue
   count_attempt(job);
   smtp::Transaction txn;
   txn.mail_from = job.msg->record.envelope_from;
   txn.rcpts.reserve(job.rcpts.size());
   for (const auto& r : job.rcpts) txn.rcpts.push_back(r.recipient);
-  txn.wire_data = job.msg->wire_data;
+  txn.wire_data = job.body;
   txn.message_size = job.msg->record.message_size;
   txn.body_8bit = job.msg->record.body_8bit;
   txn.needs_smtputf8 = job.msg->record.needs_smtputf8;
@@ -232,6 +271,78 @@ void open_session(Self* self) {
 }
 
 void resolve(Self* self);
+void pump(Self* self);
+
+// How many jobs at the front of the ready queue hold their bodies: enough to keep every session
+// busy while the next bodies are read. Jobs behind them let go of theirs, so a backlog (a slow
+// destination, a restart with a full spool) costs records in memory, not bodies.
+std::size_t body_window(const DeliveryState& st) { return 2 * st.ctx->settings.max_connections + 4; }
+
+bool front_sendable(const DeliveryState& st) { return !st.ready.empty() && st.ready.front().body; }
+
+void on_bodies(Self* self, const std::vector<std::string>& ids, LoadedBodies& bodies);
+
+// Makes sure the jobs at the front of the ready queue (as many as could be handed to sessions
+// soon) have their bodies: from a job of the same message that still holds it, or read back from
+// the spool in one request. Jobs of a message whose body is gone are dropped from memory.
+void ensure_bodies(Self* self) {
+  auto& st = self->state;
+  const std::size_t window = body_window(st);
+  std::vector<std::string> ids;
+  std::size_t seen = 0;
+  for (auto it = st.ready.begin(); it != st.ready.end() && seen < window;) {
+    Job& job = *it;
+    if (!job.body) job.body = job.msg->body();
+    if (!job.body && st.missing_bodies.count(job.msg->record.id) != 0) {
+      spdlog::error("{}: message {} has no body in the spool; its {} recipients stay spooled", st.domain,
+                    job.msg->record.id, job.rcpts.size());
+      st.queued -= job.rcpts.size();
+      it = st.ready.erase(it);
+      continue;
+    }
+    if (!job.body && st.loading.insert(job.msg->record.id).second) ids.push_back(job.msg->record.id);
+    ++seen;
+    ++it;
+  }
+  if (ids.empty() || !st.ctx->spool) return;
+  self->request(st.ctx->spool, std::chrono::seconds(60), load_atom::value, ids)
+      .then([self, ids](LoadedBodies& bodies) { on_bodies(self, ids, bodies); },
+            [self, ids](const caf::error& err) {
+              auto& st = self->state;
+              spdlog::warn("{}: reading {} bodies from the spool failed: {}", st.domain, ids.size(),
+                           self->system().render(err));
+              for (const auto& id : ids) st.loading.erase(id);
+              if (!st.load_retry_pending) {  // try again in a second, not in a hot loop
+                st.load_retry_pending = true;
+                self->delayed_send(self, std::chrono::seconds(1), load_atom::value);
+              }
+            });
+}
+
+void on_bodies(Self* self, const std::vector<std::string>& ids, LoadedBodies& bodies) {
+  auto& st = self->state;
+  std::unordered_map<std::string, BodyPtr> by_id;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    st.loading.erase(ids[i]);
+    if (i < bodies.size() && bodies[i])
+      by_id.emplace(ids[i], std::move(bodies[i]));
+    else
+      st.missing_bodies.insert(ids[i]);
+  }
+  // The jobs that asked are in the window at the front (or were deferred meanwhile, and ask
+  // again when due): hand each its body and share it for the message's other jobs.
+  const std::size_t window = body_window(st) + ids.size();
+  std::size_t seen = 0;
+  for (auto& job : st.ready) {
+    if (seen++ >= window) break;
+    if (job.body) continue;
+    if (auto it = by_id.find(job.msg->record.id); it != by_id.end()) {
+      job.body = it->second;
+      job.msg->share_body(job.body);
+    }
+  }
+  pump(self);
+}
 
 // The heart of the actor: match ready work with sessions, opening sessions up to the limit.
 void pump(Self* self) {
@@ -246,8 +357,9 @@ void pump(Self* self) {
       fail_ready(self, false, "451 4.4.3 " + st.domain + ": DNS: " + st.mx->error, "");
       st.mx.reset();  // ask again when the deferred recipients come back
     } else {
+      ensure_bodies(self);
       for (auto& [id, s] : st.sessions) {
-        if (st.ready.empty()) break;
+        if (!front_sendable(st)) break;
         if (s.greeted && !s.quitting && !s.job) give_job(self, s);
       }
       const auto& set = st.ctx->settings;
@@ -345,7 +457,7 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
       if (s.sent >= st.ctx->settings.max_messages_per_connection) {
         s.quitting = true;
         s.handle->quit();
-      } else if (!st.ready.empty()) {
+      } else if (front_sendable(st)) {
         give_job(self, s);
       } else {
         const auto gen = ++s.idle_generation;
@@ -393,24 +505,37 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           auto& st = self->state;
           ++st.batches_received;
           const std::int64_t now = now_unix_ms();
-          // Group by message (one transaction each), at most kMaxRcptsPerTransaction each.
-          std::map<const QueuedMessage*, std::vector<Job>> by_message;
+          // One transaction per message (a message's recipients come next to each other), at
+          // most kMaxRcptsPerTransaction recipients each; jobs keep the batch's order.
+          std::vector<Job> jobs;
           for (auto& q : batch) {
             ++st.queued;
-            auto& jobs = by_message[q.message.get()];
-            if (jobs.empty() || jobs.back().rcpts.size() >= kMaxRcptsPerTransaction ||
+            if (jobs.empty() || jobs.back().msg != q.message ||
+                jobs.back().rcpts.size() >= kMaxRcptsPerTransaction ||
                 jobs.back().rcpts.front().next_attempt_ms != q.rcpt.next_attempt_ms)
-              jobs.push_back(Job{q.message, {}});
+              jobs.push_back(Job{q.message, {}, std::move(q.body), {}});
             jobs.back().rcpts.push_back(std::move(q.rcpt));
           }
-          for (auto& [msg, jobs] : by_message) {
-            for (auto& job : jobs) {
-              const std::int64_t when = job.rcpts.front().next_attempt_ms;
-              if (when > now)
-                st.deferred.emplace(when, std::move(job));
-              else
-                st.ready.push_back(std::move(job));
+          const std::size_t window = body_window(st);
+          auto& budget = *st.ctx->body_budget;
+          for (auto& job : jobs) {
+            const std::int64_t when = job.rcpts.front().next_attempt_ms;
+            if (when > now) {
+              job.body = nullptr;
+              st.deferred.emplace(when, std::move(job));
+              continue;
             }
+            if (job.body && st.ready.size() >= window) {
+              // Beyond what sessions need next: keep the body while the shared budget allows.
+              const auto bytes = static_cast<std::int64_t>(job.body->size());
+              if (budget.fetch_add(bytes, std::memory_order_relaxed) + bytes <= st.ctx->settings.queued_body_budget) {
+                job.claim = BudgetClaim(st.ctx->body_budget, bytes);
+              } else {
+                budget.fetch_sub(bytes, std::memory_order_relaxed);
+                job.body = nullptr;
+              }
+            }
+            st.ready.push_back(std::move(job));
           }
           arm_retry_timer(self);
           pump(self);
@@ -426,6 +551,10 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
             st.deferred.erase(st.deferred.begin());
           }
           arm_retry_timer(self);
+          pump(self);
+        },
+        [self](load_atom) {
+          self->state.load_retry_pending = false;
           pump(self);
         },
         [self](idle_atom, std::uint64_t session_id, std::uint64_t generation) {

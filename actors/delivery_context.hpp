@@ -1,5 +1,6 @@
 #pragma once
 // What every delivery actor is given: its settings and the actors it reports to.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -31,7 +32,14 @@ struct DeliverySettings {
   std::chrono::seconds reap_after{60};       // an empty delivery actor stops after this
   delivery::RetryPolicy retry;
   std::unordered_map<std::string, StaticRouteTarget> routes;  // lower-cased domain -> smarthost
+  // Bodies that queued work may keep in memory beyond what sessions need next, across all
+  // domains. Past it, queued work lets go of its body and reads it back from the spool when due:
+  // a backlog costs its records in memory, not its bodies.
+  std::int64_t queued_body_budget = 256ll << 20;
 };
+
+// Bytes of bodies held under DeliverySettings::queued_body_budget, shared by delivery actors.
+using BodyBudget = std::atomic<std::int64_t>;
 
 struct DeliveryContext {
   DeliverySettings settings;
@@ -40,6 +48,7 @@ struct DeliveryContext {
   caf::actor spool;
   caf::actor metrics;
   caf::actor events;
+  std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

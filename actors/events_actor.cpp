@@ -6,7 +6,6 @@
 #include <deque>
 #include <filesystem>
 #include <optional>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
+#include "actors/recipient_status.hpp"
 
 namespace volley {
 
@@ -22,33 +22,6 @@ namespace {
 constexpr std::size_t kFlushBytes = 64 * 1024;
 constexpr auto kFlushDelay = std::chrono::milliseconds(100);
 
-// A recipient's latest status, kept as data and rendered as JSON only when someone asks: most
-// statuses are never looked up, so the hot path should not serialise them.
-struct RecipientStatus {
-  std::string message_id;
-  std::string recipient;
-  const char* status = "queued";
-  std::uint32_t attempts = 0;
-  std::optional<std::int64_t> updated_at_ms;
-  std::string reply;
-  bool reply_is_last = true;  // "last_reply" (still trying) rather than "reply" (final)
-  std::string category;
-  std::optional<std::int64_t> next_attempt_ms;
-
-  std::string render(const std::string& id) const {
-    nlohmann::json j{{"id", id},
-                     {"message_id", message_id},
-                     {"recipient", recipient},
-                     {"status", status},
-                     {"attempts", attempts}};
-    if (updated_at_ms) j["updated_at"] = *updated_at_ms;
-    if (!reply.empty()) j[reply_is_last ? "last_reply" : "reply"] = reply;
-    if (!category.empty()) j["category"] = category;
-    if (next_attempt_ms) j["next_attempt_at"] = *next_attempt_ms;
-    return j.dump();
-  }
-};
-
 struct EventsState {
   EventsOptions opts;
   std::FILE* log = nullptr;
@@ -56,8 +29,8 @@ struct EventsState {
   bool flush_pending = false;
   caf::actor spool;
   // Final outcomes whose lines are in `buffer`: released in the spool after the write.
-  std::vector<std::tuple<std::string, std::string, bool>> to_release;
-  std::unordered_map<std::string, RecipientStatus> status;  // rcpt id -> latest status
+  SpoolReleases to_release;
+  std::unordered_map<std::string, RecipientStatus> status;  // rcpt id -> final status
   std::deque<std::string> final_order;                   // eviction order of final statuses
 
   ~EventsState() {
@@ -72,9 +45,7 @@ struct EventsState {
         spdlog::error("event log {}: write failed: {}", opts.event_log_path, std::strerror(errno));
     }
     buffer.clear();
-    if (spool)
-      for (auto& [rcpt_id, message_id, finished] : to_release)
-        self->send(spool, done_atom::value, std::move(rcpt_id), std::move(message_id), finished);
+    if (spool && !to_release.empty()) self->send(spool, done_atom::value, std::move(to_release));
     to_release.clear();
   }
 
@@ -86,6 +57,17 @@ struct EventsState {
     }
   }
 };
+
+// Writes at once past 64 KiB of lines, else within 100 ms.
+void schedule_flush(caf::stateful_actor<EventsState>* self) {
+  auto& st = self->state;
+  if (st.buffer.size() >= kFlushBytes) {
+    st.flush(self);
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->delayed_send(self, kFlushDelay, tick_atom::value);
+  }
+}
 
 nlohmann::json to_json(const Outcome& o) {
   nlohmann::json j{{"event", to_string(o.kind)},
@@ -108,7 +90,7 @@ nlohmann::json to_json(const Outcome& o) {
 }  // namespace
 
 caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
-  return sys.spawn<caf::detached>([](caf::stateful_actor<EventsState>* self, EventsOptions opts) -> caf::behavior {
+  return sys.spawn([](caf::stateful_actor<EventsState>* self, EventsOptions opts) -> caf::behavior {
     auto& st = self->state;
     st.opts = opts;
     if (!opts.event_log_path.empty()) {
@@ -120,22 +102,16 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
     }
     return {
         [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
-        [self](received_atom, const RecipientBatch& batch) {
-          for (const auto& r : batch) {
-            RecipientStatus st;
-            st.message_id = r.rcpt.message_id;
-            st.recipient = r.rcpt.recipient;
-            st.status = r.rcpt.state == spool::RecipientState::deferred ? "deferred" : "queued";
-            st.attempts = r.rcpt.attempts;
-            st.reply = r.rcpt.last_reply;
-            self->state.status[r.rcpt.id] = std::move(st);
-          }
-        },
         [self](outcome_atom, const Outcome& o) {
           auto& st = self->state;
           auto line = to_json(o);
           st.buffer += line.dump();
           st.buffer += '\n';
+          // Only final statuses are kept here; a deferred recipient's status is its spool record.
+          if (o.kind == OutcomeKind::deferred) {
+            schedule_flush(self);
+            return;
+          }
           RecipientStatus status;
           status.message_id = o.message_id;
           status.recipient = o.recipient;
@@ -143,20 +119,12 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           status.attempts = o.attempt;
           status.updated_at_ms = o.at_ms;
           status.reply = o.reply;
-          status.reply_is_last = o.kind == OutcomeKind::deferred;
+          status.reply_is_last = false;
           status.category = o.category;
-          if (o.kind == OutcomeKind::deferred) status.next_attempt_ms = o.next_attempt_ms;
           st.status[o.rcpt_id] = std::move(status);
-          if (o.kind != OutcomeKind::deferred) {
-            st.remember_final(o.rcpt_id);
-            st.to_release.emplace_back(o.rcpt_id, o.message_id, o.message_finished);
-          }
-          if (st.buffer.size() >= kFlushBytes) {
-            st.flush(self);
-          } else if (!st.flush_pending) {
-            st.flush_pending = true;
-            self->delayed_send(self, kFlushDelay, tick_atom::value);
-          }
+          st.remember_final(o.rcpt_id);
+          st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished});
+          schedule_flush(self);
         },
         [self](tick_atom) {
           self->state.flush_pending = false;

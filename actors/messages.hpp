@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using spool_atom = caf::atom_constant<caf::atom("spool")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {
@@ -55,13 +57,36 @@ struct InjectBatch {
 using InjectBatchPtr = std::shared_ptr<InjectBatch>;
 
 // ---- spool -> router -> delivery ----
+// A message body in SMTP wire form (smtp::to_wire_data), shared read-only by every recipient
+// and attempt that sends it.
+using BodyPtr = std::shared_ptr<const std::string>;
+using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one per id, null if gone
+
 // A spooled message as delivery sees it: read-only, shared by all its recipients.
+//
+// The body is not part of it. A body is held (BodyPtr) only by work about to be sent or being
+// sent; a deferred recipient drops it and it is read back from the spool when the recipient is
+// due again, so a million deferred messages cost their records in memory, not their bodies.
+// While anyone holds a body, other domains' recipients of the same message find it here
+// instead of reading it again.
 struct QueuedMessage {
   spool::MessageRecord record;
-  std::shared_ptr<const std::string> wire_data;
   // Recipients of this message not yet final, across all domains: set by the router, counted
   // down by delivery actors; whoever reaches zero tells the spool to drop the message.
   mutable std::atomic<std::uint32_t> remaining{0};
+
+  BodyPtr body() const {
+    std::lock_guard<std::mutex> lock(body_mu_);
+    return body_.lock();
+  }
+  void share_body(const BodyPtr& body) const {
+    std::lock_guard<std::mutex> lock(body_mu_);
+    body_ = body;
+  }
+
+ private:
+  mutable std::mutex body_mu_;
+  mutable std::weak_ptr<const std::string> body_;
 };
 using QueuedMessagePtr = std::shared_ptr<const QueuedMessage>;
 
@@ -69,8 +94,24 @@ using QueuedMessagePtr = std::shared_ptr<const QueuedMessage>;
 struct QueuedRecipient {
   QueuedMessagePtr message;
   spool::RecipientRecord rcpt;
+  BodyPtr body;  // null: read from the spool when the recipient is due (after recovery)
 };
 using RecipientBatch = std::vector<QueuedRecipient>;
+
+// Several spooled messages, one RecipientBatch each: what one group commit (or one slice of
+// recovery) hands to the router in a single message. One message per commit rather than per
+// spooled message: every message crossing threads can cost a wake-up, and those dominated the
+// profile once parsing was fast.
+using SpooledMessages = std::vector<RecipientBatch>;
+
+// A recipient that is final: its spool record goes, and the message (with its body) too when it
+// was the message's last open recipient.
+struct SpoolRelease {
+  std::string rcpt_id;
+  std::string message_id;
+  bool message_finished = false;
+};
+using SpoolReleases = std::vector<SpoolRelease>;
 
 // ---- outcomes: delivery -> metrics, events, spool ----
 enum class OutcomeKind { delivered, deferred, bounced, expired };
@@ -105,6 +146,9 @@ struct Outcome {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::InjectBatchPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueuedMessagePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::RecipientBatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpooledMessages)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpoolReleases)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::LoadedBodies)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::MxResolution)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::spool::RecipientRecord)

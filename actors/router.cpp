@@ -30,21 +30,20 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           updated->spool = std::move(spool);
           self->state.ctx = std::move(updated);
         },
-        [self](enqueue_atom, RecipientBatch& batch) {
+        [self](enqueue_atom, SpooledMessages& spooled) {
           auto& st = self->state;
-          if (batch.empty()) return;
-          batch.front().message->remaining.store(static_cast<std::uint32_t>(batch.size()),
-                                                 std::memory_order_release);
-          if (st.ctx->events) self->send(st.ctx->events, received_atom::value, batch);
-          // Most messages have one destination domain: hand the whole batch on without splitting.
+          // One batch per destination domain for the whole commit: a delivery actor gets one
+          // message however many of its recipients arrived together. A message's recipients
+          // stay next to each other in a part, in spooling order.
           std::unordered_map<std::string, RecipientBatch> by_domain;
-          const std::string& first = batch.front().rcpt.domain;
-          bool one_domain = true;
-          for (const auto& q : batch) one_domain = one_domain && q.rcpt.domain == first;
-          if (one_domain) {
-            by_domain.emplace(first, std::move(batch));
-          } else {
-            for (auto& q : batch) by_domain[q.rcpt.domain].push_back(std::move(q));
+          for (auto& batch : spooled) {
+            if (batch.empty()) continue;
+            batch.front().message->remaining.store(static_cast<std::uint32_t>(batch.size()),
+                                                   std::memory_order_release);
+            for (auto& q : batch) {
+              std::string domain = q.rcpt.domain;
+              by_domain[std::move(domain)].push_back(std::move(q));
+            }
           }
           for (auto& [domain, part] : by_domain) {
             auto& dest = st.destinations[domain];

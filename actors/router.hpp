@@ -2,7 +2,7 @@
 // The injection router: sends each spooled recipient to its destination domain's delivery
 // actor, spawning one on demand and stopping it once it has been idle and empty.
 //   (spool_atom, caf::actor spool)      the spool actor, given once at start (before any work)
-//   (enqueue_atom, RecipientBatch)      all pending recipients of one spooled message
+//   (enqueue_atom, SpooledMessages)     pending recipients of spooled messages (one commit)
 //   (stop_atom)                         stop every delivery actor, then itself
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/recipient_status.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley {
@@ -19,6 +20,10 @@ namespace {
 // (batch 256 ≈ 47k msg/s); 8 MiB bounds the latency one write adds for the requests in it.
 constexpr std::size_t kMaxBatchMessages = 512;
 constexpr std::size_t kMaxBatchBytes = 8u << 20;
+
+// Recovery hands messages to the router in slices of this many, so delivery starts while the
+// rest of the spool is still being read.
+constexpr std::size_t kRecoverySlice = 1000;
 
 constexpr std::int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
 // Keys older than the window are invisible to lookups anyway; deleting them is housekeeping.
@@ -43,15 +48,29 @@ class SpoolWriter {
   void run() {
     // The same handlers serve the blocking wait for work and the non-blocking drain.
     auto on_put = [this](put_atom, InjectBatchPtr& batch) { gather(std::move(batch)); };
-    auto on_done = [this](done_atom, const std::string& rcpt_id, const std::string& message_id,
-                          bool message_finished) {
-      spool_->remove_recipient(rcpt_id);
-      if (message_finished) spool_->remove_message(message_id);
+    auto on_done = [this](done_atom, const SpoolReleases& releases) {
+      for (const auto& r : releases) {
+        spool_->remove_recipient(r.rcpt_id);
+        if (r.message_finished) spool_->remove_message(r.message_id);
+      }
     };
     auto on_defer = [this](defer_atom, const spool::RecipientRecord& r) {
       spool_->update_recipient(r);
     };
     auto on_recover = [this](recover_atom) -> std::size_t { return recover(); };
+    auto on_load = [this](load_atom, const std::vector<std::string>& ids) -> LoadedBodies {
+      LoadedBodies out;
+      out.reserve(ids.size());
+      for (const auto& id : ids) {
+        auto body = spool_->load_body(id);
+        out.push_back(body ? std::make_shared<const std::string>(std::move(*body)) : nullptr);
+      }
+      return out;
+    };
+    auto on_status = [this](status_atom, const std::string& rcpt_id) -> std::string {
+      auto r = spool_->find_recipient(rcpt_id);
+      return r ? RecipientStatus::from_record(*r).render(rcpt_id) : std::string();
+    };
     auto on_stop = [this](stop_atom) { running_ = false; };
     // Anything else is dropped with an error to its sender, so it never lingers in the mailbox
     // (a blocking actor's default is to leave unmatched messages there).
@@ -61,13 +80,13 @@ class SpoolWriter {
     };
 
     while (running_) {
-      self_->receive(on_put, on_done, on_defer, on_recover, on_stop, on_other);
+      self_->receive(on_put, on_done, on_defer, on_recover, on_load, on_status, on_stop, on_other);
       if (gathered_.empty() && duplicates_.empty()) continue;
       bool idle = false;
       while (!idle && running_ && gathered_messages_ < kMaxBatchMessages &&
              gathered_bytes_ < kMaxBatchBytes) {
         self_->receive(
-            on_put, on_done, on_defer, on_recover, on_stop, on_other,
+            on_put, on_done, on_defer, on_recover, on_load, on_status, on_stop, on_other,
             caf::after(std::chrono::seconds(0)) >> [&] { idle = true; });
       }
       write_gathered();
@@ -133,9 +152,12 @@ class SpoolWriter {
                       : InjectOutcome{InjectOutcome::Kind::failed, {}, error});
     }
     if (ok) {
+      SpooledMessages spooled;
+      spooled.reserve(commit.messages.size());
       for (const auto& batch : gathered_) {
-        for (auto& m : batch->messages) route(std::move(m));
+        for (auto& m : batch->messages) add_route(spooled, std::move(m));
       }
+      send_to_router(std::move(spooled));
     }
 
     gathered_.clear();
@@ -146,21 +168,28 @@ class SpoolWriter {
     if (commit.now_ms - last_expiry_ms_ >= kExpiryIntervalMs) expire(commit.now_ms);
   }
 
-  // Hands a spooled message to the router: one body, shared by all of its recipients.
-  void route(spool::NewMessage&& m) {
+  // Adds a spooled message to what goes to the router: one body, shared by all its recipients.
+  void add_route(SpooledMessages& out, spool::NewMessage&& m) {
     auto queued = std::make_shared<QueuedMessage>();
     queued->record = std::move(m.message);
-    queued->wire_data = std::make_shared<const std::string>(std::move(m.wire_data));
-    route(std::move(queued), std::move(m.recipients));
+    auto body = std::make_shared<const std::string>(std::move(m.wire_data));
+    queued->share_body(body);
+    add_route(out, std::move(queued), std::move(m.recipients), body);
   }
 
-  std::size_t route(QueuedMessagePtr message, std::vector<spool::RecipientRecord>&& rcpts) {
+  // body may be null: delivery reads it back (load_atom) when a recipient is due.
+  std::size_t add_route(SpooledMessages& out, QueuedMessagePtr message,
+                        std::vector<spool::RecipientRecord>&& rcpts, const BodyPtr& body) {
+    if (rcpts.empty()) return 0;
     RecipientBatch batch;
     batch.reserve(rcpts.size());
-    for (auto& r : rcpts) batch.push_back(QueuedRecipient{message, std::move(r)});
-    const std::size_t n = batch.size();
-    if (n != 0 && router_) caf::anon_send(router_, enqueue_atom::value, std::move(batch));
-    return n;
+    for (auto& r : rcpts) batch.push_back(QueuedRecipient{message, std::move(r), body});
+    out.push_back(std::move(batch));
+    return rcpts.size();
+  }
+
+  void send_to_router(SpooledMessages&& spooled) {
+    if (!spooled.empty() && router_) caf::anon_send(router_, enqueue_atom::value, std::move(spooled));
   }
 
   void answer(InjectBatch& batch, InjectOutcome outcome) {
@@ -187,6 +216,7 @@ class SpoolWriter {
       rcpts[message_id].push_back(std::move(r));
     });
 
+    SpooledMessages spooled;
     std::size_t recovered = 0;
     std::size_t requeued_messages = 0;
     std::size_t orphans = 0;
@@ -198,21 +228,15 @@ class SpoolWriter {
         ++orphans;
         continue;
       }
-      auto body = spool_->load_body(m.id);
-      if (!body) {
-        // Left in place for an operator: deleting would lose mail we may still be able to save.
-        spdlog::error("spool recovery: message {} has no body; its {} recipients stay spooled",
-                      m.id, it->second.size());
-        rcpts.erase(it);
-        continue;
-      }
+      // Bodies stay on disk: delivery reads each one when its recipients are due.
       auto queued = std::make_shared<QueuedMessage>();
       queued->record = std::move(m);
-      queued->wire_data = std::make_shared<const std::string>(std::move(*body));
-      recovered += route(std::move(queued), std::move(it->second));
+      recovered += add_route(spooled, std::move(queued), std::move(it->second), nullptr);
       ++requeued_messages;
       rcpts.erase(it);
+      if (spooled.size() >= kRecoverySlice) send_to_router(std::exchange(spooled, {}));
     }
+    send_to_router(std::move(spooled));
     std::size_t stranded = 0;
     for (const auto& [message_id, list] : rcpts) {
       stranded += list.size();

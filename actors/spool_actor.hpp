@@ -13,16 +13,20 @@
 //       in the same write: nothing is written) or failed. After done(), the actor moves the
 //       messages out of the batch (bodies go to delivery without a copy): the sender must not
 //       read batch->messages once it has sent the put.
-//   (done_atom, std::string rcpt_id, std::string message_id, bool message_finished)
-//       A recipient is final: its record goes, and the message with its body when finished.
+//   (done_atom, SpoolReleases)  Recipients that are final: their records go, and a message with
+//       its body when its last recipient is among them.
 //   (defer_atom, spool::RecipientRecord)  A recipient's new delivery state.
-//   (recover_atom) -> std::size_t  Re-queues everything in the spool (recipients recovered is
-//       the answer), deletes messages with no recipients left and expires old idempotency
+//   (load_atom, std::vector<std::string> message ids) -> LoadedBodies  Bodies read back for
+//       recipients that are due again (null where a body is missing).
+//   (status_atom, std::string rcpt_id) -> std::string  Status JSON of a recipient still spooled,
+//       "" when there is none.
+//   (recover_atom) -> std::size_t  Re-queues everything in the spool without reading a body
+//       (recipients recovered is the answer), deletes messages with no recipients left and expires old idempotency
 //       keys. Send it once at start-up, before the API accepts requests.
 //   (stop_atom)  Writes what it has gathered, fails the puts still waiting, and quits.
 // Sent by the actor:
-//   to router:  (enqueue_atom, RecipientBatch): one per message, all recipients sharing one
-//               QueuedMessagePtr.
+//   to router:  (enqueue_atom, SpooledMessages): one per synced write (recovery: per 1,000
+//               messages); each message's recipients share one QueuedMessagePtr.
 //   to metrics: (commit_atom, double seconds, std::size_t messages): one per synced write.
 //
 // Back-pressure is the sender's: the API counts the messages it has put and not yet had

@@ -52,14 +52,27 @@ DnsConfig dns_config(const Config& cfg) {
 }
 
 // GET /api/v1/messages/{id}: a short-lived actor asks the events actor and answers the API.
-api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events) {
-  return [&sys, events](std::string id, std::function<void(std::optional<std::string>)> answer) {
+// A recipient's status: final ones are remembered by the events actor; one still queued or
+// deferred is read from its spool record (no actor holds the whole queue's statuses).
+api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events, caf::actor spool) {
+  return [&sys, events, spool](std::string id, std::function<void(std::optional<std::string>)> answer) {
     using Answer = std::function<void(std::optional<std::string>)>;
-    sys.spawn([](caf::event_based_actor* self, caf::actor events, std::string id, Answer answer) {
+    sys.spawn([](caf::event_based_actor* self, caf::actor events, caf::actor spool, std::string id, Answer answer) {
+      auto from_spool = [self, spool, id, answer] {
+        self->request(spool, std::chrono::seconds(5), status_atom::value, id)
+            .then([answer](const std::string& json) { answer(json.empty() ? std::nullopt : std::optional{json}); },
+                  [answer](const caf::error&) { answer(std::nullopt); });
+      };
       self->request(events, std::chrono::seconds(5), status_atom::value, id)
-          .then([answer](const std::string& json) { answer(json.empty() ? std::nullopt : std::optional{json}); },
-                [answer](const caf::error&) { answer(std::nullopt); });
-    }, events, std::move(id), std::move(answer));
+          .then(
+              [answer, from_spool](const std::string& json) {
+                if (json.empty())
+                  from_spool();
+                else
+                  answer(json);
+              },
+              [from_spool](const caf::error&) { from_spool(); });
+    }, events, spool, std::move(id), std::move(answer));
   };
 }
 
@@ -114,7 +127,7 @@ int run(const Config& cfg) {
     api_cfg.spool = spool_actor;
     api_cfg.prepare.hostname = cfg.hostname;
     api_cfg.prepare.max_message_size = cfg.http.max_message_size;
-    api_cfg.status = status_lookup(sys, events);
+    api_cfg.status = status_lookup(sys, events, spool_actor);
     api_cfg.render_metrics = metrics.render;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
     api::HttpServerOptions http_opts;

@@ -151,6 +151,20 @@ class RocksSpool final : public Spool {
     return body;
   }
 
+  std::optional<RecipientRecord> find_recipient(const std::string& rcpt_id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kRecipientPrefix, rcpt_id), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      report("spool: find_recipient " + rcpt_id + ": " + s.ToString());
+      return std::nullopt;
+    }
+    std::string why;
+    auto r = decode_recipient(value, &why);
+    if (!r) report("spool: corrupt record r/" + rcpt_id + ": " + why);
+    return r;
+  }
+
   void for_each_message(const std::function<void(MessageRecord&&)>& fn) override {
     scan(kMessagePrefix, [&](std::string_view key, std::string_view value) {
       std::string why;

@@ -34,6 +34,8 @@ class Spool {
   virtual void remove_message(const std::string& message_id) = 0;
 
   virtual std::optional<std::string> load_body(const std::string& message_id) = 0;
+  // One recipient's record, if it is still spooled (for status lookups).
+  virtual std::optional<RecipientRecord> find_recipient(const std::string& rcpt_id) = 0;
 
   // Recovery: every message record and every recipient record, in key order.
   virtual void for_each_message(const std::function<void(MessageRecord&&)>& fn) = 0;

@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
 #include "core/util/ids.hpp"
@@ -29,7 +30,8 @@ constexpr auto kDeadline = 30s;
 struct Recorder {
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<RecipientBatch> routed;
+  std::vector<RecipientBatch> routed;  // one per spooled message
+  std::size_t router_sends = 0;         // messages to the router (one per synced write)
   std::vector<std::size_t> commits;  // messages per synced write
   std::vector<double> commit_seconds;
 
@@ -42,9 +44,10 @@ struct Recorder {
 
 caf::behavior recorder_actor(caf::event_based_actor*, std::shared_ptr<Recorder> rec) {
   return {
-      [rec](enqueue_atom, RecipientBatch& batch) {
+      [rec](enqueue_atom, SpooledMessages& spooled) {
         std::lock_guard<std::mutex> lock(rec->mu);
-        rec->routed.push_back(std::move(batch));
+        ++rec->router_sends;
+        for (auto& batch : spooled) rec->routed.push_back(std::move(batch));
         rec->cv.notify_all();
       },
       [rec](commit_atom, double seconds, std::size_t messages) {
@@ -208,6 +211,7 @@ TEST_CASE("spool actor: concurrent puts are committed in few group writes", "[sp
   REQUIRE(f.rec->wait([&] { return f.rec->routed.size() == 1 + kThreads * kPerThread; }));
   std::lock_guard<std::mutex> lock(f.rec->mu);
   CHECK(f.rec->commits == std::vector<std::size_t>{1, kThreads * kPerThread});
+  CHECK(f.rec->router_sends == 2);  // one hand-off to the router per write, not per message
   for (double seconds : f.rec->commit_seconds) CHECK(seconds >= 0);
 
   std::set<std::string> seen;
@@ -220,10 +224,13 @@ TEST_CASE("spool actor: concurrent puts are committed in few group writes", "[sp
     for (const auto& r : batch) {
       CHECK(r.message == qm);  // one shared message per batch
       CHECK(r.rcpt.message_id == id);
+      CHECK(r.body == batch.front().body);  // and one shared body
     }
+    REQUIRE(batch.front().body);
+    CHECK(qm->body() == batch.front().body);  // found by other domains' recipients too
     if (id == "first") continue;
-    CHECK(*qm->wire_data == body_for(id, 1000));
-    CHECK(qm->wire_data->data() == body_ptrs.at(id));  // moved, never copied
+    CHECK(*batch.front().body == body_for(id, 1000));
+    CHECK(batch.front().body->data() == body_ptrs.at(id));  // moved, never copied
   }
   CHECK(seen.size() == 1 + kThreads * kPerThread);
   f.stop(actor);
@@ -372,12 +379,10 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
     REQUIRE(outcomes.wait_for_count(1));
     REQUIRE(outcomes.get("put").kind == InjectOutcome::Kind::committed);
 
-    caf::anon_send(actor, done_atom::value, std::string("m2-0"), std::string("m2"), true);
-    caf::anon_send(actor, done_atom::value, std::string("m1-0"), std::string("m1"), false);
+    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m2-0", "m2", true}, {"m1-0", "m1", false}});
     caf::anon_send(actor, defer_atom::value, deferred);
     // m3's recipients are both final, but "the process dies" before the message is deleted.
-    caf::anon_send(actor, done_atom::value, std::string("m3-0"), std::string("m3"), false);
-    caf::anon_send(actor, done_atom::value, std::string("m3-1"), std::string("m3"), false);
+    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m3-0", "m3", false}, {"m3-1", "m3", false}});
     f.stop(actor);
   }
   {
@@ -412,11 +417,40 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
     const auto expect = make_message("m1", 3, 70000);
     CHECK(batch[0].message == batch[1].message);
     CHECK(batch[0].message->record == expect.message);
-    CHECK(*batch[0].message->wire_data == expect.wire_data);
+    // Recovery reads no body: delivery asks for it when the recipients are due.
+    CHECK_FALSE(batch[0].body);
+    CHECK_FALSE(batch[0].message->body());
     std::map<std::string, spool::RecipientRecord> rcpts;
     for (const auto& r : batch) rcpts[r.rcpt.id] = r.rcpt;
     CHECK(rcpts.at("m1-1") == deferred);
     CHECK(rcpts.at("m1-2") == expect.recipients[2]);
+  }
+  {
+    const auto expect = make_message("m1", 3, 70000);
+    self->request(actor, caf::infinite, load_atom::value, std::vector<std::string>{"m1", "m2", "nope"})
+        .receive(
+            [&](const LoadedBodies& bodies) {
+              REQUIRE(bodies.size() == 3);
+              REQUIRE(bodies[0]);
+              CHECK(*bodies[0] == expect.wire_data);
+              CHECK_FALSE(bodies[1]);  // m2 was delivered and deleted
+              CHECK_FALSE(bodies[2]);
+            },
+            [&](caf::error& e) { FAIL("load failed: " << f.system->render(e)); });
+    // A recipient still spooled has its status read from its record.
+    self->request(actor, caf::infinite, status_atom::value, std::string("m1-1"))
+        .receive(
+            [&](const std::string& status) {
+              const auto j = nlohmann::json::parse(status);
+              CHECK(j["status"] == "deferred");
+              CHECK(j["attempts"] == deferred.attempts);
+              CHECK(j["last_reply"] == deferred.last_reply);
+              CHECK(j["next_attempt_at"] == deferred.next_attempt_ms);
+            },
+            [&](caf::error& e) { FAIL("status failed: " << f.system->render(e)); });
+    self->request(actor, caf::infinite, status_atom::value, std::string("m2-0"))
+        .receive([&](const std::string& status) { CHECK(status.empty()); },
+                 [&](caf::error& e) { FAIL("status failed: " << f.system->render(e)); });
   }
   f.stop(actor);
 

@@ -78,10 +78,14 @@ TEST_CASE("spool: commit, enumerate, update and remove", "[spool]") {
   deferred.last_reply = "421 try later";
   spool->update_recipient(deferred);
   CHECK(all_recipients(*spool).at("aaaa-1") == deferred);
+  CHECK(spool->find_recipient("aaaa-1") == deferred);
+  CHECK(spool->find_recipient("aaaa-0") == a.recipients[0]);
+  CHECK_FALSE(spool->find_recipient("aaaa-9"));
 
   spool->remove_recipient("bbbb-0");
   spool->remove_message("bbbb");
   CHECK_FALSE(spool->load_body("bbbb"));
+  CHECK_FALSE(spool->find_recipient("bbbb-0"));
   messages = all_messages(*spool);
   REQUIRE(messages.size() == 1);
   CHECK(messages[0].id == "aaaa");
