@@ -194,6 +194,7 @@ void defer(Self* self, const Job& job, std::vector<spool::RecipientRecord> rcpts
     o.next_attempt_ms = *next;
     emit(self, o);
     if (st.ctx->spool) self->send(st.ctx->spool, defer_atom::value, r);
+    r.last_reply = std::string();  // kept in the spool (status lookups read it there), not here
     when = std::max(when, *next);
     later.rcpts.push_back(std::move(r));
   }
@@ -510,6 +511,7 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           std::vector<Job> jobs;
           for (auto& q : batch) {
             ++st.queued;
+            q.rcpt.last_reply = std::string();  // see defer(): the spool keeps it
             if (jobs.empty() || jobs.back().msg != q.message ||
                 jobs.back().rcpts.size() >= kMaxRcptsPerTransaction ||
                 jobs.back().rcpts.front().next_attempt_ms != q.rcpt.next_attempt_ms)

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <unordered_map>
@@ -208,41 +209,52 @@ class SpoolWriter {
     const std::int64_t now = now_unix_ms();
     const std::size_t expired = expire(now);
 
-    std::vector<spool::MessageRecord> messages;
-    spool_->for_each_message([&](spool::MessageRecord&& m) { messages.push_back(std::move(m)); });
-    std::unordered_map<std::string, std::vector<spool::RecipientRecord>> rcpts;
-    spool_->for_each_recipient([&](spool::RecipientRecord&& r) {
-      std::string message_id = r.message_id;
-      rcpts[message_id].push_back(std::move(r));
-    });
+    // Recipients first, ordered by message id (key order already is, for Volley's ids), then
+    // the messages streamed past them: one message record in memory at a time, no index.
+    std::vector<spool::RecipientRecord> rcpts;
+    spool_->for_each_recipient([&](spool::RecipientRecord&& r) { rcpts.push_back(std::move(r)); });
+    auto by_message = [](const spool::RecipientRecord& a, const spool::RecipientRecord& b) {
+      return a.message_id < b.message_id;
+    };
+    if (!std::is_sorted(rcpts.begin(), rcpts.end(), by_message))
+      std::stable_sort(rcpts.begin(), rcpts.end(), by_message);
 
     SpooledMessages spooled;
     std::size_t recovered = 0;
     std::size_t requeued_messages = 0;
     std::size_t orphans = 0;
-    for (auto& m : messages) {
-      auto it = rcpts.find(m.id);
-      if (it == rcpts.end()) {
+    std::size_t stranded = 0;
+    std::size_t next = 0;  // first recipient not yet matched to a message
+    auto strand_until = [&](const std::string* message_id) {
+      while (next < rcpts.size() && (!message_id || rcpts[next].message_id < *message_id)) {
+        std::size_t end = next;
+        while (end < rcpts.size() && rcpts[end].message_id == rcpts[next].message_id) ++end;
+        spdlog::error("spool recovery: {} recipients of message {} have no message record", end - next,
+                      rcpts[next].message_id);
+        stranded += end - next;
+        next = end;
+      }
+    };
+    spool_->for_each_message([&](spool::MessageRecord&& m) {
+      strand_until(&m.id);
+      std::vector<spool::RecipientRecord> mine;
+      while (next < rcpts.size() && rcpts[next].message_id == m.id) mine.push_back(std::move(rcpts[next++]));
+      if (mine.empty()) {
         // Every recipient was final but the crash came before the message was deleted.
         spool_->remove_message(m.id);
         ++orphans;
-        continue;
+        return;
       }
       // Bodies stay on disk: delivery reads each one when its recipients are due.
       auto queued = std::make_shared<QueuedMessage>();
       queued->record = std::move(m);
-      recovered += add_route(spooled, std::move(queued), std::move(it->second), nullptr);
+      recovered += add_route(spooled, std::move(queued), std::move(mine), nullptr);
       ++requeued_messages;
-      rcpts.erase(it);
       if (spooled.size() >= kRecoverySlice) send_to_router(std::exchange(spooled, {}));
-    }
+    });
+    strand_until(nullptr);
     send_to_router(std::move(spooled));
-    std::size_t stranded = 0;
-    for (const auto& [message_id, list] : rcpts) {
-      stranded += list.size();
-      spdlog::error("spool recovery: {} recipients of message {} have no message record",
-                    list.size(), message_id);
-    }
+    rcpts = {};
     spdlog::info(
         "spool recovery: {} recipients of {} messages re-queued, {} orphaned messages deleted, "
         "{} recipients stranded, {} idempotency keys expired",

@@ -57,9 +57,9 @@ rocksdb::Options spool_options() {
   rocksdb::Options o;
   o.create_if_missing = true;
   o.max_background_jobs = 2;
-  o.write_buffer_size = 64u << 20;
-  o.max_write_buffer_number = 4;
-  o.max_total_wal_size = 256u << 20;
+  o.write_buffer_size = 32u << 20;
+  o.max_write_buffer_number = 3;
+  o.max_total_wal_size = 128u << 20;
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
