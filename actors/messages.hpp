@@ -28,7 +28,6 @@ using defer_atom = caf::atom_constant<caf::atom("defer")>;
 using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
-using received_atom = caf::atom_constant<caf::atom("received")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;

@@ -40,10 +40,7 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
             if (batch.empty()) continue;
             batch.front().message->remaining.store(static_cast<std::uint32_t>(batch.size()),
                                                    std::memory_order_release);
-            for (auto& q : batch) {
-              std::string domain = q.rcpt.domain;
-              by_domain[std::move(domain)].push_back(std::move(q));
-            }
+            for (auto& q : batch) by_domain[q.rcpt.domain].push_back(std::move(q));
           }
           for (auto& [domain, part] : by_domain) {
             auto& dest = st.destinations[domain];
