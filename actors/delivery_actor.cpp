@@ -3,7 +3,6 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <unordered_set>
 
 #include <utility>  // before Boost.Asio (see build-facts)
@@ -20,7 +19,6 @@ namespace volley {
 
 namespace {
 
-// Recipients of one message, for one domain, delivered in one SMTP transaction.
 // A claim on the shared queued-body budget, given back when the job lets go of it.
 class BudgetClaim {
  public:
@@ -49,6 +47,7 @@ class BudgetClaim {
   std::int64_t bytes_ = 0;
 };
 
+// Recipients of one message, for one domain, delivered in one SMTP transaction.
 struct Job {
   QueuedMessagePtr msg;
   std::vector<spool::RecipientRecord> rcpts;
@@ -281,7 +280,7 @@ std::size_t body_window(const DeliveryState& st) { return 2 * st.ctx->settings.m
 
 bool front_sendable(const DeliveryState& st) { return !st.ready.empty() && st.ready.front().body; }
 
-void on_bodies(Self* self, const std::vector<std::string>& ids, LoadedBodies& bodies);
+void on_bodies(Self* self, const std::vector<QueuedMessagePtr>& msgs, const LoadedBodies& bodies);
 
 // Makes sure the jobs at the front of the ready queue (as many as could be handed to sessions
 // soon) have their bodies: from a job of the same message that still holds it, or read back from
@@ -289,7 +288,7 @@ void on_bodies(Self* self, const std::vector<std::string>& ids, LoadedBodies& bo
 void ensure_bodies(Self* self) {
   auto& st = self->state;
   const std::size_t window = body_window(st);
-  std::vector<std::string> ids;
+  std::vector<QueuedMessagePtr> wanted;
   std::size_t seen = 0;
   for (auto it = st.ready.begin(); it != st.ready.end() && seen < window;) {
     Job& job = *it;
@@ -301,18 +300,21 @@ void ensure_bodies(Self* self) {
       it = st.ready.erase(it);
       continue;
     }
-    if (!job.body && st.loading.insert(job.msg->record.id).second) ids.push_back(job.msg->record.id);
+    if (!job.body && st.loading.insert(job.msg->record.id).second) wanted.push_back(job.msg);
     ++seen;
     ++it;
   }
-  if (ids.empty() || !st.ctx->spool) return;
-  self->request(st.ctx->spool, std::chrono::seconds(60), load_atom::value, ids)
-      .then([self, ids](LoadedBodies& bodies) { on_bodies(self, ids, bodies); },
-            [self, ids](const caf::error& err) {
+  if (wanted.empty() || !st.ctx->spool) return;
+  std::vector<std::string> ids;
+  ids.reserve(wanted.size());
+  for (const auto& m : wanted) ids.push_back(m->record.id);
+  self->request(st.ctx->spool, std::chrono::seconds(60), load_atom::value, std::move(ids))
+      .then([self, wanted](const LoadedBodies& bodies) { on_bodies(self, wanted, bodies); },
+            [self, wanted](const caf::error& err) {
               auto& st = self->state;
-              spdlog::warn("{}: reading {} bodies from the spool failed: {}", st.domain, ids.size(),
+              spdlog::warn("{}: reading {} bodies from the spool failed: {}", st.domain, wanted.size(),
                            self->system().render(err));
-              for (const auto& id : ids) st.loading.erase(id);
+              for (const auto& m : wanted) st.loading.erase(m->record.id);
               if (!st.load_retry_pending) {  // try again in a second, not in a hot loop
                 st.load_retry_pending = true;
                 self->delayed_send(self, std::chrono::seconds(1), load_atom::value);
@@ -320,28 +322,18 @@ void ensure_bodies(Self* self) {
             });
 }
 
-void on_bodies(Self* self, const std::vector<std::string>& ids, LoadedBodies& bodies) {
+void on_bodies(Self* self, const std::vector<QueuedMessagePtr>& msgs, const LoadedBodies& bodies) {
   auto& st = self->state;
-  std::unordered_map<std::string, BodyPtr> by_id;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    st.loading.erase(ids[i]);
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    st.loading.erase(msgs[i]->record.id);
     if (i < bodies.size() && bodies[i])
-      by_id.emplace(ids[i], std::move(bodies[i]));
+      msgs[i]->share_body(bodies[i]);
     else
-      st.missing_bodies.insert(ids[i]);
+      st.missing_bodies.insert(msgs[i]->record.id);
   }
-  // The jobs that asked are in the window at the front (or were deferred meanwhile, and ask
-  // again when due): hand each its body and share it for the message's other jobs.
-  const std::size_t window = body_window(st) + ids.size();
-  std::size_t seen = 0;
-  for (auto& job : st.ready) {
-    if (seen++ >= window) break;
-    if (job.body) continue;
-    if (auto it = by_id.find(job.msg->record.id); it != by_id.end()) {
-      job.body = it->second;
-      job.msg->share_body(job.body);
-    }
-  }
+  // While `bodies` holds them, the jobs that asked take them through their messages (a job
+  // deferred meanwhile asks again when due).
+  ensure_bodies(self);
   pump(self);
 }
 

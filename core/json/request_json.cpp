@@ -52,8 +52,7 @@ std::variant<json, JsonError> parse_slowly(std::string_view text) {
   }
 }
 
-}  // namespace
-
+// True when `text` nests '[' and '{' (outside strings) deeper than `limit`.
 bool nesting_exceeds(std::string_view text, std::size_t limit) {
   std::size_t depth = 0;
   bool in_string = false;
@@ -79,6 +78,8 @@ bool nesting_exceeds(std::string_view text, std::size_t limit) {
   }
   return false;
 }
+
+}  // namespace
 
 std::variant<json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth) {
   // One parser per thread, reused: it keeps its buffers, sized by the largest body seen so far.

@@ -24,7 +24,4 @@ struct JsonError {
 // error with its byte position) is the one given, so both paths accept exactly the same texts.
 std::variant<nlohmann::json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth);
 
-// True when `text` nests '[' and '{' (outside strings) deeper than `limit`.
-bool nesting_exceeds(std::string_view text, std::size_t limit);
-
 }  // namespace volley::json
