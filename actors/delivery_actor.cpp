@@ -23,12 +23,12 @@ namespace {
 class BudgetClaim {
  public:
   BudgetClaim() = default;
-  BudgetClaim(std::shared_ptr<BodyBudget> budget, std::int64_t bytes) : budget_(std::move(budget)), bytes_(bytes) {}
-  BudgetClaim(BudgetClaim&& o) noexcept : budget_(std::move(o.budget_)), bytes_(std::exchange(o.bytes_, 0)) {}
+  BudgetClaim(BodyBudget* budget, std::int64_t bytes) : budget_(budget), bytes_(bytes) {}
+  BudgetClaim(BudgetClaim&& o) noexcept : budget_(o.budget_), bytes_(std::exchange(o.bytes_, 0)) {}
   BudgetClaim& operator=(BudgetClaim&& o) noexcept {
     if (this != &o) {
       release();
-      budget_ = std::move(o.budget_);
+      budget_ = o.budget_;
       bytes_ = std::exchange(o.bytes_, 0);
     }
     return *this;
@@ -43,14 +43,23 @@ class BudgetClaim {
   }
 
  private:
-  std::shared_ptr<BodyBudget> budget_;
+  BodyBudget* budget_ = nullptr;  // the delivery context's, which outlives every job
   std::int64_t bytes_ = 0;
+};
+
+// A recipient as a delivery actor holds it. Its message and domain are its job's and its actor's,
+// and its last reply stays in the spool: a million deferred recipients live here.
+struct PendingRcpt {
+  std::string recipient;
+  std::uint32_t index = 0;  // its id is spool::recipient_id(message id, index)
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt_ms = 0;
 };
 
 // Recipients of one message, for one domain, delivered in one SMTP transaction.
 struct Job {
   QueuedMessagePtr msg;
-  std::vector<spool::RecipientRecord> rcpts;
+  std::vector<PendingRcpt> rcpts;
   BodyPtr body;  // held only while the job is ready or in flight (see QueuedMessage)
   BudgetClaim claim = {};  // when the body is held beyond the body window
 };
@@ -120,20 +129,20 @@ void report_gauges(Self* self) {
                static_cast<std::uint64_t>(st.sessions.size()));
 }
 
-Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job,
-                     const spool::RecipientRecord& r, std::string mx_host, std::string reply) {
+Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job, const PendingRcpt& r,
+                     std::string mx_host, std::string reply) {
   Outcome o;
   o.kind = kind;
-  o.rcpt_id = r.id;
-  o.message_id = r.message_id;
+  o.rcpt_id = spool::recipient_id(job.msg->id, r.index);
+  o.message_id = job.msg->id;
   o.recipient = r.recipient;
   o.domain = st.domain;
-  o.tenant = job.msg->record.tenant;
-  o.campaign = job.msg->record.campaign;
+  o.tenant = job.msg->tenant;
+  o.campaign = job.msg->campaign;
   o.mx_host = std::move(mx_host);
   o.reply = std::move(reply);
   o.attempt = r.attempts;
-  o.received_at_ms = job.msg->record.received_at_ms;
+  o.received_at_ms = job.msg->received_at_ms;
   o.at_ms = now_unix_ms();
   return o;
 }
@@ -145,7 +154,7 @@ void emit(Self* self, const Outcome& o) {
 }
 
 // A recipient reached a final outcome: report it and release its spool records.
-void finalize(Self* self, OutcomeKind kind, const Job& job, const spool::RecipientRecord& r,
+void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r,
               const std::string& mx_host, std::string reply, std::string category) {
   auto& st = self->state;
   auto o = make_outcome(st, kind, job, r, mx_host, std::move(reply));
@@ -154,7 +163,7 @@ void finalize(Self* self, OutcomeKind kind, const Job& job, const spool::Recipie
   emit(self, o);
   // With an events actor, it releases the spool records once the event is written.
   if (!st.ctx->events && st.ctx->spool)
-    self->send(st.ctx->spool, done_atom::value, SpoolReleases{{r.id, r.message_id, o.message_finished}});
+    self->send(st.ctx->spool, done_atom::value, SpoolReleases{{o.rcpt_id, o.message_id, o.message_finished}});
   --st.queued;
 }
 
@@ -172,28 +181,36 @@ void arm_retry_timer(Self* self) {
 }
 
 // Temporary failure of some recipients of a job: schedule their next attempt, or expire them.
-void defer(Self* self, const Job& job, std::vector<spool::RecipientRecord> rcpts, const std::string& mx_host,
+void defer(Self* self, const Job& job, std::vector<PendingRcpt> rcpts, const std::string& mx_host,
            const std::string& reply) {
   auto& st = self->state;
   const std::int64_t now = now_unix_ms();
   Job later{job.msg, {}, nullptr, {}};  // a deferred job lets go of the body
   std::int64_t when = 0;
   for (auto& r : rcpts) {
-    auto next = delivery::next_attempt_ms(st.ctx->settings.retry, r.attempts, job.msg->record.received_at_ms, now);
+    auto next = delivery::next_attempt_ms(st.ctx->settings.retry, r.attempts, job.msg->received_at_ms, now);
     if (!next) {
       finalize(self, OutcomeKind::expired, job, r, mx_host,
                "gave up after " + std::to_string(r.attempts) + " attempts; last reply: " + reply,
                "message-expired");
       continue;
     }
-    r.state = spool::RecipientState::deferred;
     r.next_attempt_ms = *next;
-    r.last_reply = reply;
     auto o = make_outcome(st, OutcomeKind::deferred, job, r, mx_host, reply);
     o.next_attempt_ms = *next;
+    if (st.ctx->spool) {  // the last reply is kept there (status lookups read it), not here
+      spool::RecipientRecord rec;
+      rec.id = o.rcpt_id;
+      rec.message_id = o.message_id;
+      rec.recipient = r.recipient;
+      rec.domain = st.domain;
+      rec.state = spool::RecipientState::deferred;
+      rec.attempts = r.attempts;
+      rec.next_attempt_ms = *next;
+      rec.last_reply = reply;
+      self->send(st.ctx->spool, defer_atom::value, std::move(rec));
+    }
     emit(self, o);
-    if (st.ctx->spool) self->send(st.ctx->spool, defer_atom::value, r);
-    r.last_reply = std::string();  // kept in the spool (status lookups read it there), not here
     when = std::max(when, *next);
     later.rcpts.push_back(std::move(r));
   }
@@ -238,13 +255,13 @@ void give_job(Self* self, Session& s) {
   job.claim.release();  // in flight now: held by the session, not by the queue
   count_attempt(job);
   smtp::Transaction txn;
-  txn.mail_from = job.msg->record.envelope_from;
+  txn.mail_from = job.msg->envelope_from;
   txn.rcpts.reserve(job.rcpts.size());
   for (const auto& r : job.rcpts) txn.rcpts.push_back(r.recipient);
   txn.wire_data = job.body;
-  txn.message_size = job.msg->record.message_size;
-  txn.body_8bit = job.msg->record.body_8bit;
-  txn.needs_smtputf8 = job.msg->record.needs_smtputf8;
+  txn.message_size = job.msg->message_size;
+  txn.body_8bit = job.msg->body_8bit;
+  txn.needs_smtputf8 = job.msg->needs_smtputf8;
   s.job = std::move(job);
   ++s.idle_generation;
   s.handle->send(std::move(txn));
@@ -293,28 +310,28 @@ void ensure_bodies(Self* self) {
   for (auto it = st.ready.begin(); it != st.ready.end() && seen < window;) {
     Job& job = *it;
     if (!job.body) job.body = job.msg->body();
-    if (!job.body && st.missing_bodies.count(job.msg->record.id) != 0) {
+    if (!job.body && st.missing_bodies.count(job.msg->id) != 0) {
       spdlog::error("{}: message {} has no body in the spool; its {} recipients stay spooled", st.domain,
-                    job.msg->record.id, job.rcpts.size());
+                    job.msg->id, job.rcpts.size());
       st.queued -= job.rcpts.size();
       it = st.ready.erase(it);
       continue;
     }
-    if (!job.body && st.loading.insert(job.msg->record.id).second) wanted.push_back(job.msg);
+    if (!job.body && st.loading.insert(job.msg->id).second) wanted.push_back(job.msg);
     ++seen;
     ++it;
   }
   if (wanted.empty() || !st.ctx->spool) return;
   std::vector<std::string> ids;
   ids.reserve(wanted.size());
-  for (const auto& m : wanted) ids.push_back(m->record.id);
+  for (const auto& m : wanted) ids.push_back(m->id);
   self->request(st.ctx->spool, std::chrono::seconds(60), load_atom::value, std::move(ids))
       .then([self, wanted](const LoadedBodies& bodies) { on_bodies(self, wanted, bodies); },
             [self, wanted](const caf::error& err) {
               auto& st = self->state;
               spdlog::warn("{}: reading {} bodies from the spool failed: {}", st.domain, wanted.size(),
                            self->system().render(err));
-              for (const auto& m : wanted) st.loading.erase(m->record.id);
+              for (const auto& m : wanted) st.loading.erase(m->id);
               if (!st.load_retry_pending) {  // try again in a second, not in a hot loop
                 st.load_retry_pending = true;
                 self->delayed_send(self, std::chrono::seconds(1), load_atom::value);
@@ -325,11 +342,11 @@ void ensure_bodies(Self* self) {
 void on_bodies(Self* self, const std::vector<QueuedMessagePtr>& msgs, const LoadedBodies& bodies) {
   auto& st = self->state;
   for (std::size_t i = 0; i < msgs.size(); ++i) {
-    st.loading.erase(msgs[i]->record.id);
+    st.loading.erase(msgs[i]->id);
     if (i < bodies.size() && bodies[i])
       msgs[i]->share_body(bodies[i]);
     else
-      st.missing_bodies.insert(msgs[i]->record.id);
+      st.missing_bodies.insert(msgs[i]->id);
   }
   // While `bodies` holds them, the jobs that asked take them through their messages (a job
   // deferred meanwhile asks again when due).
@@ -412,7 +429,7 @@ void on_transaction_done(Self* self, Session& s, smtp::TransactionResult result)
   Job job = std::move(*s.job);
   s.job.reset();
   ++s.sent;
-  std::vector<spool::RecipientRecord> again;
+  std::vector<PendingRcpt> again;
   std::string defer_reply;
   for (std::size_t i = 0; i < job.rcpts.size(); ++i) {
     const smtp::Reply reply = i < result.per_rcpt.size()
@@ -502,13 +519,19 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           // most kMaxRcptsPerTransaction recipients each; jobs keep the batch's order.
           std::vector<Job> jobs;
           for (auto& q : batch) {
+            const auto index = spool::recipient_index(q.rcpt);
+            if (!index) {  // only a damaged spool record could say so; leave it there
+              spdlog::error("{}: recipient record {} does not belong to message {}; left in the spool",
+                            st.domain, q.rcpt.id, q.rcpt.message_id);
+              continue;
+            }
             ++st.queued;
-            q.rcpt.last_reply = std::string();  // see defer(): the spool keeps it
             if (jobs.empty() || jobs.back().msg != q.message ||
                 jobs.back().rcpts.size() >= kMaxRcptsPerTransaction ||
                 jobs.back().rcpts.front().next_attempt_ms != q.rcpt.next_attempt_ms)
               jobs.push_back(Job{q.message, {}, std::move(q.body), {}});
-            jobs.back().rcpts.push_back(std::move(q.rcpt));
+            jobs.back().rcpts.push_back(
+                PendingRcpt{std::move(q.rcpt.recipient), *index, q.rcpt.attempts, q.rcpt.next_attempt_ms});
           }
           const std::size_t window = body_window(st);
           auto& budget = *st.ctx->body_budget;
@@ -523,7 +546,7 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
               // Beyond what sessions need next: keep the body while the shared budget allows.
               const auto bytes = static_cast<std::int64_t>(job.body->size());
               if (budget.fetch_add(bytes, std::memory_order_relaxed) + bytes <= st.ctx->settings.queued_body_budget) {
-                job.claim = BudgetClaim(st.ctx->body_budget, bytes);
+                job.claim = BudgetClaim(st.ctx->body_budget.get(), bytes);
               } else {
                 budget.fetch_sub(bytes, std::memory_order_relaxed);
                 job.body = nullptr;

@@ -2,6 +2,16 @@
 
 namespace volley {
 
+QueuedMessage::QueuedMessage(spool::MessageRecord&& record)
+    : id(std::move(record.id)),
+      envelope_from(std::move(record.envelope_from)),
+      tenant(std::move(record.tenant)),
+      campaign(std::move(record.campaign)),
+      received_at_ms(record.received_at_ms),
+      message_size(record.message_size),
+      body_8bit(record.body_8bit),
+      needs_smtputf8(record.needs_smtputf8) {}
+
 const char* to_string(OutcomeKind k) {
   switch (k) {
     case OutcomeKind::delivered: return "delivered";

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,7 +60,9 @@ using InjectBatchPtr = std::shared_ptr<InjectBatch>;
 using BodyPtr = std::shared_ptr<const std::string>;
 using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one per id, null if gone
 
-// A spooled message as delivery sees it: read-only, shared by all its recipients.
+// A spooled message as delivery sees it: read-only, shared by all its recipients. It keeps only
+// what sending and events need (tags, metadata and the Message-ID header stay in the spool
+// record): a million queued messages are held in memory, so every field costs.
 //
 // The body is not part of it. A body is held (BodyPtr) only by work about to be sent or being
 // sent; a deferred recipient drops it and it is read back from the spool when the recipient is
@@ -69,23 +70,25 @@ using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one p
 // While anyone holds a body, other domains' recipients of the same message find it here
 // instead of reading it again.
 struct QueuedMessage {
-  spool::MessageRecord record;
+  explicit QueuedMessage(spool::MessageRecord&& record);
+
+  std::string id;
+  std::string envelope_from;  // "" = null reverse-path
+  std::string tenant;
+  std::string campaign;
+  std::int64_t received_at_ms = 0;
+  std::uint64_t message_size = 0;
+  bool body_8bit = false;
+  bool needs_smtputf8 = false;
   // Recipients of this message not yet final, across all domains: set by the router, counted
   // down by delivery actors; whoever reaches zero tells the spool to drop the message.
   mutable std::atomic<std::uint32_t> remaining{0};
 
-  BodyPtr body() const {
-    std::lock_guard<std::mutex> lock(body_mu_);
-    return body_.lock();
-  }
-  void share_body(const BodyPtr& body) const {
-    std::lock_guard<std::mutex> lock(body_mu_);
-    body_ = body;
-  }
+  BodyPtr body() const { return body_.load(std::memory_order_acquire).lock(); }
+  void share_body(const BodyPtr& body) const { body_.store(body, std::memory_order_release); }
 
  private:
-  mutable std::mutex body_mu_;
-  mutable std::weak_ptr<const std::string> body_;
+  mutable std::atomic<std::weak_ptr<const std::string>> body_;
 };
 using QueuedMessagePtr = std::shared_ptr<const QueuedMessage>;
 

@@ -171,8 +171,7 @@ class SpoolWriter {
 
   // Adds a spooled message to what goes to the router: one body, shared by all its recipients.
   void add_route(SpooledMessages& out, spool::NewMessage&& m) {
-    auto queued = std::make_shared<QueuedMessage>();
-    queued->record = std::move(m.message);
+    auto queued = std::make_shared<QueuedMessage>(std::move(m.message));
     auto body = std::make_shared<const std::string>(std::move(m.wire_data));
     queued->share_body(body);
     add_route(out, std::move(queued), std::move(m.recipients), body);
@@ -246,8 +245,7 @@ class SpoolWriter {
         return;
       }
       // Bodies stay on disk: delivery reads each one when its recipients are due.
-      auto queued = std::make_shared<QueuedMessage>();
-      queued->record = std::move(m);
+      auto queued = std::make_shared<QueuedMessage>(std::move(m));
       recovered += add_route(spooled, std::move(queued), std::move(mine), nullptr);
       ++requeued_messages;
       if (spooled.size() >= kRecoverySlice) send_to_router(std::exchange(spooled, {}));

@@ -118,7 +118,7 @@ Accepted accept_message(PreparedMessage&& prepared, const std::string& tenant) {
   out.message.recipients.reserve(prepared.recipients.size());
   for (std::size_t i = 0; i < prepared.recipients.size(); ++i) {
     spool::RecipientRecord r;
-    r.id = rec.id + "-" + std::to_string(i);
+    r.id = spool::recipient_id(rec.id, static_cast<std::uint32_t>(i));
     r.message_id = rec.id;
     r.recipient = std::move(prepared.recipients[i]);
     const auto at = r.recipient.rfind('@');

@@ -3,7 +3,9 @@
 // all of its recipients; each recipient has its own small record with its own delivery state,
 // so a recipient's outcome never rewrites the body.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,11 @@ struct RecipientRecord {
 
   bool operator==(const RecipientRecord&) const = default;
 };
+
+// A recipient's id is its message's id, "-", and its index in the message: "<message id>-<index>".
+std::string recipient_id(std::string_view message_id, std::uint32_t index);
+// The index in r.id, or nullopt when r.id is not r.message_id + "-" + a decimal index.
+std::optional<std::uint32_t> recipient_index(const RecipientRecord& r);
 
 // One injected message as the API hands it to the spool: written in one synced batch.
 struct NewMessage {

@@ -220,3 +220,28 @@ TEST_CASE("spool: open reports why it failed", "[spool]") {
   CHECK_FALSE(second);
   CHECK_THAT(error, Catch::Contains(dir.path()));
 }
+
+TEST_CASE("a recipient id is its message id and its index, and only that spelling parses back") {
+  using volley::spool::RecipientRecord;
+  using volley::spool::recipient_id;
+  using volley::spool::recipient_index;
+  CHECK(recipient_id("0123abc", 0) == "0123abc-0");
+  CHECK(recipient_id("m", 4294967295u) == "m-4294967295");
+  auto rec = [](std::string id, std::string message_id) {
+    RecipientRecord r;
+    r.id = std::move(id);
+    r.message_id = std::move(message_id);
+    return r;
+  };
+  CHECK(recipient_index(rec("m1-0", "m1")) == 0u);
+  CHECK(recipient_index(rec("m1-17", "m1")) == 17u);
+  CHECK(recipient_index(rec("a-b-3", "a-b")) == 3u);
+  CHECK_FALSE(recipient_index(rec("m1-", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1-01", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1-1x", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1-4294967296", "m1")));
+  CHECK_FALSE(recipient_index(rec("m2-1", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1_1", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1", "m1")));
+  CHECK_FALSE(recipient_index(rec("m1--1", "m1")));
+}
