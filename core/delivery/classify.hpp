@@ -1,8 +1,9 @@
 #pragma once
-// What an SMTP reply means for a recipient, and which bounce category a permanent failure falls
-// in (RFC 3463 enhanced status codes first, the basic code otherwise).
+// What an SMTP reply means for a recipient: delivered, deferred or bounced; and, with the shipped
+// rules of reply_classifier.hpp, which bounce category or temporary-failure kind it falls in.
 #include <string>
 
+#include "core/delivery/tempfail.hpp"
 #include "core/smtp/reply.hpp"
 
 namespace volley::delivery {
@@ -11,9 +12,10 @@ enum class Disposition { delivered, deferred, bounced };
 
 Disposition disposition(const smtp::Reply& reply);
 
-// Category names shared by events and metrics: bad-mailbox, bad-domain, inactive-mailbox,
-// quota-issues, policy-related, spam-related, content-related, routing-errors, protocol-errors,
-// bad-connection, message-expired, other.
+// One of kBounceCategories (reply_classifier.hpp), by the shipped rules.
 std::string bounce_category(const smtp::Reply& reply);
+
+// The kind of a temporary failure, by the shipped rules.
+TempfailKind classify_tempfail(const smtp::Reply& reply);
 
 }  // namespace volley::delivery

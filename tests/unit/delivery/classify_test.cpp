@@ -1,11 +1,102 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "core/delivery/classify.hpp"
+#include "core/delivery/reply_classifier.hpp"
 
 using volley::delivery::bounce_category;
+using volley::delivery::Classification;
+using volley::delivery::classify_tempfail;
 using volley::delivery::disposition;
 using volley::delivery::Disposition;
+using volley::delivery::kBounceCategories;
+using volley::delivery::ReplyClassifier;
+using volley::delivery::TempfailKind;
+using volley::delivery::to_string;
 using volley::smtp::Reply;
+using volley::smtp::ReplyParser;
+
+namespace {
+
+struct CorpusLine {
+  std::size_t line_number;
+  std::string expected;
+  std::string wire;  // the reply as the file writes it, "\n" between lines
+};
+
+// tests/data/<name>: "expected<TAB>reply" lines, '#' comments and blank lines skipped.
+std::vector<CorpusLine> read_corpus(const std::string& name) {
+  const std::string path = std::string(VOLLEY_SOURCE_DIR) + "/tests/data/" + name;
+  std::ifstream in(path);
+  INFO(path);
+  REQUIRE(in);
+  std::vector<CorpusLine> out;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto tab = line.find('\t');
+    INFO(name << ":" << number << ": " << line);
+    REQUIRE(tab != std::string::npos);
+    out.push_back({number, line.substr(0, tab), line.substr(tab + 1)});
+  }
+  return out;
+}
+
+// The reply a receiver sending these lines would produce, through the real parser.
+Reply parse(const std::string& wire) {
+  std::string bytes;
+  for (std::size_t i = 0; i < wire.size(); ++i) {
+    if (wire.compare(i, 2, "\\n") == 0) {
+      bytes += "\r\n";
+      ++i;
+    } else {
+      bytes += wire[i];
+    }
+  }
+  bytes += "\r\n";
+  ReplyParser parser;
+  parser.feed(bytes);
+  auto reply = parser.next();
+  INFO(parser.error());
+  REQUIRE(reply);
+  REQUIRE_FALSE(parser.next());
+  return *reply;
+}
+
+Reply reply_of(std::string_view wire) { return parse(std::string(wire)); }
+
+const ReplyClassifier& builtin() {
+  static const ReplyClassifier classifier = ReplyClassifier::builtin();
+  return classifier;
+}
+
+// The classifier of an operator's file that must load.
+ReplyClassifier user(std::string_view toml) {
+  auto loaded = ReplyClassifier::with_user_rules(toml, "rules.toml");
+  if (const auto* error = std::get_if<std::string>(&loaded)) FAIL(*error);
+  return std::get<ReplyClassifier>(std::move(loaded));
+}
+
+// The error of an operator's file that must not load.
+std::string load_error(std::string_view toml) {
+  auto loaded = ReplyClassifier::with_user_rules(toml, "rules.toml");
+  REQUIRE(std::holds_alternative<std::string>(loaded));
+  return std::get<std::string>(loaded);
+}
+
+bool known_category(std::string_view name) {
+  return std::find(kBounceCategories.begin(), kBounceCategories.end(), name) != kBounceCategories.end();
+}
+
+}  // namespace
 
 TEST_CASE("reply classes decide the disposition") {
   CHECK(disposition(Reply::synthetic(250, "2.0.0", "ok")) == Disposition::delivered);
@@ -16,8 +107,9 @@ TEST_CASE("reply classes decide the disposition") {
   CHECK(disposition(Reply::synthetic(554, "", "rejected")) == Disposition::bounced);
 }
 
-TEST_CASE("bounce categories come from the enhanced status code first") {
+TEST_CASE("bounce categories come from the enhanced status code when the text says nothing more") {
   CHECK(bounce_category(Reply::synthetic(550, "5.1.1", "user unknown")) == "bad-mailbox");
+  CHECK(bounce_category(Reply::synthetic(550, "5.1.1", "")) == "bad-mailbox");
   CHECK(bounce_category(Reply::synthetic(550, "5.1.2", "host unknown")) == "bad-domain");
   CHECK(bounce_category(Reply::synthetic(550, "5.1.10", "null MX")) == "bad-domain");
   CHECK(bounce_category(Reply::synthetic(550, "5.2.1", "mailbox disabled")) == "inactive-mailbox");
@@ -25,9 +117,11 @@ TEST_CASE("bounce categories come from the enhanced status code first") {
   CHECK(bounce_category(Reply::synthetic(552, "5.3.4", "message too big")) == "content-related");
   CHECK(bounce_category(Reply::synthetic(554, "5.7.1", "message rejected as spam")) == "spam-related");
   CHECK(bounce_category(Reply::synthetic(554, "5.7.1", "relay access denied")) == "policy-related");
+  CHECK(bounce_category(Reply::synthetic(554, "5.7.1", "go away")) == "policy-related");
   CHECK(bounce_category(Reply::synthetic(554, "5.4.4", "unable to route")) == "routing-errors");
   CHECK(bounce_category(Reply::synthetic(550, "5.5.2", "syntax error")) == "protocol-errors");
   CHECK(bounce_category(Reply::synthetic(554, "5.6.0", "bad content")) == "content-related");
+  CHECK(bounce_category(Reply::synthetic(554, "5.4.7", "delivery time expired")) == "message-expired");
 }
 
 TEST_CASE("without an enhanced code the basic code and text decide") {
@@ -36,4 +130,271 @@ TEST_CASE("without an enhanced code the basic code and text decide") {
   CHECK(bounce_category(Reply::synthetic(552, "", "Requested mail action aborted")) == "quota-issues");
   CHECK(bounce_category(Reply::synthetic(502, "", "Command not implemented")) == "protocol-errors");
   CHECK(bounce_category(Reply::synthetic(554, "", "Transaction failed")) == "other");
+}
+
+TEST_CASE("Volley's own connection-level failures are classified too") {
+  CHECK(bounce_category(Reply::synthetic(554, "5.4.1", "no answer from host")) == "bad-connection");
+  CHECK(bounce_category(Reply::synthetic(554, "", "connection refused by mx.example.com")) == "bad-connection");
+  CHECK(classify_tempfail(Reply::synthetic(451, "4.4.1", "timeout connecting")) == TempfailKind::other);
+  CHECK(classify_tempfail(Reply::synthetic(451, "4.4.2", "connection lost after DATA: end of file")) ==
+        TempfailKind::other);
+  CHECK(classify_tempfail(Reply::synthetic(451, "4.5.0", "no reply for recipient")) == TempfailKind::other);
+}
+
+TEST_CASE("every permanent failure of the corpus gets the category an operator would give it") {
+  const auto corpus = read_corpus("bounce_corpus.txt");
+  CHECK(corpus.size() >= 120);
+  std::size_t passed = 0;
+  std::set<std::string> expected;
+  for (const auto& entry : corpus) {
+    INFO("bounce_corpus.txt:" << entry.line_number << ": " << entry.wire);
+    REQUIRE(known_category(entry.expected));
+    const Reply reply = parse(entry.wire);
+    REQUIRE(reply.permanent());
+    const Classification got = builtin().classify_permanent(reply);
+    INFO("classified " << got.category << " by rule \"" << got.rule << "\"");
+    CHECK(got.category == entry.expected);
+    CHECK(got.rule.empty() == (got.category == "other"));
+    passed += got.category == entry.expected;
+    expected.insert(entry.expected);
+  }
+  CHECK(passed == corpus.size());
+  // Every category a receiver can be the cause of is exercised (the other two are Volley's own).
+  for (auto category : kBounceCategories) {
+    if (category == "bad-connection" || category == "message-expired") continue;
+    INFO(category);
+    CHECK(expected.count(std::string(category)) == 1);
+  }
+}
+
+TEST_CASE("every temporary failure of the corpus gets the kind an operator would give it") {
+  const auto corpus = read_corpus("tempfail_corpus.txt");
+  CHECK(corpus.size() >= 40);
+  std::size_t passed = 0;
+  std::set<std::string> expected;
+  for (const auto& entry : corpus) {
+    INFO("tempfail_corpus.txt:" << entry.line_number << ": " << entry.wire);
+    const Reply reply = parse(entry.wire);
+    REQUIRE(reply.transient());
+    const auto got = builtin().classify_temporary(reply);
+    INFO("classified " << to_string(got.kind) << " by rule \"" << got.rule << "\"");
+    CHECK(to_string(got.kind) == entry.expected);
+    passed += to_string(got.kind) == entry.expected;
+    expected.insert(entry.expected);
+  }
+  CHECK(passed == corpus.size());
+  CHECK(expected == std::set<std::string>{"greylisted", "rate_limited", "mailbox_full", "other"});
+}
+
+TEST_CASE("the result names the rule that decided") {
+  const auto gmail = reply_of("550-5.2.1 The email account that you tried to reach is disabled.\\n550 5.2.1 gsmtp");
+  CHECK(builtin().classify_permanent(gmail).rule == "inactive-mailbox");
+  CHECK(builtin().classify_permanent(Reply::synthetic(550, "5.1.1", "")).rule == "code-bad-mailbox");
+  CHECK(builtin().classify_temporary(reply_of("451 4.7.1 Try again later")).rule == "rspamd-greylisting");
+  const auto nothing = builtin().classify_temporary(reply_of("451 4.3.0 Temporary lookup failure"));
+  CHECK(nothing.kind == TempfailKind::other);
+  CHECK(nothing.rule.empty());
+}
+
+TEST_CASE("an operator's rules are tried before the shipped ones") {
+  const auto classifier = user(R"(
+    [[bounce]]
+    name = "partner-filter-is-policy"
+    enhanced = "5.7.*"
+    pattern = 'spam'
+    category = "policy-related"
+
+    [[bounce]]
+    name = "legacy-relay-says-gone"
+    codes = [550, 551]
+    pattern = '^gone$'
+    category = "inactive-mailbox"
+
+    [[tempfail]]
+    name = "partner-busy"
+    codes = 451
+    pattern = 'partner busy'
+    kind = "rate_limited"
+  )");
+  const auto spam = Reply::synthetic(554, "5.7.1", "Message rejected as spam");
+  const auto ours = classifier.classify_permanent(spam);
+  CHECK(ours.category == "policy-related");
+  CHECK(ours.rule == "partner-filter-is-policy");
+  CHECK(builtin().classify_permanent(spam).category == "spam-related");  // the shipped set is untouched
+
+  CHECK(classifier.classify_permanent(Reply::synthetic(551, "", "GONE")).category == "inactive-mailbox");
+  CHECK(classifier.classify_permanent(Reply::synthetic(554, "", "gone")).category == "other");  // code not listed
+  CHECK(classifier.classify_permanent(Reply::synthetic(554, "5.6.0", "spam")).category == "spam-related");
+
+  // Where the operator's rules say nothing, the shipped ones still decide.
+  const auto unknown = classifier.classify_permanent(Reply::synthetic(550, "5.1.1", "User unknown"));
+  CHECK(unknown.category == "bad-mailbox");
+  CHECK(unknown.rule == "unknown-recipient");
+
+  const auto busy = classifier.classify_temporary(Reply::synthetic(451, "", "partner busy, greylisted"));
+  CHECK(busy.kind == TempfailKind::rate_limited);
+  CHECK(busy.rule == "partner-busy");
+  CHECK(classifier.classify_temporary(Reply::synthetic(451, "", "greylisted")).kind == TempfailKind::greylisted);
+}
+
+TEST_CASE("an empty operator file changes nothing") {
+  const auto classifier = user("# nothing yet\n");
+  const auto reply = Reply::synthetic(550, "5.1.1", "User unknown");
+  CHECK(classifier.classify_permanent(reply).category == builtin().classify_permanent(reply).category);
+}
+
+TEST_CASE("a broken rules file is refused with the file, line, rule and reason") {
+  SECTION("a pattern RE2 cannot compile") {
+    const auto error = load_error(R"([[bounce]]
+name = "ok"
+pattern = 'fine'
+category = "other"
+
+[[bounce]]
+name = "broken"
+pattern = 'user (unknown'
+category = "bad-mailbox"
+)");
+    CHECK_THAT(error, Catch::StartsWith("rules.toml:8: [[bounce]] rule 2 (\"broken\"): pattern \"user (unknown\""));
+    CHECK_THAT(error, Catch::Contains("missing )"));
+  }
+  SECTION("an unknown category") {
+    const auto error = load_error("[[bounce]]\nname = \"x\"\npattern = 'spam'\ncategory = \"spam\"\n");
+    CHECK_THAT(error, Catch::StartsWith("rules.toml:4: [[bounce]] rule 1 (\"x\"): category must be one of bad-mailbox,"));
+    CHECK_THAT(error, Catch::EndsWith("; not \"spam\""));
+  }
+  SECTION("an unknown kind") {
+    const auto error = load_error("[[tempfail]]\nname = \"x\"\ncodes = 451\nkind = \"greylist\"\n");
+    CHECK_THAT(error, Catch::Contains("kind must be one of greylisted, rate_limited, mailbox_full, other; not \"greylist\""));
+  }
+  SECTION("values of the wrong type") {
+    const auto error = load_error(R"([[bounce]]
+name = "typed"
+codes = "550"
+enhanced = 5
+pattern = ['x']
+category = 1
+)");
+    CHECK_THAT(error, Catch::Contains("rules.toml:3: [[bounce]] rule 1 (\"typed\"): codes must be reply codes from 500 to "
+                                      "599 (a number or an array of numbers), not \"550\""));
+    CHECK_THAT(error, Catch::Contains("rules.toml:4: [[bounce]] rule 1 (\"typed\"): enhanced must be a status code"));
+    CHECK_THAT(error, Catch::Contains("rules.toml:5: [[bounce]] rule 1 (\"typed\"): pattern must be a non-empty string, "
+                                      "not an array"));
+    CHECK_THAT(error, Catch::Contains("rules.toml:6: [[bounce]] rule 1 (\"typed\"): category must be one of"));
+    CHECK(std::count(error.begin(), error.end(), '\n') == 3);  // four problems, one a line
+  }
+  SECTION("codes and enhanced codes of the wrong class or shape") {
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\ncodes = [550, 450]\ncategory = \"other\"\n"),
+               Catch::Contains("not 450"));
+    CHECK_THAT(load_error("[[tempfail]]\nname = \"x\"\ncodes = 550\nkind = \"other\"\n"),
+               Catch::Contains("codes must be reply codes from 400 to 499"));
+    for (const char* spec : {"4.7.1", "5.7", "5.x.1", "5.7.1234", "5.*.1", "", "5.7.1 "}) {
+      INFO(spec);
+      const auto error =
+          load_error(std::string("[[bounce]]\nname = \"x\"\nenhanced = \"") + spec + "\"\ncategory = \"other\"\n");
+      CHECK_THAT(error, Catch::Contains("enhanced must be a status code like \"5.1.1\", \"5.7.*\" or \"5.*\""));
+    }
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\ncodes = []\ncategory = \"other\"\n"),
+               Catch::Contains("not an empty array"));
+  }
+  SECTION("missing or misspelt keys") {
+    CHECK_THAT(load_error("[[bounce]]\npattern = 'x'\ncategory = \"other\"\n"),
+               Catch::Contains("rules.toml:1: [[bounce]] rule 1: needs a name"));
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\npattern = 'x'\n"),
+               Catch::Contains("[[bounce]] rule 1 (\"x\"): needs a category"));
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\ncategory = \"other\"\n"),
+               Catch::Contains("matches every reply: give it codes, enhanced or pattern"));
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\npatern = 'x'\ncategory = \"other\"\n"),
+               Catch::Contains("rules.toml:3: [[bounce]] rule 1 (\"x\"): unknown key \"patern\""));
+    CHECK_THAT(load_error("[[tempfail]]\nname = \"x\"\npattern = 'x'\ncategory = \"other\"\n"),
+               Catch::Contains("unknown key \"category\""));
+  }
+  SECTION("two rules of one name") {
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\ncodes = 550\ncategory = \"other\"\n"
+                          "[[bounce]]\nname = \"x\"\ncodes = 554\ncategory = \"other\"\n"),
+               Catch::Contains("rules.toml:6: [[bounce]] rule 2 (\"x\"): another rule of this section has this name"));
+  }
+  SECTION("a file that is not a rules file") {
+    CHECK_THAT(load_error("[bounces]\nname = \"x\"\n"), Catch::Contains("unknown key \"bounces\""));
+    CHECK_THAT(load_error("bounce = 3\n"), Catch::Contains("bounce must be a list of [[bounce]] tables"));
+    CHECK_THAT(load_error("[[bounce]]\nname = \"x\n"), Catch::StartsWith("rules.toml:2: syntax error"));
+  }
+  SECTION("hostile text in the file is quoted, not echoed") {
+    const auto error = load_error("[[bounce]]\nname = \"a\\u0000b\\nc\"\npattern = '('\ncategory = \"other\"\n");
+    CHECK_THAT(error, Catch::Contains("(\"a\\x00b\\x0ac\")"));
+    CHECK(std::count(error.begin(), error.end(), '\n') == 0);
+  }
+}
+
+TEST_CASE("hostile replies neither crash the classifier nor take long") {
+  using Clock = std::chrono::steady_clock;
+  SECTION("NUL bytes and invalid UTF-8") {
+    Reply reply;
+    reply.code = 550;
+    static constexpr char kMangled[] = "\0\xff\xfe\xc0\xaf User unknown \xed\xa0\x80\0";
+    reply.lines = {std::string(kMangled, sizeof kMangled - 1)};
+    CHECK(builtin().classify_permanent(reply).category == "bad-mailbox");
+    reply.lines = {std::string(1000, '\0'), "\xf4\x90\x80\x80\xc3"};
+    CHECK(builtin().classify_permanent(reply).category == "other");
+    reply.code = 451;
+    reply.lines = {std::string("grey\0listed", 11), "\x80\x80 greylisted"};
+    CHECK(builtin().classify_temporary(reply).kind == TempfailKind::greylisted);
+  }
+  SECTION("the largest reply the parser lets through") {
+    // 512 lines of 4096 bytes, written to defeat the rules: near-misses of their bounded
+    // repetitions, alternations and anchors.
+    std::string bytes;
+    const std::string filler = "account  user mailbox address recipient (( \\ |*.+? ";
+    for (std::size_t i = 0; i + 1 < ReplyParser::kMaxLines; ++i) {
+      std::string line = "550-5.7.1 ";
+      while (line.size() + filler.size() < ReplyParser::kMaxLineLength) line += filler;
+      bytes += line + "\r\n";
+    }
+    bytes += "550 5.7.1 mailbox unavailable\r\n";
+    ReplyParser parser;
+    parser.feed(bytes);
+    auto reply = parser.next();
+    REQUIRE(reply);
+    const auto start = Clock::now();
+    const auto result = builtin().classify_permanent(*reply);
+    const auto temporary = builtin().classify_temporary(*reply);
+    const auto took = Clock::now() - start;
+    CHECK(known_category(result.category));
+    CHECK(result.category == "policy-related");  // the tail past the classified start is not read
+    CHECK(temporary.kind == TempfailKind::other);
+    CHECK(took < std::chrono::milliseconds(500));
+  }
+  SECTION("a reply without text, and codes no server sends") {
+    Reply reply;
+    for (int code : {0, 199, 550, 999, -1}) {
+      reply.code = code;
+      CHECK(known_category(builtin().classify_permanent(reply).category));
+      CHECK(builtin().classify_temporary(reply).kind == TempfailKind::other);
+    }
+  }
+}
+
+TEST_CASE("one classifier serves many threads at once") {
+  const auto shared = std::make_shared<const ReplyClassifier>(user(
+      "[[bounce]]\nname = \"mine\"\npattern = 'volley test'\ncategory = \"other\"\n"));
+  const auto corpus = read_corpus("bounce_corpus.txt");
+  std::vector<Reply> replies;
+  std::vector<std::string> expected;
+  for (const auto& entry : corpus) {
+    replies.push_back(parse(entry.wire));
+    expected.push_back(builtin().classify_permanent(replies.back()).category);
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+          mismatches[t] += shared->classify_permanent(replies[i]).category != expected[i];
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(mismatches == std::vector<int>(mismatches.size(), 0));
 }
