@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/config/host_port.hpp"
+#include "core/delivery/ip_pool.hpp"
+#include "core/delivery/shaping.hpp"
 
 namespace volley {
 
@@ -51,13 +53,14 @@ struct Config {
   struct Delivery {
     std::uint16_t smtp_port = 25;
     std::string ehlo_name = system_hostname();
+    std::chrono::seconds connect_timeout{30};
+    std::string bounce_rules;  // the operator's bounce rules file (read elsewhere); empty: none
+    // The defaults layer of `shaping` below, copied here for the code that predates it; these
+    // always equal shaping.defaults' max_connections, max_messages_per_connection, idle_timeout,
+    // retry.first, retry.max_interval and retry.max_age.
     std::size_t max_connections_per_domain = 8;
     std::size_t max_messages_per_connection = 1000;
-    std::chrono::seconds idle_timeout{10};  // an idle session is closed after this
-    std::chrono::seconds connect_timeout{30};
-    // Retry schedule, after Postfix: the delay doubles from retry_first (minimal_backoff_time)
-    // up to retry_max_interval (maximal_backoff_time); at max_age (maximal_queue_lifetime) the
-    // message bounces.
+    std::chrono::seconds idle_timeout{10};
     std::chrono::seconds retry_first{300};
     std::chrono::seconds retry_max_interval{3600};
     std::chrono::seconds max_age{5 * 24 * 3600};
@@ -65,6 +68,19 @@ struct Config {
   } delivery;
 
   std::vector<StaticRoute> routes;  // [[route]]; at most one per domain
+
+  // Where mail leaves from: [[source]], [[pool]], [[pool_rule]] and [delivery] default_pool.
+  // With no [[pool]], the built-in pool "default": one source that does not bind to an address
+  // and says [delivery] ehlo_name, as Volley did before pools existed. A [[source]] that names no
+  // ehlo_name says [delivery] ehlo_name too.
+  delivery::IpPools ip_pools = delivery::IpPools::builtin(system_hostname());
+
+  // How hard each destination may be fed, in layers (see core/delivery/shaping.hpp):
+  // [shaping.default], [[shaping.provider]], [[shaping.domain]], [[shaping.source]]. The defaults
+  // layer is Limits{}, then the limit keys of [delivery] (max_connections,
+  // max_messages_per_connection, idle_timeout, retry_first, retry_max_interval, max_age,
+  // greylist_retry), then those of [shaping.default]; a key set in both tables is an error.
+  delivery::ShapingPolicy shaping;
 
   struct Log {
     std::string event_log = "./var/events.jsonl";

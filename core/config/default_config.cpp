@@ -1,9 +1,11 @@
 // The default configuration as a commented TOML document, generated from Config{} so that the
 // documented defaults are the real ones.
 #include <string>
+#include <vector>
 
 #include "core/config/config.hpp"
 #include "core/config/units.hpp"
+#include "core/delivery/rate.hpp"
 
 namespace volley {
 namespace {
@@ -22,11 +24,17 @@ template <typename Rep, typename Period>
 std::string dur(std::chrono::duration<Rep, Period> d) {
   return str(format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(d)));
 }
+std::string durs(const std::vector<std::chrono::seconds>& list) {
+  std::string out;
+  for (auto d : list) out += (out.empty() ? "" : ", ") + dur(d);
+  return "[" + out + "]";
+}
 
 }  // namespace
 
 std::string default_config_toml() {
   const Config c;
+  const auto& limits = c.shaping.defaults;
   std::string servers;
   for (const auto& s : c.dns.servers) servers += (servers.empty() ? "" : ", ") + str(s.to_string());
 
@@ -69,20 +77,31 @@ std::string default_config_toml() {
        "# Name sent in EHLO: a host name or an address literal such as \"[192.0.2.1]\".\n"
        "# Default: this machine's host name.\n"
        "# ehlo_name = \"mail.example.com\"\n"
+       "# Connections fail after this when not established (whole seconds).\n"
+       "connect_timeout = " + dur(c.delivery.connect_timeout) + "\n"
+       "# The pool for mail that neither names one nor matches a [[pool_rule]]. Required when there\n"
+       "# are several [[pool]]s; with one, it is that one; with none, the built-in pool \"default\".\n"
+       "# default_pool = \"shared\"\n"
+       "# Bounce classification rules of your own, in a TOML file. Default: none.\n"
+       "# bounce_rules = \"/etc/volley/bounce-rules.toml\"\n"
+       "#\n"
+       "# The keys from here to the end of [delivery] are the defaults of every destination: they\n"
+       "# may be set here or in [shaping.default] (below), not in both.\n"
        "# Simultaneous SMTP sessions to one destination domain.\n"
        "max_connections = " + num(c.delivery.max_connections_per_domain) + "\n"
        "# Messages sent over one session before it is closed and a new one opened.\n"
        "max_messages_per_connection = " + num(c.delivery.max_messages_per_connection) + "\n"
        "# An SMTP session with nothing to send is closed after this (whole seconds).\n"
        "idle_timeout = " + dur(c.delivery.idle_timeout) + "\n"
-       "# Giving up on a TCP connection that is not established after this (whole seconds).\n"
-       "connect_timeout = " + dur(c.delivery.connect_timeout) + "\n"
        "# Retries after a temporary failure: the delay starts at retry_first and doubles up to\n"
        "# retry_max_interval; a message still undelivered after max_age bounces\n"
        "# (Postfix's minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime).\n"
        "retry_first = " + dur(c.delivery.retry_first) + "\n"
        "retry_max_interval = " + dur(c.delivery.retry_max_interval) + "\n"
        "max_age = " + dur(c.delivery.max_age) + "\n"
+       "# Delays before the 1st, 2nd, ... retry of a greylisted recipient, e.g. [\"5m\", \"10m\", \"20m\"];\n"
+       "# after them, greylisting is retried like any temporary failure. Empty: no special treatment.\n"
+       "greylist_retry = " + durs(limits.retry.greylist) + "\n"
        "\n"
        "# Static routes: mail for a domain goes to the given host instead of its MX hosts.\n"
        "# One [[route]] table per domain; port defaults to 25.\n"
@@ -90,6 +109,67 @@ std::string default_config_toml() {
        "# domain = \"example.com\"\n"
        "# host = \"127.0.0.1\"\n"
        "# port = 2525\n"
+       "\n"
+       "# Sending addresses: a local IP address to send from, and the name it gives in EHLO (it should\n"
+       "# match the address's reverse DNS; default: [delivery] ehlo_name). Every source is in a pool.\n"
+       "# With no [[pool]], mail leaves from whatever address the kernel picks.\n"
+       "# [[source]]\n"
+       "# name = \"ip1\"\n"
+       "# address = \"192.0.2.1\"\n"
+       "# ehlo_name = \"o1.mta.example.com\"\n"
+       "# [[source]]\n"
+       "# name = \"ip2\"\n"
+       "# address = \"2001:db8::2\"\n"
+       "# ehlo_name = \"o2.mta.example.com\"\n"
+       "\n"
+       "# Pools of sources: each connection takes the next source of its message's pool, in\n"
+       "# proportion to their weights (1 to 1000, default 1).\n"
+       "# [[pool]]\n"
+       "# name = \"shared\"\n"
+       "# sources = [{ name = \"ip1\", weight = 3 }, { name = \"ip2\" }]\n"
+       "# [[pool]]\n"
+       "# name = \"acme\"\n"
+       "# sources = [{ name = \"ip2\" }]\n"
+       "\n"
+       "# A message's pool: the one its request names, else that of the first [[pool_rule]] it\n"
+       "# matches (on tenant, sender_domain or both), else [delivery] default_pool.\n"
+       "# [[pool_rule]]\n"
+       "# tenant = \"acme\"\n"
+       "# sender_domain = \"acme.example\"\n"
+       "# pool = \"acme\"\n"
+       "\n"
+       "# Traffic shaping: how hard each destination may be fed, in layers applied in this order:\n"
+       "# [shaping.default]; the first [[shaping.provider]] whose mx_suffixes cover every MX host of\n"
+       "# the domain (such domains also share one queue, named after the provider); the domain's\n"
+       "# [[shaping.domain]]; then [[shaping.source]] rules for the source sending: for every\n"
+       "# destination, for the provider, for the domain. Each sets only the keys it names. Every\n"
+       "# layer takes the keys below and [delivery]'s from max_connections to greylist_retry.\n"
+       "# Rates: \"100/s\", \"30/m\", \"2000/h\", \"5000/d\" or \"unlimited\".\n"
+       "[shaping.default]\n"
+       "# New connections, and messages, per destination.\n"
+       "max_connection_rate = " + str(delivery::format_rate(limits.max_connection_rate)) + "\n"
+       "max_message_rate = " + str(delivery::format_rate(limits.max_message_rate)) + "\n"
+       "# Recipients per SMTP transaction; a message with more is sent in several.\n"
+       "max_recipients_per_transaction = " + num(limits.max_recipients_per_transaction) + "\n"
+       "# A destination that answers \"too fast\" gets half the connections and message rate for\n"
+       "# rate_limit_cooldown; more such answers extend that and halve again (at most once per\n"
+       "# rate_limit_recovery_step); afterwards the limits come back one halving per step.\n"
+       "rate_limit_cooldown = " + dur(limits.backoff.cooldown) + "\n"
+       "rate_limit_recovery_step = " + dur(limits.backoff.recovery_step) + "\n"
+       "\n"
+       "# [[shaping.provider]]\n"
+       "# name = \"google\"\n"
+       "# mx_suffixes = [\".google.com\", \".googlemail.com\"]\n"
+       "# max_connections = 20\n"
+       "\n"
+       "# [[shaping.domain]]\n"
+       "# domain = \"example.org\"\n"
+       "# max_message_rate = \"2000/h\"\n"
+       "\n"
+       "# [[shaping.source]]\n"
+       "# source = \"ip2\"\n"
+       "# provider = \"google\"  # or domain = \"example.org\", or neither: every destination\n"
+       "# max_message_rate = \"50/s\"\n"
        "\n"
        "[log]\n"
        "# One JSON object per line for every delivery event (delivered, deferred, bounced, ...).\n"

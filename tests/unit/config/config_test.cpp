@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/config/config.hpp"
 
@@ -32,6 +33,21 @@ std::string error_of(std::string_view text) {
   return result.error;
 }
 
+// The document with every commented-out example line (a table header or a key = value)
+// uncommented, and the prose left alone.
+std::string uncommented(const std::string& document) {
+  std::istringstream in(document);
+  std::string text;
+  for (std::string line; std::getline(in, line);) {
+    const bool header = line.starts_with("# [") && line.ends_with("]") && line.find(' ', 2) == std::string::npos;
+    const auto equals = line.find(" = ");
+    const bool setting = line.starts_with("# ") && equals != std::string::npos &&
+                         line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 2) == equals;
+    text += (header || setting ? line.substr(2) : line) + "\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 TEST_CASE("the defaults") {
@@ -53,7 +69,10 @@ TEST_CASE("the defaults") {
   CHECK(c.delivery.retry_first == 300s);
   CHECK(c.delivery.retry_max_interval == 3600s);
   CHECK(c.delivery.max_age == 5 * 24h);
+  CHECK(c.delivery.bounce_rules.empty());
   CHECK(c.routes.empty());
+  CHECK(c.ip_pools == volley::delivery::IpPools::builtin(volley::system_hostname()));
+  CHECK(c.shaping == volley::delivery::ShapingPolicy{});
   CHECK(c.log.event_log == "./var/events.jsonl");
   CHECK(c.log.level == "info");
   CHECK(c.hostname == volley::system_hostname());
@@ -72,7 +91,13 @@ TEST_CASE("the default document parses to the defaults and sets every key") {
                           "attempts =", "resolv_conf =", "smtp_port =", "ehlo_name =", "max_connections =",
                           "max_messages_per_connection =", "idle_timeout =", "connect_timeout =",
                           "retry_first =", "retry_max_interval =", "max_age =", "[[route]]", "domain =",
-                          "host =", "port =", "event_log =", "level =", "hostname ="}) {
+                          "host =", "port =", "event_log =", "level =", "hostname =", "default_pool =",
+                          "bounce_rules =", "greylist_retry =", "[[source]]", "address =", "ehlo_name =",
+                          "[[pool]]", "sources =", "weight =", "[[pool_rule]]", "tenant =", "sender_domain =",
+                          "pool =", "[shaping.default]", "max_connection_rate =", "max_message_rate =",
+                          "max_recipients_per_transaction =", "rate_limit_cooldown =", "rate_limit_recovery_step =",
+                          "[[shaping.provider]]", "name =", "mx_suffixes =", "[[shaping.domain]]",
+                          "[[shaping.source]]", "source =", "provider ="}) {
     INFO(key);
     CHECK(text.find(key) != std::string::npos);
   }
@@ -326,6 +351,10 @@ TEST_CASE("the shipped example configuration parses") {
   CHECK(c.delivery.ehlo_name == "mta1.example.net");
   CHECK(c.routes == std::vector<StaticRoute>{{"internal.example.net", "relay.internal.example.net", 25},
                                              {"sink.test", "127.0.0.1", 2525}});
+  CHECK(c.shaping.defaults.retry.greylist == std::vector{300s, 600s, 1200s, 1800s});
+  REQUIRE(c.shaping.providers.size() == 3);
+  CHECK(c.shaping.providers[1].name == "microsoft");
+  CHECK(c.shaping.providers[1].mx_suffixes == std::vector<std::string>{".protection.outlook.com"});
   // Everything else it sets is the default.
   Config expected;
   expected.hostname = c.hostname;
@@ -333,8 +362,20 @@ TEST_CASE("the shipped example configuration parses") {
   expected.dns.servers = c.dns.servers;
   expected.delivery.ehlo_name = c.delivery.ehlo_name;
   expected.routes = c.routes;
+  expected.ip_pools = volley::delivery::IpPools::builtin(c.delivery.ehlo_name);
+  expected.shaping.defaults.retry.greylist = c.shaping.defaults.retry.greylist;
+  expected.shaping.providers = c.shaping.providers;
   expected.log.event_log = "/var/log/volley/events.jsonl";
   CHECK(c == expected);
+}
+
+TEST_CASE("the commented examples of the shipped example configuration are valid too") {
+  std::ifstream in(VOLLEY_SOURCE_DIR "/deploy/volley.example.toml");
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto c = parsed(uncommented(original));
+  CHECK(c.ip_pools.default_pool == "shared");
+  CHECK(c.ip_pools.pools.size() == 2);
+  CHECK(c.shaping.sources.size() == 1);
 }
 
 TEST_CASE("mangled configurations are refused cleanly, never crash") {
@@ -366,4 +407,248 @@ TEST_CASE("mangled configurations are refused cleanly, never crash") {
       CHECK_THAT(result.error, Catch::StartsWith("volley.toml:"));
     }
   }
+}
+
+TEST_CASE("the commented examples of the default document are valid too") {
+  const auto c = parsed(uncommented(volley::default_config_toml()));
+  CHECK(c.hostname == "mail.example.com");
+  CHECK(c.ip_pools.pools.size() == 2);
+  CHECK(c.ip_pools.rules.size() == 1);
+  CHECK(c.ip_pools.default_pool == "shared");
+  CHECK(c.delivery.bounce_rules == "/etc/volley/bounce-rules.toml");
+  CHECK(c.shaping.providers.size() == 1);
+  CHECK(c.shaping.domains.size() == 1);
+  CHECK(c.shaping.sources.size() == 1);
+}
+
+TEST_CASE("sources, pools and pool rules") {
+  using volley::delivery::IpPools;
+  const auto c = parsed(R"(
+[delivery]
+ehlo_name = "mta.example.net"
+default_pool = "shared"
+
+[[source]]
+name = "ip1"
+address = "127.0.0.2"
+ehlo_name = "o1.mta.example.com"
+
+[[source]]
+name = "ip2"
+address = "[2001:DB8::2]"
+
+[[pool]]
+name = "shared"
+sources = [{ name = "ip1", weight = 3 }, { name = "ip2", weight = 1 }]
+
+[[pool]]
+name = "dedicated-acme"
+sources = [{ name = "ip2" }]
+
+[[pool_rule]]
+tenant = "acme"
+pool = "dedicated-acme"
+
+[[pool_rule]]
+sender_domain = "News.Example.ORG"
+tenant = "initech"
+pool = "shared"
+)");
+  IpPools expected;
+  expected.sources = {{"ip1", "127.0.0.2", "o1.mta.example.com"}, {"ip2", "2001:db8::2", "mta.example.net"}};
+  expected.pools = {{"shared", {{"ip1", 3}, {"ip2", 1}}}, {"dedicated-acme", {{"ip2", 1}}}};
+  expected.rules = {{"acme", "", "dedicated-acme"}, {"initech", "news.example.org", "shared"}};
+  expected.default_pool = "shared";
+  CHECK(c.ip_pools == expected);
+}
+
+TEST_CASE("without pools, the built-in one says [delivery] ehlo_name; one pool is the default") {
+  CHECK(parsed("[delivery]\nehlo_name = \"mta.example.net\"\n").ip_pools ==
+        volley::delivery::IpPools::builtin("mta.example.net"));
+  CHECK(parsed("[delivery]\ndefault_pool = \"default\"\n").ip_pools.default_pool == "default");
+  const auto one = parsed("[[source]]\nname = \"a\"\naddress = \"127.0.0.2\"\n[[pool]]\nname = \"p\"\n"
+                          "sources = [{ name = \"a\" }]\n");
+  CHECK(one.ip_pools.default_pool == "p");
+  CHECK(one.ip_pools.sources.front().ehlo_name == volley::system_hostname());
+}
+
+TEST_CASE("pool mistakes name file, line and key") {
+  const std::string two_sources =
+      "[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\n"   // lines 1-3
+      "[[source]]\nname = \"ip2\"\naddress = \"127.0.0.3\"\n";  // lines 4-6
+  const std::string one_pool = "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }, { name = \"ip2\" }]\n";
+  CHECK(error_of(two_sources + "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }, { name = \"ip3\" }]\n") ==
+        "volley.toml:5: [[source]] name: \"ip2\" is in no [[pool]]\n"
+        "volley.toml:9: [[pool]] sources name: no [[source]] named \"ip3\"");
+  CHECK(error_of(two_sources + "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\", weight = 0 }, { name = \"ip2\" }]\n") ==
+        "volley.toml:9: [[pool]] sources weight: expected an integer 1..1000, got 0");
+  CHECK(error_of(two_sources + "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }, { name = \"ip2\" }, { name = \"ip1\" }]\n") ==
+        "volley.toml:9: [[pool]] sources name: \"ip1\" is in this pool already");
+  CHECK(error_of(two_sources + "[[pool]]\nname = \"p\"\nsources = []\n") ==
+        "volley.toml:2: [[source]] name: \"ip1\" is in no [[pool]]\n"
+        "volley.toml:5: [[source]] name: \"ip2\" is in no [[pool]]\n"
+        "volley.toml:9: [[pool]] sources: expected an array such as [{ name = \"ip1\", weight = 3 }, { name = \"ip2\" }], "
+        "got an array");
+  CHECK(error_of(two_sources + one_pool + "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }]\n") ==
+        "volley.toml:11: [[pool]] name: \"p\" names another [[pool]] already");
+  CHECK(error_of("[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\n[[source]]\nname = \"ip1\"\naddress = \"127.0.0.3\"\n"
+                 "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }]\n") ==
+        "volley.toml:5: [[source]] name: \"ip1\" names another [[source]] already");
+  CHECK(error_of("[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\n[[source]]\nname = \"ip2\"\naddress = \"127.0.0.2\"\n"
+                 "[[pool]]\nname = \"p\"\nsources = [{ name = \"ip1\" }]\n") ==
+        "volley.toml:6: [[source]] address: \"127.0.0.2\" is the address of source \"ip1\"");
+  CHECK(error_of("[[source]]\nname = \"ip1\"\naddress = \"mail.example.com\"\nehlo_name = \"not a name\"\n") ==
+        "volley.toml:3: [[source]] address: expected an IPv4 or IPv6 address such as \"192.0.2.1\" or "
+        "\"2001:db8::1\", got \"mail.example.com\"\n"
+        "volley.toml:4: [[source]] ehlo_name: expected a host name or an address literal such as \"[192.0.2.1]\", "
+        "got \"not a name\"");
+  CHECK(error_of("\n[[source]]\nname = \"ip 1\"\n") ==
+        "volley.toml:2: [[source]] address: missing (every [[source]] needs a name and an address)\n"
+        "volley.toml:3: [[source]] name: expected a name of 1 to 64 letters, digits, '.', '_' or '-', got \"ip 1\"");
+  CHECK(error_of(two_sources + one_pool + "[[pool_rule]]\npool = \"p\"\n[[pool_rule]]\ntenant = \"acme\"\npool = \"q\"\n") ==
+        "volley.toml:10: [[pool_rule]] tenant: missing (every [[pool_rule]] needs a tenant, a sender_domain or both)\n"
+        "volley.toml:14: [[pool_rule]] pool: no [[pool]] named \"q\"");
+  CHECK(error_of(two_sources + one_pool + "[delivery]\ndefault_pool = \"shared\"\n") ==
+        "volley.toml:11: [delivery] default_pool: no [[pool]] named \"shared\"");
+  CHECK(error_of("[delivery]\ndefault_pool = \"shared\"\n") ==
+        "volley.toml:2: [delivery] default_pool: no [[pool]] named \"shared\"");
+  CHECK(error_of(two_sources + one_pool + "[[pool]]\nname = \"q\"\nsources = [{ name = \"ip1\" }]\n") ==
+        "volley.toml:10: [delivery] default_pool: missing (required when there is more than one [[pool]])");
+  CHECK(error_of("[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\nport = 25\n") ==
+        "volley.toml:2: [[source]] name: \"ip1\" is in no [[pool]]\n"
+        "volley.toml:4: [[source]] port: unknown key");
+  CHECK(error_of("pool = 1\n") == "volley.toml:1: pool: expected [[pool]] tables (an array of tables), got 1");
+}
+
+TEST_CASE("shaping layers") {
+  using volley::delivery::Rate;
+  const auto c = parsed(R"(
+[[source]]
+name = "ip2"
+address = "127.0.0.3"
+[[pool]]
+name = "shared"
+sources = [{ name = "ip2" }]
+
+[delivery]
+max_connections = 6
+greylist_retry = ["5m", "10m", 1200, "30m"]
+
+[shaping.default]
+max_message_rate = "100/s"
+max_recipients_per_transaction = 50
+rate_limit_cooldown = "10m"
+
+[[shaping.provider]]
+name = "google"
+mx_suffixes = [".google.com", "GoogleMail.com."]
+max_connections = 20
+max_connection_rate = "30/m"
+
+[[shaping.domain]]
+domain = "Example.ORG"
+max_message_rate = "2000/h"
+retry_first = "1m"
+retry_max_interval = "10m"
+
+[[shaping.source]]
+source = "ip2"
+provider = "google"
+max_message_rate = "50/s"
+
+[[shaping.source]]
+source = "ip2"
+max_messages_per_connection = 10
+)");
+  const auto& s = c.shaping;
+  volley::delivery::Limits defaults;
+  defaults.max_connections = 6;
+  defaults.retry.greylist = {300s, 600s, 1200s, 1800s};
+  defaults.max_message_rate = Rate{100, 1'000};
+  defaults.max_recipients_per_transaction = 50;
+  defaults.backoff.cooldown = 600s;
+  CHECK(s.defaults == defaults);
+  CHECK(c.delivery.max_connections_per_domain == 6);  // the copy follows the defaults layer
+  REQUIRE(s.providers.size() == 1);
+  CHECK(s.providers[0].name == "google");
+  CHECK(s.providers[0].mx_suffixes == std::vector<std::string>{".google.com", ".googlemail.com"});
+  CHECK(s.providers[0].limits.max_connections == 20u);
+  CHECK(s.providers[0].limits.max_connection_rate == Rate{30, 60'000});
+  CHECK_FALSE(s.providers[0].limits.max_message_rate);
+  REQUIRE(s.domains.size() == 1);
+  CHECK(s.domains[0].domain == "example.org");
+  CHECK(s.domains[0].limits.retry_first == 60s);
+  REQUIRE(s.sources.size() == 2);
+  CHECK(s.sources[0].provider == "google");
+  CHECK(s.sources[1].provider.empty());
+  CHECK(s.sources[1].limits.max_messages_per_connection == 10u);
+
+  const std::vector<std::string> mx = {"gmail-smtp-in.l.google.com"};
+  const auto ip2 = volley::delivery::resolve_shaping(s, "gmail.com", mx, "ip2");
+  CHECK(ip2.rollup_key == "google");
+  CHECK(ip2.limits.max_connections == 20);
+  CHECK(ip2.limits.max_message_rate == Rate{50, 1'000});
+  CHECK(ip2.limits.max_messages_per_connection == 10);
+  CHECK(ip2.limits.max_recipients_per_transaction == 50);
+}
+
+TEST_CASE("[shaping.default] is the same layer as [delivery]'s limit keys") {
+  const auto c = parsed("[shaping.default]\nmax_connections = 3\nidle_timeout = \"20s\"\nmax_age = \"1d\"\n");
+  CHECK(c.shaping.defaults.max_connections == 3);
+  CHECK(c.delivery.max_connections_per_domain == 3);
+  CHECK(c.delivery.idle_timeout == 20s);
+  CHECK(c.delivery.max_age == 24h);
+  CHECK(error_of("[delivery]\nmax_connections = 4\n\n[shaping.default]\nmax_connections = 3\n") ==
+        "volley.toml:5: [shaping.default] max_connections: also set in [delivery] on line 2 (set it in one of them)");
+  CHECK(error_of("[delivery]\nretry_first = \"10m\"\n[shaping.default]\nretry_max_interval = \"5m\"\n") ==
+        "volley.toml:4: [shaping.default] retry_max_interval: must not be shorter than retry_first (10m), got \"5m\"");
+  CHECK(error_of("[shaping.default]\nretry_first = \"2h\"\n") ==
+        "volley.toml:1: [shaping.default] retry_max_interval: must not be shorter than retry_first (2h), and its "
+        "default is 1h");
+  // [delivery] keeps only the limit keys it had (and greylist_retry).
+  CHECK(error_of("[delivery]\nmax_message_rate = \"10/s\"\n") == "volley.toml:2: [delivery] max_message_rate: unknown key");
+}
+
+TEST_CASE("shaping mistakes name file, line and key") {
+  CHECK(error_of("[shaping.default]\nmax_message_rate = \"1.5/s\"\n") ==
+        "volley.toml:2: [shaping.default] max_message_rate: expected a rate such as \"100/s\", \"30/m\", \"2000/h\" "
+        "or \"5000/d\" (a whole number from 1 to 1000000 per second, minute, hour or day) or \"unlimited\", got "
+        "\"1.5/s\"");
+  CHECK(error_of("[delivery]\ngreylist_retry = [\"5m\", \"soon\"]\n") ==
+        "volley.toml:2: [delivery] greylist_retry: expected a duration such as \"250ms\", \"30s\", \"5m\", \"1h\", "
+        "\"5d\" or a number of seconds, got \"soon\"");
+  CHECK(error_of("[delivery]\ngreylist_retry = \"5m\"\n") ==
+        "volley.toml:2: [delivery] greylist_retry: expected an array of at most 20 durations such as [\"5m\", "
+        "\"10m\", \"20m\"], got \"5m\"");
+  CHECK(error_of("[shaping.domian]\nx = 1\n") ==
+        "volley.toml:1: [shaping] domian: unknown key (did you mean \"domain\"?)");
+  CHECK(error_of("[[shaping.domain]]\ndomain = \"a.test\"\nmax_conections = 3\n") ==
+        "volley.toml:3: [[shaping.domain]] max_conections: unknown key (did you mean \"max_connections\"?)");
+  CHECK(error_of("[[shaping.domain]]\ndomain = \"a.test\"\n[[shaping.domain]]\ndomain = \"A.test.\"\n") ==
+        "volley.toml:4: [[shaping.domain]] domain: \"a.test\" has a [[shaping.domain]] already");
+  CHECK(error_of("[[shaping.domain]]\nmax_connections = 3\n") ==
+        "volley.toml:1: [[shaping.domain]] domain: missing (every [[shaping.domain]] needs a domain)");
+  CHECK(error_of("[[shaping.domain]]\ndomain = \"a.test\"\nretry_first = \"1h\"\nretry_max_interval = \"30m\"\n") ==
+        "volley.toml:4: [[shaping.domain]] retry_max_interval: must not be shorter than retry_first (1h), got \"30m\"");
+  CHECK(error_of("[[shaping.provider]]\nname = \"google.com\"\nmx_suffixes = [\".google.com\", \"*.x\"]\n") ==
+        "volley.toml:2: [[shaping.provider]] name: expected a provider name of 1 to 64 lower-case letters, digits, "
+        "'_' or '-', got \"google.com\"\n"
+        "volley.toml:3: [[shaping.provider]] mx_suffixes: expected an array of 1 to 32 host-name suffixes such as "
+        "[\".google.com\", \".googlemail.com\"], got \"*.x\"");
+  CHECK(error_of("[[shaping.provider]]\nname = \"g\"\nmx_suffixes = [\".google.com\"]\n"
+                 "[[shaping.provider]]\nname = \"g\"\nmx_suffixes = [\".googlemail.com\"]\n") ==
+        "volley.toml:5: [[shaping.provider]] name: \"g\" names another [[shaping.provider]] already");
+  CHECK(error_of("[[shaping.provider]]\nname = \"g\"\n") ==
+        "volley.toml:1: [[shaping.provider]] mx_suffixes: missing (every [[shaping.provider]] needs a name and "
+        "mx_suffixes)");
+  CHECK(error_of("[[shaping.source]]\nsource = \"ip9\"\nprovider = \"yahoo\"\nmax_connections = 1\n") ==
+        "volley.toml:2: [[shaping.source]] source: no [[source]] named \"ip9\"\n"
+        "volley.toml:3: [[shaping.source]] provider: no [[shaping.provider]] named \"yahoo\"");
+  CHECK(error_of("[[shaping.source]]\nsource = \"default\"\nprovider = \"g\"\ndomain = \"a.test\"\n") ==
+        "volley.toml:4: [[shaping.source]] domain: a [[shaping.source]] names a provider or a domain, not both");
+  CHECK(error_of("[[shaping.source]]\nsource = \"default\"\n[[shaping.source]]\nsource = \"default\"\n") ==
+        "volley.toml:4: [[shaping.source]] source: another [[shaping.source]] is for the same source and destination");
+  CHECK(error_of("[shaping]\ndefault = 3\n") == "volley.toml:2: [shaping] default: expected a table [shaping.default], got 3");
+  CHECK(error_of("[shaping]\ndomain = { domain = \"a.test\" }\n") ==
+        "volley.toml:2: [shaping] domain: expected [[shaping.domain]] tables (an array of tables), got a table");
 }
