@@ -1,0 +1,84 @@
+#include "receiver_policy.hpp"
+
+#include <algorithm>
+
+namespace volley::receiver {
+
+std::optional<smtp::Reply> Policy::admit(std::size_t from_ip, std::size_t total, std::size_t hard_limit) const {
+  const bool over = total >= hard_limit || (script_.max_concurrent && total >= script_.max_concurrent) ||
+                    (script_.max_concurrent_per_ip && from_ip >= script_.max_concurrent_per_ip);
+  if (!over) return std::nullopt;
+  return smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " too many connections");
+}
+
+std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point now) {
+  if (script_.rate <= 0) return std::nullopt;
+  // A token bucket: `rate` per second, bursts of one second's worth (at least one message).
+  const double capacity = std::max(1.0, script_.rate);
+  auto [it, fresh] = rates_.try_emplace(ip, Bucket{capacity, now});
+  auto& b = it->second;
+  if (!fresh) {
+    const std::chrono::duration<double> elapsed = now - b.last;
+    b.tokens = std::min(capacity, b.tokens + elapsed.count() * script_.rate);
+    b.last = now;
+  }
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return std::nullopt;
+  }
+  return script_.rate_close ? smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " rate limited, closing")
+                            : smtp::Reply::synthetic(451, "4.7.0", "rate limited");
+}
+
+bool Policy::tempfail(const Rule& rule, const std::string& recipient) {
+  std::string key = recipient;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  int& served = tempfails_[key];
+  if (served >= rule.times) return false;
+  ++served;
+  return true;
+}
+
+Verdict Policy::rcpt(const std::string& ip, const std::string& sender, const std::string& recipient,
+                     Clock::time_point now) {
+  const Rule& rule = script_.rule_for(recipient);
+  Verdict v;
+  v.delay = rule.delay;
+  if (rule.stage == Stage::data) return v;
+  switch (rule.action) {
+    case Action::accept:
+      break;
+    case Action::reject:
+      v.reply = rule.reply;
+      break;
+    case Action::tempfail:
+      if (tempfail(rule, recipient)) v.reply = rule.reply;
+      break;
+    case Action::greylist: {
+      // The first attempt of a triplet starts its clock; attempts before the period has passed
+      // since then are refused, later ones accepted (the classic scheme).
+      const auto [it, first] = greylist_.try_emplace({ip, sender, recipient}, now);
+      if (first || now - it->second < rule.greylist) v.reply = rule.reply;
+      break;
+    }
+    case Action::drop:
+      v.drop_after = rule.after_bytes;
+      break;
+  }
+  return v;
+}
+
+Verdict Policy::message(const std::vector<std::string>& recipients) {
+  Verdict v;
+  for (const auto& r : recipients) {
+    const Rule& rule = script_.rule_for(r);
+    v.delay = std::max(v.delay, rule.delay);
+    if (rule.stage != Stage::data) continue;
+    const bool refuse = rule.action == Action::reject || tempfail(rule, r);
+    if (refuse && !v.reply) v.reply = rule.reply;
+  }
+  return v;
+}
+
+}  // namespace volley::receiver

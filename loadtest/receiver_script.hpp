@@ -1,0 +1,54 @@
+#pragma once
+// volley-receiver's behaviour file (TOML): session-wide settings, and rules chosen by recipient
+// address, else recipient domain, else the default. See loadtest/README.md for the format.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/smtp/reply.hpp"
+
+namespace volley::receiver {
+
+enum class Action { accept, reject, tempfail, greylist, drop };
+enum class Stage { rcpt, data };  // where reject and tempfail answer: the RCPT or the end of data
+
+struct Rule {
+  Action action = Action::accept;
+  Stage stage = Stage::rcpt;
+  smtp::Reply reply;                       // reject, tempfail, greylist
+  int times = 1;                           // tempfail: attempts refused per recipient
+  std::chrono::milliseconds greylist{0};   // greylist: from a triplet's first attempt
+  std::uint64_t after_bytes = 0;           // drop: DATA bytes read before dropping
+  std::chrono::milliseconds delay{0};      // before the RCPT reply and the end-of-data reply
+};
+
+struct Script {
+  std::string hostname = "receiver.test";
+  std::uint64_t max_message_size = 10 << 20;
+  std::size_t max_recipients = 1000;
+  std::size_t max_concurrent = 0;          // sessions in all; 0 = no limit
+  std::size_t max_concurrent_per_ip = 0;   // sessions per client IP; 0 = no limit
+  double rate = 0;                         // MAIL commands per second per client IP; 0 = no limit
+  bool rate_close = false;                 // beyond the rate: 421 and close, not 451
+  std::chrono::milliseconds delay{0};      // before every reply
+  std::chrono::seconds idle_timeout{300};
+  bool pipelining = true;
+  bool chunking = false;
+
+  Rule fallback;                                  // [default]
+  std::unordered_map<std::string, Rule> addresses;  // lower-cased keys
+  std::unordered_map<std::string, Rule> domains;
+
+  const Rule& rule_for(std::string_view recipient) const;
+
+  // Throws std::runtime_error naming the file, the line and what is wrong.
+  static Script parse(std::string_view toml, std::string_view source);
+};
+
+// "550 5.1.1 No such user" -> code, enhanced code, text; nullopt when it is not a reply line.
+std::optional<smtp::Reply> parse_reply(std::string_view line);
+
+}  // namespace volley::receiver

@@ -1,0 +1,389 @@
+// volley-receiver, the scriptable SMTP receiver of the load tests, driven over loopback by a
+// plain SMTP client: each behaviour of its script, and what /stats and the log say per client IP.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <utility>  // before Boost.Asio (see build-facts)
+
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include "receiver_fixture.hpp"
+
+using namespace volley::test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A blocking-style SMTP client whose every wait is bounded: each operation runs the client's own
+// io_context until it completes or the timeout passes.
+class SmtpTalk {
+ public:
+  explicit SmtpTalk(std::uint16_t port, const std::string& from_ip = "127.0.0.1") : socket_(io_) {
+    socket_.open(tcp::v4());
+    socket_.bind({asio::ip::make_address(from_ip), 0});
+    run([&](auto done) { socket_.async_connect({asio::ip::make_address("127.0.0.1"), port}, done); });
+  }
+
+  void send(const std::string& bytes) {
+    run([&](auto done) { asio::async_write(socket_, asio::buffer(bytes), done); });
+  }
+
+  // One whole reply, every line of it ("250-a\r\n250 b\r\n"); "" when the server closed first.
+  std::string reply() {
+    std::string out;
+    for (;;) {
+      const auto nl = in_.find('\n');
+      if (nl == std::string::npos) {
+        if (!fill()) return out;
+        continue;
+      }
+      const auto line = in_.substr(0, nl + 1);
+      in_.erase(0, nl + 1);
+      out += line;
+      if (line.size() < 4 || line[3] != '-') return out;
+    }
+  }
+  std::string command(const std::string& line) {
+    send(line + "\r\n");
+    return reply();
+  }
+  // True when the server closed the connection with nothing more to say.
+  bool closed() { return in_.empty() && !fill(); }
+
+  // MAIL, every RCPT, and DATA with a small message when a recipient was taken; returns
+  // the replies to the RCPTs and, last, to the end of data (or to DATA when it was refused).
+  std::vector<std::string> transaction(const std::string& from, const std::vector<std::string>& to) {
+    std::vector<std::string> replies;
+    const auto mail = command("MAIL FROM:<" + from + ">");
+    if (mail.rfind("250", 0) != 0) return {mail};
+    for (const auto& r : to) replies.push_back(command("RCPT TO:<" + r + ">"));
+    const auto data = command("DATA");
+    if (data.rfind("354", 0) != 0) {
+      replies.push_back(data);
+      command("RSET");  // the transaction stays open after a refused DATA (as with Postfix)
+      return replies;
+    }
+    replies.push_back(command("Subject: test\r\n\r\nhello\r\n."));
+    return replies;
+  }
+
+ private:
+  template <class Start>
+  void run(Start&& start) {
+    std::optional<boost::system::error_code> result;
+    start([&](boost::system::error_code ec, auto...) { result = ec; });
+    io_.restart();
+    io_.run_for(10s);
+    if (!result) throw std::runtime_error("SMTP client: timed out");
+    if (*result) throw boost::system::system_error(*result);
+  }
+
+  // Reads more into in_; false on end of stream (or reset).
+  bool fill() {
+    std::array<char, 4096> buf;
+    std::optional<boost::system::error_code> result;
+    std::size_t n = 0;
+    socket_.async_read_some(asio::buffer(buf), [&](boost::system::error_code ec, std::size_t got) {
+      result = ec;
+      n = got;
+    });
+    io_.restart();
+    io_.run_for(10s);
+    if (!result) throw std::runtime_error("SMTP client: timed out waiting for a reply");
+    if (*result == asio::error::eof || *result == asio::error::connection_reset) return false;
+    if (*result) throw boost::system::system_error(*result);
+    in_.append(buf.data(), n);
+    return true;
+  }
+
+  asio::io_context io_;
+  tcp::socket socket_;
+  std::string in_;
+};
+
+bool starts(const std::string& reply, const std::string& prefix) { return reply.rfind(prefix, 0) == 0; }
+
+// A greeted, EHLO'd session.
+std::unique_ptr<SmtpTalk> session(const SmtpReceiver& rx, const std::string& from_ip = "127.0.0.1") {
+  auto t = std::make_unique<SmtpTalk>(rx.port(), from_ip);
+  REQUIRE(starts(t->reply(), "220 "));
+  REQUIRE(starts(t->command("EHLO client.test"), "250-"));
+  return t;
+}
+
+std::int64_t counter(const nlohmann::json& stats, const std::string& ip, const std::string& name) {
+  return stats.at("clients").at(ip).at(name).get<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("volley-receiver accepts, and counts and logs per client IP", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", "", {"127.0.0.1:0", "127.0.0.1:0"});
+  REQUIRE(rx.addresses().size() == 2);
+  CHECK(rx.port(0) != rx.port(1));
+
+  {
+    auto t = session(rx, "127.0.0.2");
+    CHECK(t->transaction("s@x.test", {"a@a.test", "b@b.test"}) ==
+          std::vector<std::string>{"250 2.1.5 Recipient OK\r\n", "250 2.1.5 Recipient OK\r\n",
+                                   "250 2.0.0 Message accepted\r\n"});
+    CHECK(t->transaction("s@x.test", {"c@a.test"}).back() == "250 2.0.0 Message accepted\r\n");
+    CHECK(starts(t->command("QUIT"), "221 "));
+  }
+  {
+    auto t = session(rx, "127.0.0.3");
+    CHECK(t->transaction("", {"d@a.test"}).back() == "250 2.0.0 Message accepted\r\n");
+  }
+
+  auto stats = rx.stats();
+  CHECK(stats.at("connections") == 2);
+  CHECK(stats.at("messages") == 3);
+  CHECK(stats.at("domains").at("a.test").at("accepted") == 3);
+  CHECK(counter(stats, "127.0.0.2", "connections") == 1);
+  CHECK(counter(stats, "127.0.0.2", "messages") == 2);
+  CHECK(stats["clients"]["127.0.0.2"]["domains"]["b.test"]["accepted"] == 1);
+  CHECK(counter(stats, "127.0.0.3", "messages") == 1);
+
+  // The second session ends when the test's socket closes; the log says so once it is flushed.
+  REQUIRE(wait_until([&] { return rx.events("close").size() == 2; }, 10s));
+  const auto connects = rx.events("connect");
+  REQUIRE(connects.size() == 2);
+  CHECK(connects[0].at("client") == "127.0.0.2");
+  CHECK(connects[0].at("local") == rx.addresses()[0]);
+  CHECK(connects[0].at("ts").is_number_integer());
+  const auto data = rx.events("data");
+  REQUIRE(data.size() == 3);
+  CHECK(data[0].at("ehlo") == "client.test");
+  CHECK(data[0].at("sender") == "s@x.test");
+  CHECK(data[0].at("recipients") == nlohmann::json{"a@a.test", "b@b.test"});
+  CHECK(data[0].at("code") == 250);
+  CHECK(data[2].at("client") == "127.0.0.3");
+  CHECK(rx.events("rcpt").size() == 4);
+}
+
+TEST_CASE("volley-receiver rejects by domain and by address, at RCPT or at the end of data",
+          "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", R"(
+[[rule]]
+match = "bad.test"
+action = "reject"
+reply = "550 5.1.1 No such user"
+
+[[rule]]
+match = "OK@bad.test"
+action = "accept"
+
+[[rule]]
+match = "spam.test"
+action = "reject"
+stage = "data"
+reply = "554 5.7.1 Looks like spam"
+
+[default]
+action = "tempfail"
+times = 1000
+reply = "450 4.2.0 Not today"
+)");
+  auto t = session(rx, "127.0.0.2");
+  CHECK(t->transaction("s@x.test", {"x@bad.test", "ok@BAD.test"}) ==
+        std::vector<std::string>{"550 5.1.1 No such user\r\n", "250 2.1.5 Recipient OK\r\n",
+                                 "250 2.0.0 Message accepted\r\n"});
+  CHECK(t->transaction("s@x.test", {"x@spam.test"}) ==
+        std::vector<std::string>{"250 2.1.5 Recipient OK\r\n", "554 5.7.1 Looks like spam\r\n"});
+  CHECK(t->transaction("s@x.test", {"x@other.test"}) ==
+        std::vector<std::string>{"450 4.2.0 Not today\r\n", "554 5.5.1 No valid recipients\r\n"});
+
+  const auto stats = rx.client_stats("127.0.0.2");
+  CHECK(stats["domains"]["bad.test"]["rejected"] == 1);
+  CHECK(stats["domains"]["bad.test"]["accepted"] == 1);
+  CHECK(stats["domains"]["spam.test"]["rejected"] == 1);
+  CHECK(stats["domains"]["other.test"]["deferred"] == 1);
+  CHECK(stats["messages"] == 1);
+}
+
+TEST_CASE("volley-receiver tempfails a recipient N times, then accepts it", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", R"(
+[[rule]]
+match = "flaky@a.test"
+action = "tempfail"
+times = 2
+reply = "451 4.3.0 Try again"
+)");
+  auto t = session(rx);
+  CHECK(t->transaction("s@x.test", {"flaky@a.test", "fine@a.test"}) ==
+        std::vector<std::string>{"451 4.3.0 Try again\r\n", "250 2.1.5 Recipient OK\r\n",
+                                 "250 2.0.0 Message accepted\r\n"});
+  CHECK(t->transaction("s@x.test", {"flaky@a.test"}).front() == "451 4.3.0 Try again\r\n");
+  // The count is per recipient, not per session.
+  auto u = session(rx);
+  CHECK(u->transaction("s@x.test", {"flaky@a.test"}) ==
+        std::vector<std::string>{"250 2.1.5 Recipient OK\r\n", "250 2.0.0 Message accepted\r\n"});
+  CHECK(rx.stats()["domains"]["a.test"] ==
+        nlohmann::json{{"accepted", 2}, {"rejected", 0}, {"deferred", 2}, {"dropped", 0}});
+}
+
+TEST_CASE("volley-receiver greylists a triplet until its period has passed", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", R"(
+[default]
+action = "greylist"
+seconds = 1
+)");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto t = session(rx, "127.0.0.2");
+  CHECK(t->transaction("s@x.test", {"r@a.test"}).front() == "451 4.7.1 Greylisted, please retry later\r\n");
+  // Retried as an MTA would, until accepted: not before a second has passed since the first try.
+  std::string last;
+  const bool accepted = wait_until(
+      [&] {
+        last = t->transaction("s@x.test", {"r@a.test"}).front();
+        return starts(last, "250");
+      },
+      10s, 100ms);
+  INFO("last reply: " << last);
+  REQUIRE(accepted);
+  CHECK(std::chrono::steady_clock::now() - t0 >= 1s);
+  // Another sender, or the same one from another IP, is another triplet.
+  CHECK(starts(t->transaction("other@x.test", {"r@a.test"}).front(), "451 4.7.1"));
+  auto u = session(rx, "127.0.0.3");
+  CHECK(starts(u->transaction("s@x.test", {"r@a.test"}).front(), "451 4.7.1"));
+}
+
+TEST_CASE("volley-receiver refuses connections beyond max_concurrent with 421", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SECTION("per client IP") {
+    SmtpReceiver rx(dir / "rx", "max_concurrent_per_ip = 2\n");
+    auto a = session(rx, "127.0.0.2");
+    auto b = session(rx, "127.0.0.2");
+    SmtpTalk c(rx.port(), "127.0.0.2");
+    CHECK(c.reply() == "421 4.7.0 receiver.test too many connections\r\n");
+    CHECK(c.closed());
+    auto other = session(rx, "127.0.0.3");  // another IP has its own allowance
+    CHECK(starts(a->command("QUIT"), "221"));
+    // Once the receiver has closed the first session, a new one from the IP is greeted.
+    REQUIRE(wait_until([&] { return counter(rx.stats(), "127.0.0.2", "concurrent") == 1; }, 10s));
+    SmtpTalk d(rx.port(), "127.0.0.2");
+    CHECK(starts(d.reply(), "220 "));
+    const auto stats = rx.stats();
+    CHECK(counter(stats, "127.0.0.2", "connections") == 4);
+    CHECK(counter(stats, "127.0.0.2", "refused_connections") == 1);
+    CHECK(counter(stats, "127.0.0.2", "peak_concurrent") == 2);
+  }
+  SECTION("in all") {
+    SmtpReceiver rx(dir / "rx", "max_concurrent = 1\n");
+    auto a = session(rx, "127.0.0.2");
+    SmtpTalk b(rx.port(), "127.0.0.3");
+    CHECK(starts(b.reply(), "421 4.7.0"));
+    CHECK(b.closed());
+    REQUIRE(wait_until([&] { return rx.events("connect").size() == 2; }, 10s));
+    CHECK(rx.events("connect")[1].at("code") == 421);
+  }
+}
+
+TEST_CASE("volley-receiver limits the message rate per client IP", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SECTION("451 beyond the rate") {
+    // One message per 5 s: the second MAIL comes well before the next one is allowed.
+    SmtpReceiver rx(dir / "rx", "rate = 0.2\n");
+    auto t = session(rx, "127.0.0.2");
+    CHECK(starts(t->command("MAIL FROM:<s@x.test>"), "250"));
+    CHECK(starts(t->command("RSET"), "250"));
+    CHECK(t->command("MAIL FROM:<s@x.test>") == "451 4.7.0 rate limited\r\n");
+    auto u = session(rx, "127.0.0.3");
+    CHECK(starts(u->command("MAIL FROM:<s@x.test>"), "250"));
+    CHECK(counter(rx.stats(), "127.0.0.2", "rate_limited") == 1);
+    CHECK(counter(rx.stats(), "127.0.0.3", "rate_limited") == 0);
+  }
+  SECTION("or 421 and close") {
+    SmtpReceiver rx(dir / "rx", "rate = 0.2\nrate_action = \"close\"\n");
+    auto t = session(rx, "127.0.0.2");
+    CHECK(starts(t->command("MAIL FROM:<s@x.test>"), "250"));
+    CHECK(starts(t->command("RSET"), "250"));
+    CHECK(starts(t->command("MAIL FROM:<s@x.test>"), "421 4.7.0"));
+    CHECK(t->closed());
+  }
+}
+
+TEST_CASE("volley-receiver drops the connection in the middle of DATA", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", R"(
+[[rule]]
+match = "drop.test"
+action = "drop"
+after_bytes = 100
+)");
+  auto t = session(rx, "127.0.0.2");
+  CHECK(starts(t->command("MAIL FROM:<s@x.test>"), "250"));
+  CHECK(starts(t->command("RCPT TO:<r@drop.test>"), "250"));
+  CHECK(starts(t->command("DATA"), "354"));
+  t->send(std::string(1000, 'x') + "\r\n");
+  CHECK(t->closed());
+  REQUIRE(wait_until([&] { return rx.events("drop").size() == 1; }, 10s));
+  CHECK(rx.events("drop")[0].at("bytes").get<int>() >= 100);
+  CHECK(rx.events("data").empty());
+  const auto stats = rx.client_stats("127.0.0.2");
+  CHECK(stats["dropped"] == 1);
+  CHECK(stats["messages"] == 0);
+  CHECK(stats["domains"]["drop.test"]["dropped"] == 1);
+}
+
+TEST_CASE("volley-receiver delays its replies as scripted", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", R"(
+delay_ms = 200
+
+[[rule]]
+match = "slow.test"
+action = "accept"
+delay_ms = 400
+)");
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  SmtpTalk t(rx.port());
+  CHECK(starts(t.reply(), "220"));
+  CHECK(Clock::now() - start >= 200ms);
+  CHECK(starts(t.command("EHLO c"), "250"));
+  CHECK(starts(t.command("MAIL FROM:<s@x.test>"), "250"));
+  start = Clock::now();
+  CHECK(starts(t.command("RCPT TO:<r@slow.test>"), "250"));
+  CHECK(Clock::now() - start >= 600ms);
+}
+
+TEST_CASE("volley-receiver closes its sessions and flushes its log on SIGTERM", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SmtpReceiver rx(dir / "rx", "");
+  auto t = session(rx, "127.0.0.2");
+  CHECK(starts(t->command("MAIL FROM:<s@x.test>"), "250"));
+  const auto status = rx.stop();
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(t->closed());
+  const auto closes = rx.events("close");
+  REQUIRE(closes.size() == 1);
+  CHECK(closes[0].at("reason") == "receiver stopping");
+  CHECK(rx.events("mail").size() == 1);
+}
+
+TEST_CASE("volley-receiver refuses a script it does not understand", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  write_file(dir / "bad.toml", "[[rule]]\nmatch = \"a.test\"\naction = \"acept\"\n");
+  ChildProcess p({SmtpReceiver::binary(), "--listen", "127.0.0.1:0", "--script", (dir / "bad.toml").string()},
+                 dir / "out.log");
+  const auto status = p.wait_for(30s);
+  REQUIRE(status.has_value());
+  CHECK(WEXITSTATUS(*status) == 2);
+  CHECK(p.log().find("bad.toml:3: action: expected one of accept, reject") != std::string::npos);
+}
