@@ -1,13 +1,16 @@
 #include "actors/delivery_actor.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <utility>  // before Boost.Asio (see build-facts)
 
 #include <boost/asio/ip/address.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
@@ -54,7 +57,15 @@ struct PendingRcpt {
   std::uint32_t index = 0;  // its id is spool::recipient_id(message id, index)
   std::uint32_t attempts = 0;
   std::int64_t next_attempt_ms = 0;
+  std::uint16_t greylist_retries = 0;  // greylisting replies so far (they have their own schedule)
 };
+
+constexpr std::size_t kNoSource = ~std::size_t{0};
+// Work that no source may send now (its pool or every source of it suspended) waits this long
+// before it is looked at again; a resume wakes it at once.
+constexpr std::int64_t kParkMs = 30'000;
+// A source whose socket could not be bound is left out of its pools for this long.
+constexpr std::int64_t kFailingSourceMs = 60'000;
 
 // Recipients of one message, for one domain, delivered in one SMTP transaction.
 struct Job {
@@ -62,10 +73,15 @@ struct Job {
   std::vector<PendingRcpt> rcpts;
   BodyPtr body;  // held only while the job is ready or in flight (see QueuedMessage)
   BudgetClaim claim = {};  // when the body is held beyond the body window
+  // The source a greylister saw: greylisting keys on the client address, so retries go out
+  // from the same one.
+  std::size_t pinned = kNoSource;
 };
 
 struct Session {
   std::shared_ptr<SmtpSession> handle;
+  std::size_t lane = 0;
+  std::shared_ptr<EgressPath> path;  // the path its connection is counted on
   bool greeted = false;
   bool quitting = false;
   std::optional<Job> job;  // the transaction in flight
@@ -74,28 +90,42 @@ struct Session {
   std::string mx_host;
 };
 
-constexpr std::size_t kMaxRcptsPerTransaction = 100;
+// One source's share of the destination: its ready work, and its egress path once the MX hosts
+// (and so the provider, the limits and the rollup key) are known.
+struct Lane {
+  std::deque<Job> ready;
+  delivery::Limits limits;
+  std::shared_ptr<EgressPath> path;
+  std::size_t sessions = 0;    // open or opening
+  std::size_t connecting = 0;  // not greeted yet
+  // After a session of this lane failed to connect or was refused at the greeting, no new
+  // session while one is open, and one probe when none is, until a new one is greeted: a dead
+  // destination gets one connection attempt per retry, and one that refuses connections beyond
+  // what it already has ("421 too many connections") is not asked again after every message.
+  bool connect_blocked = false;
+};
 
 struct DeliveryState {
   std::string domain;
   DeliveryContextPtr ctx;
   caf::actor router;
+  EgressControlPtr control;
 
-  std::deque<Job> ready;
+  std::vector<Lane> lanes;  // one per source, by index in ctx->settings.pools.sources
+  std::unordered_map<std::string, delivery::SourceSelector> selectors;  // by pool name
   std::multimap<std::int64_t, Job> deferred;  // next attempt (ms) -> job
   std::uint64_t timer_generation = 0;
   std::int64_t timer_at = 0;  // 0 = no retry timer armed
+  std::uint64_t pace_generation = 0;
+  std::int64_t pace_at = 0;  // 0 = no pacing timer armed
 
   std::optional<dns::MxResolution> mx;
   std::int64_t mx_expires_ms = 0;
   bool resolving = false;
+  delivery::Shaping shaping;  // the destination's own (no source rule), once the MX is known
 
   std::map<std::uint64_t, Session> sessions;
   std::uint64_t next_session = 1;
-  std::string last_connect_error;
-  // After a session failed to reach any MX, only one probe session at a time until one is greeted:
-  // a dead destination gets one connection attempt per retry, not a storm of them.
-  bool connect_blocked = false;
 
   // Bodies being read back from the spool, by message id; and messages whose body is gone
   // (their recipients are left in the spool for an operator, not sent).
@@ -112,11 +142,27 @@ struct DeliveryState {
 
 using Self = caf::stateful_actor<DeliveryState>;
 
-std::size_t connecting_count(const DeliveryState& st) {
-  std::size_t n = 0;
-  for (const auto& [id, s] : st.sessions)
-    if (!s.greeted) ++n;
-  return n;
+const delivery::Source& source_of(const DeliveryState& st, std::size_t lane) {
+  return st.ctx->settings.pools.sources[lane];
+}
+
+const delivery::ReplyClassifier& classifier(const DeliveryState& st) {
+  static const delivery::ReplyClassifier builtin = delivery::ReplyClassifier::builtin();
+  return st.ctx->settings.classifier ? *st.ctx->settings.classifier : builtin;
+}
+
+bool domain_suspended(const DeliveryState& st, std::int64_t now) {
+  return st.control && st.control->find(QueueScope::Kind::domain, st.domain, now) != nullptr;
+}
+
+// When the first timed suspension in force ends (0: none will by itself).
+std::int64_t next_suspension_end(const DeliveryState& st, std::int64_t now) {
+  std::int64_t first = 0;
+  if (!st.control) return first;
+  for (const auto* scopes : {&st.control->domains, &st.control->pools, &st.control->sources})
+    for (const auto& [name, sus] : *scopes)
+      if (sus.until_ms > now && (first == 0 || sus.until_ms < first)) first = sus.until_ms;
+  return first;
 }
 
 void report_gauges(Self* self) {
@@ -130,7 +176,7 @@ void report_gauges(Self* self) {
 }
 
 Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job, const PendingRcpt& r,
-                     std::string mx_host, std::string reply) {
+                     std::size_t lane, std::string mx_host, std::string reply) {
   Outcome o;
   o.kind = kind;
   o.rcpt_id = spool::recipient_id(job.msg->id, r.index);
@@ -140,6 +186,8 @@ Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job, 
   o.tenant = job.msg->tenant;
   o.campaign = job.msg->campaign;
   o.mx_host = std::move(mx_host);
+  o.pool = job.msg->pool.empty() ? st.ctx->settings.pools.default_pool : job.msg->pool;
+  if (lane != kNoSource) o.source = source_of(st, lane).name;
   o.reply = std::move(reply);
   o.attempt = r.attempts;
   o.received_at_ms = job.msg->received_at_ms;
@@ -154,10 +202,10 @@ void emit(Self* self, const Outcome& o) {
 }
 
 // A recipient reached a final outcome: report it and release its spool records.
-void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r,
+void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r, std::size_t lane,
               const std::string& mx_host, std::string reply, std::string category) {
   auto& st = self->state;
-  auto o = make_outcome(st, kind, job, r, mx_host, std::move(reply));
+  auto o = make_outcome(st, kind, job, r, lane, mx_host, std::move(reply));
   o.category = std::move(category);
   o.message_finished = job.msg->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
   emit(self, o);
@@ -180,24 +228,58 @@ void arm_retry_timer(Self* self) {
   self->delayed_send(self, std::chrono::milliseconds(wait), tick_atom::value, ++st.timer_generation);
 }
 
-// Temporary failure of some recipients of a job: schedule their next attempt, or expire them.
-void defer(Self* self, const Job& job, std::vector<PendingRcpt> rcpts, const std::string& mx_host,
-           const std::string& reply) {
+// A limit said "not before at_ms": look again then.
+void arm_pace_timer(Self* self, std::int64_t at_ms) {
+  auto& st = self->state;
+  if (st.pace_at != 0 && st.pace_at <= at_ms) return;
+  st.pace_at = at_ms;
+  const std::int64_t wait = std::max<std::int64_t>(1, at_ms - now_unix_ms());
+  self->delayed_send(self, std::chrono::milliseconds(wait), pace_atom::value, ++st.pace_generation);
+}
+
+// Holds a job out of the ready queues until at_ms without counting an attempt (no source may
+// send it now); the spool still has it as due.
+void park(Self* self, Job&& job, std::int64_t at_ms) {
+  job.body = nullptr;
+  job.claim.release();
+  self->state.deferred.emplace(at_ms, std::move(job));
+  arm_retry_timer(self);
+}
+
+// A recipient's temporary failure with the reply that caused it.
+struct Failure {
+  PendingRcpt rcpt;
+  smtp::Reply reply;
+};
+
+// Temporary failure of some recipients of a job: schedule their next attempts (by the kind of
+// failure: greylisting has its own schedule), or expire them.
+void defer(Self* self, const Job& job, std::vector<Failure> failures, std::size_t lane, const std::string& mx_host) {
   auto& st = self->state;
   const std::int64_t now = now_unix_ms();
-  Job later{job.msg, {}, nullptr, {}};  // a deferred job lets go of the body
-  std::int64_t when = 0;
-  for (auto& r : rcpts) {
-    auto next = delivery::next_attempt_ms(st.ctx->settings.retry, r.attempts, job.msg->received_at_ms, now);
+  const auto& limits = lane != kNoSource ? st.lanes[lane].limits : st.ctx->settings.shaping.defaults;
+  std::map<std::int64_t, Job> later;  // by next attempt: a deferred job lets go of the body
+  bool rate_limited = false;
+  for (auto& [r, reply] : failures) {
+    // Only a server's 4xx says what kind of failure it is; a local one (DNS, no connection) is
+    // "other". A greylisting reply means nothing unless it came from a server we reached.
+    const auto kind = reply.transient() && !mx_host.empty() ? classifier(st).classify_temporary(reply).kind
+                                                            : delivery::TempfailKind::other;
+    rate_limited = rate_limited || kind == delivery::TempfailKind::rate_limited;
+    const std::string summary = reply.summary();
+    auto next = delivery::next_attempt_ms(limits.retry, kind, r.attempts, r.greylist_retries,
+                                          job.msg->received_at_ms, now);
     if (!next) {
-      finalize(self, OutcomeKind::expired, job, r, mx_host,
-               "gave up after " + std::to_string(r.attempts) + " attempts; last reply: " + reply,
+      finalize(self, OutcomeKind::expired, job, r, lane, mx_host,
+               "gave up after " + std::to_string(r.attempts) + " attempts; last reply: " + summary,
                "message-expired");
       continue;
     }
+    if (kind == delivery::TempfailKind::greylisted) ++r.greylist_retries;
     r.next_attempt_ms = *next;
-    auto o = make_outcome(st, OutcomeKind::deferred, job, r, mx_host, reply);
+    auto o = make_outcome(st, OutcomeKind::deferred, job, r, lane, mx_host, summary);
     o.next_attempt_ms = *next;
+    o.category = std::string(delivery::to_string(kind));
     if (st.ctx->spool) {  // the last reply is kept there (status lookups read it), not here
       spool::RecipientRecord rec;
       rec.id = o.rcpt_id;
@@ -207,17 +289,28 @@ void defer(Self* self, const Job& job, std::vector<PendingRcpt> rcpts, const std
       rec.state = spool::RecipientState::deferred;
       rec.attempts = r.attempts;
       rec.next_attempt_ms = *next;
-      rec.last_reply = reply;
+      rec.last_reply = summary;
       self->send(st.ctx->spool, defer_atom::value, std::move(rec));
     }
     emit(self, o);
-    when = std::max(when, *next);
-    later.rcpts.push_back(std::move(r));
+    auto [it, fresh] = later.try_emplace(*next);
+    if (fresh) {
+      it->second.msg = job.msg;
+      it->second.pinned = job.pinned;
+    }
+    if (kind == delivery::TempfailKind::greylisted && lane != kNoSource) it->second.pinned = lane;
+    it->second.rcpts.push_back(std::move(r));
   }
-  if (!later.rcpts.empty()) {
-    st.deferred.emplace(when, std::move(later));
-    arm_retry_timer(self);
-  }
+  if (rate_limited && lane != kNoSource && st.lanes[lane].path) st.lanes[lane].path->rate_limited(now);
+  for (auto& [when, j] : later) st.deferred.emplace(when, std::move(j));
+  arm_retry_timer(self);
+}
+
+void defer_all(Self* self, Job& job, std::size_t lane, const std::string& mx_host, const smtp::Reply& reply) {
+  std::vector<Failure> failures;
+  failures.reserve(job.rcpts.size());
+  for (auto& r : job.rcpts) failures.push_back(Failure{std::move(r), reply});
+  defer(self, job, std::move(failures), lane, mx_host);
 }
 
 // Counts an attempt for every recipient of the job; the attempt number is in the events.
@@ -225,18 +318,21 @@ void count_attempt(Job& job) {
   for (auto& r : job.rcpts) ++r.attempts;
 }
 
-// Every ready job fails the same way before reaching a server (DNS, no connection).
-void fail_ready(Self* self, bool permanent, const std::string& reply, const std::string& category) {
+// The ready jobs of the given lanes (all when lane is kNoSource) fail the same way before
+// reaching a server (DNS, no connection).
+void fail_ready(Self* self, std::size_t only_lane, bool permanent, const smtp::Reply& reply, const std::string& category) {
   auto& st = self->state;
-  auto jobs = std::move(st.ready);
-  st.ready.clear();
-  for (auto& job : jobs) {
-    count_attempt(job);
-    if (permanent) {
-      for (const auto& r : job.rcpts) finalize(self, OutcomeKind::bounced, job, r, "", reply, category);
-    } else {
-      auto rcpts = job.rcpts;
-      defer(self, job, std::move(rcpts), "", reply);
+  for (std::size_t l = 0; l < st.lanes.size(); ++l) {
+    if (only_lane != kNoSource && l != only_lane) continue;
+    auto jobs = std::move(st.lanes[l].ready);
+    st.lanes[l].ready.clear();
+    for (auto& job : jobs) {
+      count_attempt(job);
+      if (permanent) {
+        for (const auto& r : job.rcpts) finalize(self, OutcomeKind::bounced, job, r, l, "", reply.summary(), category);
+      } else {
+        defer_all(self, job, l, "", reply);
+      }
     }
   }
 }
@@ -248,10 +344,89 @@ void schedule_reap(Self* self) {
   self->delayed_send(self, st.ctx->settings.reap_after, idle_atom::value, ++st.reap_generation);
 }
 
+// How many jobs at the front of a lane's ready queue hold their bodies: enough to keep every
+// session busy while the next bodies are read. Jobs behind them let go of theirs, so a backlog (a
+// slow destination, a restart with a full spool) costs records in memory, not bodies.
+std::size_t body_window(const Lane& lane) { return 2 * lane.limits.max_connections + 4; }
+
+// The selector for a pool; a message naming a pool the configuration no longer has uses the
+// default pool.
+delivery::SourceSelector* selector_for(DeliveryState& st, const std::string& pool_name) {
+  const auto& pools = st.ctx->settings.pools;
+  const delivery::Pool* pool = pools.pool(pool_name.empty() ? pools.default_pool : pool_name);
+  if (!pool) {
+    spdlog::warn("{}: pool \"{}\" is not configured; using the default pool", st.domain, pool_name);
+    pool = pools.pool(pools.default_pool);
+  }
+  if (!pool) return nullptr;
+  auto it = st.selectors.find(pool->name);
+  if (it == st.selectors.end()) {
+    it = st.selectors.emplace(pool->name, delivery::SourceSelector(pools, *pool)).first;
+    for (const auto& s : pools.sources) {
+      if (st.control && st.control->find(QueueScope::Kind::source, s.name, now_unix_ms()))
+        it->second.suspend(s.name);
+    }
+  }
+  return &it->second;
+}
+
+std::size_t source_index(const DeliveryState& st, const delivery::Source& s) {
+  const auto& sources = st.ctx->settings.pools.sources;
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    if (sources[i].name == s.name) return i;
+  return kNoSource;
+}
+
+// The lane a job goes out through: its pinned source while that may send, else its pool's next
+// source by weight; kNoSource when nothing may send it now.
+std::size_t choose_lane(DeliveryState& st, const Job& job, std::int64_t now) {
+  const auto& pool = job.msg->pool.empty() ? st.ctx->settings.pools.default_pool : job.msg->pool;
+  if (st.control && st.control->find(QueueScope::Kind::pool, pool, now)) return kNoSource;
+  if (job.pinned != kNoSource &&
+      !(st.control && st.control->find(QueueScope::Kind::source, source_of(st, job.pinned).name, now)))
+    return job.pinned;
+  auto* selector = selector_for(st, job.msg->pool);
+  const delivery::Source* s = selector ? selector->next(now) : nullptr;
+  return s ? source_index(st, *s) : kNoSource;
+}
+
+// A job due now joins its lane's ready queue (or waits, when no source may send it).
+void make_ready(Self* self, Job&& job, std::int64_t now) {
+  auto& st = self->state;
+  const std::size_t l = choose_lane(st, job, now);
+  if (l == kNoSource) {
+    const std::int64_t end = next_suspension_end(st, now);
+    park(self, std::move(job), end != 0 ? std::min(end, now + kParkMs) : now + kParkMs);
+    return;
+  }
+  Lane& lane = st.lanes[l];
+  if (job.body && lane.ready.size() >= body_window(lane)) {
+    // Beyond what sessions need next: keep the body while the shared budget allows.
+    auto& budget = *st.ctx->body_budget;
+    const auto bytes = static_cast<std::int64_t>(job.body->size());
+    if (budget.fetch_add(bytes, std::memory_order_relaxed) + bytes <= st.ctx->settings.queued_body_budget) {
+      job.claim = BudgetClaim(st.ctx->body_budget.get(), bytes);
+    } else {
+      budget.fetch_sub(bytes, std::memory_order_relaxed);
+      job.body = nullptr;
+    }
+  }
+  lane.ready.push_back(std::move(job));
+}
+
 void give_job(Self* self, Session& s) {
   auto& st = self->state;
-  Job job = std::move(st.ready.front());
-  st.ready.pop_front();
+  Lane& lane = st.lanes[s.lane];
+  Job job = std::move(lane.ready.front());
+  lane.ready.pop_front();
+  const std::size_t max_rcpts = std::max<std::size_t>(1, lane.limits.max_recipients_per_transaction);
+  if (job.rcpts.size() > max_rcpts) {  // the rest goes next, sharing the body
+    Job rest{job.msg, {}, job.body, {}, job.pinned};
+    rest.rcpts.assign(std::make_move_iterator(job.rcpts.begin() + static_cast<std::ptrdiff_t>(max_rcpts)),
+                      std::make_move_iterator(job.rcpts.end()));
+    job.rcpts.resize(max_rcpts);
+    lane.ready.push_front(std::move(rest));
+  }
   job.claim.release();  // in flight now: held by the session, not by the queue
   count_attempt(job);
   smtp::Transaction txn;
@@ -275,46 +450,48 @@ std::vector<SessionTarget> targets_for(const DeliveryState& st) {
   return out;
 }
 
-void open_session(Self* self) {
+void open_session(Self* self, std::size_t l) {
   auto& st = self->state;
-  const auto& set = st.ctx->settings;
+  Lane& lane = st.lanes[l];
+  const auto& source = source_of(st, l);
   SessionOptions opts;
-  opts.client.ehlo_name = set.ehlo_name;
-  opts.connect_timeout = set.connect_timeout;
+  opts.client.ehlo_name = source.ehlo_name;
+  opts.source_address = source.address;
+  opts.connect_timeout = st.ctx->settings.connect_timeout;
   const std::uint64_t id = st.next_session++;
   Session s;
+  s.lane = l;
+  s.path = lane.path;
   s.handle = SmtpSession::start(*st.ctx->io, id, targets_for(st), opts, caf::actor_cast<caf::actor>(self));
   st.sessions.emplace(id, std::move(s));
+  ++lane.sessions;
+  ++lane.connecting;
 }
 
 void resolve(Self* self);
 void pump(Self* self);
 
-// How many jobs at the front of the ready queue hold their bodies: enough to keep every session
-// busy while the next bodies are read. Jobs behind them let go of theirs, so a backlog (a slow
-// destination, a restart with a full spool) costs records in memory, not bodies.
-std::size_t body_window(const DeliveryState& st) { return 2 * st.ctx->settings.max_connections + 4; }
-
-bool front_sendable(const DeliveryState& st) { return !st.ready.empty() && st.ready.front().body; }
+bool front_sendable(const Lane& lane) { return !lane.ready.empty() && lane.ready.front().body; }
 
 void on_bodies(Self* self, const std::vector<QueuedMessagePtr>& msgs, const LoadedBodies& bodies);
 
-// Makes sure the jobs at the front of the ready queue (as many as could be handed to sessions
-// soon) have their bodies: from a job of the same message that still holds it, or read back from
-// the spool in one request. Jobs of a message whose body is gone are dropped from memory.
-void ensure_bodies(Self* self) {
+// Makes sure the jobs at the front of a lane's ready queue (as many as could be handed to
+// sessions soon) have their bodies: from a job of the same message that still holds it, or read
+// back from the spool in one request. Jobs of a message whose body is gone are dropped from
+// memory.
+void ensure_bodies(Self* self, Lane& lane) {
   auto& st = self->state;
-  const std::size_t window = body_window(st);
+  const std::size_t window = body_window(lane);
   std::vector<QueuedMessagePtr> wanted;
   std::size_t seen = 0;
-  for (auto it = st.ready.begin(); it != st.ready.end() && seen < window;) {
+  for (auto it = lane.ready.begin(); it != lane.ready.end() && seen < window;) {
     Job& job = *it;
     if (!job.body) job.body = job.msg->body();
     if (!job.body && st.missing_bodies.count(job.msg->id) != 0) {
       spdlog::error("{}: message {} has no body in the spool; its {} recipients stay spooled", st.domain,
                     job.msg->id, job.rcpts.size());
       st.queued -= job.rcpts.size();
-      it = st.ready.erase(it);
+      it = lane.ready.erase(it);
       continue;
     }
     if (!job.body && st.loading.insert(job.msg->id).second) wanted.push_back(job.msg);
@@ -349,33 +526,78 @@ void on_bodies(Self* self, const std::vector<QueuedMessagePtr>& msgs, const Load
       st.missing_bodies.insert(msgs[i]->id);
   }
   // While `bodies` holds them, the jobs that asked take them through their messages (a job
-  // deferred meanwhile asks again when due).
-  ensure_bodies(self);
+  // deferred meanwhile asks again when due); pump hands them out.
   pump(self);
 }
 
-// The heart of the actor: match ready work with sessions, opening sessions up to the limit.
+// The lane's limits and egress path for the current MX hosts. Domains whose MX hosts roll up to
+// one provider share the provider's paths; a domain with its own rule is paced on its own.
+void shape_lanes(DeliveryState& st) {
+  const auto& set = st.ctx->settings;
+  std::vector<std::string> hosts;
+  for (const auto& h : st.mx->hosts) hosts.push_back(h.name);
+  st.shaping = delivery::resolve_shaping(set.shaping, st.domain, hosts, "");
+  const bool own_rule = std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
+                                    [&](const delivery::DomainRule& r) { return r.domain == st.domain; });
+  const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
+  for (std::size_t l = 0; l < st.lanes.size(); ++l) {
+    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
+    st.lanes[l].limits = shaped.limits;
+    st.lanes[l].path = st.ctx->paths->get(set.pools.sources[l].name, key, shaped.limits);
+  }
+}
+
+// Matches a lane's ready work with its sessions, opening sessions within the path's limits.
+void pump_lane(Self* self, std::size_t l, std::int64_t now) {
+  auto& st = self->state;
+  Lane& lane = st.lanes[l];
+  if (lane.ready.empty()) return;
+  ensure_bodies(self, lane);
+  std::int64_t retry = 0;
+  for (auto& [id, s] : st.sessions) {
+    if (!front_sendable(lane)) break;
+    if (s.lane != l || !s.greeted || s.quitting || s.job) continue;
+    if (!lane.path->try_send(now, &retry)) {
+      if (retry != 0) arm_pace_timer(self, retry);
+      return;
+    }
+    give_job(self, s);
+  }
+  const std::size_t limit = lane.connect_blocked ? 1 : lane.limits.max_connections;
+  while (!lane.ready.empty() && lane.sessions < limit && lane.connecting < lane.ready.size()) {
+    if (!lane.path->try_open(now, &retry)) {
+      // A connection rate says when; a full path (maybe shared with other domains of the same
+      // provider) frees up when a connection closes, which may be another actor's.
+      arm_pace_timer(self, retry != 0 ? retry : now + 200);
+      break;
+    }
+    open_session(self, l);
+  }
+}
+
+bool any_ready(const DeliveryState& st) {
+  return std::any_of(st.lanes.begin(), st.lanes.end(), [](const Lane& l) { return !l.ready.empty(); });
+}
+
+// The heart of the actor: match ready work with sessions, opening sessions up to the limits.
 void pump(Self* self) {
   auto& st = self->state;
-  if (!st.ready.empty()) {
-    const std::int64_t now = now_unix_ms();
+  const std::int64_t now = now_unix_ms();
+  if (any_ready(st) && domain_suspended(st, now)) {
+    // A timed suspension ends by itself: look again then.
+    if (const std::int64_t end = next_suspension_end(st, now); end != 0) arm_pace_timer(self, end);
+  } else if (any_ready(st)) {
     if (!st.mx || now >= st.mx_expires_ms) {
       resolve(self);
     } else if (st.mx->status == dns::Status::perm_fail) {
-      fail_ready(self, true, "550 5.1.2 " + st.domain + ": " + st.mx->error, "bad-domain");
+      fail_ready(self, kNoSource, true, smtp::Reply::synthetic(550, "5.1.2", st.domain + ": " + st.mx->error),
+                 "bad-domain");
     } else if (st.mx->status == dns::Status::temp_fail) {
-      fail_ready(self, false, "451 4.4.3 " + st.domain + ": DNS: " + st.mx->error, "");
+      fail_ready(self, kNoSource, false, smtp::Reply::synthetic(451, "4.4.3", st.domain + ": DNS: " + st.mx->error),
+                 "");
       st.mx.reset();  // ask again when the deferred recipients come back
     } else {
-      ensure_bodies(self);
-      for (auto& [id, s] : st.sessions) {
-        if (!front_sendable(st)) break;
-        if (s.greeted && !s.quitting && !s.job) give_job(self, s);
-      }
-      const auto& set = st.ctx->settings;
-      const std::size_t limit = st.connect_blocked ? 1 : set.max_connections;
-      while (!st.ready.empty() && st.sessions.size() < limit && connecting_count(st) < st.ready.size())
-        open_session(self);
+      for (std::size_t l = 0; l < st.lanes.size(); ++l) pump_lane(self, l, now);
     }
   }
   report_gauges(self);
@@ -386,6 +608,14 @@ void resolve(Self* self) {
   auto& st = self->state;
   if (st.resolving) return;
   st.resolving = true;
+  auto resolved = [self](dns::MxResolution r, std::int64_t ttl_ms) {
+    auto& st = self->state;
+    st.resolving = false;
+    st.mx = std::move(r);
+    st.mx_expires_ms = now_unix_ms() + ttl_ms;
+    if (st.mx->status == dns::Status::ok) shape_lanes(st);
+    pump(self);
+  };
   std::string name = st.domain;
   if (auto it = st.ctx->settings.routes.find(st.domain); it != st.ctx->settings.routes.end()) {
     boost::system::error_code ec;
@@ -395,61 +625,85 @@ void resolve(Self* self) {
       r.status = dns::Status::ok;
       r.hosts.push_back(dns::MxHost{it->second.host, 0, {it->second.host}});
       r.ttl = 24 * 3600;
-      st.resolving = false;
-      st.mx = std::move(r);
-      st.mx_expires_ms = now_unix_ms() + 24ll * 3600 * 1000;
-      pump(self);
+      resolved(std::move(r), 24ll * 3600 * 1000);
       return;
     }
     name = it->second.host;
   }
   self->request(st.ctx->dns, std::chrono::seconds(60), resolve_atom::value, name)
       .then(
-          [self](const dns::MxResolution& r) {
-            auto& st = self->state;
-            st.resolving = false;
-            st.mx = r;
-            st.mx_expires_ms = now_unix_ms() + 1000ll * std::max<std::uint32_t>(r.ttl, 1);
-            pump(self);
-          },
-          [self](const caf::error& err) {
-            auto& st = self->state;
-            st.resolving = false;
+          [resolved](const dns::MxResolution& r) { resolved(r, 1000ll * std::max<std::uint32_t>(r.ttl, 1)); },
+          [self, resolved](const caf::error& err) {
             dns::MxResolution r;
             r.status = dns::Status::temp_fail;
             r.error = "resolver did not answer: " + self->system().render(err);
-            st.mx = r;
-            st.mx_expires_ms = now_unix_ms() + 1000;
-            pump(self);
+            resolved(std::move(r), 1000);
           });
 }
 
 void on_transaction_done(Self* self, Session& s, smtp::TransactionResult result) {
   if (!s.job) return;
+  auto& st = self->state;
   Job job = std::move(*s.job);
   s.job.reset();
   ++s.sent;
-  std::vector<PendingRcpt> again;
-  std::string defer_reply;
+  std::vector<Failure> again;
   for (std::size_t i = 0; i < job.rcpts.size(); ++i) {
-    const smtp::Reply reply = i < result.per_rcpt.size()
-                                  ? result.per_rcpt[i]
-                                  : smtp::Reply::synthetic(451, "4.5.0", "no reply for recipient");
+    smtp::Reply reply = i < result.per_rcpt.size() ? result.per_rcpt[i]
+                                                   : smtp::Reply::synthetic(451, "4.5.0", "no reply for recipient");
     auto& r = job.rcpts[i];
     switch (delivery::disposition(reply)) {
       case delivery::Disposition::delivered:
-        finalize(self, OutcomeKind::delivered, job, r, s.mx_host, reply.summary(), "");
+        finalize(self, OutcomeKind::delivered, job, r, s.lane, s.mx_host, reply.summary(), "");
         break;
       case delivery::Disposition::bounced:
-        finalize(self, OutcomeKind::bounced, job, r, s.mx_host, reply.summary(), delivery::bounce_category(reply));
+        finalize(self, OutcomeKind::bounced, job, r, s.lane, s.mx_host, reply.summary(),
+                 classifier(st).classify_permanent(reply).category);
         break;
       case delivery::Disposition::deferred:
-        if (defer_reply.empty()) defer_reply = reply.summary();
-        again.push_back(r);
+        again.push_back(Failure{std::move(r), std::move(reply)});
         break;
     }
   }
-  if (!again.empty()) defer(self, job, std::move(again), s.mx_host, defer_reply);
+  if (!again.empty()) defer(self, job, std::move(again), s.lane, s.mx_host);
+}
+
+void mark_source_failing(DeliveryState& st, std::size_t l, std::int64_t until) {
+  for (auto& [name, selector] : st.selectors) selector.mark_failing(source_of(st, l).name, until);
+}
+
+void on_session_closed(Self* self, std::uint64_t id, Session& s, const SessionEvent& ev) {
+  auto& st = self->state;
+  Lane& lane = st.lanes[s.lane];
+  const std::size_t l = s.lane;
+  if (s.job) {  // cannot normally happen: the client reports the transaction first
+    Job job = std::move(*s.job);
+    s.job.reset();
+    defer_all(self, job, l, s.mx_host, smtp::Reply::synthetic(451, "4.4.2", "session closed: " + ev.reason));
+  }
+  const bool greeted = s.greeted;
+  if (s.path) s.path->closed();
+  --lane.sessions;
+  if (!greeted) --lane.connecting;
+  st.sessions.erase(id);
+  if (greeted) return;
+  const std::int64_t now = now_unix_ms();
+  spdlog::debug("{}: session {} from {} failed: {}", st.domain, id, source_of(st, l).name, ev.reason);
+  const bool rate_limited = ev.reply.transient() &&
+                            classifier(st).classify_temporary(ev.reply).kind == delivery::TempfailKind::rate_limited;
+  if (rate_limited && lane.path) lane.path->rate_limited(now);  // "421 too many connections"
+  if (ev.reason.rfind("socket:", 0) == 0) mark_source_failing(st, l, now + kFailingSourceMs);
+  lane.connect_blocked = true;
+  if (lane.sessions == 0 && !lane.ready.empty()) {
+    // No session of this source could reach any MX: stop trying until the retry schedule says so.
+    const smtp::Reply reply = ev.reply.code != 0 ? ev.reply : smtp::Reply::synthetic(451, "4.4.1", ev.reason);
+    auto jobs = std::move(lane.ready);
+    lane.ready.clear();
+    for (auto& job : jobs) {
+      count_attempt(job);
+      defer_all(self, job, l, ev.reply.code != 0 ? ev.mx_host : std::string(), reply);
+    }
+  }
 }
 
 void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
@@ -457,45 +711,194 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
   auto it = st.sessions.find(id);
   if (it == st.sessions.end()) return;
   Session& s = it->second;
+  Lane& lane = st.lanes[s.lane];
   switch (ev.kind) {
     case SessionEvent::Kind::ready: {
+      if (!s.greeted) {
+        --lane.connecting;
+        lane.connect_blocked = false;  // a new connection got through: the destination takes more
+      }
       s.greeted = true;
       s.mx_host = ev.mx_host;
-      st.last_connect_error.clear();
-      st.connect_blocked = false;
       if (s.job) break;  // a ready that raced a job hand-over; done will follow
-      if (s.sent >= st.ctx->settings.max_messages_per_connection) {
+      if (s.sent >= lane.limits.max_messages_per_connection || (s.path && s.path->over_limit(now_unix_ms())) ||
+          domain_suspended(st, now_unix_ms())) {
         s.quitting = true;
         s.handle->quit();
-      } else if (front_sendable(st)) {
-        give_job(self, s);
-      } else {
+      } else if (!front_sendable(lane)) {
         const auto gen = ++s.idle_generation;
-        self->delayed_send(self, st.ctx->settings.idle_timeout, idle_atom::value, id, gen);
+        self->delayed_send(self, lane.limits.idle_timeout, idle_atom::value, id, gen);
       }
-      break;
+      break;  // pump hands it a job
     }
     case SessionEvent::Kind::done:
       on_transaction_done(self, s, std::move(ev.result));
       break;
-    case SessionEvent::Kind::closed: {
-      if (s.job) {  // cannot normally happen: the client reports the transaction first
-        Job job = std::move(*s.job);
-        auto rcpts = job.rcpts;
-        defer(self, job, std::move(rcpts), s.mx_host, "451 4.4.2 session closed: " + ev.reason);
-      }
-      const bool greeted = s.greeted;
-      st.sessions.erase(it);
-      if (!greeted) {
-        st.last_connect_error = ev.reason;
-        st.connect_blocked = true;
-        spdlog::debug("{}: session {} failed: {}", st.domain, id, ev.reason);
-        if (st.sessions.empty() && !st.ready.empty()) {
-          // No session could reach any MX: stop trying until the retry schedule says so.
-          fail_ready(self, false, "451 4.4.1 " + ev.reason, "");
-        }
-      }
+    case SessionEvent::Kind::closed:
+      on_session_closed(self, id, s, ev);
       break;
+  }
+  pump(self);
+}
+
+// A job that is not in flight, wherever it waits: ready in a lane or deferred.
+template <class F>
+void for_each_queued_job(DeliveryState& st, F&& f) {
+  for (std::size_t l = 0; l < st.lanes.size(); ++l)
+    for (auto& job : st.lanes[l].ready) f(job);
+  for (auto& [when, job] : st.deferred) f(job);
+}
+
+// Bounces every queued recipient (not those in flight) in scope: the whole domain, or one pool.
+std::uint64_t bounce_queued(Self* self, const QueueScope& scope, const std::string& reason) {
+  auto& st = self->state;
+  const auto& default_pool = st.ctx->settings.pools.default_pool;
+  auto in_scope = [&](const Job& job) {
+    if (scope.kind == QueueScope::Kind::domain) return true;
+    return (job.msg->pool.empty() ? default_pool : job.msg->pool) == scope.name;
+  };
+  const std::string reply = "554 5.0.0 bounced by an operator" + (reason.empty() ? std::string() : ": " + reason);
+  std::uint64_t bounced = 0;
+  auto bounce_job = [&](const Job& job) {
+    for (const auto& r : job.rcpts) finalize(self, OutcomeKind::bounced, job, r, kNoSource, "", reply, "other");
+    bounced += job.rcpts.size();
+  };
+  for (auto& lane : st.lanes) {
+    std::deque<Job> keep;
+    for (auto& job : lane.ready) {
+      if (in_scope(job))
+        bounce_job(job);
+      else
+        keep.push_back(std::move(job));
+    }
+    lane.ready = std::move(keep);
+  }
+  for (auto it = st.deferred.begin(); it != st.deferred.end();) {
+    if (in_scope(it->second)) {
+      bounce_job(it->second);
+      it = st.deferred.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  arm_retry_timer(self);
+  return bounced;
+}
+
+std::string rate_text(const delivery::Rate& r) {
+  if (r.unlimited()) return "unlimited";
+  const char* unit = r.period_ms == 1000 ? "s" : r.period_ms == 60'000 ? "m" : r.period_ms == 3'600'000 ? "h" : "d";
+  return std::to_string(r.count) + "/" + unit;
+}
+
+// The queue as an operator sees it (GET /api/v1/queues).
+std::string queue_snapshot(DeliveryState& st) {
+  using nlohmann::json;
+  const std::int64_t now = now_unix_ms();
+  std::uint64_t ready = 0, deferred = 0;
+  std::int64_t oldest = 0;
+  for (const auto& lane : st.lanes)
+    for (const auto& job : lane.ready) ready += job.rcpts.size();
+  for (const auto& [when, job] : st.deferred) deferred += job.rcpts.size();
+  for_each_queued_job(st, [&](const Job& job) {
+    if (oldest == 0 || job.msg->received_at_ms < oldest) oldest = job.msg->received_at_ms;
+  });
+  for (const auto& [id, s] : st.sessions)
+    if (s.job && (oldest == 0 || s.job->msg->received_at_ms < oldest)) oldest = s.job->msg->received_at_ms;
+  json q = {{"domain", st.domain},
+            {"queued", st.queued},
+            {"ready", ready},
+            {"deferred", deferred},
+            {"in_flight", st.queued - std::min(st.queued, ready + deferred)},
+            {"oldest_age_seconds", oldest == 0 ? 0 : (now - oldest) / 1000},
+            {"connections", st.sessions.size()}};
+  bool backoff = false;
+  json sources = json::array();
+  for (std::size_t l = 0; l < st.lanes.size(); ++l) {
+    const Lane& lane = st.lanes[l];
+    if (!lane.path && lane.ready.empty() && lane.sessions == 0) continue;
+    json s = {{"source", source_of(st, l).name}, {"ready", lane.ready.size()}, {"connections", lane.sessions}};
+    const auto& lim = lane.limits;
+    s["limits"] = {{"max_connections", lim.max_connections},
+                   {"max_connection_rate", rate_text(lim.max_connection_rate)},
+                   {"max_message_rate", rate_text(lim.max_message_rate)},
+                   {"max_messages_per_connection", lim.max_messages_per_connection},
+                   {"max_recipients_per_transaction", lim.max_recipients_per_transaction}};
+    if (lane.path) {
+      const auto snap = lane.path->snapshot(now);
+      s["path_connections"] = snap.connections;
+      s["current_max_connections"] = snap.max_connections;
+      s["current_message_rate"] = rate_text(snap.message_rate);
+      s["backoff_level"] = snap.backoff_level;
+      backoff = backoff || snap.backoff_level > 0;
+    }
+    sources.push_back(std::move(s));
+  }
+  q["sources"] = std::move(sources);
+  if (st.mx && st.mx->status == dns::Status::ok) {
+    q["rollup"] = st.shaping.rollup_key;
+    if (!st.shaping.provider.empty()) q["provider"] = st.shaping.provider;
+  }
+  const Suspension* sus = st.control ? st.control->find(QueueScope::Kind::domain, st.domain, now) : nullptr;
+  if (sus) {
+    q["state"] = "suspended";
+    q["suspended"] = {{"reason", sus->reason}, {"since_ms", sus->since_ms}};
+    if (sus->until_ms != 0) q["suspended"]["until_ms"] = sus->until_ms;
+  } else if (backoff) {
+    q["state"] = "backoff";
+  } else if (!st.sessions.empty()) {
+    q["state"] = "active";
+  } else {
+    q["state"] = st.queued == 0 ? "idle" : "waiting";
+  }
+  return q.dump();
+}
+
+// A new control version: suspensions may have started or ended.
+void on_control(Self* self, EgressControlPtr control) {
+  auto& st = self->state;
+  st.control = std::move(control);
+  const std::int64_t now = now_unix_ms();
+  for (auto& [name, selector] : st.selectors) {
+    for (const auto& s : st.ctx->settings.pools.sources) {
+      if (st.control->find(QueueScope::Kind::source, s.name, now))
+        selector.suspend(s.name);
+      else
+        selector.resume(s.name);
+    }
+  }
+  // Parked work (no source could send it) is looked at again now; work of a suspended scope
+  // is parked again by make_ready.
+  std::vector<Job> parked;
+  for (auto it = st.deferred.begin(); it != st.deferred.end();) {
+    if (it->first > now && it->second.rcpts.front().next_attempt_ms <= now) {
+      parked.push_back(std::move(it->second));
+      it = st.deferred.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Ready work whose pool or source is now suspended waits instead of going out.
+  for (std::size_t l = 0; l < st.lanes.size(); ++l) {
+    std::deque<Job> keep;
+    for (auto& job : st.lanes[l].ready) {
+      const auto& pool = job.msg->pool.empty() ? st.ctx->settings.pools.default_pool : job.msg->pool;
+      if (st.control->find(QueueScope::Kind::pool, pool, now) ||
+          st.control->find(QueueScope::Kind::source, source_of(st, l).name, now))
+        parked.push_back(std::move(job));
+      else
+        keep.push_back(std::move(job));
+    }
+    st.lanes[l].ready = std::move(keep);
+  }
+  for (auto& job : parked) make_ready(self, std::move(job), now);
+  arm_retry_timer(self);
+  // Sessions of a suspended domain or source finish their transaction and quit.
+  for (auto& [id, s] : st.sessions) {
+    if (s.job || s.quitting || !s.greeted) continue;
+    if (domain_suspended(st, now) || st.control->find(QueueScope::Kind::source, source_of(st, s.lane).name, now)) {
+      s.quitting = true;
+      s.handle->quit();
     }
   }
   pump(self);
@@ -504,19 +907,25 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
 }  // namespace
 
 caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, DeliveryContextPtr ctx,
-                                caf::actor router) {
-  return sys.spawn([](Self* self, std::string domain, DeliveryContextPtr ctx, caf::actor router) -> caf::behavior {
+                                caf::actor router, EgressControlPtr control) {
+  return sys.spawn([](Self* self, std::string domain, DeliveryContextPtr ctx, caf::actor router,
+                      EgressControlPtr control) -> caf::behavior {
     auto& st = self->state;
     st.domain = std::move(domain);
     st.ctx = std::move(ctx);
     st.router = std::move(router);
+    st.control = std::move(control);
+    // Built in place: a Lane holds a deque of move-only jobs and must never be relocated.
+    st.lanes = std::vector<Lane>(st.ctx->settings.pools.sources.size());
+    for (auto& lane : st.lanes) lane.limits = st.ctx->settings.shaping.defaults;
     return {
         [self](enqueue_atom, RecipientBatch& batch) {
           auto& st = self->state;
           ++st.batches_received;
           const std::int64_t now = now_unix_ms();
-          // One transaction per message (a message's recipients come next to each other), at
-          // most kMaxRcptsPerTransaction recipients each; jobs keep the batch's order.
+          // One transaction per message (a message's recipients come next to each other); the
+          // recipient limit per transaction is applied when a session takes the job. Jobs keep
+          // the batch's order.
           std::vector<Job> jobs;
           for (auto& q : batch) {
             const auto index = spool::recipient_index(q.rcpt);
@@ -527,34 +936,19 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
             }
             ++st.queued;
             if (jobs.empty() || jobs.back().msg != q.message ||
-                jobs.back().rcpts.size() >= kMaxRcptsPerTransaction ||
                 jobs.back().rcpts.front().next_attempt_ms != q.rcpt.next_attempt_ms)
               jobs.push_back(Job{q.message, {}, std::move(q.body), {}});
             jobs.back().rcpts.push_back(
                 PendingRcpt{std::move(q.rcpt.recipient), *index, q.rcpt.attempts, q.rcpt.next_attempt_ms});
           }
-          const std::size_t window = body_window(st);
-          auto& budget = *st.ctx->body_budget;
           for (auto& job : jobs) {
             const std::int64_t when = job.rcpts.front().next_attempt_ms;
             if (when > now) {
-              job.body = nullptr;
-              st.deferred.emplace(when, std::move(job));
+              park(self, std::move(job), when);
               continue;
             }
-            if (job.body && st.ready.size() >= window) {
-              // Beyond what sessions need next: keep the body while the shared budget allows.
-              const auto bytes = static_cast<std::int64_t>(job.body->size());
-              if (budget.fetch_add(bytes, std::memory_order_relaxed) + bytes <= st.ctx->settings.queued_body_budget) {
-                job.claim = BudgetClaim(st.ctx->body_budget.get(), bytes);
-              } else {
-                budget.fetch_sub(bytes, std::memory_order_relaxed);
-                job.body = nullptr;
-              }
-            }
-            st.ready.push_back(std::move(job));
+            make_ready(self, std::move(job), now);
           }
-          arm_retry_timer(self);
           pump(self);
         },
         [self](session_atom, std::uint64_t id, SessionEvent& ev) { on_session_event(self, id, ev); },
@@ -564,16 +958,30 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           st.timer_at = 0;
           const std::int64_t now = now_unix_ms();
           while (!st.deferred.empty() && st.deferred.begin()->first <= now) {
-            st.ready.push_back(std::move(st.deferred.begin()->second));
+            Job job = std::move(st.deferred.begin()->second);
             st.deferred.erase(st.deferred.begin());
+            make_ready(self, std::move(job), now);
           }
           arm_retry_timer(self);
+          pump(self);
+        },
+        [self](pace_atom, std::uint64_t generation) {
+          auto& st = self->state;
+          if (generation != st.pace_generation) return;
+          st.pace_at = 0;
           pump(self);
         },
         [self](load_atom) {
           self->state.load_retry_pending = false;
           pump(self);
         },
+        [self](control_atom, EgressControlPtr& control) { on_control(self, std::move(control)); },
+        [self](bounce_atom, const QueueScope& scope, const std::string& reason) -> std::uint64_t {
+          auto n = bounce_queued(self, scope, reason);
+          pump(self);
+          return n;
+        },
+        [self](queues_atom) -> std::string { return queue_snapshot(self->state); },
         [self](idle_atom, std::uint64_t session_id, std::uint64_t generation) {
           auto& st = self->state;
           auto it = st.sessions.find(session_id);
@@ -591,12 +999,15 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           self->send(st.router, idle_atom::value, st.domain, st.batches_received);
         },
         [self](stop_atom) {
-          for (auto& [id, s] : self->state.sessions) s.handle->abort();
+          for (auto& [id, s] : self->state.sessions) {
+            s.handle->abort();
+            if (s.path) s.path->closed();
+          }
           self->state.sessions.clear();
           self->quit();
         },
     };
-  }, std::move(domain), std::move(ctx), std::move(router));
+  }, std::move(domain), std::move(ctx), std::move(router), std::move(control));
 }
 
 }  // namespace volley

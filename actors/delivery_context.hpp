@@ -9,7 +9,10 @@
 
 #include <caf/actor.hpp>
 
-#include "core/delivery/retry.hpp"
+#include "actors/egress_path.hpp"
+#include "core/delivery/reply_classifier.hpp"
+#include "core/delivery/ip_pool.hpp"
+#include "core/delivery/shaping.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,14 +27,15 @@ struct StaticRouteTarget {
 
 struct DeliverySettings {
   std::uint16_t smtp_port = 25;
-  std::string ehlo_name = "localhost";
-  std::size_t max_connections = 8;
-  std::size_t max_messages_per_connection = 1000;
-  std::chrono::seconds idle_timeout{10};     // an idle session is closed after this
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds reap_after{60};       // an empty delivery actor stops after this
-  delivery::RetryPolicy retry;
   std::unordered_map<std::string, StaticRouteTarget> routes;  // lower-cased domain -> smarthost
+  // Where mail leaves from, and how hard each destination may be fed (connections, rates,
+  // retry schedules), per source and destination.
+  delivery::IpPools pools = delivery::IpPools::builtin("localhost");
+  delivery::ShapingPolicy shaping;
+  // What replies mean (bounce categories, kinds of temporary failure); null: the shipped rules.
+  std::shared_ptr<const delivery::ReplyClassifier> classifier;
   // Bodies that queued work may keep in memory beyond what sessions need next, across all
   // domains. Past it, queued work lets go of its body and reads it back from the spool when due:
   // a backlog costs its records in memory, not its bodies.
@@ -49,6 +53,7 @@ struct DeliveryContext {
   caf::actor metrics;
   caf::actor events;
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
+  std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

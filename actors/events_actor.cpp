@@ -81,6 +81,8 @@ nlohmann::json to_json(const Outcome& o) {
                    {"received_at", o.received_at_ms}};
   if (!o.campaign.empty()) j["campaign"] = o.campaign;
   if (!o.mx_host.empty()) j["mx_host"] = o.mx_host;
+  if (!o.pool.empty()) j["pool"] = o.pool;
+  if (!o.source.empty()) j["source"] = o.source;
   if (!o.reply.empty()) j["reply"] = o.reply;
   if (!o.category.empty()) j["category"] = o.category;
   if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;

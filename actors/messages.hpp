@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,12 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using spool_atom = caf::atom_constant<caf::atom("spool")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
+using suspend_atom = caf::atom_constant<caf::atom("suspend")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using bounce_atom = caf::atom_constant<caf::atom("bounce")>;
+using queues_atom = caf::atom_constant<caf::atom("queues")>;
+using control_atom = caf::atom_constant<caf::atom("control")>;
+using pace_atom = caf::atom_constant<caf::atom("pace")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {
@@ -76,6 +83,7 @@ struct QueuedMessage {
   std::string envelope_from;  // "" = null reverse-path
   std::string tenant;
   std::string campaign;
+  std::string pool;  // "" = the default pool
   std::int64_t received_at_ms = 0;
   std::uint64_t message_size = 0;
   bool body_8bit = false;
@@ -115,6 +123,30 @@ struct SpoolRelease {
 };
 using SpoolReleases = std::vector<SpoolRelease>;
 
+// ---- queue control: API -> router -> delivery actors ----
+// What an operator suspends or bounces: one destination domain's queue, the messages of one
+// pool, or the use of one source address.
+struct QueueScope {
+  enum class Kind { domain, pool, source } kind = Kind::domain;
+  std::string name;
+};
+
+struct Suspension {
+  std::int64_t since_ms = 0;
+  std::int64_t until_ms = 0;  // 0 = until resumed
+  std::string reason;
+  bool active(std::int64_t now_ms) const { return until_ms == 0 || now_ms < until_ms; }
+};
+
+// Every suspension in force. The router owns it and sends each delivery actor a copy of every
+// new version, so actors read it without sharing anything mutable.
+struct EgressControl {
+  std::map<std::string, Suspension> domains, pools, sources;
+  // The suspension of a scope in force at now_ms, or nullptr.
+  const Suspension* find(QueueScope::Kind kind, const std::string& name, std::int64_t now_ms) const;
+};
+using EgressControlPtr = std::shared_ptr<const EgressControl>;
+
 // ---- outcomes: delivery -> metrics, events, spool ----
 enum class OutcomeKind { delivered, deferred, bounced, expired };
 const char* to_string(OutcomeKind k);
@@ -128,8 +160,12 @@ struct Outcome {
   std::string tenant;
   std::string campaign;
   std::string mx_host;
+  std::string pool;
+  std::string source;    // the source address's name ("" before any connection)
   std::string reply;     // SMTP reply summary or local reason
-  std::string category;  // bounce category ("" unless bounced/expired)
+  // bounced/expired: the bounce category; deferred: the kind of temporary failure (greylisted,
+  // rate_limited, mailbox_full, other).
+  std::string category;
   std::uint32_t attempt = 0;
   std::int64_t received_at_ms = 0;
   std::int64_t at_ms = 0;
@@ -152,5 +188,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpooledMessages)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpoolReleases)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::LoadedBodies)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueueScope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Suspension)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::EgressControlPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::MxResolution)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::spool::RecipientRecord)

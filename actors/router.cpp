@@ -1,6 +1,9 @@
 #include "actors/router.hpp"
 
+#include <set>
 #include <unordered_map>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/delivery_actor.hpp"
 #include "actors/messages.hpp"
@@ -17,12 +20,50 @@ struct Destination {
 struct RouterState {
   DeliveryContextPtr ctx;
   std::unordered_map<std::string, Destination> destinations;
+  // The suspensions in force. Each version is immutable once sent: a change makes a new one.
+  EgressControlPtr control = std::make_shared<const EgressControl>();
 };
+
+using RouterActor = caf::stateful_actor<RouterState>;
+
+void publish(RouterActor* self, EgressControl next) {
+  auto& st = self->state;
+  st.control = std::make_shared<const EgressControl>(std::move(next));
+  for (auto& [domain, dest] : st.destinations) self->send(dest.actor, control_atom::value, st.control);
+}
+
+std::map<std::string, Suspension>& scopes_of(EgressControl& c, QueueScope::Kind kind) {
+  return kind == QueueScope::Kind::domain ? c.domains : kind == QueueScope::Kind::pool ? c.pools : c.sources;
+}
+
+// Asks every delivery actor the same question and hands fold the answers (those that came within
+// the timeout) once all are in.
+template <class T, class Fold>
+void gather(RouterActor* self, caf::message question, Fold fold) {
+  auto& dests = self->state.destinations;
+  auto answers = std::make_shared<std::vector<T>>();
+  auto left = std::make_shared<std::size_t>(dests.size());
+  if (dests.empty()) {
+    fold(*answers);
+    return;
+  }
+  for (auto& [domain, dest] : dests) {
+    self->request(dest.actor, std::chrono::seconds(10), question)
+        .then(
+            [answers, left, fold](T& answer) mutable {
+              answers->push_back(std::move(answer));
+              if (--*left == 0) fold(*answers);
+            },
+            [answers, left, fold](const caf::error&) mutable {
+              if (--*left == 0) fold(*answers);
+            });
+  }
+}
 
 }  // namespace
 
 caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
-  return sys.spawn([](caf::stateful_actor<RouterState>* self, DeliveryContext ctx) -> caf::behavior {
+  return sys.spawn([](RouterActor* self, DeliveryContext ctx) -> caf::behavior {
     self->state.ctx = std::make_shared<const DeliveryContext>(ctx);
     return {
         [self](spool_atom, caf::actor spool) {
@@ -44,7 +85,7 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           }
           for (auto& [domain, part] : by_domain) {
             auto& dest = st.destinations[domain];
-            if (!dest.actor) dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx, self);
+            if (!dest.actor) dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx, self, st.control);
             ++dest.batches_sent;
             self->send(dest.actor, enqueue_atom::value, std::move(part));
           }
@@ -56,6 +97,66 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           if (it == st.destinations.end() || it->second.batches_sent != batches_received) return;
           self->send(it->second.actor, stop_atom::value);
           st.destinations.erase(it);
+        },
+        [self](suspend_atom, const QueueScope& scope, const Suspension& suspension) {
+          EgressControl next = *self->state.control;
+          scopes_of(next, scope.kind)[scope.name] = suspension;
+          publish(self, std::move(next));
+          return true;
+        },
+        [self](resume_atom, const QueueScope& scope) {
+          EgressControl next = *self->state.control;
+          const bool was = scopes_of(next, scope.kind).erase(scope.name) != 0;
+          if (was) publish(self, std::move(next));
+          return was;
+        },
+        [self](bounce_atom, const QueueScope& scope, const std::string& reason) -> caf::result<std::uint64_t> {
+          auto& st = self->state;
+          auto rp = self->make_response_promise<std::uint64_t>();
+          auto sum = [rp](const std::vector<std::uint64_t>& counts) mutable {
+            std::uint64_t total = 0;
+            for (auto n : counts) total += n;
+            rp.deliver(total);
+          };
+          if (scope.kind == QueueScope::Kind::domain) {
+            auto it = st.destinations.find(scope.name);
+            if (it == st.destinations.end()) {
+              rp.deliver(std::uint64_t{0});  // no actor: nothing of this domain is queued
+            } else {
+              self->request(it->second.actor, std::chrono::seconds(60), bounce_atom::value, scope, reason)
+                  .then([sum](std::uint64_t n) mutable { sum({n}); },
+                        [sum](const caf::error&) mutable { sum({}); });
+            }
+          } else {
+            gather<std::uint64_t>(self, caf::make_message(bounce_atom::value, scope, reason), sum);
+          }
+          return rp;
+        },
+        [self](queues_atom) -> caf::result<std::string> {
+          auto rp = self->make_response_promise<std::string>();
+          auto control = self->state.control;
+          gather<std::string>(self, caf::make_message(queues_atom::value),
+                              [rp, control](const std::vector<std::string>& queues) mutable {
+                                // Suspended domains with nothing queued have no actor: list them too.
+                                std::set<std::string> seen;
+                                std::string out = "[";
+                                for (const auto& q : queues) {
+                                  if (out.size() > 1) out += ',';
+                                  out += q;
+                                  seen.insert(nlohmann::json::parse(q).value("domain", ""));
+                                }
+                                for (const auto& [domain, sus] : control->domains) {
+                                  if (seen.count(domain) != 0) continue;
+                                  nlohmann::json q = {{"domain", domain}, {"queued", 0}, {"connections", 0},
+                                                      {"state", "suspended"},
+                                                      {"suspended", {{"reason", sus.reason}, {"since_ms", sus.since_ms}}}};
+                                  if (sus.until_ms != 0) q["suspended"]["until_ms"] = sus.until_ms;
+                                  if (out.size() > 1) out += ',';
+                                  out += q.dump();
+                                }
+                                rp.deliver(out + "]");
+                              });
+          return rp;
         },
         [self](stop_atom) {
           for (auto& [domain, dest] : self->state.destinations) self->send(dest.actor, stop_atom::value);

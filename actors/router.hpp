@@ -3,6 +3,10 @@
 // actor, spawning one on demand and stopping it once it has been idle and empty.
 //   (spool_atom, caf::actor spool)      the spool actor, given once at start (before any work)
 //   (enqueue_atom, SpooledMessages)     pending recipients of spooled messages (one commit)
+//   (suspend_atom, QueueScope, Suspension) -> bool   suspend a domain, pool or source
+//   (resume_atom, QueueScope) -> bool                 whether it was suspended
+//   (bounce_atom, QueueScope, reason) -> uint64       queued recipients bounced (domain or pool)
+//   (queues_atom) -> JSON array                       every destination's queue
 //   (stop_atom)                         stop every delivery actor, then itself
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>

@@ -152,6 +152,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
         report(SessionEvent{SessionEvent::Kind::done, mx_host_, std::move(d->result), {}, true});
       } else if (auto* f = std::get_if<smtp::SessionFailed>(&action)) {
         fail_reason_ = f->reply.summary();
+        fail_reply_ = f->reply;
       } else if (std::holds_alternative<smtp::CloseConnection>(action)) {
         close_after_writes_ = true;
       }
@@ -222,6 +223,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
     ev.mx_host = mx_host_;
     ev.reason = std::move(reason);
     ev.greeted = greeted_;
+    ev.reply = fail_reply_;
     report(std::move(ev));
   }
 
@@ -237,6 +239,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
   smtp::SmtpClient client_;
   std::size_t target_ = 0, address_ = 0;
   std::string last_error_, mx_host_, fail_reason_;
+  smtp::Reply fail_reply_;
   std::array<char, 16 * 1024> rbuf_{};
   std::vector<smtp::WriteBytes> pending_, writing_;
   bool connected_ = false, greeted_ = false, finished_ = false, close_after_writes_ = false;

@@ -32,6 +32,7 @@ struct SessionEvent {
   smtp::TransactionResult result;     // done
   std::string reason;                 // closed: why ("" after a polite QUIT)
   bool greeted = false;               // closed: whether the session ever became ready
+  smtp::Reply reply = {};             // closed: the server's reply that ended it, if one did (code 0: none)
 };
 
 struct SessionOptions {

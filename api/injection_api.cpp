@@ -92,13 +92,20 @@ bool valid_status_id(std::string_view id) {
   });
 }
 
+// A validated message and the IP pool it leaves from.
+struct Prepared {
+  PreparedMessage message;
+  std::string pool;
+};
+
 // A validated message, turned into what the spool stores and what the client is told.
 struct Accepted {
   spool::NewMessage message;
   json answer;
 };
 
-Accepted accept_message(PreparedMessage&& prepared, const std::string& tenant) {
+Accepted accept_message(Prepared&& ready, const std::string& tenant) {
+  PreparedMessage& prepared = ready.message;
   Accepted out;
   auto& rec = out.message.message;
   rec.id = new_message_id();
@@ -113,6 +120,7 @@ Accepted accept_message(PreparedMessage&& prepared, const std::string& tenant) {
   rec.body_8bit = prepared.body_8bit;
   rec.needs_smtputf8 = prepared.needs_smtputf8;
   rec.recipient_count = static_cast<std::uint32_t>(prepared.recipients.size());
+  rec.pool = std::move(ready.pool);
 
   json recipients = json::array();
   out.message.recipients.reserve(prepared.recipients.size());
@@ -131,9 +139,32 @@ Accepted accept_message(PreparedMessage&& prepared, const std::string& tenant) {
   return out;
 }
 
+// The pool a message asks for ("pool": a configured pool's name), else the one the rules give its
+// tenant and sender domain, else the default pool.
+std::variant<std::string, HttpResponse> choose_pool(const json& request, const InjectionApiConfig& cfg,
+                                                    const PreparedMessage& message, const std::string& field) {
+  std::string requested;
+  if (auto it = request.find("pool"); it != request.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty())
+      return error_response(400, "invalid_field", "pool must be the name of a configured IP pool", field);
+    requested = it->get<std::string>();
+  }
+  const auto at = message.envelope_from.rfind('@');
+  const std::string_view sender_domain =
+      at == std::string::npos ? std::string_view() : std::string_view(message.envelope_from).substr(at + 1);
+  const delivery::Pool* pool = delivery::choose_pool(cfg.pools, requested, cfg.tenant, sender_domain);
+  if (!pool) {
+    if (!requested.empty())
+      return error_response(400, "unknown_pool", "no IP pool named \"" + requested.substr(0, 64) + "\"", field);
+    return error_response(503, "no_pool", "no IP pool is configured for this message");
+  }
+  return pool->name;
+}
+
 // Validates one message request; an error's field is prefixed with `field_prefix`.
-std::variant<PreparedMessage, HttpResponse> prepare(const json& request, const PrepareOptions& opts,
-                                                    const std::string& field_prefix) {
+std::variant<Prepared, HttpResponse> prepare(const json& request, const InjectionApiConfig& cfg,
+                                             const std::string& field_prefix) {
+  const PrepareOptions& opts = cfg.prepare;
   auto located = [&](const std::string& field) {
     if (field_prefix.empty()) return field;
     return field.empty() ? field_prefix : field_prefix + "." + field;
@@ -150,7 +181,10 @@ std::variant<PreparedMessage, HttpResponse> prepare(const json& request, const P
     std::string message = field_prefix.empty() ? err->message : field_prefix + ": " + err->message;
     return error_response(status, err->code, message, located(err->field));
   }
-  return std::get<PreparedMessage>(std::move(result));
+  auto& message = std::get<PreparedMessage>(result);
+  auto pool = choose_pool(request, cfg, message, located("pool"));
+  if (auto* err = std::get_if<HttpResponse>(&pool)) return std::move(*err);
+  return Prepared{std::move(message), std::get<std::string>(std::move(pool))};
 }
 
 // Answers one HTTP request when the spool has answered its batch; if the spool drops the batch
@@ -254,10 +288,10 @@ class InjectionApi {
     auto body = parse_json_body(req);
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
 
-    auto prepared = prepare(std::get<json>(body), cfg_.prepare, "");
+    auto prepared = prepare(std::get<json>(body), cfg_, "");
     if (auto* err = std::get_if<HttpResponse>(&prepared)) return respond(std::move(*err));
 
-    auto accepted = accept_message(std::get<PreparedMessage>(std::move(prepared)), cfg_.tenant);
+    auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), cfg_.tenant);
     auto batch = std::make_shared<InjectBatch>();
     batch->messages.push_back(std::move(accepted.message));
     submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer), std::move(respond));
@@ -286,12 +320,12 @@ class InjectionApi {
                                     "messages"));
     }
     // All or nothing: validate every message before any is queued.
-    std::vector<PreparedMessage> prepared;
+    std::vector<Prepared> prepared;
     prepared.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
-      auto one = prepare((*messages)[i], cfg_.prepare, "messages[" + std::to_string(i) + "]");
+      auto one = prepare((*messages)[i], cfg_, "messages[" + std::to_string(i) + "]");
       if (auto* err = std::get_if<HttpResponse>(&one)) return respond(std::move(*err));
-      prepared.push_back(std::get<PreparedMessage>(std::move(one)));
+      prepared.push_back(std::get<Prepared>(std::move(one)));
     }
     auto batch = std::make_shared<InjectBatch>();
     batch->messages.reserve(prepared.size());

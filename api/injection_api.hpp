@@ -6,6 +6,7 @@
 //   GET  /api/v1/messages/{id}     a recipient's status, from the status source
 //   GET  /healthz                  200 {"status":"ok"}
 //   GET  /metrics                  Prometheus text format
+// A message may name its IP pool ("pool"); an unknown pool is 400 unknown_pool.
 // A message is answered 202 only after the spool actor has durably committed it. Errors are
 // {"error":{"code","message","field"}} with the status of volley::PrepareError, or 413/415/404/
 // 405/503 from this layer.
@@ -19,6 +20,7 @@
 #include <caf/actor.hpp>
 
 #include "api/http_server.hpp"
+#include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
 
 namespace volley::api {
@@ -43,6 +45,8 @@ struct InjectionApiConfig {
   std::size_t max_batch = 1'000;
   int retry_after_seconds = 1;
   std::string tenant = "default";
+  // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
+  delivery::IpPools pools = delivery::IpPools::builtin("localhost");
 };
 
 Handler make_injection_handler(InjectionApiConfig config);

@@ -1,5 +1,8 @@
 // volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM.
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <variant>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -19,7 +22,9 @@
 #include "actors/spool_actor.hpp"
 #include "api/http_server.hpp"
 #include "api/injection_api.hpp"
+#include "api/queue_admin_api.hpp"
 #include "core/config/config.hpp"
+#include "core/delivery/reply_classifier.hpp"
 #include "core/spool/spool.hpp"
 
 #ifndef VOLLEY_VERSION
@@ -33,12 +38,9 @@ using namespace volley;
 DeliverySettings delivery_settings(const Config& cfg) {
   DeliverySettings s;
   s.smtp_port = cfg.delivery.smtp_port;
-  s.ehlo_name = cfg.delivery.ehlo_name;
-  s.max_connections = cfg.delivery.max_connections_per_domain;
-  s.max_messages_per_connection = cfg.delivery.max_messages_per_connection;
-  s.idle_timeout = cfg.delivery.idle_timeout;
   s.connect_timeout = cfg.delivery.connect_timeout;
-  s.retry = delivery::RetryPolicy{cfg.delivery.retry_first, cfg.delivery.retry_max_interval, cfg.delivery.max_age};
+  s.pools = cfg.ip_pools;
+  s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
   return s;
 }
@@ -76,7 +78,19 @@ api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events, caf::
   };
 }
 
-int run(const Config& cfg) {
+// The shipped bounce rules, with the operator's file (delivery.bounce_rules) tried first.
+std::variant<std::shared_ptr<const delivery::ReplyClassifier>, std::string> load_classifier(const Config& cfg) {
+  if (cfg.delivery.bounce_rules.empty())
+    return std::make_shared<const delivery::ReplyClassifier>(delivery::ReplyClassifier::builtin());
+  std::ifstream in(cfg.delivery.bounce_rules, std::ios::binary);
+  if (!in) return cfg.delivery.bounce_rules + ": cannot read the bounce rules file";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto built = delivery::ReplyClassifier::with_user_rules(text, cfg.delivery.bounce_rules);
+  if (auto* error = std::get_if<std::string>(&built)) return *error;
+  return std::make_shared<const delivery::ReplyClassifier>(std::get<delivery::ReplyClassifier>(std::move(built)));
+}
+
+int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier) {
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
   // Work sharing (one queue, workers wait on a condition variable) instead of CAF's default work
@@ -107,6 +121,7 @@ int run(const Config& cfg) {
     auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
     DeliveryContext ctx;
     ctx.settings = delivery_settings(cfg);
+    ctx.settings.classifier = std::move(classifier);
     ctx.io = &io;
     ctx.dns = dns;
     ctx.metrics = metrics.actor;
@@ -130,9 +145,13 @@ int run(const Config& cfg) {
     api_cfg.status = status_lookup(sys, events, spool_actor);
     api_cfg.render_metrics = metrics.render;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
+    api_cfg.pools = ctx.settings.pools;
     api::HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
-    api::HttpServer http(io, api::make_injection_handler(std::move(api_cfg)), http_opts);
+    api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
+    api::HttpServer http(
+        io, api::make_queue_admin_handler(std::move(admin_cfg), api::make_injection_handler(std::move(api_cfg))),
+        http_opts);
     try {
       http.start(cfg.http.listen.to_string());
       spdlog::info("volleyd {}: HTTP API on {}:{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
@@ -198,6 +217,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "volleyd: invalid configuration:\n%s\n", loaded.error.c_str());
     return 2;
   }
+  auto classifier = load_classifier(*loaded.config);
+  if (auto* error = std::get_if<std::string>(&classifier)) {
+    std::fprintf(stderr, "volleyd: invalid bounce rules:\n%s\n", error->c_str());
+    return 2;
+  }
   spdlog::set_level(spdlog::level::from_str(loaded.config->log.level));
-  return run(*loaded.config);
+  return run(*loaded.config, std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier)));
 }

@@ -16,8 +16,8 @@ constexpr std::uint8_t kKnownFlags = kFlagBody8bit | kFlagSmtputf8;
 
 class Writer {
  public:
-  explicit Writer(Kind kind) {
-    out_.push_back(static_cast<char>(kRecordFormatVersion));
+  explicit Writer(Kind kind, std::uint8_t version = kRecordFormatVersion) {
+    out_.push_back(static_cast<char>(version));
     out_.push_back(static_cast<char>(kind));
   }
   void u64(std::uint64_t v) {
@@ -46,12 +46,12 @@ class Writer {
 // all fields and checks once at the end.
 class Reader {
  public:
-  Reader(std::string_view in, Kind kind) : in_(in) {
-    std::uint8_t version = 0;
+  // Accepts versions kRecordFormatVersion..newest of this kind.
+  Reader(std::string_view in, Kind kind, std::uint8_t newest = kRecordFormatVersion) : in_(in) {
     std::uint8_t k = 0;
-    if (!byte(&version) || !byte(&k)) return;
-    if (version != kRecordFormatVersion) {
-      fail("unsupported record version " + std::to_string(version));
+    if (!byte(&version_) || !byte(&k)) return;
+    if (version_ < kRecordFormatVersion || version_ > newest) {
+      fail("unsupported record version " + std::to_string(version_));
     } else if (k != static_cast<std::uint8_t>(kind)) {
       fail("wrong record kind");
     }
@@ -122,8 +122,10 @@ class Reader {
   void fail(std::string why) {
     if (error_.empty()) error_ = std::move(why);
   }
+  std::uint8_t version() const { return version_; }
 
  private:
+  std::uint8_t version_ = 0;
   std::string_view in_;
   std::size_t pos_ = 0;
   std::string error_;
@@ -132,7 +134,7 @@ class Reader {
 }  // namespace
 
 std::string encode_message(const MessageRecord& m) {
-  Writer w(Kind::message);
+  Writer w(Kind::message, kMessageFormatVersion);
   w.str(m.id);
   w.str(m.envelope_from);
   w.str(m.tenant);
@@ -146,17 +148,19 @@ std::string encode_message(const MessageRecord& m) {
   w.byte(static_cast<std::uint8_t>((m.body_8bit ? kFlagBody8bit : 0) |
                                    (m.needs_smtputf8 ? kFlagSmtputf8 : 0)));
   w.u64(m.recipient_count);
+  w.str(m.pool);
   return w.take();
 }
 
 std::optional<MessageRecord> decode_message(std::string_view bytes, std::string* error) {
-  Reader r(bytes, Kind::message);
+  Reader r(bytes, Kind::message, kMessageFormatVersion);
   MessageRecord m;
   std::uint8_t flags = 0;
   (void)(r.str(&m.id) && r.str(&m.envelope_from) && r.str(&m.tenant) && r.str(&m.campaign) &&
          r.strings(&m.tags) && r.str(&m.metadata_json) && r.str(&m.message_id_header) &&
          r.i64(&m.received_at_ms) && r.u64(&m.message_size) && r.byte(&flags) &&
          r.u32(&m.recipient_count));
+  if (r.version() >= 2) r.str(&m.pool);  // version 1 records predate pools: the default pool
   if ((flags & ~kKnownFlags) != 0) r.fail("unknown message flags");
   if (!r.finish(error)) return std::nullopt;
   m.body_8bit = (flags & kFlagBody8bit) != 0;

@@ -17,6 +17,8 @@
 namespace volley::spool {
 
 inline constexpr std::uint8_t kRecordFormatVersion = 1;
+// Message records: version 2 added the pool. Both are read; version 2 is written.
+inline constexpr std::uint8_t kMessageFormatVersion = 2;
 
 std::string encode_message(const MessageRecord& m);
 std::string encode_recipient(const RecipientRecord& r);

@@ -24,6 +24,7 @@ struct MessageRecord {
   bool body_8bit = false;
   bool needs_smtputf8 = false;
   std::uint32_t recipient_count = 0;
+  std::string pool;  // IP pool chosen at injection; "" = the default pool at delivery time
 
   bool operator==(const MessageRecord&) const = default;
 };

@@ -31,6 +31,8 @@ struct VolleydOptions {
   std::string retry_max_interval = "2s";
   std::string max_age = "1h";
   std::string idle_timeout = "2s";
+  std::string delivery_extra;  // more keys of [delivery], one "key = value" per line
+  std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
 };
 
 // The usual options: DNS from the test's NSD, every MX host's SMTP server on `smtp_port`.
@@ -59,13 +61,14 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
       "retry_first = \"" + o.retry_first + "\"\n"
       "retry_max_interval = \"" + o.retry_max_interval + "\"\n"
       "max_age = \"" + o.max_age + "\"\n"
-      "idle_timeout = \"" + o.idle_timeout + "\"\n"
+      "idle_timeout = \"" + o.idle_timeout + "\"\n" +
+      o.delivery_extra +
       "[log]\n"
       "event_log = \"" + event_log.string() + "\"\n";
   for (const auto& r : o.routes)
     toml += "[[route]]\ndomain = \"" + r.domain + "\"\nhost = \"" + r.host +
             "\"\nport = " + std::to_string(r.port) + "\n";
-  return toml;
+  return toml + o.extra_toml;
 }
 
 class Volleyd {

@@ -24,6 +24,7 @@ MessageRecord full_message() {
   m.body_8bit = true;
   m.needs_smtputf8 = true;
   m.recipient_count = std::numeric_limits<std::uint32_t>::max();
+  m.pool = "shared";
   return m;
 }
 
@@ -58,6 +59,20 @@ TEST_CASE("codec: message records round-trip", "[spool][codec]") {
   flags_apart.needs_smtputf8 = true;
   flags_apart.received_at_ms = std::numeric_limits<std::int64_t>::min();
   CHECK(*decode_message(encode_message(flags_apart)) == flags_apart);
+}
+
+TEST_CASE("codec: version 1 message records (before pools) still read, in the default pool", "[spool][codec]") {
+  MessageRecord m = full_message();
+  m.pool = "dedicated";  // shorter than 128 bytes: one length byte
+  std::string v2 = encode_message(m);
+  REQUIRE(static_cast<std::uint8_t>(v2[0]) == 2);
+  // A version 1 record is the version 2 record without its last field (the pool).
+  const std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - (1 + m.pool.size()));
+  auto back = decode_message(v1);
+  REQUIRE(back);
+  m.pool.clear();
+  CHECK(*back == m);
+  CHECK_FALSE(decode_message(v1 + "x"));
 }
 
 TEST_CASE("codec: recipient records round-trip", "[spool][codec]") {
@@ -112,8 +127,12 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
   }
   SECTION("unknown version") {
     std::string bytes = encode_message(full_message());
-    bytes[0] = 2;
+    bytes[0] = 3;
     CHECK_FALSE(decode_message(bytes, &why));
+    CHECK(why == "unsupported record version 3");
+    std::string rcpt = encode_recipient(full_recipient());
+    rcpt[0] = 2;  // recipients are still at version 1
+    CHECK_FALSE(decode_recipient(rcpt, &why));
     CHECK(why == "unsupported record version 2");
   }
   SECTION("wrong kind") {
@@ -159,9 +178,9 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
     MessageRecord m;
     m.tags.clear();
     std::string bytes = encode_message(m);
-    // ... received_at (0), message_size (0), flags, recipient_count (0) end the record.
-    REQUIRE(bytes[bytes.size() - 2] == 0);
-    bytes[bytes.size() - 2] = 0x04;
+    // ... received_at (0), message_size (0), flags, recipient_count (0), pool ("") end the record.
+    REQUIRE(bytes[bytes.size() - 3] == 0);
+    bytes[bytes.size() - 3] = 0x04;
     CHECK_FALSE(decode_message(bytes, &why));
     CHECK(why == "unknown message flags");
   }

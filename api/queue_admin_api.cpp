@@ -1,0 +1,215 @@
+#include "api/queue_admin_api.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "api/http_json.hpp"
+#include "core/config/units.hpp"
+#include "core/message/address.hpp"
+#include "core/util/ids.hpp"
+
+namespace volley::api {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxReason = 500;
+constexpr auto kRouterTimeout = std::chrono::seconds(30);
+
+// "/api/v1/queues/example.com/suspend" -> {"queues", "example.com", "suspend"}
+struct AdminPath {
+  std::string_view collection;  // queues, pools, sources
+  std::string_view name;        // "" for the collection itself
+  std::string_view action;      // suspend, resume, bounce; "" for the collection
+};
+
+std::optional<AdminPath> split(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  path.remove_prefix(kPrefix.size());
+  AdminPath p;
+  const auto slash = path.find('/');
+  p.collection = path.substr(0, slash);
+  if (p.collection != "queues" && p.collection != "pools" && p.collection != "sources") return std::nullopt;
+  if (slash == std::string_view::npos) return p;
+  path.remove_prefix(slash + 1);
+  const auto last = path.rfind('/');
+  if (last == std::string_view::npos) return AdminPath{p.collection, path, ""};
+  return AdminPath{p.collection, path.substr(0, last), path.substr(last + 1)};
+}
+
+// Runs one request to the router on a short-lived actor and answers from its reply; the
+// Responder may be called from any thread.
+template <class... Ts, class OnReply>
+void ask_router(const QueueAdminConfig& cfg, Responder respond, OnReply on_reply, Ts... args) {
+  cfg.system->spawn([router = cfg.router, respond, on_reply, args...](caf::event_based_actor* self) {
+    self->request(router, kRouterTimeout, args...)
+        .then(on_reply, [respond](const caf::error& err) {
+          respond(error_response(503, "router_unavailable", "the delivery router did not answer: " + to_string(err)));
+        });
+  });
+}
+
+// The optional JSON body of an action: an object, or nothing at all.
+std::optional<json> action_body(const HttpRequest& req, Responder& respond) {
+  if (req.body.empty()) return json::object();
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    respond(error_response(400, "invalid_json", "the body must be a JSON object (or empty)"));
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::optional<std::string> reason_of(const json& body, Responder& respond) {
+  auto it = body.find("reason");
+  if (it == body.end()) return std::string();
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxReason) {
+    respond(error_response(400, "invalid_field", "reason must be a string of at most 500 bytes", "reason"));
+    return std::nullopt;
+  }
+  const auto& r = it->get_ref<const std::string&>();
+  for (unsigned char c : r) {
+    if (c < 0x20 || c == 0x7f) {  // it ends up in SMTP-like reply texts and log lines
+      respond(error_response(400, "invalid_field", "reason may not contain control characters", "reason"));
+      return std::nullopt;
+    }
+  }
+  return r;
+}
+
+class QueueAdminApi {
+ public:
+  QueueAdminApi(QueueAdminConfig cfg, Handler next) : cfg_(std::move(cfg)), next_(std::move(next)) {}
+
+  void handle(HttpRequest&& req, Responder respond) const {
+    auto path = split(req.path());
+    if (!path) return next_(std::move(req), std::move(respond));
+    if (path->name.empty()) {
+      if (path->collection != "queues") return respond(error_response(404, "not_found", "no such resource"));
+      if (req.method != "GET") return respond(method_not_allowed("GET"));
+      return list(std::move(respond));
+    }
+    if (req.method != "POST") return respond(method_not_allowed("POST"));
+    auto scope = scope_of(*path, respond);
+    if (!scope) return;
+    if (path->action == "suspend") return suspend(*scope, req, std::move(respond));
+    if (path->action == "resume") return resume(*scope, std::move(respond));
+    if (path->action == "bounce") {
+      if (scope->kind == QueueScope::Kind::source)
+        return respond(error_response(400, "unsupported",
+                                      "a source has no queue of its own: bounce a domain's or a pool's queue"));
+      return bounce(*scope, req, std::move(respond));
+    }
+    respond(error_response(404, "not_found", "unknown action \"" + std::string(path->action.substr(0, 32)) +
+                                                 "\"; use suspend, resume or bounce"));
+  }
+
+ private:
+  static HttpResponse method_not_allowed(std::string_view allow) {
+    auto r = error_response(405, "method_not_allowed", "method not allowed here; allowed: " + std::string(allow));
+    r.headers.emplace_back("Allow", std::string(allow));
+    return r;
+  }
+
+  std::optional<QueueScope> scope_of(const AdminPath& p, Responder& respond) const {
+    QueueScope scope;
+    scope.name = std::string(p.name);
+    if (p.collection == "queues") {
+      std::string error;
+      auto mailbox = parse_address("postmaster@" + scope.name, &error);
+      if (!mailbox || scope.name.find('/') != std::string::npos) {
+        respond(error_response(400, "invalid_domain", "not a domain name: " + error, "domain"));
+        return std::nullopt;
+      }
+      scope.kind = QueueScope::Kind::domain;
+      scope.name = mailbox->domain_key();
+    } else if (p.collection == "pools") {
+      if (!cfg_.pools.pool(scope.name)) {
+        respond(error_response(404, "not_found", "no IP pool named \"" + scope.name.substr(0, 64) + "\"", "pool"));
+        return std::nullopt;
+      }
+      scope.kind = QueueScope::Kind::pool;
+    } else {
+      if (!cfg_.pools.source(scope.name)) {
+        respond(error_response(404, "not_found", "no source named \"" + scope.name.substr(0, 64) + "\"", "source"));
+        return std::nullopt;
+      }
+      scope.kind = QueueScope::Kind::source;
+    }
+    return scope;
+  }
+
+  static const char* kind_name(QueueScope::Kind k) {
+    return k == QueueScope::Kind::domain ? "domain" : k == QueueScope::Kind::pool ? "pool" : "source";
+  }
+
+  void list(Responder respond) const {
+    ask_router(cfg_, respond, [respond](const std::string& queues) {
+      respond(json_response(200, "{\"queues\":" + queues + "}"));
+    }, queues_atom::value);
+  }
+
+  void suspend(const QueueScope& scope, const HttpRequest& req, Responder respond) const {
+    auto body = action_body(req, respond);
+    if (!body) return;
+    auto reason = reason_of(*body, respond);
+    if (!reason) return;
+    Suspension s;
+    s.since_ms = now_unix_ms();
+    s.reason = std::move(*reason);
+    if (auto it = body->find("duration"); it != body->end()) {
+      std::optional<std::chrono::milliseconds> d;
+      if (it->is_string()) d = parse_duration(it->get<std::string>());
+      if (it->is_number_unsigned() && it->get<std::uint64_t>() <= 3650ull * 24 * 3600)
+        d = std::chrono::seconds(it->get<std::uint64_t>());
+      if (!d || d->count() <= 0) {
+        return respond(error_response(400, "invalid_field",
+                                      "duration must be like \"30m\", \"2h\", or a number of seconds", "duration"));
+      }
+      s.until_ms = s.since_ms + d->count();
+    }
+    json answer = {{kind_name(scope.kind), scope.name}, {"suspended", true}, {"reason", s.reason}};
+    if (s.until_ms != 0) answer["until_ms"] = s.until_ms;
+    ask_router(cfg_, respond, [respond, answer](bool) { respond(json_response(200, answer.dump())); },
+               suspend_atom::value, scope, s);
+  }
+
+  void resume(const QueueScope& scope, Responder respond) const {
+    json answer = {{kind_name(scope.kind), scope.name}};
+    ask_router(cfg_, respond, [respond, answer](bool was) mutable {
+      answer["resumed"] = was;  // false: it was not suspended
+      respond(json_response(200, answer.dump()));
+    }, resume_atom::value, scope);
+  }
+
+  void bounce(const QueueScope& scope, const HttpRequest& req, Responder respond) const {
+    auto body = action_body(req, respond);
+    if (!body) return;
+    auto reason = reason_of(*body, respond);
+    if (!reason) return;
+    json answer = {{kind_name(scope.kind), scope.name}};
+    ask_router(cfg_, respond, [respond, answer](std::uint64_t n) mutable {
+      answer["bounced"] = n;
+      respond(json_response(200, answer.dump()));
+    }, bounce_atom::value, scope, *reason);
+  }
+
+  QueueAdminConfig cfg_;
+  Handler next_;
+};
+
+}  // namespace
+
+Handler make_queue_admin_handler(QueueAdminConfig config, Handler next) {
+  auto api = std::make_shared<const QueueAdminApi>(std::move(config), std::move(next));
+  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+}
+
+}  // namespace volley::api

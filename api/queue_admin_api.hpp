@@ -1,0 +1,30 @@
+#pragma once
+// Queue control for operators, on the same HTTP server and behind the same authentication as
+// injection:
+//   GET  /api/v1/queues                          every destination: depth, oldest message age,
+//                                                connections, state, limits per source
+//   POST /api/v1/queues/{domain}/suspend         body (optional): {"duration":"30m","reason":"..."}
+//   POST /api/v1/queues/{domain}/resume
+//   POST /api/v1/queues/{domain}/bounce          body (optional): {"reason":"..."}: bounce every
+//                                                queued recipient of the domain
+//   POST /api/v1/pools/{pool}/suspend|resume|bounce      the same for the messages of a pool
+//   POST /api/v1/sources/{source}/suspend|resume         stop/start sending from a source address
+// Anything else goes to `next`. A suspension without a duration lasts until resumed; suspensions
+// are held in memory (a restart resumes everything).
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "api/http_server.hpp"
+#include "core/delivery/ip_pool.hpp"
+
+namespace volley::api {
+
+struct QueueAdminConfig {
+  caf::actor_system* system = nullptr;
+  caf::actor router;         // answers suspend/resume/bounce/queues (actors/router.hpp)
+  delivery::IpPools pools;   // pool and source names that exist
+};
+
+Handler make_queue_admin_handler(QueueAdminConfig config, Handler next);
+
+}  // namespace volley::api
