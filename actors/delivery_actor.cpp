@@ -64,6 +64,8 @@ constexpr std::size_t kNoSource = ~std::size_t{0};
 // Work that no source may send now (its pool or every source of it suspended) waits this long
 // before it is looked at again; a resume wakes it at once.
 constexpr std::int64_t kParkMs = 30'000;
+// How often (at most) the work of a suspended domain is checked against its max age.
+constexpr std::int64_t kMaxHoldSweepMs = 60'000;
 // A source whose socket could not be bound is left out of its pools for this long.
 constexpr std::int64_t kFailingSourceMs = 60'000;
 
@@ -118,6 +120,7 @@ struct DeliveryState {
   std::int64_t timer_at = 0;  // 0 = no retry timer armed
   std::uint64_t pace_generation = 0;
   std::int64_t pace_at = 0;  // 0 = no pacing timer armed
+  std::int64_t next_hold_sweep_ms = 0;  // while suspended: when held work is next checked for age
 
   std::optional<dns::MxResolution> mx;
   std::int64_t mx_expires_ms = 0;
@@ -390,13 +393,31 @@ std::size_t choose_lane(DeliveryState& st, const Job& job, std::int64_t now) {
   return s ? source_index(st, *s) : kNoSource;
 }
 
+// Work held back by a suspension still ends at its max age: true when the job has reached it
+// and its recipients expired.
+bool expire_overdue(Self* self, const Job& job, std::int64_t now) {
+  const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(
+      self->state.ctx->settings.shaping.defaults.retry.max_age);
+  if (now < job.msg->received_at_ms + max_age.count()) return false;
+  for (const auto& r : job.rcpts)
+    finalize(self, OutcomeKind::expired, job, r, kNoSource, "",
+             "gave up after " + std::to_string(r.attempts) + " attempts: held past the maximum queue age",
+             "message-expired");
+  return true;
+}
+
 // A job due now joins its lane's ready queue (or waits, when no source may send it).
 void make_ready(Self* self, Job&& job, std::int64_t now) {
   auto& st = self->state;
   const std::size_t l = choose_lane(st, job, now);
   if (l == kNoSource) {
-    const std::int64_t end = next_suspension_end(st, now);
-    park(self, std::move(job), end != 0 ? std::min(end, now + kParkMs) : now + kParkMs);
+    if (expire_overdue(self, job, now)) return;
+    // Look again when a timed suspension ends or the job reaches its max age, at the latest.
+    std::int64_t at = std::min(now + kParkMs, job.msg->received_at_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                            st.ctx->settings.shaping.defaults.retry.max_age)
+                                                                            .count());
+    if (const std::int64_t end = next_suspension_end(st, now); end != 0) at = std::min(at, end);
+    park(self, std::move(job), std::max(at, now + 1));
     return;
   }
   Lane& lane = st.lanes[l];
@@ -584,8 +605,21 @@ void pump(Self* self) {
   auto& st = self->state;
   const std::int64_t now = now_unix_ms();
   if (any_ready(st) && domain_suspended(st, now)) {
-    // A timed suspension ends by itself: look again then.
+    // A timed suspension ends by itself: look again then. Meanwhile, held work still expires.
     if (const std::int64_t end = next_suspension_end(st, now); end != 0) arm_pace_timer(self, end);
+    if (now >= st.next_hold_sweep_ms) {
+      const auto max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  st.ctx->settings.shaping.defaults.retry.max_age)
+                                  .count();
+      st.next_hold_sweep_ms = now + std::clamp<std::int64_t>(max_age_ms / 10, 1000, kMaxHoldSweepMs);
+      for (auto& lane : st.lanes) {
+        std::deque<Job> keep;
+        for (auto& job : lane.ready)
+          if (!expire_overdue(self, job, now)) keep.push_back(std::move(job));
+        lane.ready = std::move(keep);
+      }
+      arm_pace_timer(self, st.next_hold_sweep_ms);
+    }
   } else if (any_ready(st)) {
     if (!st.mx || now >= st.mx_expires_ms) {
       resolve(self);

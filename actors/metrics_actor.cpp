@@ -70,10 +70,6 @@ struct Metrics {
                                       432000});
 
   struct DomainSeries {
-    Counter* delivered;
-    Counter* deferred;
-    Counter* bounced;
-    Counter* expired;
     Gauge* depth;
     Gauge* connections;
   };
@@ -83,10 +79,23 @@ struct Metrics {
     auto it = domains.find(d);
     if (it != domains.end()) return it->second;
     prometheus::Labels l{{"domain", d}};
-    return domains
-        .emplace(d, DomainSeries{&delivered.Add(l), &deferred.Add(l), &bounced.Add(l), &expired.Add(l),
-                                 &queue_depth.Add(l), &connections.Add(l)})
-        .first->second;
+    return domains.emplace(d, DomainSeries{&queue_depth.Add(l), &connections.Add(l)}).first->second;
+  }
+
+  // Outcome counters are labelled by domain, pool and source, and bounces and deferrals also by
+  // category (bounce category, or kind of temporary failure); cached by their label values.
+  std::unordered_map<std::string, Counter*> outcome_series;
+
+  Counter& outcome(Family<Counter>& family, const Outcome& o, bool with_category) {
+    std::string key;
+    key.reserve(o.domain.size() + o.pool.size() + o.source.size() + o.category.size() + 24);
+    key.append(family.GetName()).append(1, '\0').append(o.domain).append(1, '\0').append(o.pool).append(1, '\0');
+    key.append(o.source).append(1, '\0').append(with_category ? o.category : std::string());
+    auto it = outcome_series.find(key);
+    if (it != outcome_series.end()) return *it->second;
+    prometheus::Labels l{{"domain", o.domain}, {"pool", o.pool}, {"source", o.source}};
+    if (with_category) l.emplace("category", o.category);
+    return *outcome_series.emplace(std::move(key), &family.Add(l)).first->second;
   }
 };
 
@@ -99,14 +108,13 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
   auto actor = sys.spawn([](caf::event_based_actor*, std::shared_ptr<Metrics> metrics) -> caf::behavior {
     return {
         [metrics](outcome_atom, const Outcome& o) {
-          auto& d = metrics->domain(o.domain);
           switch (o.kind) {
-            case OutcomeKind::delivered: d.delivered->Increment(); break;
-            case OutcomeKind::deferred: d.deferred->Increment(); return;
-            case OutcomeKind::bounced: d.bounced->Increment(); break;
+            case OutcomeKind::delivered: metrics->outcome(metrics->delivered, o, false).Increment(); break;
+            case OutcomeKind::deferred: metrics->outcome(metrics->deferred, o, true).Increment(); return;
+            case OutcomeKind::bounced: metrics->outcome(metrics->bounced, o, true).Increment(); break;
             case OutcomeKind::expired:
-              d.expired->Increment();
-              d.bounced->Increment();
+              metrics->outcome(metrics->expired, o, false).Increment();
+              metrics->outcome(metrics->bounced, o, true).Increment();
               break;
           }
           if (o.at_ms >= o.received_at_ms)

@@ -7,6 +7,7 @@
 
 #include "actors/delivery_actor.hpp"
 #include "actors/messages.hpp"
+#include "core/util/ids.hpp"
 
 namespace volley {
 
@@ -145,8 +146,9 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
                                   out += q;
                                   seen.insert(nlohmann::json::parse(q).value("domain", ""));
                                 }
+                                const std::int64_t now = now_unix_ms();
                                 for (const auto& [domain, sus] : control->domains) {
-                                  if (seen.count(domain) != 0) continue;
+                                  if (seen.count(domain) != 0 || !sus.active(now)) continue;
                                   nlohmann::json q = {{"domain", domain}, {"queued", 0}, {"connections", 0},
                                                       {"state", "suspended"},
                                                       {"suspended", {{"reason", sus.reason}, {"since_ms", sus.since_ms}}}};

@@ -325,6 +325,29 @@ TEST_CASE("queue control: suspend, resume, timed suspension and bounce-all", "[i
   }
 }
 
+TEST_CASE("queue control: mail held by a suspension still expires at its max age", "[integration][queues]") {
+  TempDir dir("volley-it-held");
+  SmtpReceiver receiver(dir / "receiver", "");
+  auto opts = options_for(receiver, {"held.test", "heldpool.test"});
+  opts.max_age = "3s";
+  opts.delivery_extra = "default_pool = \"shared\"\n";
+  opts.extra_toml = kPools;
+  Volleyd volleyd(dir / "volleyd", opts);
+  post(volleyd, "/api/v1/queues/held.test/suspend", json::object());
+  post(volleyd, "/api/v1/pools/dedicated/suspend", {{"reason", "warming up"}});
+  auto rcpts = inject_many(volleyd, 5, "held.test");
+  const auto pooled = inject_many(volleyd, 5, "heldpool.test", {{"pool", "dedicated"}});
+  rcpts.insert(rcpts.end(), pooled.begin(), pooled.end());
+  REQUIRE(wait_until([&] { return all_final(volleyd, rcpts); }, 60s, 100ms));
+  const auto finals = finals_by_recipient(volleyd.events());
+  for (const auto& r : rcpts) {
+    INFO(r);
+    REQUIRE(finals.at(r).size() == 1);
+    CHECK(finals.at(r)[0].value("event", "") == "expired");
+  }
+  CHECK(receiver.stats().value("connections", 0) == 0);
+}
+
 TEST_CASE("a faulty receiver: every message ends in exactly one final event", "[integration][faults]") {
   TempDir dir("volley-it-faults");
   SmtpReceiver receiver(dir / "receiver",
