@@ -8,7 +8,6 @@ namespace volley::config_detail {
 namespace {
 
 constexpr std::size_t kMaxPathBytes = 4096;
-constexpr std::size_t kMaxShown = 64;  // characters of a user's value or key quoted in an error
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -27,32 +26,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  std::size_t shown = 0;
-  for (char c : text) {
-    if (++shown > kMaxShown) {
-      out += "...";
-      break;
-    }
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string shown_key(std::string_view key) {
-  bool bare = !key.empty() && key.size() <= kMaxShown && std::all_of(key.begin(), key.end(), [](char c) {
+  bool bare = !key.empty() && key.size() <= util::kMaxQuoted && std::all_of(key.begin(), key.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
   return bare ? std::string(key) : quoted(key);
@@ -75,7 +50,7 @@ std::string describe(const toml::node& node) {
 }
 
 std::optional<std::string_view> near_miss(std::string_view typo, const std::vector<std::string_view>& known) {
-  if (typo.size() > kMaxShown) return std::nullopt;
+  if (typo.size() > util::kMaxQuoted) return std::nullopt;
   std::optional<std::string_view> best;
   std::size_t best_distance = std::min<std::size_t>(3, typo.size() / 2 + 1);
   for (auto name : known) {
@@ -91,24 +66,6 @@ std::optional<std::string_view> near_miss(std::string_view typo, const std::vect
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-void Problems::add(const toml::source_region& where, std::string_view place, std::string_view message) {
-  auto line = static_cast<std::size_t>(where.begin.line);
-  std::string text = source_ + ":" + std::to_string(line) + ": ";
-  if (!place.empty()) text.append(place).append(": ");
-  text.append(message);
-  list_.push_back({line, std::move(text)});
-}
-
-std::string Problems::report() {
-  std::stable_sort(list_.begin(), list_.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
-  std::string out;
-  for (const auto& p : list_) {
-    if (!out.empty()) out += '\n';
-    out += p.text;
-  }
   return out;
 }
 

@@ -14,11 +14,15 @@
 
 #include "core/config/host_port.hpp"
 #include "core/config/units.hpp"
+#include "core/toml/problems.hpp"
+#include "core/util/quoted.hpp"
 
 namespace volley::config_detail {
 
-// Text from the file, made safe and short for an error message.
-std::string quoted(std::string_view text);
+// Shared with core/delivery's rules files, so both report problems the same way.
+using toml_file::Problems;
+using util::quoted;
+
 // A key as it appears in an error: bare when it is a plain identifier, quoted otherwise.
 std::string shown_key(std::string_view key);
 // A value as it appears in an error: `"abc"`, `7`, `an array`, ...
@@ -26,24 +30,6 @@ std::string describe(const toml::node& node);
 // The known name closest to a misspelt one, if it is close enough to be a plausible typo.
 std::optional<std::string_view> near_miss(std::string_view typo, const std::vector<std::string_view>& known);
 std::string lower(std::string_view s);
-
-// Collects every problem; the report lists them in file order.
-class Problems {
- public:
-  explicit Problems(std::string_view source) : source_(source) {}
-
-  void add(const toml::source_region& where, std::string_view place, std::string_view message);
-  bool empty() const { return list_.empty(); }
-  std::string report();
-
- private:
-  struct Problem {
-    std::size_t line;
-    std::string text;
-  };
-  std::string source_;
-  std::vector<Problem> list_;
-};
 
 // A value reader: true and *out set, or false and *why saying what was expected.
 template <typename T>
