@@ -115,6 +115,7 @@ struct DeliveryState {
 
   std::vector<Lane> lanes;  // one per source, by index in ctx->settings.pools.sources
   std::unordered_map<std::string, delivery::SourceSelector> selectors;  // by pool name
+  std::unordered_set<std::string> unknown_pools;  // named by messages, no longer configured (warned once)
   std::multimap<std::int64_t, Job> deferred;  // next attempt (ms) -> job
   std::uint64_t timer_generation = 0;
   std::int64_t timer_at = 0;  // 0 = no retry timer armed
@@ -358,17 +359,21 @@ delivery::SourceSelector* selector_for(DeliveryState& st, const std::string& poo
   const auto& pools = st.ctx->settings.pools;
   const delivery::Pool* pool = pools.pool(pool_name.empty() ? pools.default_pool : pool_name);
   if (!pool) {
-    spdlog::warn("{}: pool \"{}\" is not configured; using the default pool", st.domain, pool_name);
+    if (st.unknown_pools.insert(pool_name).second)
+      spdlog::warn("{}: pool \"{}\" is not configured (any more); its messages use the default pool", st.domain,
+                   pool_name);
     pool = pools.pool(pools.default_pool);
   }
   if (!pool) return nullptr;
   auto it = st.selectors.find(pool->name);
-  if (it == st.selectors.end()) {
-    it = st.selectors.emplace(pool->name, delivery::SourceSelector(pools, *pool)).first;
-    for (const auto& s : pools.sources) {
-      if (st.control && st.control->find(QueueScope::Kind::source, s.name, now_unix_ms()))
-        it->second.suspend(s.name);
-    }
+  if (it == st.selectors.end()) it = st.selectors.emplace(pool->name, delivery::SourceSelector(pools, *pool)).first;
+  // Suspensions as they stand now: a timed one ends without a new control version.
+  const std::int64_t now = now_unix_ms();
+  for (const auto& s : pools.sources) {
+    if (st.control && st.control->find(QueueScope::Kind::source, s.name, now))
+      it->second.suspend(s.name);
+    else
+      it->second.resume(s.name);
   }
   return &it->second;
 }
@@ -395,10 +400,13 @@ std::size_t choose_lane(DeliveryState& st, const Job& job, std::int64_t now) {
 
 // Work held back by a suspension still ends at its max age: true when the job has reached it
 // and its recipients expired.
+std::int64_t max_age_ms(const DeliveryState& st) {
+  const auto& limits = st.mx && st.mx->status == dns::Status::ok ? st.shaping.limits : st.ctx->settings.shaping.defaults;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(limits.retry.max_age).count();
+}
+
 bool expire_overdue(Self* self, const Job& job, std::int64_t now) {
-  const auto max_age = std::chrono::duration_cast<std::chrono::milliseconds>(
-      self->state.ctx->settings.shaping.defaults.retry.max_age);
-  if (now < job.msg->received_at_ms + max_age.count()) return false;
+  if (now < job.msg->received_at_ms + max_age_ms(self->state)) return false;
   for (const auto& r : job.rcpts)
     finalize(self, OutcomeKind::expired, job, r, kNoSource, "",
              "gave up after " + std::to_string(r.attempts) + " attempts: held past the maximum queue age",
@@ -413,14 +421,13 @@ void make_ready(Self* self, Job&& job, std::int64_t now) {
   if (l == kNoSource) {
     if (expire_overdue(self, job, now)) return;
     // Look again when a timed suspension ends or the job reaches its max age, at the latest.
-    std::int64_t at = std::min(now + kParkMs, job.msg->received_at_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                            st.ctx->settings.shaping.defaults.retry.max_age)
-                                                                            .count());
+    std::int64_t at = std::min(now + kParkMs, job.msg->received_at_ms + max_age_ms(st));
     if (const std::int64_t end = next_suspension_end(st, now); end != 0) at = std::min(at, end);
     park(self, std::move(job), std::max(at, now + 1));
     return;
   }
   Lane& lane = st.lanes[l];
+  job.claim.release();  // a job coming back (a control change) claims anew
   if (job.body && lane.ready.size() >= body_window(lane)) {
     // Beyond what sessions need next: keep the body while the shared budget allows.
     auto& budget = *st.ctx->body_budget;
@@ -558,8 +565,13 @@ void shape_lanes(DeliveryState& st) {
   std::vector<std::string> hosts;
   for (const auto& h : st.mx->hosts) hosts.push_back(h.name);
   st.shaping = delivery::resolve_shaping(set.shaping, st.domain, hosts, "");
-  const bool own_rule = std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
-                                    [&](const delivery::DomainRule& r) { return r.domain == st.domain; });
+  // A domain that any rule names is paced on its own: sharing a provider's paths would apply its
+  // limits to the provider's other domains, or theirs to it.
+  const bool own_rule =
+      std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
+                  [&](const delivery::DomainRule& r) { return r.domain == st.domain; }) ||
+      std::any_of(set.shaping.sources.begin(), set.shaping.sources.end(),
+                  [&](const delivery::SourceRule& r) { return r.domain == st.domain; });
   const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
   for (std::size_t l = 0; l < st.lanes.size(); ++l) {
     auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
@@ -608,18 +620,15 @@ void pump(Self* self) {
     // A timed suspension ends by itself: look again then. Meanwhile, held work still expires.
     if (const std::int64_t end = next_suspension_end(st, now); end != 0) arm_pace_timer(self, end);
     if (now >= st.next_hold_sweep_ms) {
-      const auto max_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  st.ctx->settings.shaping.defaults.retry.max_age)
-                                  .count();
-      st.next_hold_sweep_ms = now + std::clamp<std::int64_t>(max_age_ms / 10, 1000, kMaxHoldSweepMs);
+      st.next_hold_sweep_ms = now + std::clamp<std::int64_t>(max_age_ms(st) / 10, 1000, kMaxHoldSweepMs);
       for (auto& lane : st.lanes) {
         std::deque<Job> keep;
         for (auto& job : lane.ready)
           if (!expire_overdue(self, job, now)) keep.push_back(std::move(job));
         lane.ready = std::move(keep);
       }
-      arm_pace_timer(self, st.next_hold_sweep_ms);
     }
+    arm_pace_timer(self, st.next_hold_sweep_ms);
   } else if (any_ready(st)) {
     if (!st.mx || now >= st.mx_expires_ms) {
       resolve(self);
@@ -759,11 +768,13 @@ void on_session_event(Self* self, std::uint64_t id, SessionEvent& ev) {
           domain_suspended(st, now_unix_ms())) {
         s.quitting = true;
         s.handle->quit();
-      } else if (!front_sendable(lane)) {
+      } else {
+        // Whether or not pump hands it a job now: if it does, the job's hand-over makes this
+        // timer stale; if not (pacing, work gone), the session must not stay open forever.
         const auto gen = ++s.idle_generation;
         self->delayed_send(self, lane.limits.idle_timeout, idle_atom::value, id, gen);
       }
-      break;  // pump hands it a job
+      break;
     }
     case SessionEvent::Kind::done:
       on_transaction_done(self, s, std::move(ev.result));
@@ -893,14 +904,6 @@ void on_control(Self* self, EgressControlPtr control) {
   auto& st = self->state;
   st.control = std::move(control);
   const std::int64_t now = now_unix_ms();
-  for (auto& [name, selector] : st.selectors) {
-    for (const auto& s : st.ctx->settings.pools.sources) {
-      if (st.control->find(QueueScope::Kind::source, s.name, now))
-        selector.suspend(s.name);
-      else
-        selector.resume(s.name);
-    }
-  }
   // Parked work (no source could send it) is looked at again now; work of a suspended scope
   // is parked again by make_ready.
   std::vector<Job> parked;

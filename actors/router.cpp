@@ -37,10 +37,19 @@ std::map<std::string, Suspension>& scopes_of(EgressControl& c, QueueScope::Kind 
   return kind == QueueScope::Kind::domain ? c.domains : kind == QueueScope::Kind::pool ? c.pools : c.sources;
 }
 
+// The current control without the timed suspensions that have ended.
+EgressControl current(const RouterState& st) {
+  EgressControl c = *st.control;
+  const std::int64_t now = now_unix_ms();
+  for (auto* scopes : {&c.domains, &c.pools, &c.sources})
+    std::erase_if(*scopes, [now](const auto& entry) { return !entry.second.active(now); });
+  return c;
+}
+
 // Asks every delivery actor the same question and hands fold the answers (those that came within
 // the timeout) once all are in.
 template <class T, class Fold>
-void gather(RouterActor* self, caf::message question, Fold fold) {
+void gather(RouterActor* self, caf::message question, std::chrono::seconds timeout, Fold fold) {
   auto& dests = self->state.destinations;
   auto answers = std::make_shared<std::vector<T>>();
   auto left = std::make_shared<std::size_t>(dests.size());
@@ -49,7 +58,7 @@ void gather(RouterActor* self, caf::message question, Fold fold) {
     return;
   }
   for (auto& [domain, dest] : dests) {
-    self->request(dest.actor, std::chrono::seconds(10), question)
+    self->request(dest.actor, timeout, question)
         .then(
             [answers, left, fold](T& answer) mutable {
               answers->push_back(std::move(answer));
@@ -100,15 +109,15 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           st.destinations.erase(it);
         },
         [self](suspend_atom, const QueueScope& scope, const Suspension& suspension) {
-          EgressControl next = *self->state.control;
+          EgressControl next = current(self->state);
           scopes_of(next, scope.kind)[scope.name] = suspension;
           publish(self, std::move(next));
           return true;
         },
         [self](resume_atom, const QueueScope& scope) {
-          EgressControl next = *self->state.control;
+          EgressControl next = current(self->state);
           const bool was = scopes_of(next, scope.kind).erase(scope.name) != 0;
-          if (was) publish(self, std::move(next));
+          publish(self, std::move(next));
           return was;
         },
         [self](bounce_atom, const QueueScope& scope, const std::string& reason) -> caf::result<std::uint64_t> {
@@ -129,14 +138,14 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
                         [sum](const caf::error&) mutable { sum({}); });
             }
           } else {
-            gather<std::uint64_t>(self, caf::make_message(bounce_atom::value, scope, reason), sum);
+            gather<std::uint64_t>(self, caf::make_message(bounce_atom::value, scope, reason), std::chrono::seconds(60), sum);
           }
           return rp;
         },
         [self](queues_atom) -> caf::result<std::string> {
           auto rp = self->make_response_promise<std::string>();
           auto control = self->state.control;
-          gather<std::string>(self, caf::make_message(queues_atom::value),
+          gather<std::string>(self, caf::make_message(queues_atom::value), std::chrono::seconds(10),
                               [rp, control](const std::vector<std::string>& queues) mutable {
                                 // Suspended domains with nothing queued have no actor: list them too.
                                 std::set<std::string> seen;

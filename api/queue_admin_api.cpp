@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxReason = 500;
-constexpr auto kRouterTimeout = std::chrono::seconds(30);
+constexpr auto kRouterTimeout = std::chrono::seconds(90);  // longer than the router gives a bounce
 
 // "/api/v1/queues/example.com/suspend" -> {"queues", "example.com", "suspend"}
 struct AdminPath {
@@ -94,6 +94,8 @@ class QueueAdminApi {
   void handle(HttpRequest&& req, Responder respond) const {
     auto path = split(req.path());
     if (!path) return next_(std::move(req), std::move(respond));
+    if (!req.admin)
+      return respond(error_response(403, "forbidden", "this API key may not use queue control (admin = false)"));
     if (path->name.empty()) {
       if (path->collection != "queues") return respond(error_response(404, "not_found", "no such resource"));
       if (req.method != "GET") return respond(method_not_allowed("GET"));
