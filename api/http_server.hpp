@@ -27,6 +27,11 @@ struct HttpRequest {
   std::string target;  // origin-form with query, e.g. "/api/v1/messages?x=1"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case, in order
   std::string body;
+  // Who is asking, as the authentication layer (api/api_auth) found: the tenant the request acts
+  // for and whether it may use queue control. Without API keys the API is open: every request
+  // is the default tenant's, with every right.
+  std::string tenant = "default";
+  bool admin = true;
 
   // The first value of a header (name given in lower case), nullopt when absent.
   std::optional<std::string_view> header(std::string_view lower_name) const;

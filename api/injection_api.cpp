@@ -142,7 +142,8 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant) {
 // The pool a message asks for ("pool": a configured pool's name), else the one the rules give its
 // tenant and sender domain, else the default pool.
 std::variant<std::string, HttpResponse> choose_pool(const json& request, const InjectionApiConfig& cfg,
-                                                    const PreparedMessage& message, const std::string& field) {
+                                                    const std::string& tenant, const PreparedMessage& message,
+                                                    const std::string& field) {
   std::string requested;
   if (auto it = request.find("pool"); it != request.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty())
@@ -152,7 +153,7 @@ std::variant<std::string, HttpResponse> choose_pool(const json& request, const I
   const auto at = message.envelope_from.rfind('@');
   const std::string_view sender_domain =
       at == std::string::npos ? std::string_view() : std::string_view(message.envelope_from).substr(at + 1);
-  const delivery::Pool* pool = delivery::choose_pool(cfg.pools, requested, cfg.tenant, sender_domain);
+  const delivery::Pool* pool = delivery::choose_pool(cfg.pools, requested, tenant, sender_domain);
   if (!pool) {
     if (!requested.empty())
       return error_response(400, "unknown_pool", "no IP pool named \"" + requested.substr(0, 64) + "\"", field);
@@ -163,7 +164,7 @@ std::variant<std::string, HttpResponse> choose_pool(const json& request, const I
 
 // Validates one message request; an error's field is prefixed with `field_prefix`.
 std::variant<Prepared, HttpResponse> prepare(const json& request, const InjectionApiConfig& cfg,
-                                             const std::string& field_prefix) {
+                                             const std::string& tenant, const std::string& field_prefix) {
   const PrepareOptions& opts = cfg.prepare;
   auto located = [&](const std::string& field) {
     if (field_prefix.empty()) return field;
@@ -182,7 +183,7 @@ std::variant<Prepared, HttpResponse> prepare(const json& request, const Injectio
     return error_response(status, err->code, message, located(err->field));
   }
   auto& message = std::get<PreparedMessage>(result);
-  auto pool = choose_pool(request, cfg, message, located("pool"));
+  auto pool = choose_pool(request, cfg, tenant, message, located("pool"));
   if (auto* err = std::get_if<HttpResponse>(&pool)) return std::move(*err);
   return Prepared{std::move(message), std::get<std::string>(std::move(pool))};
 }
@@ -288,10 +289,10 @@ class InjectionApi {
     auto body = parse_json_body(req);
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
 
-    auto prepared = prepare(std::get<json>(body), cfg_, "");
+    auto prepared = prepare(std::get<json>(body), cfg_, req.tenant, "");
     if (auto* err = std::get_if<HttpResponse>(&prepared)) return respond(std::move(*err));
 
-    auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), cfg_.tenant);
+    auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant);
     auto batch = std::make_shared<InjectBatch>();
     batch->messages.push_back(std::move(accepted.message));
     submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer), std::move(respond));
@@ -323,7 +324,7 @@ class InjectionApi {
     std::vector<Prepared> prepared;
     prepared.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
-      auto one = prepare((*messages)[i], cfg_, "messages[" + std::to_string(i) + "]");
+      auto one = prepare((*messages)[i], cfg_, req.tenant, "messages[" + std::to_string(i) + "]");
       if (auto* err = std::get_if<HttpResponse>(&one)) return respond(std::move(*err));
       prepared.push_back(std::get<Prepared>(std::move(one)));
     }
@@ -331,7 +332,7 @@ class InjectionApi {
     batch->messages.reserve(prepared.size());
     json answers = json::array();
     for (auto& p : prepared) {
-      auto accepted = accept_message(std::move(p), cfg_.tenant);
+      auto accepted = accept_message(std::move(p), req.tenant);
       batch->messages.push_back(std::move(accepted.message));
       answers.push_back(std::move(accepted.answer));
     }

@@ -44,7 +44,6 @@ struct InjectionApiConfig {
   std::int64_t max_pending = 50'000;
   std::size_t max_batch = 1'000;
   int retry_after_seconds = 1;
-  std::string tenant = "default";
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
   delivery::IpPools pools = delivery::IpPools::builtin("localhost");
 };

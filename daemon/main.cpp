@@ -21,6 +21,7 @@
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
 #include "api/http_server.hpp"
+#include "api/api_auth.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "core/config/config.hpp"
@@ -149,8 +150,17 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     api::HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
+    std::vector<api::ApiKeyEntry> keys;
+    for (const auto& k : cfg.api_keys) keys.push_back(api::ApiKeyEntry{k.name, k.key_sha256, k.tenant, k.admin});
+    const auto& host = cfg.http.listen.host;
+    const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    if (keys.empty() && !loopback)
+      spdlog::warn("the HTTP API on {} has no [[api_key]]: anyone who can reach it may send mail and control queues",
+                   cfg.http.listen.to_string());
     api::HttpServer http(
-        io, api::make_queue_admin_handler(std::move(admin_cfg), api::make_injection_handler(std::move(api_cfg))),
+        io,
+        api::make_auth_handler(std::move(keys), api::make_queue_admin_handler(std::move(admin_cfg),
+                                                                             api::make_injection_handler(std::move(api_cfg)))),
         http_opts);
     try {
       http.start(cfg.http.listen.to_string());

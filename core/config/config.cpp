@@ -25,8 +25,8 @@ using std::chrono::seconds;
 constexpr std::size_t kMaxFileBytes = 1024 * 1024;
 constexpr std::size_t kMaxDnsServers = 16;
 
-const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",
-                                              "source", "pool",  "pool_rule", "shaping",  "log"};
+const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
+                                              "pool",   "pool_rule", "shaping", "log", "api_key"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -125,6 +125,35 @@ void read_route(const toml::table& table, std::vector<StaticRoute>& routes, Prob
 }
 
 // Config::Delivery's copies of the defaults layer, for the code that reads them there.
+bool is_sha256_hex(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+void read_api_key(const toml::table& table, std::vector<Config::ApiKey>& keys, Problems& problems) {
+  TableReader r(problems, table, "[[api_key]]");
+  Config::ApiKey key;
+  const auto* name = r.read("name", &key.name, name_token());
+  const auto* hash = r.read("key_sha256", &key.key_sha256,
+                            string_that("the SHA-256 of the key in lower-case hex (64 characters): "
+                                        "printf %s \"$KEY\" | sha256sum",
+                                        is_sha256_hex));
+  r.read("tenant", &key.tenant, name_token());
+  r.read("admin", &key.admin, Parse<bool>([](const toml::node& n, bool* out, std::string* why) {
+           if (!n.is_boolean()) return *why = "expected true or false", false;
+           *out = n.as_boolean()->get();
+           return true;
+         }));
+  r.reject_unknown_keys();
+  if (name == nullptr) r.report_table("name", "missing (every [[api_key]] needs a name and a key_sha256)");
+  if (hash == nullptr) r.report_table("key_sha256", "missing (every [[api_key]] needs a name and a key_sha256)");
+  if (name == nullptr || hash == nullptr || key.name.empty() || key.key_sha256.empty()) return;
+  for (const auto& other : keys) {
+    if (other.name == key.name) return r.report(*name, "name", quoted(key.name) + " names another key already");
+    if (other.key_sha256 == key.key_sha256) return r.report(*hash, "key_sha256", "the same key as " + quoted(other.name));
+  }
+  keys.push_back(std::move(key));
+}
+
 void mirror_defaults(const delivery::Limits& defaults, Config::Delivery& d) {
   d.max_connections_per_domain = defaults.max_connections;
   d.max_messages_per_connection = defaults.max_messages_per_connection;
@@ -147,6 +176,9 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* n = root.get("route"))
     for_each_table(*n, "route", "[[route]]", "domain, host and port", problems,
                    [&](const toml::table& t) { read_route(t, config.routes, problems); });
+  if (const auto* n = root.get("api_key"))
+    for_each_table(*n, "api_key", "[[api_key]]", "name, key_sha256, tenant and admin", problems,
+                   [&](const toml::table& t) { read_api_key(t, config.api_keys, problems); });
 
   config.ip_pools =
       read_pools(root, delivery.default_pool, delivery.default_pool_node, config.delivery.ehlo_name, problems);

@@ -88,6 +88,17 @@ struct Config {
     friend bool operator==(const Log&, const Log&) = default;
   } log;
 
+  // [[api_key]]: who may use the HTTP API. None: the API is open to whoever can reach its address
+  // (keep it on loopback); any: every /api/ request needs "Authorization: Bearer <key>".
+  struct ApiKey {
+    std::string name;        // for logs
+    std::string key_sha256;  // lower-case hex; the key itself is never stored
+    std::string tenant = "default";  // messages injected with this key belong to this tenant
+    bool admin = false;      // may use queue control (/api/v1/queues, pools, sources)
+    friend bool operator==(const ApiKey&, const ApiKey&) = default;
+  };
+  std::vector<ApiKey> api_keys;
+
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -43,6 +43,9 @@ class HttpClient {
              std::chrono::milliseconds timeout = std::chrono::seconds(30))
       : host_(std::move(host)), port_(port), timeout_(timeout) {}
 
+  // Every request from now on says "Authorization: Bearer <token>" ("" = none).
+  void set_bearer(std::string token) { bearer_ = std::move(token); }
+
   HttpResponse get(const std::string& target) {
     return request(boost::beast::http::verb::get, target, {}, {});
   }
@@ -61,6 +64,7 @@ class HttpClient {
     req.set(http::field::user_agent, "volley-integration-test");
     req.keep_alive(true);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
+    if (!bearer_.empty()) req.set(http::field::authorization, "Bearer " + bearer_);
     if (method != http::verb::get || !body.empty()) {
       req.body() = body;
       req.prepare_payload();
@@ -137,6 +141,7 @@ class HttpClient {
 
   std::string host_;
   std::uint16_t port_;
+  std::string bearer_;
   std::chrono::milliseconds timeout_;
   boost::asio::io_context io_;
   std::optional<boost::beast::tcp_stream> stream_;

@@ -42,7 +42,7 @@ std::string uncommented(const std::string& document) {
     const bool header = line.starts_with("# [") && line.ends_with("]") && line.find(' ', 2) == std::string::npos;
     const auto equals = line.find(" = ");
     const bool setting = line.starts_with("# ") && equals != std::string::npos &&
-                         line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", 2) == equals;
+                         line.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 2) == equals;
     text += (header || setting ? line.substr(2) : line) + "\n";
   }
   return text;
@@ -366,6 +366,10 @@ TEST_CASE("the shipped example configuration parses") {
   expected.shaping.defaults.retry.greylist = c.shaping.defaults.retry.greylist;
   expected.shaping.providers = c.shaping.providers;
   expected.log.event_log = "/var/log/volley/events.jsonl";
+  REQUIRE(c.api_keys.size() == 2);
+  CHECK(c.api_keys[0].tenant == "acme");
+  CHECK(c.api_keys[1].admin);
+  expected.api_keys = c.api_keys;
   CHECK(c == expected);
 }
 
@@ -419,6 +423,8 @@ TEST_CASE("the commented examples of the default document are valid too") {
   CHECK(c.shaping.providers.size() == 1);
   CHECK(c.shaping.domains.size() == 1);
   CHECK(c.shaping.sources.size() == 1);
+  REQUIRE(c.api_keys.size() == 1);
+  CHECK(c.api_keys[0].tenant == "acme");
 }
 
 TEST_CASE("sources, pools and pool rules") {
@@ -651,4 +657,25 @@ TEST_CASE("shaping mistakes name file, line and key") {
   CHECK(error_of("[shaping]\ndefault = 3\n") == "volley.toml:2: [shaping] default: expected a table [shaping.default], got 3");
   CHECK(error_of("[shaping]\ndomain = { domain = \"a.test\" }\n") ==
         "volley.toml:2: [shaping] domain: expected [[shaping.domain]] tables (an array of tables), got a table");
+}
+
+TEST_CASE("API keys: a digest, a tenant and a role per key; mistakes are named") {
+  const std::string hash(64, 'a');
+  const Config c = parsed("[[api_key]]\nname = \"app\"\nkey_sha256 = \"" + hash + "\"\ntenant = \"acme\"\n"
+                          "[[api_key]]\nname = \"ops\"\nkey_sha256 = \"" + std::string(64, 'b') + "\"\nadmin = true\n");
+  REQUIRE(c.api_keys.size() == 2);
+  CHECK(c.api_keys[0] == Config::ApiKey{"app", hash, "acme", false});
+  CHECK(c.api_keys[1] == Config::ApiKey{"ops", std::string(64, 'b'), "default", true});
+  CHECK(Config{}.api_keys.empty());
+
+  CHECK(error_of("[[api_key]]\nname = \"app\"\nkey_sha256 = \"" + std::string(64, 'A') + "\"\n")
+            .find("volley.toml:3: [[api_key]] key_sha256: expected the SHA-256 of the key") == 0);
+  CHECK(error_of("[[api_key]]\nname = \"app\"\n").find("key_sha256: missing") != std::string::npos);
+  CHECK(error_of("[[api_key]]\nname = \"app\"\nkey_sha256 = \"" + hash + "\"\nadmin = \"yes\"\n")
+            .find("volley.toml:4: [[api_key]] admin: expected true or false") == 0);
+  CHECK(error_of("[[api_key]]\nname = \"a\"\nkey_sha256 = \"" + hash + "\"\n[[api_key]]\nname = \"b\"\nkey_sha256 = \"" +
+                 hash + "\"\n")
+            .find("the same key as \"a\"") != std::string::npos);
+  CHECK(error_of("[[api_key]]\nname = \"a\"\nkey_sha256 = \"" + hash + "\"\nsecret = \"x\"\n").find("unknown key") !=
+        std::string::npos);
 }
