@@ -80,10 +80,36 @@ struct Job {
   std::size_t pinned = kNoSource;
 };
 
+// A connection counted on an egress path (EgressPath::try_open), given back when the session
+// goes, however it goes (closed, stopped, or the actor dying with it).
+class PathSlot {
+ public:
+  PathSlot() = default;
+  explicit PathSlot(std::shared_ptr<EgressPath> path) : path_(std::move(path)) {}
+  PathSlot(PathSlot&& o) noexcept : path_(std::move(o.path_)) {}
+  PathSlot& operator=(PathSlot&& o) noexcept {
+    if (this != &o) {
+      if (path_) path_->closed();
+      path_ = std::move(o.path_);
+    }
+    return *this;
+  }
+  PathSlot(const PathSlot&) = delete;
+  PathSlot& operator=(const PathSlot&) = delete;
+  ~PathSlot() {
+    if (path_) path_->closed();
+  }
+  EgressPath* operator->() const { return path_.get(); }
+  explicit operator bool() const { return path_ != nullptr; }
+
+ private:
+  std::shared_ptr<EgressPath> path_;
+};
+
 struct Session {
   std::shared_ptr<SmtpSession> handle;
   std::size_t lane = 0;
-  std::shared_ptr<EgressPath> path;  // the path its connection is counted on
+  PathSlot path;  // the path its connection is counted on
   bool greeted = false;
   bool quitting = false;
   std::optional<Job> job;  // the transaction in flight
@@ -489,7 +515,7 @@ void open_session(Self* self, std::size_t l) {
   const std::uint64_t id = st.next_session++;
   Session s;
   s.lane = l;
-  s.path = lane.path;
+  s.path = PathSlot(lane.path);
   s.handle = SmtpSession::start(*st.ctx->io, id, targets_for(st), opts, caf::actor_cast<caf::actor>(self));
   st.sessions.emplace(id, std::move(s));
   ++lane.sessions;
@@ -725,7 +751,6 @@ void on_session_closed(Self* self, std::uint64_t id, Session& s, const SessionEv
     defer_all(self, job, l, s.mx_host, smtp::Reply::synthetic(451, "4.4.2", "session closed: " + ev.reason));
   }
   const bool greeted = s.greeted;
-  if (s.path) s.path->closed();
   --lane.sessions;
   if (!greeted) --lane.connecting;
   st.sessions.erase(id);
@@ -1036,10 +1061,7 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
           self->send(st.router, idle_atom::value, st.domain, st.batches_received);
         },
         [self](stop_atom) {
-          for (auto& [id, s] : self->state.sessions) {
-            s.handle->abort();
-            if (s.path) s.path->closed();
-          }
+          for (auto& [id, s] : self->state.sessions) s.handle->abort();
           self->state.sessions.clear();
           self->quit();
         },

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/delivery_actor.hpp"
 #include "actors/messages.hpp"
@@ -75,6 +76,19 @@ void gather(RouterActor* self, caf::message question, std::chrono::seconds timeo
 caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
   return sys.spawn([](RouterActor* self, DeliveryContext ctx) -> caf::behavior {
     self->state.ctx = std::make_shared<const DeliveryContext>(ctx);
+    // A delivery actor that ends while the router still routes to it failed: forget it so the
+    // next batch for its domain gets a new one. What it held stays in the spool (a restart
+    // re-reads it).
+    self->set_down_handler([self](caf::down_msg& down) {
+      auto& dests = self->state.destinations;
+      for (auto it = dests.begin(); it != dests.end(); ++it) {
+        if (caf::actor_cast<caf::actor_addr>(it->second.actor) != down.source) continue;
+        spdlog::error("delivery actor for {} ended: {}; its queued recipients stay in the spool until a restart",
+                      it->first, self->system().render(down.reason));
+        dests.erase(it);
+        return;
+      }
+    });
     return {
         [self](spool_atom, caf::actor spool) {
           auto updated = std::make_shared<DeliveryContext>(*self->state.ctx);
@@ -95,7 +109,10 @@ caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx) {
           }
           for (auto& [domain, part] : by_domain) {
             auto& dest = st.destinations[domain];
-            if (!dest.actor) dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx, self, st.control);
+            if (!dest.actor) {
+              dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx, self, st.control);
+              self->monitor(dest.actor);
+            }
             ++dest.batches_sent;
             self->send(dest.actor, enqueue_atom::value, std::move(part));
           }
