@@ -124,7 +124,6 @@ void read_route(const toml::table& table, std::vector<StaticRoute>& routes, Prob
   routes.push_back(std::move(route));
 }
 
-// Config::Delivery's copies of the defaults layer, for the code that reads them there.
 bool is_sha256_hex(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
@@ -154,15 +153,6 @@ void read_api_key(const toml::table& table, std::vector<Config::ApiKey>& keys, P
   keys.push_back(std::move(key));
 }
 
-void mirror_defaults(const delivery::Limits& defaults, Config::Delivery& d) {
-  d.max_connections_per_domain = defaults.max_connections;
-  d.max_messages_per_connection = defaults.max_messages_per_connection;
-  d.idle_timeout = defaults.idle_timeout;
-  d.retry_first = defaults.retry.first;
-  d.retry_max_interval = defaults.retry.max_interval;
-  d.max_age = defaults.retry.max_age;
-}
-
 void read_root(const toml::table& root, Config& config, Problems& problems) {
   TableReader top(problems, root, "");
   top.read("hostname", &config.hostname, string_that("a host name such as \"mail.example.com\"", is_host_name));
@@ -183,7 +173,6 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   config.ip_pools =
       read_pools(root, delivery.default_pool, delivery.default_pool_node, config.delivery.ehlo_name, problems);
   config.shaping = read_shaping(section(root, "shaping", problems), delivery.limits, config.ip_pools, problems);
-  mirror_defaults(config.shaping.defaults, config.delivery);
 
   for (auto&& [key, node] : root) {
     auto name = key.str();

@@ -55,15 +55,6 @@ struct Config {
     std::string ehlo_name = system_hostname();
     std::chrono::seconds connect_timeout{30};
     std::string bounce_rules;  // the operator's bounce rules file (read elsewhere); empty: none
-    // The defaults layer of `shaping` below, copied here for the code that predates it; these
-    // always equal shaping.defaults' max_connections, max_messages_per_connection, idle_timeout,
-    // retry.first, retry.max_interval and retry.max_age.
-    std::size_t max_connections_per_domain = 8;
-    std::size_t max_messages_per_connection = 1000;
-    std::chrono::seconds idle_timeout{10};
-    std::chrono::seconds retry_first{300};
-    std::chrono::seconds retry_max_interval{3600};
-    std::chrono::seconds max_age{5 * 24 * 3600};
     friend bool operator==(const Delivery&, const Delivery&) = default;
   } delivery;
 

@@ -62,13 +62,13 @@ TEST_CASE("the defaults") {
   CHECK(c.dns.resolv_conf == "/etc/resolv.conf");
   CHECK(c.delivery.smtp_port == 25);
   CHECK(c.delivery.ehlo_name == volley::system_hostname());
-  CHECK(c.delivery.max_connections_per_domain == 8u);
-  CHECK(c.delivery.max_messages_per_connection == 1000u);
-  CHECK(c.delivery.idle_timeout == 10s);
+  CHECK(c.shaping.defaults.max_connections == 8u);
+  CHECK(c.shaping.defaults.max_messages_per_connection == 1000u);
+  CHECK(c.shaping.defaults.idle_timeout == 10s);
   CHECK(c.delivery.connect_timeout == 30s);
-  CHECK(c.delivery.retry_first == 300s);
-  CHECK(c.delivery.retry_max_interval == 3600s);
-  CHECK(c.delivery.max_age == 5 * 24h);
+  CHECK(c.shaping.defaults.retry.first == 300s);
+  CHECK(c.shaping.defaults.retry.max_interval == 3600s);
+  CHECK(c.shaping.defaults.retry.max_age == 5 * 24h);
   CHECK(c.delivery.bounce_rules.empty());
   CHECK(c.routes.empty());
   CHECK(c.ip_pools == volley::delivery::IpPools::builtin(volley::system_hostname()));
@@ -156,13 +156,13 @@ level = "debug"
   CHECK(c.dns.resolv_conf == "/tmp/resolv.conf");
   CHECK(c.delivery.smtp_port == 2525);
   CHECK(c.delivery.ehlo_name == "[192.0.2.1]");
-  CHECK(c.delivery.max_connections_per_domain == 4u);
-  CHECK(c.delivery.max_messages_per_connection == 50u);
-  CHECK(c.delivery.idle_timeout == 5s);
+  CHECK(c.shaping.defaults.max_connections == 4u);
+  CHECK(c.shaping.defaults.max_messages_per_connection == 50u);
+  CHECK(c.shaping.defaults.idle_timeout == 5s);
   CHECK(c.delivery.connect_timeout == 60s);
-  CHECK(c.delivery.retry_first == 1s);
-  CHECK(c.delivery.retry_max_interval == 90min);
-  CHECK(c.delivery.max_age == 48h);
+  CHECK(c.shaping.defaults.retry.first == 1s);
+  CHECK(c.shaping.defaults.retry.max_interval == 90min);
+  CHECK(c.shaping.defaults.retry.max_age == 48h);
   CHECK(c.routes == std::vector<StaticRoute>{{"example.com", "127.0.0.1", 2526}, {"relay.test", "::1", 25}});
   CHECK(c.log.event_log == "/var/log/volley/events.jsonl");
   CHECK(c.log.level == "debug");
@@ -574,7 +574,6 @@ max_messages_per_connection = 10
   defaults.max_recipients_per_transaction = 50;
   defaults.backoff.cooldown = 600s;
   CHECK(s.defaults == defaults);
-  CHECK(c.delivery.max_connections_per_domain == 6);  // the copy follows the defaults layer
   REQUIRE(s.providers.size() == 1);
   CHECK(s.providers[0].name == "google");
   CHECK(s.providers[0].mx_suffixes == std::vector<std::string>{".google.com", ".googlemail.com"});
@@ -601,9 +600,8 @@ max_messages_per_connection = 10
 TEST_CASE("[shaping.default] is the same layer as [delivery]'s limit keys") {
   const auto c = parsed("[shaping.default]\nmax_connections = 3\nidle_timeout = \"20s\"\nmax_age = \"1d\"\n");
   CHECK(c.shaping.defaults.max_connections == 3);
-  CHECK(c.delivery.max_connections_per_domain == 3);
-  CHECK(c.delivery.idle_timeout == 20s);
-  CHECK(c.delivery.max_age == 24h);
+  CHECK(c.shaping.defaults.idle_timeout == 20s);
+  CHECK(c.shaping.defaults.retry.max_age == 24h);
   CHECK(error_of("[delivery]\nmax_connections = 4\n\n[shaping.default]\nmax_connections = 3\n") ==
         "volley.toml:5: [shaping.default] max_connections: also set in [delivery] on line 2 (set it in one of them)");
   CHECK(error_of("[delivery]\nretry_first = \"10m\"\n[shaping.default]\nretry_max_interval = \"5m\"\n") ==
