@@ -855,12 +855,6 @@ std::uint64_t bounce_queued(Self* self, const QueueScope& scope, const std::stri
   return bounced;
 }
 
-std::string rate_text(const delivery::Rate& r) {
-  if (r.unlimited()) return "unlimited";
-  const char* unit = r.period_ms == 1000 ? "s" : r.period_ms == 60'000 ? "m" : r.period_ms == 3'600'000 ? "h" : "d";
-  return std::to_string(r.count) + "/" + unit;
-}
-
 // The queue as an operator sees it (GET /api/v1/queues).
 std::string queue_snapshot(DeliveryState& st) {
   using nlohmann::json;
@@ -890,15 +884,15 @@ std::string queue_snapshot(DeliveryState& st) {
     json s = {{"source", source_of(st, l).name}, {"ready", lane.ready.size()}, {"connections", lane.sessions}};
     const auto& lim = lane.limits;
     s["limits"] = {{"max_connections", lim.max_connections},
-                   {"max_connection_rate", rate_text(lim.max_connection_rate)},
-                   {"max_message_rate", rate_text(lim.max_message_rate)},
+                   {"max_connection_rate", delivery::format_rate(lim.max_connection_rate)},
+                   {"max_message_rate", delivery::format_rate(lim.max_message_rate)},
                    {"max_messages_per_connection", lim.max_messages_per_connection},
                    {"max_recipients_per_transaction", lim.max_recipients_per_transaction}};
     if (lane.path) {
       const auto snap = lane.path->snapshot(now);
       s["path_connections"] = snap.connections;
       s["current_max_connections"] = snap.max_connections;
-      s["current_message_rate"] = rate_text(snap.message_rate);
+      s["current_message_rate"] = delivery::format_rate(snap.message_rate);
       s["backoff_level"] = snap.backoff_level;
       backoff = backoff || snap.backoff_level > 0;
     }

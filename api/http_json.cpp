@@ -22,4 +22,10 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+HttpResponse method_not_allowed(std::string_view allow) {
+  auto r = error_response(405, "method_not_allowed", "method not allowed here; allowed: " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
 }  // namespace volley::api

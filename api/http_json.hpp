@@ -13,5 +13,7 @@ namespace volley::api {
 HttpResponse json_response(int status, std::string body);
 HttpResponse error_response(int status, std::string_view code, std::string_view message,
                             std::string_view field = {});
+// 405 with the Allow header: `allow` is the method the resource takes.
+HttpResponse method_not_allowed(std::string_view allow);
 
 }  // namespace volley::api

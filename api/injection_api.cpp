@@ -44,12 +44,6 @@ HttpResponse with_retry_after(HttpResponse r, int seconds) {
   return r;
 }
 
-HttpResponse method_not_allowed(std::string_view allow) {
-  auto r = error_response(405, "method_not_allowed", "method not allowed here; allowed: " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
 // "application/json", any case, optionally with parameters ("; charset=utf-8").
 bool is_json_media_type(std::optional<std::string_view> content_type) {
   if (!content_type) return false;

@@ -117,12 +117,6 @@ class QueueAdminApi {
   }
 
  private:
-  static HttpResponse method_not_allowed(std::string_view allow) {
-    auto r = error_response(405, "method_not_allowed", "method not allowed here; allowed: " + std::string(allow));
-    r.headers.emplace_back("Allow", std::string(allow));
-    return r;
-  }
-
   std::optional<QueueScope> scope_of(const AdminPath& p, Responder& respond) const {
     QueueScope scope;
     scope.name = std::string(p.name);
