@@ -43,6 +43,10 @@ using bounce_atom = caf::atom_constant<caf::atom("bounce")>;
 using queues_atom = caf::atom_constant<caf::atom("queues")>;
 using control_atom = caf::atom_constant<caf::atom("control")>;
 using pace_atom = caf::atom_constant<caf::atom("pace")>;
+using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using suppress_atom = caf::atom_constant<caf::atom("suppress")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {

@@ -7,8 +7,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev catch2 libssl-dev
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libre2-dev
+  libgmime-3.0-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
-  nsd python3 python3-aiosmtpd curl prometheus
+  nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # loadtest/bench.sh: Postfix to compare against, and its smtp-sink / smtp-source
   postfix
 )
