@@ -3,8 +3,12 @@
 //   {"error":{"code":"...","message":"...","field":"..."}}
 // with a machine-readable code, a message for people and the JSON path of the offending field
 // ("" when the error is not about one field).
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "api/http_server.hpp"
 
@@ -15,5 +19,23 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
                             std::string_view field = {});
 // 405 with the Allow header: `allow` is the method the resource takes.
 HttpResponse method_not_allowed(std::string_view allow);
+
+// ---- reading requests (shared by the API handlers) ----
+
+// nlohmann's parser is iterative, but copying, dumping or comparing a value recurses: bodies
+// nested deeper than this are refused before anything touches them.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// "application/json", any case, optionally with parameters ("; charset=utf-8").
+bool is_json_media_type(std::optional<std::string_view> content_type);
+// Parses a JSON request body into *out. nullopt on success, else the answer that refuses it:
+// 415 unsupported_media_type for another Content-Type, 400 invalid_json (with the position).
+std::optional<HttpResponse> parse_json_body(const HttpRequest& req, nlohmann::json* out,
+                                            std::size_t max_depth = kMaxJsonDepth);
+// "%41b%2Bc" -> "Ab+c". nullopt for a malformed escape or an escaped NUL; '+' stays '+'.
+std::optional<std::string> percent_decode(std::string_view s);
+// The percent-decoded value of the first `name` parameter of the target's query string ('+'
+// read as a space); nullopt when absent or undecodable.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name);
 
 }  // namespace volley::api

@@ -1,6 +1,7 @@
 #include "api/injection_api.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "api/http_json.hpp"
 #include "core/json/request_json.hpp"
 #include "core/smtp/wire.hpp"
+#include "core/suppression/suppression_list.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley::api {
@@ -25,9 +27,6 @@ constexpr std::string_view kBatchPath = "/api/v1/messages/batch";
 constexpr std::string_view kMessagesPrefix = "/api/v1/messages/";
 constexpr std::size_t kMaxIdempotencyKey = 200;
 constexpr std::size_t kMaxStatusId = 128;
-// nlohmann's parser is iterative, but copying, dumping or comparing a value recurses: refuse
-// nesting deep enough to matter before anything touches it.
-constexpr std::size_t kMaxJsonDepth = 64;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -44,26 +43,11 @@ HttpResponse with_retry_after(HttpResponse r, int seconds) {
   return r;
 }
 
-// "application/json", any case, optionally with parameters ("; charset=utf-8").
-bool is_json_media_type(std::optional<std::string_view> content_type) {
-  if (!content_type) return false;
-  std::string_view v = *content_type;
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  return lower(v) == "application/json";
-}
-
 // The JSON body of a request, or the answer that refuses it.
 std::variant<json, HttpResponse> parse_json_body(const HttpRequest& req) {
-  if (!is_json_media_type(req.header("content-type"))) {
-    return error_response(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type");
-  }
-  auto parsed = volley::json::parse_request_json(req.body, kMaxJsonDepth);
-  if (auto* err = std::get_if<volley::json::JsonError>(&parsed)) {
-    return error_response(400, "invalid_json", std::move(err->message));
-  }
-  return std::get<json>(std::move(parsed));
+  json body;
+  if (auto refused = api::parse_json_body(req, &body)) return std::move(*refused);
+  return body;
 }
 
 // The Idempotency-Key header: absent -> "", invalid -> an answer.
@@ -94,14 +78,16 @@ struct Prepared {
 
 // A validated message, turned into what the spool stores and what the client is told.
 struct Accepted {
-  spool::NewMessage message;
+  std::optional<spool::NewMessage> message;  // nullopt: every recipient is suppressed
   json answer;
+  std::vector<SuppressedRecipient> suppressed;
 };
 
-Accepted accept_message(Prepared&& ready, const std::string& tenant) {
+Accepted accept_message(Prepared&& ready, const std::string& tenant, const suppression::SuppressionList* list) {
   PreparedMessage& prepared = ready.message;
   Accepted out;
-  auto& rec = out.message.message;
+  spool::NewMessage spooled;
+  auto& rec = spooled.message;
   rec.id = new_message_id();
   rec.envelope_from = std::move(prepared.envelope_from);
   rec.tenant = tenant;
@@ -113,23 +99,36 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant) {
   rec.message_size = prepared.message.size();
   rec.body_8bit = prepared.body_8bit;
   rec.needs_smtputf8 = prepared.needs_smtputf8;
-  rec.recipient_count = static_cast<std::uint32_t>(prepared.recipients.size());
   rec.pool = std::move(ready.pool);
 
   json recipients = json::array();
-  out.message.recipients.reserve(prepared.recipients.size());
+  spooled.recipients.reserve(prepared.recipients.size());
+  std::string reason;
   for (std::size_t i = 0; i < prepared.recipients.size(); ++i) {
+    // The id keeps the recipient's index even when others before it are suppressed: ids given
+    // out never depend on the list.
+    std::string id = spool::recipient_id(rec.id, static_cast<std::uint32_t>(i));
+    if (list && list->contains(tenant, prepared.recipients[i], &reason)) {
+      recipients.push_back({{"email", prepared.recipients[i]}, {"id", id}, {"status", "suppressed"}, {"reason", reason}});
+      out.suppressed.push_back(SuppressedRecipient{rec.id, std::move(id), std::move(prepared.recipients[i]), tenant,
+                                                   rec.campaign, rec.pool, rec.tags, rec.metadata_json,
+                                                   std::move(reason), rec.received_at_ms});
+      continue;
+    }
     spool::RecipientRecord r;
-    r.id = spool::recipient_id(rec.id, static_cast<std::uint32_t>(i));
+    r.id = std::move(id);
     r.message_id = rec.id;
     r.recipient = std::move(prepared.recipients[i]);
     const auto at = r.recipient.rfind('@');
     r.domain = lower(at == std::string::npos ? std::string_view() : std::string_view(r.recipient).substr(at + 1));
     recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
-    out.message.recipients.push_back(std::move(r));
+    spooled.recipients.push_back(std::move(r));
   }
-  out.message.wire_data = smtp::to_wire_data(prepared.message);
   out.answer = {{"id", rec.id}, {"recipients", std::move(recipients)}};
+  if (spooled.recipients.empty()) return out;
+  rec.recipient_count = static_cast<std::uint32_t>(spooled.recipients.size());
+  spooled.wire_data = smtp::to_wire_data(prepared.message);
+  out.message = std::move(spooled);
   return out;
 }
 
@@ -187,9 +186,10 @@ std::variant<Prepared, HttpResponse> prepare(const json& request, const Injectio
 class SpoolReply {
  public:
   SpoolReply(Responder responder, std::string answer, std::shared_ptr<std::atomic<std::int64_t>> pending,
-             std::int64_t count, int retry_after)
+             std::int64_t count, int retry_after, std::function<void()> on_committed)
       : responder_(std::move(responder)),
         answer_(std::move(answer)),
+        on_committed_(std::move(on_committed)),
         pending_(std::move(pending)),
         count_(count),
         retry_after_(retry_after) {
@@ -209,6 +209,8 @@ class SpoolReply {
     pending_->fetch_sub(count_, std::memory_order_relaxed);
     switch (outcome.kind) {
       case InjectOutcome::Kind::committed:
+        // Before the answer: a client that has its 202 finds the consequences already done.
+        if (on_committed_) on_committed_();
         responder_(json_response(202, std::move(answer_)));
         return;
       case InjectOutcome::Kind::replayed:
@@ -226,6 +228,7 @@ class SpoolReply {
  private:
   Responder responder_;
   std::string answer_;
+  std::function<void()> on_committed_;
   std::shared_ptr<std::atomic<std::int64_t>> pending_;
   std::int64_t count_;
   int retry_after_;
@@ -286,10 +289,11 @@ class InjectionApi {
     auto prepared = prepare(std::get<json>(body), cfg_, req.tenant, "");
     if (auto* err = std::get_if<HttpResponse>(&prepared)) return respond(std::move(*err));
 
-    auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant);
+    auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant, cfg_.suppressions.get());
     auto batch = std::make_shared<InjectBatch>();
-    batch->messages.push_back(std::move(accepted.message));
-    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer), std::move(respond));
+    if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
+    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer),
+           std::move(accepted.suppressed), std::move(respond));
   }
 
   void inject_batch(const HttpRequest& req, Responder respond) const {
@@ -325,19 +329,35 @@ class InjectionApi {
     auto batch = std::make_shared<InjectBatch>();
     batch->messages.reserve(prepared.size());
     json answers = json::array();
+    std::vector<SuppressedRecipient> suppressed;
     for (auto& p : prepared) {
-      auto accepted = accept_message(std::move(p), req.tenant);
-      batch->messages.push_back(std::move(accepted.message));
+      auto accepted = accept_message(std::move(p), req.tenant, cfg_.suppressions.get());
+      if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
       answers.push_back(std::move(accepted.answer));
+      std::move(accepted.suppressed.begin(), accepted.suppressed.end(), std::back_inserter(suppressed));
     }
     submit(std::move(batch), std::get<std::string>(std::move(key)), dump(json{{"messages", std::move(answers)}}),
-           std::move(respond));
+           std::move(suppressed), std::move(respond));
   }
 
-  void submit(InjectBatchPtr batch, std::string key, std::string answer, Responder respond) const {
+  void submit(InjectBatchPtr batch, std::string key, std::string answer, std::vector<SuppressedRecipient> suppressed,
+              Responder respond) const {
+    std::function<void()> on_committed;
+    if (!suppressed.empty() && cfg_.on_suppressed) {
+      on_committed = [report = cfg_.on_suppressed, suppressed = std::move(suppressed)]() mutable {
+        report(std::move(suppressed));
+      };
+    }
+    // Nothing to spool and no idempotency key to remember: nothing for the spool to do. (With a
+    // key the spool still records the answer, so that a repeat neither reports the suppressed
+    // recipients again nor answers with new ids.)
+    if (batch->messages.empty() && key.empty()) {
+      if (on_committed) on_committed();
+      return respond(json_response(202, std::move(answer)));
+    }
     auto reply = std::make_shared<SpoolReply>(std::move(respond), answer, cfg_.pending,
                                               static_cast<std::int64_t>(batch->messages.size()),
-                                              cfg_.retry_after_seconds);
+                                              cfg_.retry_after_seconds, std::move(on_committed));
     batch->idempotency_key = std::move(key);
     batch->response_json = std::move(answer);
     batch->done = [reply](InjectOutcome outcome) { reply->finish(std::move(outcome)); };

@@ -7,6 +7,10 @@
 //   GET  /healthz                  200 {"status":"ok"}
 //   GET  /metrics                  Prometheus text format
 // A message may name its IP pool ("pool"); an unknown pool is 400 unknown_pool.
+// A recipient on its tenant's suppression list is not spooled: the answer lists it with
+// "status":"suppressed" and the entry's "reason" (the others "queued"). Recipient ids keep
+// their index in the message ("<id>-<i>"), so ids do not shift; the stored message counts only
+// the recipients spooled, and a message without any is not spooled at all.
 // A message is answered 202 only after the spool actor has durably committed it. Errors are
 // {"error":{"code","message","field"}} with the status of volley::PrepareError, or 413/415/404/
 // 405/503 from this layer.
@@ -16,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -23,7 +28,21 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
 
+namespace volley::suppression {
+class SuppressionList;
+}
+
 namespace volley::api {
+
+// A recipient left out at injection because its address is on its tenant's suppression list:
+// what an event about it needs.
+struct SuppressedRecipient {
+  std::string message_id, rcpt_id, recipient, tenant, campaign, pool;
+  std::vector<std::string> tags;
+  std::string metadata_json;
+  std::string reason;  // the suppression entry's
+  std::int64_t at_ms = 0;
+};
 
 // Looks up one recipient id and answers once, from any thread, with its status JSON object or
 // nullopt when the id is unknown.
@@ -46,6 +65,13 @@ struct InjectionApiConfig {
   int retry_after_seconds = 1;
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
   delivery::IpPools pools = delivery::IpPools::builtin("localhost");
+  // Recipients on their tenant's list are not spooled (null: no list). Read on the io thread.
+  std::shared_ptr<const suppression::SuppressionList> suppressions;
+  // The suppressed recipients of one request, called once after the spool committed its
+  // messages (at once when it had none to spool); never for a refused or failed request, nor
+  // for an idempotent replay. Called on the spool actor's thread or the io thread: must not
+  // block. May be empty.
+  std::function<void(std::vector<SuppressedRecipient>)> on_suppressed;
 };
 
 Handler make_injection_handler(InjectionApiConfig config);

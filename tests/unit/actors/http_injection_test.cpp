@@ -6,8 +6,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <random>
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
@@ -16,6 +18,7 @@
 #include "actors/messages.hpp"
 #include "api/injection_api.hpp"
 #include "core/smtp/wire.hpp"
+#include "core/suppression/suppression_list.hpp"
 #include "core/util/ids.hpp"
 
 using namespace volley::api;
@@ -461,5 +464,191 @@ TEST_CASE("healthz, metrics, unknown paths and wrong methods", "[http][injection
     CHECK(res.result_int() == 405);
     CHECK(res["Allow"] == c.allow);
     CHECK(error_code(res) == "method_not_allowed");
+  }
+}
+
+namespace {
+
+// A suppression list in a fresh temporary directory, with what the API reported as suppressed.
+struct Suppressions {
+  Suppressions() {
+    std::random_device rd;
+    dir = std::filesystem::temp_directory_path() / ("volley-inject-supp-" + std::to_string(rd()) + std::to_string(rd()));
+    std::string error;
+    list = volley::suppression::SuppressionList::open(dir.string(), &error);
+    if (!list) throw std::runtime_error(error);
+  }
+  ~Suppressions() {
+    list.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  void add(const std::string& tenant, const std::string& email, const std::string& reason) {
+    volley::suppression::Entry e;
+    e.tenant = tenant;
+    e.email = email;
+    e.reason = reason;
+    e.source = "api";
+    std::string error;
+    if (!list->add(e, false, &error)) throw std::runtime_error(error);
+  }
+  // Wires the list and the report into the API.
+  void wire(InjectionApiConfig& api) {
+    api.suppressions = list;
+    api.on_suppressed = [this](std::vector<SuppressedRecipient> s) {
+      std::lock_guard lock(mu);
+      reports.push_back(std::move(s));
+    };
+  }
+  std::vector<std::vector<SuppressedRecipient>> taken() {
+    std::lock_guard lock(mu);
+    return reports;
+  }
+
+  std::filesystem::path dir;
+  std::shared_ptr<volley::suppression::SuppressionList> list;
+  std::mutex mu;
+  std::vector<std::vector<SuppressedRecipient>> reports;
+};
+
+}  // namespace
+
+TEST_CASE("Suppressed recipients are answered \"suppressed\" and not spooled", "[http][injection][suppression]") {
+  Suppressions supp;
+  supp.add("default", "FIRST@example.org", "hard_bounce");
+  supp.add("acme", "second@other.example", "complaint");  // another tenant's list: no effect here
+  Fixture f([&](InjectionApiConfig& api, HttpServerOptions&) { supp.wire(api); });
+  auto client = f.client();
+
+  SECTION("a message with a suppressed and a queued recipient") {
+    auto m = simple_message();
+    m["tags"] = json::array({"welcome"});
+    m["metadata"] = {{"user", 7}};
+    m["campaign"] = "spring";
+    const auto before = volley::now_unix_ms();
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    REQUIRE(res.result_int() == 202);
+    const auto answer = from_response(res);
+    const std::string id = answer["id"];
+    REQUIRE(answer["recipients"].size() == 2);
+    CHECK(answer["recipients"][0] == json({{"email", "first@Example.ORG"}, {"id", id + "-0"}, {"status", "suppressed"},
+                                           {"reason", "hard_bounce"}}));
+    CHECK(answer["recipients"][1] == json({{"email", "second@other.example"}, {"id", id + "-1"}, {"status", "queued"}}));
+
+    REQUIRE(f.spool_state->seen_count() == 1);
+    const auto& batch = *f.spool_state->seen[0];
+    REQUIRE(batch.messages.size() == 1);
+    const auto& spooled = batch.messages[0];
+    CHECK(spooled.message.recipient_count == 1);
+    REQUIRE(spooled.recipients.size() == 1);
+    CHECK(spooled.recipients[0].id == id + "-1");  // keeps its index
+    CHECK(spooled.recipients[0].recipient == "second@other.example");
+    CHECK(json::parse(batch.response_json) == answer);
+
+    // Reported once, before the answer, with what an event needs.
+    const auto reports = supp.taken();
+    REQUIRE(reports.size() == 1);
+    REQUIRE(reports[0].size() == 1);
+    const auto& s = reports[0][0];
+    CHECK(s.message_id == id);
+    CHECK(s.rcpt_id == id + "-0");
+    CHECK(s.recipient == "first@Example.ORG");
+    CHECK(s.tenant == "default");
+    CHECK(s.campaign == "spring");
+    CHECK(s.pool == spooled.message.pool);
+    CHECK(s.tags == std::vector<std::string>{"welcome"});
+    CHECK(json::parse(s.metadata_json) == json({{"user", 7}}));
+    CHECK(s.reason == "hard_bounce");
+    CHECK(s.at_ms >= before);
+  }
+  SECTION("a message whose every recipient is suppressed is not spooled at all") {
+    supp.add("default", "second@other.example", "manual");
+    const auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), kJson);
+    REQUIRE(res.result_int() == 202);
+    const auto answer = from_response(res);
+    const std::string id = answer["id"];
+    CHECK(is_message_id(id));
+    REQUIRE(answer["recipients"].size() == 2);
+    CHECK(answer["recipients"][0]["status"] == "suppressed");
+    CHECK(answer["recipients"][1]["status"] == "suppressed");
+    CHECK(answer["recipients"][1]["reason"] == "manual");
+    CHECK(answer["recipients"][1]["id"] == id + "-1");
+    CHECK(f.spool_state->seen_count() == 0);  // no round-trip
+    const auto reports = supp.taken();
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].size() == 2);
+    CHECK(f.pending->load() == 0);
+  }
+  SECTION("a batch: only the messages with a recipient left are spooled, one report for the request") {
+    supp.add("default", "second@other.example", "manual");
+    auto queued = simple_message("b");
+    queued["to"] = json::array({"fresh@example.net"});
+    const json body = {{"messages", json::array({simple_message("a"), queued})}};
+    const auto res = client.request("POST", "/api/v1/messages/batch", body.dump(), kJson);
+    REQUIRE(res.result_int() == 202);
+    const auto answer = from_response(res);
+    REQUIRE(answer["messages"].size() == 2);
+    CHECK(answer["messages"][0]["recipients"][0]["status"] == "suppressed");
+    CHECK(answer["messages"][1]["recipients"][0]["status"] == "queued");
+    REQUIRE(f.spool_state->seen_count() == 1);
+    const auto& batch = *f.spool_state->seen[0];
+    REQUIRE(batch.messages.size() == 1);
+    CHECK(batch.messages[0].message.id == answer["messages"][1]["id"]);
+    const auto reports = supp.taken();
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].size() == 2);
+  }
+  SECTION("the address is compared normalised; other tenants' entries do not count") {
+    auto m = simple_message();
+    m["to"] = json::array({"First@EXAMPLE.org", "second@other.example"});
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    REQUIRE(res.result_int() == 202);
+    const auto answer = from_response(res);
+    CHECK(answer["recipients"][0]["status"] == "suppressed");
+    CHECK(answer["recipients"][1]["status"] == "queued");  // suppressed for acme only
+  }
+}
+
+TEST_CASE("Suppressed recipients are reported only for a committed, first request", "[http][injection][suppression]") {
+  Suppressions supp;
+  supp.add("default", "first@example.org", "complaint");
+  Fixture f([&](InjectionApiConfig& api, HttpServerOptions&) { supp.wire(api); });
+  auto client = f.client();
+
+  SECTION("an idempotent repeat answers the first answer and reports nothing again") {
+    auto headers = kJson;
+    headers.emplace_back("Idempotency-Key", "k-1");
+    const auto first = client.request("POST", "/api/v1/messages", simple_message().dump(), headers);
+    const auto second = client.request("POST", "/api/v1/messages", simple_message().dump(), headers);
+    REQUIRE(first.result_int() == 202);
+    REQUIRE(second.result_int() == 202);
+    CHECK(second.body() == first.body());
+    CHECK(supp.taken().size() == 1);
+  }
+  SECTION("an all-suppressed request with a key still records its answer with the spool") {
+    auto m = simple_message();
+    m["to"] = json::array({"first@example.org"});
+    auto headers = kJson;
+    headers.emplace_back("Idempotency-Key", "k-2");
+    const auto first = client.request("POST", "/api/v1/messages", m.dump(), headers);
+    const auto second = client.request("POST", "/api/v1/messages", m.dump(), headers);
+    REQUIRE(first.result_int() == 202);
+    CHECK(second.body() == first.body());
+    REQUIRE(f.spool_state->seen_count() == 2);
+    CHECK(f.spool_state->seen[0]->messages.empty());
+    CHECK(supp.taken().size() == 1);
+  }
+  SECTION("a failed spool write reports nothing") {
+    f.spool_state->mode = FakeSpool::Mode::fail;
+    const auto res = client.request("POST", "/api/v1/messages", simple_message().dump(), kJson);
+    CHECK(res.result_int() == 503);
+    CHECK(supp.taken().empty());
+  }
+  SECTION("a refused request reports nothing") {
+    auto m = simple_message();
+    m["to"].push_back("broken");
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(supp.taken().empty());
   }
 }

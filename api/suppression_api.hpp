@@ -1,0 +1,34 @@
+#pragma once
+// The suppression list over HTTP, for the tenant the request acts for (req.tenant: any API key
+// manages its own tenant's list):
+//   GET    /api/v1/suppressions?limit=N&cursor=C  -> 200 {"suppressions":[entry...],"next_cursor":C|null}
+//                                                    (limit 1..1000, default 100)
+//   GET    /api/v1/suppressions/{email}           -> 200 entry, 404
+//   POST   /api/v1/suppressions                   {"email","reason","category","description"} or
+//                                                 {"suppressions":[{...}]} (<= 1000), all or nothing
+//                                                 -> 201 the stored entry / {"suppressions":[...]},
+//                                                    200 when every address was already listed
+//   DELETE /api/v1/suppressions/{email}           -> 204, 404
+// An entry is {"email","tenant","reason","category","source","description","created_at",
+// "updated_at"}, times in milliseconds since the epoch. {email} is percent-decoded. Other paths
+// go to `next`.
+//
+// Reads and writes go to RocksDB on the calling (io) thread: a POST waits for one synced write
+// (about a millisecond), which this low-volume API can afford.
+#include <functional>
+#include <memory>
+
+#include "api/http_server.hpp"
+#include "core/suppression/suppression_list.hpp"
+
+namespace volley::api {
+
+struct SuppressionApiConfig {
+  std::shared_ptr<suppression::SuppressionList> list;  // null: these routes answer 503
+  // Called for every entry a POST stored (new or updated), after the write; may be empty.
+  std::function<void(const suppression::Entry&)> on_added;
+};
+
+Handler make_suppression_handler(SuppressionApiConfig cfg, Handler next);
+
+}  // namespace volley::api

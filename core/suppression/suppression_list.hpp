@@ -1,0 +1,95 @@
+#pragma once
+// The per-tenant suppression list: addresses Volley must not mail again (hard bounces,
+// complaints, entries made through the API). Persistent in its own RocksDB; thread-safe.
+//
+// contains() is on the injection hot path (every recipient of every message, on the HTTP io
+// thread): it is one lookup in an in-memory index under a shared lock, without allocating.
+// The index holds only the addresses and their reasons, loaded at open; the rest of an entry
+// (description, times, ...) stays in RocksDB and find()/list() read it there.
+//
+// RocksDB keys are tenant '\0' normalised address, so a tenant's entries are one prefix,
+// ordered by address.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace volley::suppression {
+
+inline constexpr std::size_t kMaxReason = 200;
+inline constexpr std::size_t kMaxDescription = 500;
+inline constexpr std::size_t kMaxCategory = 200;
+inline constexpr std::size_t kMaxSource = 64;
+inline constexpr std::size_t kMaxTenant = 200;
+inline constexpr std::size_t kMaxAddress = 254;  // RFC 5321 path minus its angle brackets
+
+struct Entry {
+  std::string email;        // normalised (see normalize_address)
+  std::string tenant;
+  std::string reason;       // "hard_bounce", "complaint", "manual", ...
+  std::string category;     // bounce category ("bad-mailbox") or feedback type ("abuse")
+  std::string source;       // "async_bounce", "bounce", "complaint", "api"
+  std::string description;  // e.g. the SMTP reply
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const Entry&) const = default;
+};
+
+// The form addresses are kept and compared in: surrounding white space trimmed, ASCII
+// lower-cased (local part included: a list errs on the side of not mailing). nullopt and *error
+// when it is empty, too long, has no local part or domain, or holds white space or control
+// characters.
+std::optional<std::string> normalize_address(std::string_view address, std::string* error);
+
+struct Added {
+  bool created = false;  // false: an entry for the address existed and was updated
+  Entry entry;           // as stored (the existing entry's created_at is kept)
+};
+
+struct Page {
+  std::vector<Entry> entries;              // ordered by email
+  std::optional<std::string> next_cursor;  // the last email of this page when more may follow
+};
+
+class SuppressionList {
+ public:
+  // Opens (creating if needed) the list at path and loads its index. nullptr and *error on
+  // failure. Records that cannot be decoded are skipped and counted (skipped_at_open()).
+  static std::unique_ptr<SuppressionList> open(const std::string& path, std::string* error);
+  ~SuppressionList();
+  SuppressionList(const SuppressionList&) = delete;
+  SuppressionList& operator=(const SuppressionList&) = delete;
+
+  // Adds or updates entries in one write (WriteOptions.sync = sync): all or nothing. Each
+  // entry's email is normalised; updated_at is entry.updated_at_ms or now when 0; created_at is
+  // the existing entry's, else entry.created_at_ms, else updated_at. nullopt and *error when an
+  // entry is invalid (nothing written; the error names the entry's index when there are several)
+  // or the write fails. When one address appears twice, the later entry wins.
+  std::optional<std::vector<Added>> add(std::vector<Entry> entries, bool sync, std::string* error);
+  std::optional<Added> add(Entry entry, bool sync, std::string* error);
+
+  // true when the address was on the tenant's list (and is now removed).
+  bool remove(std::string_view tenant, std::string_view email, bool sync = true);
+
+  std::optional<Entry> find(std::string_view tenant, std::string_view email) const;
+  // Whether the address is on the tenant's list; the entry's reason in *reason when given.
+  bool contains(std::string_view tenant, std::string_view email, std::string* reason = nullptr) const;
+
+  // Up to limit entries of the tenant's list after the address `cursor` ("" = from the start).
+  Page list(std::string_view tenant, std::string_view cursor, std::size_t limit) const;
+
+  std::size_t size(std::string_view tenant) const;
+  std::size_t total() const;
+  std::size_t skipped_at_open() const;
+
+ private:
+  struct Impl;
+  explicit SuppressionList(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace volley::suppression
