@@ -1,0 +1,235 @@
+#include "actors/webhook_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/webhook_client.hpp"
+#include "core/events/event_queue.hpp"
+#include "core/events/webhook_backoff.hpp"
+#include "core/events/webhook_signature.hpp"
+#include "core/events/webhook_url.hpp"
+
+namespace volley {
+
+namespace {
+
+// A POST holds at most this much event JSON, whatever max_batch allows: a receiver's request
+// size limit must not turn big events into a queue that never drains.
+constexpr std::size_t kMaxPostBytes = 4u << 20;
+
+struct Endpoint {
+  WebhookEndpoint cfg;
+  std::unique_ptr<WebhookClient> client;
+  bool in_flight = false;
+  std::uint64_t post_id = 0;        // tags the completion of the POST in flight
+  std::uint64_t in_flight_last_seq = 0;
+  std::uint64_t in_flight_events = 0;
+  bool retry_armed = false;
+  std::uint64_t timer_gen = 0;      // delayed_send cannot be cancelled: stale ticks are ignored
+  std::uint32_t failures = 0;       // consecutive
+
+  bool wants(const WebhookEvent& e) const {
+    auto has = [](const std::vector<std::string>& list, const std::string& v) {
+      return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+    };
+    return has(cfg.events, e.type) && has(cfg.tenants, e.tenant);
+  }
+};
+
+bool retried_silently(unsigned status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
+
+class WebhookActor : public caf::event_based_actor {
+ public:
+  WebhookActor(caf::actor_config& config, std::unique_ptr<events::EventQueue> queue,
+               std::vector<Endpoint> endpoints, caf::actor metrics)
+      : caf::event_based_actor(config),
+        queue_(std::move(queue)),
+        endpoints_(std::move(endpoints)),
+        metrics_(std::move(metrics)),
+        rng_(std::random_device{}()) {}
+
+  caf::behavior make_behavior() override {
+    std::set<std::string> configured;
+    for (auto& ep : endpoints_) {
+      configured.insert(ep.cfg.name);
+      report(ep, "", 0);
+    }
+    for (const auto& name : queue_->endpoints_with_events()) {
+      if (configured.count(name) == 0) {
+        spdlog::warn("webhook: {} events queued for endpoint '{}', which is no longer configured; they stay queued",
+                     queue_->depth(name), name);
+      }
+    }
+    for (std::size_t i = 0; i < endpoints_.size(); ++i) pump(i);
+    return {
+        // Answered once the events are in the queue: the events actor then releases their spool records.
+        [this](event_atom, const WebhookEvents& events) {
+          on_events(events);
+          return true;
+        },
+        [this](webhook_atom, std::size_t index, std::uint64_t post_id, std::uint32_t status,
+               const std::string& error) { on_answer(index, post_id, status, error); },
+        [this](tick_atom, std::size_t index, std::uint64_t gen) {
+          if (!queue_ || index >= endpoints_.size()) return;
+          auto& ep = endpoints_[index];
+          if (!ep.retry_armed || gen != ep.timer_gen) return;
+          ep.retry_armed = false;
+          pump(index);
+        },
+        [this](stop_atom) {
+          shut();
+          quit();
+          return true;
+        },
+    };
+  }
+
+  void on_exit() override { shut(); }
+
+ private:
+  void on_events(const WebhookEvents& events) {
+    if (!queue_) return;
+    for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+      auto& ep = endpoints_[i];
+      std::vector<std::string> picked;
+      for (const auto& e : events) {
+        if (ep.wants(e)) picked.push_back(e.json);
+      }
+      if (picked.empty()) continue;
+      std::string error;
+      if (!queue_->append(ep.cfg.name, picked, &error)) {
+        spdlog::error("webhook {}: {} events lost: {}", ep.cfg.name, picked.size(), error);
+        continue;
+      }
+      pump(i);
+    }
+  }
+
+  // Sends the oldest queued events unless a POST is in flight or a retry is pending.
+  void pump(std::size_t index) {
+    auto& ep = endpoints_[index];
+    if (!queue_ || ep.in_flight || ep.retry_armed) return;
+    auto batch = queue_->peek(ep.cfg.name, ep.cfg.max_batch, kMaxPostBytes);
+    if (batch.events.empty()) return;
+    // The queued objects are joined as they are: they were JSON when they went in.
+    std::string body;
+    body.reserve(batch.bytes + batch.events.size() + 16);
+    body += R"({"events":[)";
+    for (std::size_t i = 0; i < batch.events.size(); ++i) {
+      if (i) body.push_back(',');
+      body += batch.events[i];
+    }
+    body += "]}";
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto sig = events::sign(ep.cfg.secret, body, now);
+    WebhookClient::Headers headers{{std::string(events::kTimestampHeader), std::move(sig.timestamp)},
+                                   {std::string(events::kSignatureHeader), std::move(sig.signature)}};
+    ep.in_flight = true;
+    ep.in_flight_last_seq = batch.last_seq;
+    ep.in_flight_events = batch.events.size();
+    const std::uint64_t post_id = ++ep.post_id;
+    // A weak address: a POST still running when the actor is gone must not keep it alive.
+    caf::actor_addr me = address();
+    ep.client->post(std::move(body), std::move(headers), ep.cfg.timeout,
+                    [me, index, post_id](WebhookResponse r) {
+                      if (auto self = caf::actor_cast<caf::actor>(me)) {
+                        caf::anon_send(self, webhook_atom::value, index, post_id,
+                                       static_cast<std::uint32_t>(r.status), std::move(r.error));
+                      }
+                    });
+  }
+
+  void on_answer(std::size_t index, std::uint64_t post_id, std::uint32_t status, const std::string& error) {
+    if (!queue_ || index >= endpoints_.size()) return;
+    auto& ep = endpoints_[index];
+    if (!ep.in_flight || post_id != ep.post_id) return;
+    ep.in_flight = false;
+    if (status >= 200 && status < 300) {
+      std::string ack_error;
+      if (!queue_->ack(ep.cfg.name, ep.in_flight_last_seq, &ack_error)) {
+        // The events stay queued and go again: a duplicate, never a loss.
+        spdlog::error("webhook {}: {}", ep.cfg.name, ack_error);
+      }
+      if (ep.failures > 0) spdlog::info("webhook {}: delivering again after {} failures", ep.cfg.name, ep.failures);
+      ep.failures = 0;
+      report(ep, "delivered", ep.in_flight_events);
+      pump(index);
+      return;
+    }
+    ++ep.failures;
+    const auto delay = events::retry_delay(ep.cfg.retry_first, ep.cfg.retry_max, ep.failures,
+                                           std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
+    const std::string why = status == 0 ? error : "HTTP " + std::to_string(status);
+    if (retried_silently(status)) {
+      spdlog::warn("webhook {}: POST of {} events failed ({}), retry in {} ms ({} queued)", ep.cfg.name,
+                   ep.in_flight_events, why, delay.count(), queue_->depth(ep.cfg.name));
+    } else {
+      spdlog::error("webhook {}: endpoint refused {} events ({}): check its URL and secret; retry in {} ms",
+                    ep.cfg.name, ep.in_flight_events, why, delay.count());
+    }
+    report(ep, "failed", ep.in_flight_events);
+    ep.retry_armed = true;
+    delayed_send(this, delay, tick_atom::value, index, ++ep.timer_gen);
+  }
+
+  void report(const Endpoint& ep, const char* result, std::uint64_t events) {
+    if (!metrics_ || !queue_) return;
+    send(metrics_, webhook_atom::value, ep.cfg.name, std::string(result), events,
+         static_cast<std::uint64_t>(queue_->depth(ep.cfg.name)));
+  }
+
+  void shut() {
+    for (auto& ep : endpoints_) {
+      if (ep.client) ep.client->close();
+      ep.client.reset();
+    }
+    queue_.reset();
+  }
+
+  std::unique_ptr<events::EventQueue> queue_;
+  std::vector<Endpoint> endpoints_;
+  caf::actor metrics_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+caf::actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
+                               WebhookOptions options, caf::actor metrics) {
+  std::vector<Endpoint> endpoints;
+  std::set<std::string> names;
+  for (auto& cfg : options.endpoints) {
+    const std::string where = "webhook endpoint '" + cfg.name + "': ";
+    if (cfg.name.empty() || cfg.name.find('\0') != std::string::npos) {
+      throw std::runtime_error("webhook endpoint with an empty or invalid name (url " + cfg.url + ")");
+    }
+    if (!names.insert(cfg.name).second) throw std::runtime_error(where + "name used twice");
+    if (cfg.max_batch == 0) throw std::runtime_error(where + "max_batch must be at least 1");
+    std::string error;
+    auto url = events::parse_webhook_url(cfg.url, &error);
+    if (!url) throw std::runtime_error(where + error);
+    Endpoint ep;
+    ep.client = std::make_unique<WebhookClient>(io, std::move(*url), cfg.ca_file);
+    ep.cfg = std::move(cfg);
+    endpoints.push_back(std::move(ep));
+  }
+  std::string error;
+  auto queue = events::EventQueue::open(options.queue_path, &error);
+  if (!queue) throw std::runtime_error(error);
+  return system.spawn<WebhookActor, caf::detached>(std::move(queue), std::move(endpoints),
+                                                   std::move(metrics));
+}
+
+}  // namespace volley

@@ -1,0 +1,77 @@
+#pragma once
+// The webhook sink: POSTs events, in batches, to the configured URLs, signed
+// (core/events/webhook_signature), and never loses one because an endpoint was down. Every
+// event an endpoint's filters accept goes to that endpoint's durable queue
+// (core/events/event_queue) before anything is sent; it leaves the queue only when a POST
+// holding it was answered 2xx. Delivery is therefore at-least-once: a POST that timed out after
+// the receiver took it, or one in flight at shutdown, is sent again (receivers dedupe on the
+// events' own ids).
+//
+// Per endpoint: one POST in flight, oldest events first, up to max_batch per POST. Any answer
+// but 2xx, a network error or a timeout is a failure, and the endpoint waits retry_first,
+// doubling per consecutive failure up to retry_max, ±20 % jitter, then sends what is queued
+// (new events included). A 4xx other than 408/429 is retried too (dropping events is never
+// right) but logged as an error: it needs a person. Whatever is queued at start-up is sent.
+//
+// Detached (a thread of its own): the queue is RocksDB, and its writes and reads can stall
+// (write stalls behind compaction, reads from SST files after a long outage), which must not
+// hold a scheduler thread that delivery actors share. The HTTP work runs on the io_context;
+// its completions come back to the actor as messages, so the actor never waits on the network.
+//
+// Protocol:
+//   (event_atom, WebhookEvents) -> bool  queue for every endpoint whose filters match (answered
+//                                once queued), send when idle
+//   (stop_atom) -> bool          stop sending, close the queue (true), quit
+// Sent to metrics (when valid):
+//   (webhook_atom, std::string endpoint, std::string result, std::uint64_t events_in_post,
+//    std::uint64_t queue_depth_after)
+//   result is "delivered" or "failed" for every finished POST; once per endpoint after start-up
+//   it is "" with 0 events and the depth recovered from the queue.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace volley {
+
+struct WebhookEndpoint {
+  std::string name;                  // unique; used in the queue and metrics
+  std::string url;                   // http://host:port/path or https://...
+  std::string secret;                // HMAC key
+  std::vector<std::string> events;   // event types to send; empty = all
+  std::vector<std::string> tenants;  // tenants to send; empty = all
+  std::size_t max_batch = 100;       // events per POST
+  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds retry_first{1000}, retry_max{300000};
+  std::string ca_file;               // https: CA bundle to verify against; "" = system CAs
+};
+
+struct WebhookEvent {
+  std::string type;
+  std::string tenant;
+  std::string json;  // one event object, sent as it is
+};
+using WebhookEvents = std::vector<WebhookEvent>;
+
+struct WebhookOptions {
+  std::string queue_path;
+  std::vector<WebhookEndpoint> endpoints;
+};
+
+// Opens the queue and spawns the actor. Throws std::runtime_error (naming the endpoint) when
+// the queue cannot be opened or an endpoint is invalid (bad URL, empty or duplicate name,
+// max_batch 0, unreadable CA file). The io_context must outlive the actor.
+caf::actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
+                               WebhookOptions options, caf::actor metrics);
+
+}  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::WebhookEvents)
