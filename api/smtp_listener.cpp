@@ -1,0 +1,510 @@
+#include "api/smtp_listener.hpp"
+
+// Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
+#include <utility>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/tls_context.hpp"
+#include "core/smtp/server.hpp"
+
+namespace volley::api {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace smtp = volley::smtp;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+  return out;
+}
+
+// RFC 5322 atext without '%' and '!': both are legal in a local part, and both are how old
+// relays were tricked into forwarding ("victim%elsewhere@us", "elsewhere!victim@us").
+bool plain_local_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("#$&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+// A dot-atom: atoms of plain characters separated by single dots.
+bool plain_local_part(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
+  char prev = 0;
+  for (char c : s) {
+    if (c == '.' ? prev == '.' : !plain_local_char(c)) return false;
+    prev = c;
+  }
+  return true;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// "host:port" or "[v6]:port" with a numeric port; the host may be a name to resolve.
+std::optional<std::pair<std::string, std::uint16_t>> split_listen(std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto host = s.substr(0, colon);
+  const auto port = s.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;  // a bare IPv6 address needs []
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return std::make_pair(std::string(host), static_cast<std::uint16_t>(value));
+}
+
+// A client that stops reading must not hold a session open for the full command timeout after
+// the listener was told to stop.
+constexpr std::chrono::seconds kStopGrace{2};
+// Reply text from the handler: one line, short enough for any client's line limit.
+constexpr std::size_t kMaxAnswerText = 400;
+// Replies waiting for a client that pipelines commands but does not read them: beyond this the
+// session stops reading until they are written, so its memory stays bounded.
+constexpr std::size_t kMaxPendingOutput = 64 * 1024;
+
+}  // namespace
+
+bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains) {
+  if (lower(address) == "postmaster") return true;
+  const auto at = address.rfind('@');
+  if (at == std::string::npos) return false;
+  const std::string_view local(address.data(), at);
+  const auto domain = lower(std::string_view(address).substr(at + 1));
+  return plain_local_part(local) && std::find(domains.begin(), domains.end(), domain) != domains.end();
+}
+
+class Session;
+
+// What the acceptor and every session share; outlives them all (held by shared_ptr).
+struct ListenerShared {
+  SmtpListenerOptions options;
+  InboundHandler handler;
+  smtp::SmtpServer::Options smtp;
+  std::vector<std::string> domains;       // lower case
+  std::shared_ptr<ssl::context> tls;      // null: no STARTTLS
+  std::mutex mu;
+  bool stopped = false;
+  std::size_t admitted = 0;
+  std::unordered_map<Session*, std::weak_ptr<Session>> live;
+};
+
+// One SMTP connection: bytes from the socket (plain, then TLS after STARTTLS) into the state
+// machine, its replies out, its requests answered here (MAIL, RCPT) or by the handler (messages).
+// Everything runs on the session's strand; the handler's answer is posted back to it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<ListenerShared> shared, tcp::socket socket, bool admitted)
+      : shared_(std::move(shared)),
+        executor_(socket.get_executor()),
+        socket_(std::move(socket)),
+        deadline_(executor_),
+        sm_(shared_->smtp),
+        admitted_(admitted) {
+    error_code ec;
+    const auto peer = socket_.remote_endpoint(ec);
+    peer_ = ec ? "?" : endpoint_text(peer);
+  }
+
+  void start() {
+    net::dispatch(executor_, [self = shared_from_this()] {
+      error_code ec;
+      self->socket_.set_option(tcp::no_delay(true), ec);  // replies are small; Nagle would hold them
+      std::optional<smtp::Reply> refusal;
+      if (!self->admitted_) {
+        spdlog::warn("smtp_in: {} refused: {} connections open", self->peer_, self->shared_->options.max_connections);
+        refusal = smtp::Reply::synthetic(421, "4.7.0", self->shared_->options.hostname + " Too many connections, try again later");
+      }
+      self->sm_.start(std::move(refusal));
+      self->arm(self->shared_->options.command_timeout);
+      self->pump();
+    });
+  }
+
+  // From any thread (SmtpListener::stop).
+  void post_stop() {
+    net::post(executor_, [self = shared_from_this()] {
+      if (self->done_) return;
+      self->sm_.close_session(smtp::Reply::synthetic(421, "4.3.2", self->shared_->options.hostname + " Service shutting down"));
+      self->arm(std::min<Clock::duration>(kStopGrace, self->shared_->options.command_timeout));
+      self->pump();
+    });
+  }
+
+  // From any thread: the handler's answer to message `generation`.
+  void post_answer(std::uint64_t generation, bool ok, std::string text) {
+    net::post(executor_, [self = shared_from_this(), generation, ok, text = std::move(text)]() mutable {
+      self->on_answer(generation, ok, std::move(text));
+    });
+  }
+
+ private:
+  // Shared by every copy of one message's answer function: answers once; a 451 if dropped.
+  struct AnswerState {
+    AnswerState(std::weak_ptr<Session> s, std::uint64_t g) : session(std::move(s)), generation(g) {}
+    ~AnswerState() { answer(false, "Message was not processed, try again later"); }
+    void answer(bool ok, std::string text) {
+      if (answered.exchange(true, std::memory_order_acq_rel)) return;
+      if (auto s = session.lock()) s->post_answer(generation, ok, std::move(text));
+    }
+    std::weak_ptr<Session> session;
+    std::uint64_t generation;
+    std::atomic<bool> answered{false};
+  };
+
+  const SmtpListenerOptions& opts() const { return shared_->options; }
+
+  void pump() {
+    // Each batch ends with at most one request; answering it may release the next batch.
+    for (auto actions = sm_.take_actions(); !actions.empty() && !done_; actions = sm_.take_actions()) {
+      for (auto& a : actions) {
+        if (done_) return;
+        if (auto* s = std::get_if<smtp::Send>(&a)) {
+          out_ += s->bytes;
+        } else if (std::holds_alternative<smtp::MailRequest>(a)) {
+          sm_.answer();  // any sender, the null one included: bounces come from <>
+        } else if (auto* r = std::get_if<smtp::RcptRequest>(&a)) {
+          on_rcpt(*r);
+        } else if (auto* m = std::get_if<smtp::MessageRequest>(&a)) {
+          on_message(*m);
+        } else if (auto* f = std::get_if<smtp::Refused>(&a)) {
+          spdlog::debug("smtp_in: {} {} refused: {}", peer_, f->command.empty() ? "command" : f->command, f->reply);
+        } else if (std::holds_alternative<smtp::StartTls>(a)) {
+          tls_wanted_ = true;
+        } else if (std::holds_alternative<smtp::Hangup>(a)) {
+          hangup_ = true;
+        }
+      }
+    }
+    if (done_) return;
+    write();
+    read();
+  }
+
+  void on_rcpt(const smtp::RcptRequest& r) {
+    if (inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
+    spdlog::warn("smtp_in: {} (helo {}) relay attempt refused: RCPT TO:<{}>", peer_, sm_.helo_name(), r.forward_path);
+    sm_.answer(smtp::Reply::synthetic(550, "5.7.1", "Relaying denied"));
+  }
+
+  void on_message(smtp::MessageRequest& m) {
+    const auto generation = ++generation_;
+    awaiting_handler_ = true;
+    summary_ = fmt::format("from=<{}> rcpts={} size={}{}", m.reverse_path, fmt::join(m.recipients, ","),
+                           m.content.size(), sm_.tls_active() ? " tls" : "");
+    InboundMessage msg{peer_, sm_.helo_name(), std::move(m.reverse_path), std::move(m.recipients),
+                       std::move(m.content), sm_.tls_active()};
+    auto state = std::make_shared<AnswerState>(weak_from_this(), generation);
+    try {
+      shared_->handler(std::move(msg), [state](bool ok, std::string text) { state->answer(ok, std::move(text)); });
+    } catch (const std::exception& e) {
+      spdlog::error("smtp_in: message handler threw: {}", e.what());
+      state->answer(false, "Local error in processing");
+    } catch (...) {
+      spdlog::error("smtp_in: message handler threw");
+      state->answer(false, "Local error in processing");
+    }
+  }
+
+  void on_answer(std::uint64_t generation, bool ok, std::string text) {
+    if (done_ || !awaiting_handler_ || generation != generation_) return;  // late, or after a timeout
+    awaiting_handler_ = false;
+    if (ok) {
+      spdlog::info("smtp_in: accepted message from {} (helo {}): {}", peer_, sm_.helo_name(), summary_);
+      sm_.answer();
+    } else {
+      if (text.empty()) text = "Temporary failure, try again later";
+      if (text.size() > kMaxAnswerText) text.resize(kMaxAnswerText);
+      // One line, in the reply and in the log alike.
+      std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }, ' ');
+      spdlog::info("smtp_in: deferred message from {} (helo {}): {}: {}", peer_, sm_.helo_name(), summary_, text);
+      sm_.answer(smtp::Reply::synthetic(451, "4.3.0", std::move(text)));
+    }
+    arm(opts().command_timeout);
+    pump();
+  }
+
+  // One read at a time, and none while the machine holds input back (an outstanding request),
+  // during STARTTLS, or once it has hung up.
+  void read() {
+    if (reading_ || done_ || tls_wanted_ || handshaking_ || !sm_.wants_input()) return;
+    if (out_.size() + wire_.size() > kMaxPendingOutput) return;  // write() resumes reading
+    reading_ = true;
+    auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->reading_ = false;
+      if (self->done_) return;
+      if (ec) return self->finish(ec == net::error::eof ? "client closed" : ec.message());
+      if (!self->hangup_) self->arm(self->opts().command_timeout);
+      self->sm_.feed(std::string_view(self->buf_.data(), n));
+      self->pump();
+    };
+    if (tls_) {
+      tls_->async_read_some(net::buffer(buf_), std::move(on_read));
+    } else {
+      socket_.async_read_some(net::buffer(buf_), std::move(on_read));
+    }
+  }
+
+  void write() {
+    if (writing_ || done_) return;
+    if (out_.empty()) return flushed();
+    std::swap(out_, wire_);  // both keep their capacity: no allocation per reply
+    writing_ = true;
+    auto on_write = [self = shared_from_this()](error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (self->done_) return;
+      if (ec) return self->finish(ec.message());
+      self->wire_.clear();
+      self->write();
+      self->read();
+    };
+    if (tls_) {
+      net::async_write(*tls_, net::buffer(wire_), std::move(on_write));
+    } else {
+      net::async_write(socket_, net::buffer(wire_), std::move(on_write));
+    }
+  }
+
+  // Every reply so far is on the wire: a hangup or a TLS handshake may now proceed.
+  void flushed() {
+    if (hangup_) return finish("closed");
+    if (tls_wanted_) handshake();
+  }
+
+  void handshake() {
+    tls_wanted_ = false;
+    handshaking_ = true;
+    tls_.emplace(socket_, *shared_->tls);
+    arm(opts().command_timeout);
+    tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+      self->handshaking_ = false;
+      if (self->done_) return;
+      if (ec) {
+        spdlog::info("smtp_in: {} TLS handshake failed: {}", self->peer_, ec.message());
+        return self->finish("TLS handshake failed");
+      }
+      self->sm_.on_tls_established();
+      self->arm(self->opts().command_timeout);
+      self->pump();
+    });
+  }
+
+  // One deadline for whatever the session waits on: the client (a command, DATA, a write it
+  // does not read, a handshake) or the handler. Every step forward moves it.
+  void arm(Clock::duration after) {
+    deadline_.expires_after(after);
+    deadline_.async_wait([self = shared_from_this()](error_code ec) {
+      // A wait already due when the deadline moved still runs with success: check the clock.
+      if (ec || self->done_ || self->deadline_.expiry() > Clock::now()) return;
+      self->on_deadline();
+    });
+  }
+
+  void on_deadline() {
+    if (awaiting_handler_) {
+      awaiting_handler_ = false;
+      spdlog::warn("smtp_in: message from {} not answered in time: {}", peer_, summary_);
+      sm_.answer(smtp::Reply::synthetic(451, "4.3.0", "Timed out processing the message, try again later"));
+      arm(opts().command_timeout);
+      return pump();
+    }
+    // Already saying goodbye, or in a handshake (no way to send a reply): just close.
+    if (hangup_ || handshaking_ || sm_.closed()) return finish("timeout");
+    spdlog::info("smtp_in: {} (helo {}) timed out", peer_, sm_.helo_name());
+    sm_.close_session(smtp::Reply::synthetic(421, "4.4.2", opts().hostname + " Timeout, closing connection"));
+    arm(opts().command_timeout);
+    pump();
+  }
+
+  void finish(const std::string& reason) {
+    if (done_) return;
+    done_ = true;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    deadline_.cancel();
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->live.erase(this);
+      if (admitted_) --shared_->admitted;
+    }
+    spdlog::debug("smtp_in: {} session ended: {}", peer_, reason);
+  }
+
+  std::shared_ptr<ListenerShared> shared_;
+  net::any_io_executor executor_;
+  tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_
+  net::steady_timer deadline_;
+  smtp::SmtpServer sm_;
+  std::string peer_;
+  bool admitted_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool tls_wanted_ = false;  // STARTTLS answered: handshake once the 220 is written
+  bool handshaking_ = false;
+  bool hangup_ = false;
+  bool done_ = false;
+  bool awaiting_handler_ = false;
+  std::uint64_t generation_ = 0;  // of the message the handler has; stale answers are ignored
+  std::string summary_;           // of that message, for the log
+  std::array<char, 16 * 1024> buf_{};
+  std::string out_;   // replies not yet handed to the socket
+  std::string wire_;  // replies being written
+};
+
+struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
+  Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler)
+      : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
+    shared = std::make_shared<ListenerShared>();
+    for (const auto& d : options.accept_domains) shared->domains.push_back(lower(d));
+    auto& s = shared->smtp;
+    s.hostname = options.hostname;
+    s.max_message_size = options.max_message_size;
+    s.max_recipients = options.max_recipients;
+    shared->options = std::move(options);
+    shared->handler = std::move(handler);
+  }
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of descriptors, most likely: back off briefly instead of spinning.
+      spdlog::warn("smtp_in: accept failed: {}", ec.message());
+      retry_timer.expires_after(std::chrono::milliseconds(100));
+      retry_timer.async_wait([self = shared_from_this()](error_code e) {
+        if (!e && self->acceptor.is_open()) self->accept();
+      });
+      return;
+    }
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(shared->mu);
+      if (shared->stopped) return;  // the socket closes as it goes out of scope
+      // Connections beyond the limit get a session too, so that they are told why (421).
+      const bool admitted = shared->admitted < shared->options.max_connections;
+      session = std::make_shared<Session>(shared, std::move(socket), admitted);
+      if (admitted) ++shared->admitted;
+      shared->live.emplace(session.get(), session);
+    }
+    session->start();
+    accept();
+  }
+
+  net::io_context& io;
+  tcp::acceptor acceptor;
+  net::steady_timer retry_timer;
+  std::shared_ptr<ListenerShared> shared;
+  std::atomic<std::uint16_t> bound_port{0};
+  std::atomic<bool> stopped{false};
+};
+
+SmtpListener::SmtpListener(net::io_context& io, SmtpListenerOptions options, InboundHandler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+
+SmtpListener::~SmtpListener() { stop(); }
+
+void SmtpListener::start(const std::string& host_port) {
+  auto& shared = *impl_->shared;
+  const auto& o = shared.options;
+  smtp::SmtpServer probe(shared.smtp);  // throws now on a hostname or limit the machine refuses
+  if (!o.tls_certificate_file.empty() || !o.tls_private_key_file.empty()) {
+    shared.tls = make_server_tls_context(o.tls_certificate_file, o.tls_private_key_file);
+    shared.smtp.starttls = true;
+  }
+  if (shared.domains.empty()) spdlog::warn("smtp_in: no accept_domains: every recipient will be refused");
+
+  const auto hp = split_listen(host_port);
+  if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
+  error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = net::ip::make_address(hp->first, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, hp->second);
+  } else {
+    tcp::resolver resolver(impl_->io);
+    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
+    if (ec || results.empty()) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
+    endpoint = results.begin()->endpoint();
+  }
+  auto& acceptor = impl_->acceptor;
+  auto fail = [&](const char* what) {
+    throw std::runtime_error("SMTP listener " + host_port + ": " + what + ": " + ec.message());
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) fail("open");
+  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
+  if (acceptor.bind(endpoint, ec)) fail("bind");
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) fail("listen");
+  impl_->bound_port = acceptor.local_endpoint().port();
+  spdlog::info("smtp_in: listening on {}{}", endpoint_text(acceptor.local_endpoint()), shared.tls ? " (STARTTLS)" : "");
+  net::dispatch(acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+}
+
+std::uint16_t SmtpListener::port() const { return impl_->bound_port.load(); }
+
+std::size_t SmtpListener::connection_count() const {
+  std::lock_guard lock(impl_->shared->mu);
+  return impl_->shared->admitted;
+}
+
+void SmtpListener::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  // The acceptor is not thread-safe: close it on its own strand.
+  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
+    error_code ec;
+    impl->acceptor.close(ec);
+    impl->retry_timer.cancel();
+  });
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->shared->mu);
+    impl_->shared->stopped = true;
+    for (auto& [ptr, weak] : impl_->shared->live) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  for (auto& s : open) s->post_stop();
+}
+
+}  // namespace volley::api

@@ -1,0 +1,79 @@
+#pragma once
+// Volley's inbound SMTP edge: takes asynchronous bounces (DSNs to the VERP return paths) and
+// feedback-loop reports for the domains it is told to accept, and nothing else (no relaying).
+// Sessions run the sans-IO core/smtp/server machine over Asio on a caller-owned io_context (each
+// session on its own strand); each complete message goes to the InboundHandler, and the client
+// gets the handler's answer. What a message means is the handler's business.
+//
+// Asio and OpenSSL stay in smtp_listener.cpp: this header is included by code that must build fast.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace volley::api {
+
+struct InboundMessage {
+  std::string peer;                     // "ip:port"
+  std::string helo;
+  std::string reverse_path;             // MAIL FROM, "" = null sender (DSNs come with <>)
+  std::vector<std::string> recipients;  // accepted RCPTs
+  std::string content;                  // unstuffed message, CRLF line ends
+  bool tls = false;
+};
+
+// Called once per complete message on the io thread; must not block. answer(true, "") -> 250;
+// answer(false, text) -> 451 4.3.0 <text> (the sender retries). The connection waits for the
+// answer; answer may be called from any thread, once (later calls are ignored). An answer that
+// is dropped uncalled, or that takes longer than command_timeout, gives the client a 451; one
+// arriving after its session ended does nothing.
+using InboundHandler =
+    std::function<void(InboundMessage&&, std::function<void(bool ok, std::string text)> answer)>;
+
+struct SmtpListenerOptions {
+  std::string hostname = "localhost";
+  // RCPT domains taken (exact, case-insensitive), with a plain local part only; all else (other
+  // domains, '%' and '!' paths, quoted local parts) gets 550 5.7.1 relaying denied.
+  std::vector<std::string> accept_domains;
+  std::uint64_t max_message_size = 10 << 20;  // SIZE= and actual -> 552
+  std::size_t max_recipients = 50;
+  std::size_t max_connections = 200;          // beyond: 421 4.7.0 and close
+  std::chrono::seconds command_timeout{300};  // idle between commands / during DATA (RFC 5321 4.5.3.2)
+  std::string tls_certificate_file, tls_private_key_file;  // both set: STARTTLS offered
+};
+
+class SmtpListener {
+ public:
+  SmtpListener(boost::asio::io_context& io, SmtpListenerOptions options, InboundHandler handler);
+  ~SmtpListener();  // stop()s
+  SmtpListener(const SmtpListener&) = delete;
+  SmtpListener& operator=(const SmtpListener&) = delete;
+
+  // Binds "host:port" ("127.0.0.1:2526", "[::1]:0"; port 0 picks a free port) and starts
+  // accepting. Throws std::runtime_error on a bad address, a failed bind, or a TLS certificate or
+  // key that cannot be used. Call once.
+  void start(const std::string& host_port);
+  std::uint16_t port() const;  // the bound port, after start()
+  // Closes the acceptor and every session (each is sent 421 first if it can take it quickly).
+  // Idempotent, callable from any thread.
+  void stop();
+
+  std::size_t connection_count() const;  // admitted sessions open now
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// True when `address` (a RCPT forward path, without <>) is one this listener takes: a plain
+// dot-atom local part at one of `domains` (lower case), or bare "postmaster" (RFC 5321 §4.5.1).
+bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains);
+
+}  // namespace volley::api

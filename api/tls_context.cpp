@@ -1,0 +1,54 @@
+#include "api/tls_context.hpp"
+
+// Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
+#include <utility>
+
+#include <stdexcept>
+
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+namespace volley::api {
+
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+// OpenSSL keeps the detailed reason on its thread-local error queue; the error_code Asio hands
+// back often says only "system lib".
+std::string openssl_reason(const boost::system::error_code& ec) {
+  std::string reason;
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!reason.empty()) reason += "; ";
+    reason += buf;
+  }
+  return reason.empty() ? ec.message() : reason;
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> make_server_tls_context(const std::string& certificate_file,
+                                                      const std::string& private_key_file) {
+  if (certificate_file.empty() || private_key_file.empty())
+    throw std::runtime_error("TLS needs both a certificate file and a private key file");
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  if (SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("TLS: cannot require TLS 1.2 or later");
+  ERR_clear_error();
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(certificate_file, ec);
+  if (ec) throw std::runtime_error("TLS certificate " + certificate_file + " (PEM chain) cannot be loaded: " + openssl_reason(ec));
+  ctx->use_private_key_file(private_key_file, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("TLS private key " + private_key_file + " (PEM) cannot be loaded: " + openssl_reason(ec));
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("TLS private key " + private_key_file + " does not match certificate " +
+                             certificate_file + ": " + openssl_reason({}));
+  return ctx;
+}
+
+}  // namespace volley::api
