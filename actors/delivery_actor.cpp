@@ -222,6 +222,7 @@ Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job, 
   o.attempt = r.attempts;
   o.received_at_ms = job.msg->received_at_ms;
   o.at_ms = now_unix_ms();
+  o.extras = job.msg->extras;
   return o;
 }
 
@@ -241,7 +242,7 @@ void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r
   emit(self, o);
   // With an events actor, it releases the spool records once the event is written.
   if (!st.ctx->events && st.ctx->spool)
-    self->send(st.ctx->spool, done_atom::value, SpoolReleases{{o.rcpt_id, o.message_id, o.message_finished}});
+    self->send(st.ctx->spool, done_atom::value, SpoolReleases{{o.rcpt_id, o.message_id, o.message_finished, {}}});
   --st.queued;
 }
 
@@ -473,7 +474,9 @@ void give_job(Self* self, Session& s) {
   Lane& lane = st.lanes[s.lane];
   Job job = std::move(lane.ready.front());
   lane.ready.pop_front();
-  const std::size_t max_rcpts = std::max<std::size_t>(1, lane.limits.max_recipients_per_transaction);
+  // A VERP return path names one recipient message, so each recipient is its own transaction.
+  const delivery::ReturnPathRule* verp = st.ctx->settings.return_paths.for_sender(job.msg->envelope_from);
+  const std::size_t max_rcpts = verp ? 1 : std::max<std::size_t>(1, lane.limits.max_recipients_per_transaction);
   if (job.rcpts.size() > max_rcpts) {  // the rest goes next, sharing the body
     Job rest{job.msg, {}, job.body, {}, job.pinned};
     rest.rcpts.assign(std::make_move_iterator(job.rcpts.begin() + static_cast<std::ptrdiff_t>(max_rcpts)),
@@ -484,11 +487,16 @@ void give_job(Self* self, Session& s) {
   job.claim.release();  // in flight now: held by the session, not by the queue
   count_attempt(job);
   smtp::Transaction txn;
-  txn.mail_from = job.msg->envelope_from;
+  // X-Volley-ID ties a complaint (whose report quotes the headers) back to what was sent: the
+  // recipient message when the transaction has one recipient, else the message.
+  const std::string volley_id =
+      job.rcpts.size() == 1 ? spool::recipient_id(job.msg->id, job.rcpts.front().index) : job.msg->id;
+  txn.mail_from = verp ? delivery::ReturnPaths::address(*verp, volley_id) : job.msg->envelope_from;
   txn.rcpts.reserve(job.rcpts.size());
   for (const auto& r : job.rcpts) txn.rcpts.push_back(r.recipient);
   txn.wire_data = job.body;
-  txn.message_size = job.msg->message_size;
+  txn.header_prefix = "X-Volley-ID: " + volley_id + "\r\n";
+  txn.message_size = job.msg->message_size + txn.header_prefix.size();
   txn.body_8bit = job.msg->body_8bit;
   txn.needs_smtputf8 = job.msg->needs_smtputf8;
   s.job = std::move(job);

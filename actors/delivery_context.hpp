@@ -11,6 +11,7 @@
 
 #include "actors/egress_path.hpp"
 #include "core/delivery/reply_classifier.hpp"
+#include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/shaping.hpp"
 
@@ -40,6 +41,9 @@ struct DeliverySettings {
   // domains. Past it, queued work lets go of its body and reads it back from the spool when due:
   // a backlog costs its records in memory, not its bodies.
   std::int64_t queued_body_budget = 256ll << 20;
+  // VERP: senders whose mail leaves with a return path naming the recipient message (then one
+  // recipient per transaction).
+  delivery::ReturnPaths return_paths;
 };
 
 // Bytes of bodies held under DeliverySettings::queued_body_budget, shared by delivery actors.

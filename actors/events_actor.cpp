@@ -1,19 +1,16 @@
 #include "actors/events_actor.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <deque>
-#include <filesystem>
-#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/event_log.hpp"
 #include "actors/messages.hpp"
 #include "actors/recipient_status.hpp"
+#include "actors/webhook_actor.hpp"
 
 namespace volley {
 
@@ -21,33 +18,26 @@ namespace {
 
 constexpr std::size_t kFlushBytes = 64 * 1024;
 constexpr auto kFlushDelay = std::chrono::milliseconds(100);
+// The webhook actor appends to its disk queue; past this something is wrong with it, and the
+// spool records are released anyway rather than kept forever (the event log has the lines).
+constexpr auto kWebhookQueueTimeout = std::chrono::seconds(60);
 
 struct EventsState {
   EventsOptions opts;
-  std::FILE* log = nullptr;
+  std::unique_ptr<EventLog> log;
   std::string buffer;
+  WebhookEvents for_webhooks;
   bool flush_pending = false;
   caf::actor spool;
+  caf::actor feedback;  // where synchronous bounces go to be suppressed
   // Final outcomes whose lines are in `buffer`: released in the spool after the write.
   SpoolReleases to_release;
+  // Reports waiting for their lines to be written and queued.
+  std::vector<caf::response_promise> waiting;
   std::unordered_map<std::string, RecipientStatus> status;  // rcpt id -> final status
   std::deque<std::string> final_order;                   // eviction order of final statuses
-
-  ~EventsState() {
-    if (log) std::fclose(log);
-  }
-
-  // Writes the buffered lines to the kernel (they survive a crash of this process), then lets
-  // the spool forget the recipients they report.
-  void flush(caf::event_based_actor* self) {
-    if (log && !buffer.empty()) {
-      if (std::fwrite(buffer.data(), 1, buffer.size(), log) != buffer.size() || std::fflush(log) != 0)
-        spdlog::error("event log {}: write failed: {}", opts.event_log_path, std::strerror(errno));
-    }
-    buffer.clear();
-    if (spool && !to_release.empty()) self->send(spool, done_atom::value, std::move(to_release));
-    to_release.clear();
-  }
+  std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
+  bool stopping = false;
 
   void remember_final(const std::string& id) {
     final_order.push_back(id);
@@ -58,27 +48,63 @@ struct EventsState {
   }
 };
 
+using EventsActor = caf::stateful_actor<EventsState>;
+
+// Writes the buffered lines to the kernel (they survive a crash of this process) and hands them
+// to the webhook queue; once that is done, the spool forgets the recipients they report and the
+// reports waiting are answered.
+void flush(EventsActor* self) {
+  auto& st = self->state;
+  if (!st.buffer.empty()) st.log->append(st.buffer);
+  st.buffer.clear();
+  auto releases = std::make_shared<SpoolReleases>(std::move(st.to_release));
+  auto waiting = std::make_shared<std::vector<caf::response_promise>>(std::move(st.waiting));
+  st.to_release.clear();
+  st.waiting.clear();
+  ++st.flushes_in_flight;
+  auto finish = [self, releases, waiting] {
+    auto& st = self->state;
+    if (st.spool && !releases->empty()) self->send(st.spool, done_atom::value, std::move(*releases));
+    for (auto& rp : *waiting) rp.deliver(true);
+    if (--st.flushes_in_flight == 0 && st.stopping) self->quit();
+  };
+  if (!st.opts.webhooks || st.for_webhooks.empty()) {
+    st.for_webhooks.clear();
+    finish();
+    return;
+  }
+  self->request(st.opts.webhooks, kWebhookQueueTimeout, event_atom::value, std::move(st.for_webhooks))
+      .then([finish](bool) { finish(); },
+            [finish](const caf::error& err) {
+              spdlog::error("webhook queue did not take events: {}; they are in the event log only", to_string(err));
+              finish();
+            });
+  st.for_webhooks.clear();
+}
+
 // Writes at once past 64 KiB of lines, else within 100 ms.
-void schedule_flush(caf::stateful_actor<EventsState>* self) {
+void schedule_flush(EventsActor* self) {
   auto& st = self->state;
   if (st.buffer.size() >= kFlushBytes) {
-    st.flush(self);
+    flush(self);
   } else if (!st.flush_pending) {
     st.flush_pending = true;
     self->delayed_send(self, kFlushDelay, tick_atom::value);
   }
 }
 
-nlohmann::json to_json(const Outcome& o) {
+// One event as a JSON object. Metadata and report are JSON objects already (checked at
+// injection, built by Volley): spliced in rather than parsed again.
+std::string to_json(const Outcome& o) {
   nlohmann::json j{{"event", to_string(o.kind)},
                    {"id", o.rcpt_id},
                    {"message_id", o.message_id},
                    {"recipient", o.recipient},
                    {"domain", o.domain},
                    {"tenant", o.tenant},
-                   {"attempt", o.attempt},
                    {"at", o.at_ms},
                    {"received_at", o.received_at_ms}};
+  if (o.attempt > 0) j["attempt"] = o.attempt;
   if (!o.campaign.empty()) j["campaign"] = o.campaign;
   if (!o.mx_host.empty()) j["mx_host"] = o.mx_host;
   if (!o.pool.empty()) j["pool"] = o.pool;
@@ -86,60 +112,103 @@ nlohmann::json to_json(const Outcome& o) {
   if (!o.reply.empty()) j["reply"] = o.reply;
   if (!o.category.empty()) j["category"] = o.category;
   if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;
-  return j;
+  if (o.extras && !o.extras->tags.empty()) j["tags"] = o.extras->tags;
+  std::string out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto splice = [&out](std::string_view name, const std::string& object) {
+    if (object.empty() || object == "{}") return;
+    out.pop_back();  // '}'
+    out += ",\"";
+    out += name;
+    out += "\":";
+    out += object;
+    out += '}';
+  };
+  if (o.extras) splice("metadata", o.extras->metadata_json);
+  splice("report", o.report_json);
+  return out;
+}
+
+void add(EventsActor* self, const Outcome& o) {
+  auto& st = self->state;
+  std::string line = to_json(o);
+  const bool final = o.kind == OutcomeKind::delivered || o.kind == OutcomeKind::bounced || o.kind == OutcomeKind::expired;
+  const std::string line_copy = o.kind == OutcomeKind::delivered ? line : std::string();
+  st.buffer += line;
+  st.buffer += '\n';
+  if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
+  if (!final) return;
+  if (o.kind == OutcomeKind::bounced && st.feedback) self->send(st.feedback, suppress_atom::value, o);
+  // Only final statuses are kept here; a deferred recipient's status is its spool record.
+  RecipientStatus status;
+  status.message_id = o.message_id;
+  status.recipient = o.recipient;
+  status.status = to_string(o.kind);
+  status.attempts = o.attempt;
+  status.updated_at_ms = o.at_ms;
+  status.reply = o.reply;
+  status.reply_is_last = false;
+  status.category = o.category;
+  st.status[o.rcpt_id] = std::move(status);
+  st.remember_final(o.rcpt_id);
+  st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished,
+                                       o.kind == OutcomeKind::delivered ? line_copy : std::string()});
 }
 
 }  // namespace
 
 caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
-  return sys.spawn([](caf::stateful_actor<EventsState>* self, EventsOptions opts) -> caf::behavior {
+  return sys.spawn([](EventsActor* self, EventsOptions opts) -> caf::behavior {
     auto& st = self->state;
     st.opts = opts;
-    if (!opts.event_log_path.empty()) {
-      std::error_code ec;
-      auto parent = std::filesystem::path(opts.event_log_path).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      st.log = std::fopen(opts.event_log_path.c_str(), "ae");
-      if (!st.log) spdlog::error("event log {}: cannot open: {}", opts.event_log_path, std::strerror(errno));
-    }
+    st.log = std::make_unique<EventLog>(opts.event_log_path, opts.event_log_max_size, opts.event_log_keep);
     return {
         [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
+        [self](suppress_atom, caf::actor feedback) { self->state.feedback = std::move(feedback); },
         [self](outcome_atom, const Outcome& o) {
-          auto& st = self->state;
-          auto line = to_json(o);
-          st.buffer += line.dump();
-          st.buffer += '\n';
-          // Only final statuses are kept here; a deferred recipient's status is its spool record.
-          if (o.kind == OutcomeKind::deferred) {
-            schedule_flush(self);
-            return;
-          }
-          RecipientStatus status;
-          status.message_id = o.message_id;
-          status.recipient = o.recipient;
-          status.status = to_string(o.kind);
-          status.attempts = o.attempt;
-          status.updated_at_ms = o.at_ms;
-          status.reply = o.reply;
-          status.reply_is_last = false;
-          status.category = o.category;
-          st.status[o.rcpt_id] = std::move(status);
-          st.remember_final(o.rcpt_id);
-          st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished});
+          add(self, o);
           schedule_flush(self);
+        },
+        [self](outcome_atom, const ReceivedNotes& notes) {
+          Outcome o;
+          o.kind = OutcomeKind::received;
+          for (const auto& n : notes) {
+            const auto& m = *n.message;
+            o.rcpt_id = n.rcpt_id;
+            o.message_id = m.id;
+            o.recipient = n.recipient;
+            o.domain = n.domain;
+            o.tenant = m.tenant;
+            o.campaign = m.campaign;
+            o.pool = m.pool;
+            o.received_at_ms = m.received_at_ms;
+            o.at_ms = m.received_at_ms;
+            o.extras = m.extras;
+            add(self, o);
+          }
+          schedule_flush(self);
+        },
+        [self](report_atom, const std::vector<Outcome>& events) -> caf::result<bool> {
+          for (const auto& o : events) add(self, o);
+          auto rp = self->make_response_promise<bool>();
+          self->state.waiting.push_back(rp);
+          flush(self);
+          return rp;
         },
         [self](tick_atom) {
           self->state.flush_pending = false;
-          self->state.flush(self);
+          flush(self);
         },
         [self](status_atom, const std::string& id) -> std::string {
           auto it = self->state.status.find(id);
           return it == self->state.status.end() ? std::string{} : it->second.render(id);
         },
-        [self](stop_atom) {
-          self->state.flush(self);
-          self->quit();
-          return true;
+        [self](stop_atom) -> caf::result<bool> {
+          // Answered, and the actor quits, once everything written has been queued and released.
+          auto rp = self->make_response_promise<bool>();
+          self->state.waiting.push_back(rp);
+          self->state.stopping = true;
+          flush(self);
+          return rp;
         },
     };
   }, std::move(opts));

@@ -2,12 +2,22 @@
 
 namespace volley {
 
+MessageExtrasPtr extras_of(const spool::MessageRecord& record) {
+  const bool no_metadata = record.metadata_json.empty() || record.metadata_json == "{}";
+  if (record.tags.empty() && no_metadata) return nullptr;
+  auto extras = std::make_shared<MessageExtras>();
+  extras->tags = record.tags;
+  if (!no_metadata) extras->metadata_json = record.metadata_json;
+  return extras;
+}
+
 QueuedMessage::QueuedMessage(spool::MessageRecord&& record)
     : id(std::move(record.id)),
       envelope_from(std::move(record.envelope_from)),
       tenant(std::move(record.tenant)),
       campaign(std::move(record.campaign)),
       pool(std::move(record.pool)),
+      extras(extras_of(record)),
       received_at_ms(record.received_at_ms),
       message_size(record.message_size),
       body_8bit(record.body_8bit),
@@ -25,6 +35,10 @@ const char* to_string(OutcomeKind k) {
     case OutcomeKind::deferred: return "deferred";
     case OutcomeKind::bounced: return "bounced";
     case OutcomeKind::expired: return "expired";
+    case OutcomeKind::received: return "received";
+    case OutcomeKind::suppressed: return "suppressed";
+    case OutcomeKind::async_bounce: return "async_bounce";
+    case OutcomeKind::complaint: return "complaint";
   }
   return "unknown";
 }

@@ -80,6 +80,16 @@ using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one p
 // due again, so a million deferred messages cost their records in memory, not their bodies.
 // While anyone holds a body, other domains' recipients of the same message find it here
 // instead of reading it again.
+// What events carry about a message beyond its envelope: shared by all its recipients, and
+// absent (null) for the many messages that have neither tags nor metadata.
+struct MessageExtras {
+  std::vector<std::string> tags;
+  std::string metadata_json = "{}";  // a JSON object
+};
+using MessageExtrasPtr = std::shared_ptr<const MessageExtras>;
+// Null when the record has no tags and empty metadata.
+MessageExtrasPtr extras_of(const spool::MessageRecord& record);
+
 struct QueuedMessage {
   explicit QueuedMessage(spool::MessageRecord&& record);
 
@@ -88,6 +98,7 @@ struct QueuedMessage {
   std::string tenant;
   std::string campaign;
   std::string pool;  // "" = the default pool
+  MessageExtrasPtr extras;
   std::int64_t received_at_ms = 0;
   std::uint64_t message_size = 0;
   bool body_8bit = false;
@@ -124,6 +135,7 @@ struct SpoolRelease {
   std::string rcpt_id;
   std::string message_id;
   bool message_finished = false;
+  std::string history;  // delivered: the event, kept for bounces and complaints that come later
 };
 using SpoolReleases = std::vector<SpoolRelease>;
 
@@ -151,8 +163,10 @@ struct EgressControl {
 };
 using EgressControlPtr = std::shared_ptr<const EgressControl>;
 
-// ---- outcomes: delivery -> metrics, events, spool ----
-enum class OutcomeKind { delivered, deferred, bounced, expired };
+// ---- events: what happened to a recipient message (delivery, injection, feedback) ----
+// delivered, deferred, bounced (a 5xx in the session), expired: from delivery actors;
+// received, suppressed: from injection; async_bounce, complaint: from reports that came back.
+enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint };
 const char* to_string(OutcomeKind k);
 
 struct Outcome {
@@ -174,11 +188,24 @@ struct Outcome {
   std::int64_t received_at_ms = 0;
   std::int64_t at_ms = 0;
   std::int64_t next_attempt_ms = 0;  // deferred only
+  MessageExtrasPtr extras;           // tags and metadata, when the message has any
+  // async_bounce and complaint: the report's own fields as a JSON object ("" = none), e.g.
+  // {"feedback_type":"abuse","source_ip":"192.0.2.1"} or {"status":"5.1.1","action":"failed"}.
+  std::string report_json;
   // Final outcomes only: whether this was the message's last open recipient. The events actor
   // releases the spool records after the event line is written, so a crash between the two
   // repeats a delivery rather than losing its event.
   bool message_finished = false;
 };
+
+// A recipient just spooled, for its "received" event (the spool actor sends these per commit).
+struct ReceivedNote {
+  QueuedMessagePtr message;
+  std::string rcpt_id;
+  std::string recipient;
+  std::string domain;
+};
+using ReceivedNotes = std::vector<ReceivedNote>;
 
 // ---- DNS ----
 // request: (resolve_atom, std::string domain) -> dns::MxResolution
@@ -192,6 +219,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpooledMessages)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpoolReleases)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::LoadedBodies)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::ReceivedNotes)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<volley::Outcome>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueueScope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Suspension)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::EgressControlPtr)

@@ -44,6 +44,39 @@ struct Metrics {
                                  .Name("volley_messages_expired_total")
                                  .Help("Recipient messages given up after the maximum queue age")
                                  .Register(*registry);
+  Family<Counter>& bounces = prometheus::BuildCounter()
+                                .Name("volley_bounces_total")
+                                .Help("Bounces by category: type=\"sync\" refused in the SMTP session (or expired), "
+                                      "type=\"async\" reported later by a DSN")
+                                .Register(*registry);
+  Family<Counter>& complaints = prometheus::BuildCounter()
+                                    .Name("volley_complaints_total")
+                                    .Help("Feedback-loop reports (ARF) received, by feedback type")
+                                    .Register(*registry);
+  Family<Counter>& suppressed = prometheus::BuildCounter()
+                                    .Name("volley_suppressed_total")
+                                    .Help("Recipients not sent because their address is on the suppression list")
+                                    .Register(*registry);
+  Family<Counter>& events = prometheus::BuildCounter()
+                                .Name("volley_events_total")
+                                .Help("Events emitted, by event type")
+                                .Register(*registry);
+  Family<Counter>& suppressions_added = prometheus::BuildCounter()
+                                            .Name("volley_suppressions_added_total")
+                                            .Help("Addresses added to (or renewed on) a suppression list, by source")
+                                            .Register(*registry);
+  Family<Counter>& webhook_deliveries = prometheus::BuildCounter()
+                                            .Name("volley_webhook_deliveries_total")
+                                            .Help("Webhook POSTs finished, by endpoint and result (delivered, failed)")
+                                            .Register(*registry);
+  Family<Counter>& webhook_events = prometheus::BuildCounter()
+                                        .Name("volley_webhook_events_delivered_total")
+                                        .Help("Events taken by a webhook endpoint (2xx)")
+                                        .Register(*registry);
+  Family<Gauge>& webhook_queue_depth = prometheus::BuildGauge()
+                                           .Name("volley_webhook_queue_depth")
+                                           .Help("Events queued on disk for a webhook endpoint")
+                                           .Register(*registry);
   Family<Gauge>& queue_depth = prometheus::BuildGauge()
                                    .Name("volley_queue_depth")
                                    .Help("Recipient messages queued or deferred, per destination domain")
@@ -86,16 +119,28 @@ struct Metrics {
   // category (bounce category, or kind of temporary failure); cached by their label values.
   std::unordered_map<std::string, Counter*> outcome_series;
 
-  Counter& outcome(Family<Counter>& family, const Outcome& o, bool with_category) {
+  // extra: one more label (name, value), e.g. {"type", "async"}; empty name = none.
+  Counter& outcome(Family<Counter>& family, const Outcome& o, bool with_category,
+                   std::pair<std::string_view, std::string_view> extra = {}) {
     std::string key;
-    key.reserve(o.domain.size() + o.pool.size() + o.source.size() + o.category.size() + 24);
+    key.reserve(o.domain.size() + o.pool.size() + o.source.size() + o.category.size() + extra.second.size() + 24);
     key.append(family.GetName()).append(1, '\0').append(o.domain).append(1, '\0').append(o.pool).append(1, '\0');
     key.append(o.source).append(1, '\0').append(with_category ? o.category : std::string());
+    key.append(1, '\0').append(extra.second);
     auto it = outcome_series.find(key);
     if (it != outcome_series.end()) return *it->second;
     prometheus::Labels l{{"domain", o.domain}, {"pool", o.pool}, {"source", o.source}};
     if (with_category) l.emplace("category", o.category);
+    if (!extra.first.empty()) l.emplace(std::string(extra.first), std::string(extra.second));
     return *outcome_series.emplace(std::move(key), &family.Add(l)).first->second;
+  }
+
+  // A series of a family with one label, cached by its value.
+  Counter& by_label(Family<Counter>& family, const std::string& name, const std::string& value) {
+    std::string key = family.GetName() + '\0' + name + '\0' + value;
+    auto it = outcome_series.find(key);
+    if (it != outcome_series.end()) return *it->second;
+    return *outcome_series.emplace(std::move(key), &family.Add({{name, value}})).first->second;
   }
 };
 
@@ -108,14 +153,31 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
   auto actor = sys.spawn([](caf::event_based_actor*, std::shared_ptr<Metrics> metrics) -> caf::behavior {
     return {
         [metrics](outcome_atom, const Outcome& o) {
+          const char* type = to_string(o.kind);
+          metrics->by_label(metrics->events, "event", type).Increment();
           switch (o.kind) {
             case OutcomeKind::delivered: metrics->outcome(metrics->delivered, o, false).Increment(); break;
             case OutcomeKind::deferred: metrics->outcome(metrics->deferred, o, true).Increment(); return;
-            case OutcomeKind::bounced: metrics->outcome(metrics->bounced, o, true).Increment(); break;
+            case OutcomeKind::bounced:
+              metrics->outcome(metrics->bounced, o, true).Increment();
+              metrics->outcome(metrics->bounces, o, true, {"type", "sync"}).Increment();
+              break;
             case OutcomeKind::expired:
               metrics->outcome(metrics->expired, o, false).Increment();
               metrics->outcome(metrics->bounced, o, true).Increment();
+              metrics->outcome(metrics->bounces, o, true, {"type", "sync"}).Increment();
               break;
+            case OutcomeKind::async_bounce:
+              metrics->outcome(metrics->bounces, o, true, {"type", "async"}).Increment();
+              return;
+            case OutcomeKind::complaint:
+              // category holds the feedback type (abuse, fraud, ...)
+              metrics->outcome(metrics->complaints, o, false, {"feedback_type", o.category}).Increment();
+              return;
+            case OutcomeKind::suppressed:
+              metrics->outcome(metrics->suppressed, o, false).Increment();
+              return;
+            case OutcomeKind::received: return;
           }
           if (o.at_ms >= o.received_at_ms)
             metrics->delivery_hist.Observe(static_cast<double>(o.at_ms - o.received_at_ms) / 1000.0);
@@ -128,6 +190,18 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
           auto& d = metrics->domain(domain);
           d.depth->Set(static_cast<double>(depth));
           d.connections->Set(static_cast<double>(conns));
+        },
+        [metrics](webhook_atom, const std::string& endpoint, const std::string& result, std::uint64_t events,
+                  std::uint64_t depth) {
+          if (!result.empty()) {
+            metrics->webhook_deliveries.Add({{"endpoint", endpoint}, {"result", result}}).Increment();
+            if (result == "delivered")
+              metrics->webhook_events.Add({{"endpoint", endpoint}}).Increment(static_cast<double>(events));
+          }
+          metrics->webhook_queue_depth.Add({{"endpoint", endpoint}}).Set(static_cast<double>(depth));
+        },
+        [metrics](suppress_atom, const std::string& source) {
+          metrics->by_label(metrics->suppressions_added, "source", source).Increment();
         },
         [](stop_atom) {},
     };

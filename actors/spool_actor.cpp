@@ -1,5 +1,6 @@
 #include "actors/spool_actor.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,7 +35,16 @@ struct SpoolActorInit {
   std::unique_ptr<spool::Spool> spool;
   caf::actor router;
   caf::actor metrics;
+  caf::actor events;
+  std::int64_t history_retention_ms = 0;
 };
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
 
 class SpoolWriter {
  public:
@@ -42,7 +52,9 @@ class SpoolWriter {
       : self_(self),
         spool_(std::move(init.spool)),
         router_(std::move(init.router)),
-        metrics_(std::move(init.metrics)) {
+        metrics_(std::move(init.metrics)),
+        events_(std::move(init.events)),
+        history_retention_ms_(init.history_retention_ms) {
     spool_->set_reporter([](const std::string& problem) { spdlog::warn("{}", problem); });
   }
 
@@ -52,8 +64,24 @@ class SpoolWriter {
     auto on_done = [this](done_atom, const SpoolReleases& releases) {
       for (const auto& r : releases) {
         spool_->remove_recipient(r.rcpt_id);
+        if (!r.history.empty()) spool_->put_history(r.rcpt_id, r.history);
         if (r.message_finished) spool_->remove_message(r.message_id);
       }
+    };
+    // A report may come back before the delivered event has been released into the history
+    // (the events actor writes every 100 ms): then the records still in the queue answer.
+    auto on_history = [this](history_atom, const std::string& rcpt_id) -> std::string {
+      if (auto entry = spool_->find_history(rcpt_id)) return *entry;
+      auto r = spool_->find_recipient(rcpt_id);
+      return r ? live_entry(r->message_id, r->id, r->recipient) : std::string();
+    };
+    // A report that names the message and the address, not the recipient message.
+    auto on_history_of = [this](history_atom, const std::string& message_id, const std::string& recipient) {
+      for (auto& [id, entry] : spool_->message_history(message_id)) {
+        const auto j = nlohmann::json::parse(entry, nullptr, false);
+        if (j.is_object() && iequals(j.value("recipient", ""), recipient)) return entry;
+      }
+      return live_entry(message_id, "", recipient);
     };
     auto on_defer = [this](defer_atom, const spool::RecipientRecord& r) {
       spool_->update_recipient(r);
@@ -81,13 +109,14 @@ class SpoolWriter {
     };
 
     while (running_) {
-      self_->receive(on_put, on_done, on_defer, on_recover, on_load, on_status, on_stop, on_other);
+      self_->receive(on_put, on_done, on_defer, on_recover, on_load, on_status, on_history, on_history_of, on_stop,
+                     on_other);
       if (gathered_.empty() && duplicates_.empty()) continue;
       bool idle = false;
       while (!idle && running_ && gathered_messages_ < kMaxBatchMessages &&
              gathered_bytes_ < kMaxBatchBytes) {
         self_->receive(
-            on_put, on_done, on_defer, on_recover, on_load, on_status, on_stop, on_other,
+            on_put, on_done, on_defer, on_recover, on_load, on_status, on_history, on_history_of, on_stop, on_other,
             caf::after(std::chrono::seconds(0)) >> [&] { idle = true; });
       }
       write_gathered();
@@ -158,6 +187,7 @@ class SpoolWriter {
       for (const auto& batch : gathered_) {
         for (auto& m : batch->messages) add_route(spooled, std::move(m));
       }
+      if (events_) send_received(spooled);
       send_to_router(std::move(spooled));
     }
 
@@ -186,6 +216,34 @@ class SpoolWriter {
     for (auto& r : rcpts) batch.push_back(QueuedRecipient{message, std::move(r), body});
     out.push_back(std::move(batch));
     return rcpts.size();
+  }
+
+  // A history entry made from a message still spooled ("" when it is not).
+  std::string live_entry(const std::string& message_id, const std::string& rcpt_id, const std::string& recipient) {
+    auto m = spool_->find_message(message_id);
+    if (!m) return {};
+    const auto at = recipient.rfind('@');
+    nlohmann::json j{{"id", rcpt_id},
+                     {"message_id", m->id},
+                     {"recipient", recipient},
+                     {"domain", at == std::string::npos ? std::string() : recipient.substr(at + 1)},
+                     {"tenant", m->tenant},
+                     {"received_at", m->received_at_ms}};
+    if (!m->campaign.empty()) j["campaign"] = m->campaign;
+    if (!m->pool.empty()) j["pool"] = m->pool;
+    if (!m->tags.empty()) j["tags"] = m->tags;
+    auto metadata = nlohmann::json::parse(m->metadata_json, nullptr, false);
+    if (metadata.is_object() && !metadata.empty()) j["metadata"] = std::move(metadata);
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  // "received" events: recipients written by this commit (not those re-read at recovery).
+  void send_received(const SpooledMessages& spooled) {
+    ReceivedNotes notes;
+    for (const auto& batch : spooled) {
+      for (const auto& q : batch) notes.push_back(ReceivedNote{q.message, q.rcpt.id, q.rcpt.recipient, q.rcpt.domain});
+    }
+    if (!notes.empty()) caf::anon_send(events_, outcome_atom::value, std::move(notes));
   }
 
   void send_to_router(SpooledMessages&& spooled) {
@@ -262,6 +320,7 @@ class SpoolWriter {
 
   std::size_t expire(std::int64_t now) {
     last_expiry_ms_ = now;
+    if (history_retention_ms_ > 0) spool_->expire_history(now - history_retention_ms_);
     return spool_->expire_idempotency(now - kIdempotencyWindowMs);
   }
 
@@ -284,6 +343,8 @@ class SpoolWriter {
   std::unique_ptr<spool::Spool> spool_;
   caf::actor router_;
   caf::actor metrics_;
+  caf::actor events_;
+  std::int64_t history_retention_ms_ = 0;
   bool running_ = true;
   std::int64_t last_expiry_ms_ = 0;
 
@@ -303,14 +364,16 @@ void run_spool_actor(caf::blocking_actor* self, std::shared_ptr<SpoolActorInit> 
 }  // namespace
 
 caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics) {
+                             caf::actor router, caf::actor metrics, caf::actor events,
+                             std::chrono::milliseconds history_retention) {
   // CAF keeps the spawn arguments as long as any handle to the actor lives. Moving the state
   // out on start means the spool is closed and the other actors' handles are released as soon
   // as the actor quits, not when its last handle goes. (It is an argument, not a lambda
   // capture, because CAF 0.17 dereferences a null argument tuple for argument-less functions,
   // which UBSan reports.)
   auto init = std::make_shared<SpoolActorInit>(
-      SpoolActorInit{std::move(spool), std::move(router), std::move(metrics)});
+      SpoolActorInit{std::move(spool), std::move(router), std::move(metrics), std::move(events),
+                     history_retention.count()});
   return system.spawn<caf::detached>(run_spool_actor, std::move(init));
 }
 

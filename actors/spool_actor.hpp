@@ -14,7 +14,11 @@
 //       messages out of the batch (bodies go to delivery without a copy): the sender must not
 //       read batch->messages once it has sent the put.
 //   (done_atom, SpoolReleases)  Recipients that are final: their records go, and a message with
-//       its body when its last recipient is among them.
+//       its body when its last recipient is among them; a release with history leaves it
+//       (the delivered event) under the recipient id.
+//   (history_atom, std::string rcpt_id) -> std::string  Its delivery history entry, "" if none.
+//   (history_atom, std::string message_id, std::string recipient) -> std::string  The same,
+//       found by message and address.
 //   (defer_atom, spool::RecipientRecord)  A recipient's new delivery state.
 //   (load_atom, std::vector<std::string> message ids) -> LoadedBodies  Bodies read back for
 //       recipients that are due again (null where a body is missing).
@@ -34,6 +38,7 @@
 // past its limit. It needs nothing from this actor beyond the promise that done() is called
 // once per put, which also makes that count exact; a put lost with a dying actor is
 // answered by the API when its batch is freed.
+#include <chrono>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -43,8 +48,10 @@
 
 namespace volley {
 
-// Spawns the spool actor (detached). router and metrics may be invalid (nothing is sent).
+// Spawns the spool actor (detached). router, metrics and events may be invalid (nothing is
+// sent). Delivery history older than history_retention is deleted (0: kept).
 caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics);
+                             caf::actor router, caf::actor metrics, caf::actor events = {},
+                             std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
 
 }  // namespace volley

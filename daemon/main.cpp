@@ -1,4 +1,5 @@
 // volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -16,6 +17,8 @@
 
 #include "actors/dns_actor.hpp"
 #include "actors/events_actor.hpp"
+#include "actors/feedback_actor.hpp"
+#include "actors/webhook_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/router.hpp"
@@ -24,9 +27,12 @@
 #include "api/api_auth.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
+#include "api/smtp_listener.hpp"
+#include "api/suppression_api.hpp"
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/spool/spool.hpp"
+#include "core/suppression/suppression_list.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -36,6 +42,8 @@ namespace {
 
 using namespace volley;
 
+delivery::ReturnPaths return_paths(const Config& cfg);
+
 DeliverySettings delivery_settings(const Config& cfg) {
   DeliverySettings s;
   s.smtp_port = cfg.delivery.smtp_port;
@@ -43,7 +51,82 @@ DeliverySettings delivery_settings(const Config& cfg) {
   s.pools = cfg.ip_pools;
   s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
+  s.return_paths = return_paths(cfg);
   return s;
+}
+
+delivery::ReturnPaths return_paths(const Config& cfg) {
+  std::vector<delivery::ReturnPathRule> rules;
+  for (const auto& r : cfg.return_paths) rules.push_back(delivery::ReturnPathRule{r.sender_domain, r.domain, r.prefix});
+  return delivery::ReturnPaths(std::move(rules));
+}
+
+WebhookOptions webhook_options(const Config& cfg) {
+  WebhookOptions w;
+  w.queue_path = cfg.events.webhook_queue;
+  for (const auto& h : cfg.webhooks) {
+    WebhookEndpoint e;
+    e.name = h.name;
+    e.url = h.url;
+    e.secret = h.secret;
+    e.events = h.events;
+    e.tenants = h.tenants;
+    e.max_batch = h.max_batch;
+    e.timeout = h.timeout;
+    e.retry_first = h.retry_first;
+    e.retry_max = h.retry_max;
+    w.endpoints.push_back(std::move(e));
+  }
+  return w;
+}
+
+// What the listener accepts: every return-path domain and the extra ([smtp_in] domains).
+api::SmtpListenerOptions listener_options(const Config& cfg) {
+  api::SmtpListenerOptions o;
+  o.hostname = cfg.smtp_in.hostname;
+  o.accept_domains = return_paths(cfg).bounce_domains();
+  for (const auto& d : cfg.smtp_in.domains) {
+    if (std::find(o.accept_domains.begin(), o.accept_domains.end(), d) == o.accept_domains.end())
+      o.accept_domains.push_back(d);
+  }
+  o.max_message_size = cfg.smtp_in.max_message_size;
+  o.max_connections = cfg.smtp_in.max_connections;
+  o.command_timeout = cfg.smtp_in.timeout;
+  o.tls_certificate_file = cfg.smtp_in.tls_certificate;
+  o.tls_private_key_file = cfg.smtp_in.tls_private_key;
+  return o;
+}
+
+// Events for recipients left out at injection because their address is suppressed.
+std::vector<Outcome> suppressed_events(std::vector<api::SuppressedRecipient>&& list) {
+  std::vector<Outcome> out;
+  out.reserve(list.size());
+  for (auto& r : list) {
+    Outcome o;
+    o.kind = OutcomeKind::suppressed;
+    o.rcpt_id = std::move(r.rcpt_id);
+    o.message_id = std::move(r.message_id);
+    const auto at = r.recipient.rfind('@');
+    o.domain = at == std::string::npos ? std::string() : r.recipient.substr(at + 1);
+    std::transform(o.domain.begin(), o.domain.end(), o.domain.begin(),
+                   [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; });
+    o.recipient = std::move(r.recipient);
+    o.tenant = std::move(r.tenant);
+    o.campaign = std::move(r.campaign);
+    o.pool = std::move(r.pool);
+    o.category = std::move(r.reason);
+    o.at_ms = r.at_ms;
+    o.received_at_ms = r.at_ms;
+    const bool metadata = !r.metadata_json.empty() && r.metadata_json != "{}";
+    if (!r.tags.empty() || metadata) {
+      auto extras = std::make_shared<MessageExtras>();
+      extras->tags = std::move(r.tags);
+      if (metadata) extras->metadata_json = std::move(r.metadata_json);
+      o.extras = std::move(extras);
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 DnsConfig dns_config(const Config& cfg) {
@@ -115,10 +198,39 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
   }
   spool->set_reporter([](const std::string& problem) { spdlog::error("spool: {}", problem); });
 
+  auto suppressions = std::shared_ptr<suppression::SuppressionList>(
+      suppression::SuppressionList::open(cfg.suppression.path, &error));
+  if (!suppressions) {
+    spdlog::critical("suppression list {}: {}", cfg.suppression.path, error);
+    work.reset();
+    io.stop();
+    io_thread.join();
+    return 1;
+  }
+
   int rc = 0;
   {
     auto metrics = spawn_metrics_actor(sys);
-    auto events = spawn_events_actor(sys, EventsOptions{cfg.log.event_log});
+    caf::actor webhooks;
+    if (!cfg.webhooks.empty()) {
+      try {
+        webhooks = spawn_webhook_actor(sys, io, webhook_options(cfg), metrics.actor);
+      } catch (const std::exception& e) {
+        spdlog::critical("webhooks: {}", e.what());
+        caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
+        sys.await_all_actors_done();
+        work.reset();
+        io.stop();
+        io_thread.join();
+        return 1;
+      }
+    }
+    EventsOptions events_opts;
+    events_opts.event_log_path = cfg.log.event_log;
+    events_opts.event_log_max_size = cfg.log.event_log_max_size;
+    events_opts.event_log_keep = cfg.log.event_log_keep;
+    events_opts.webhooks = webhooks;
+    auto events = spawn_events_actor(sys, events_opts);
     auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
     DeliveryContext ctx;
     ctx.settings = delivery_settings(cfg);
@@ -128,9 +240,20 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     auto router = spawn_router(sys, ctx);
-    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor);
+    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor, events);
     caf::anon_send(router, spool_atom::value, spool_actor);
     caf::anon_send(events, spool_atom::value, spool_actor);
+    FeedbackOptions feedback_opts;
+    feedback_opts.return_paths = ctx.settings.return_paths;
+    feedback_opts.classifier = ctx.settings.classifier;
+    feedback_opts.suppressions = suppressions;
+    feedback_opts.suppress_categories = cfg.suppression.bounce_categories;
+    feedback_opts.suppress_complaints = cfg.suppression.complaints;
+    feedback_opts.spool = spool_actor;
+    feedback_opts.events = events;
+    feedback_opts.metrics = metrics.actor;
+    auto feedback = spawn_feedback_actor(sys, feedback_opts);
+    caf::anon_send(events, suppress_atom::value, feedback);
 
     {
       caf::scoped_actor self{sys};
@@ -147,6 +270,17 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     api_cfg.render_metrics = metrics.render;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
     api_cfg.pools = ctx.settings.pools;
+    api_cfg.suppressions = suppressions;
+    api_cfg.on_suppressed = [events, metrics_actor = metrics.actor](std::vector<api::SuppressedRecipient> list) {
+      auto outcomes = suppressed_events(std::move(list));
+      for (const auto& o : outcomes) caf::anon_send(metrics_actor, outcome_atom::value, o);
+      caf::anon_send(events, report_atom::value, std::move(outcomes));
+    };
+    api::SuppressionApiConfig suppression_cfg;
+    suppression_cfg.list = suppressions;
+    suppression_cfg.on_added = [metrics_actor = metrics.actor](const suppression::Entry& e) {
+      caf::anon_send(metrics_actor, suppress_atom::value, e.source);
+    };
     api::HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
@@ -159,9 +293,26 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                    cfg.http.listen.to_string());
     api::HttpServer http(
         io,
-        api::make_auth_handler(std::move(keys), api::make_queue_admin_handler(std::move(admin_cfg),
-                                                                             api::make_injection_handler(std::move(api_cfg)))),
+        api::make_auth_handler(
+            std::move(keys),
+            api::make_queue_admin_handler(
+                std::move(admin_cfg),
+                api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))),
         http_opts);
+    // Bounces and feedback reports: each becomes a report for the feedback actor, answered
+    // (250 or 451) once its events are written.
+    std::optional<api::SmtpListener> smtp_in;
+    if (cfg.smtp_in.listen) {
+      smtp_in.emplace(io, listener_options(cfg), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
+        auto report = std::make_shared<InboundReport>();
+        report->peer = std::move(m.peer);
+        report->reverse_path = std::move(m.reverse_path);
+        report->recipients = std::move(m.recipients);
+        report->content = std::move(m.content);
+        report->answer = std::move(answer);
+        caf::anon_send(feedback, report_atom::value, std::move(report));
+      });
+    }
     try {
       http.start(cfg.http.listen.to_string());
       spdlog::info("volleyd {}: HTTP API on {}:{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
@@ -169,6 +320,15 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     } catch (const std::exception& e) {
       spdlog::critical("http listen {}: {}", cfg.http.listen.to_string(), e.what());
       rc = 1;
+    }
+    if (rc == 0 && smtp_in) {
+      try {
+        smtp_in->start(cfg.smtp_in.listen->to_string());
+        spdlog::info("bounce and feedback listener on {}:{}", cfg.smtp_in.listen->host, smtp_in->port());
+      } catch (const std::exception& e) {
+        spdlog::critical("smtp_in listen {}: {}", cfg.smtp_in.listen->to_string(), e.what());
+        rc = 1;
+      }
     }
 
     if (rc == 0) {
@@ -182,6 +342,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     }
 
     http.stop();
+    if (smtp_in) smtp_in->stop();
     caf::anon_send(router, stop_atom::value);
     {
       // The events actor releases spool records as its last act: stop the spool only after it.
@@ -192,6 +353,14 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
           });
     }
     caf::anon_send(spool_actor, stop_atom::value);
+    caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
+    if (webhooks) {
+      caf::scoped_actor self{sys};
+      self->request(webhooks, std::chrono::seconds(10), stop_atom::value)
+          .receive([](bool) {}, [&](const caf::error& err) {
+            spdlog::warn("webhook actor did not stop cleanly: {}", sys.render(err));
+          });
+    }
     caf::anon_send_exit(dns, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
   }

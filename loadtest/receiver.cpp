@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/smtp/server.hpp"
+#include "receiver_bouncer.hpp"
 #include "receiver_policy.hpp"
 #include "receiver_script.hpp"
 #include "receiver_stats.hpp"
@@ -114,6 +115,20 @@ class Receiver {
   }
   void forget(std::uint64_t id) { sessions_.erase(id); }
 
+  // A DSN for `recipient` to `sender`, sent to the script's bounce_to; logged as "bounce".
+  void bounce(const std::string& sender, const std::string& recipient, const smtp::Reply& reply,
+              const std::string& original) {
+    if (!bounce_to_) return;
+    auto dsn = make_dsn(script_.hostname, sender, recipient, reply, original);
+    send_bounce(io_, *bounce_to_, script_.hostname, sender, std::move(dsn), std::chrono::seconds(30),
+                [this, sender, recipient](bool ok, std::string detail) {
+                  nlohmann::json e{{"event", "bounce"}, {"sender", sender}, {"recipient", recipient},
+                                   {"ok", ok}, {"reply", detail}};
+                  log(e);
+                });
+  }
+  void set_bounce_to(tcp::endpoint ep) { bounce_to_ = ep; }
+
  private:
   struct Listener {
     explicit Listener(asio::io_context& io) : acceptor(io), retry(io) {}
@@ -140,6 +155,7 @@ class Receiver {
   EventLog log_;
   smtp::SmtpServer::Options smtp_;
   std::size_t max_connections_;
+  std::optional<tcp::endpoint> bounce_to_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::optional<tcp::acceptor> control_;
   asio::steady_timer sweep_timer_;
@@ -293,6 +309,9 @@ class Session : public std::enable_shared_from_this<Session> {
     e["size"] = msg.content.size();
     e["code"] = code;
     rx_.log(e);
+    if (code / 100 == 2 && !msg.reverse_path.empty()) {
+      for (auto& [rcpt, reply] : rx_.policy().bounces(msg.recipients)) rx_.bounce(msg.reverse_path, rcpt, reply, msg.content);
+    }
     answer(v.delay, std::move(v.reply));
   }
 
@@ -501,7 +520,9 @@ int main(int argc, char** argv) {
   try {
     Script script = script_path.empty() ? Script{} : Script::parse(read_text(script_path), script_path);
     asio::io_context io(1);
+    const std::string bounce_to = script.bounce_to;
     Receiver rx(io, std::move(script), log_path, max_connections);
+    if (!bounce_to.empty()) rx.set_bounce_to(parse_endpoint(bounce_to));
     // The bound addresses, first thing on stdout: a test that asked for port 0 reads them here.
     std::string bound;
     for (const auto& l : listen) bound += "listening " + endpoint_text(rx.listen(parse_endpoint(l))) + '\n';

@@ -48,6 +48,7 @@ Verdict Policy::rcpt(const std::string& ip, const std::string& sender, const std
   if (rule.stage == Stage::data) return v;
   switch (rule.action) {
     case Action::accept:
+    case Action::bounce_later:
       break;
     case Action::reject:
       v.reply = rule.reply;
@@ -67,6 +68,15 @@ Verdict Policy::rcpt(const std::string& ip, const std::string& sender, const std
       break;
   }
   return v;
+}
+
+std::vector<std::pair<std::string, smtp::Reply>> Policy::bounces(const std::vector<std::string>& recipients) const {
+  std::vector<std::pair<std::string, smtp::Reply>> out;
+  for (const auto& r : recipients) {
+    const Rule& rule = script_.rule_for(r);
+    if (rule.action == Action::bounce_later) out.emplace_back(r, rule.reply);
+  }
+  return out;
 }
 
 Verdict Policy::message(const std::vector<std::string>& recipients) {

@@ -34,6 +34,8 @@ class Policy {
   Verdict rcpt(const std::string& ip, const std::string& sender, const std::string& recipient, Clock::time_point now);
   // The end of data, for the recipients accepted: the data-stage rules and the longest delay.
   Verdict message(const std::vector<std::string>& recipients);
+  // The accepted recipients to bounce later, with the reply their DSN reports.
+  std::vector<std::pair<std::string, smtp::Reply>> bounces(const std::vector<std::string>& recipients) const;
 
   const Script& script() const { return script_; }
 

@@ -92,17 +92,20 @@ class Reader {
                                {"reject", Action::reject},
                                {"tempfail", Action::tempfail},
                                {"greylist", Action::greylist},
-                               {"drop", Action::drop}},
+                               {"drop", Action::drop},
+                               {"bounce_later", Action::bounce_later}},
                               Action::accept);
     r.stage = choice<Stage>(t, "stage", {{"rcpt", Stage::rcpt}, {"data", Stage::data}}, Stage::rcpt);
     if (r.stage == Stage::data && r.action != Action::reject && r.action != Action::tempfail)
       fail(*t.get("stage"), "stage", "only reject and tempfail can answer at the end of data");
-    const char* default_reply = r.action == Action::reject     ? "550 5.7.1 Rejected by script"
+    const char* default_reply = r.action == Action::bounce_later
+                                    ? "550 5.1.1 The email account that you tried to reach does not exist"
+                                : r.action == Action::reject   ? "550 5.7.1 Rejected by script"
                                 : r.action == Action::greylist ? "451 4.7.1 Greylisted, please retry later"
                                                                : "451 4.3.0 Temporary failure, try again later";
     const auto text = string(t, "reply").value_or(default_reply);
     const auto reply = parse_reply(text);
-    const int wanted = r.action == Action::reject ? 5 : 4;
+    const int wanted = r.action == Action::reject || r.action == Action::bounce_later ? 5 : 4;
     if (!reply || (r.action != Action::accept && r.action != Action::drop && reply->code / 100 != wanted))
       fail(t.get("reply") ? *t.get("reply") : static_cast<const toml::node&>(t), "reply",
            "expected a " + std::to_string(wanted) + "xx reply such as \"" + default_reply + "\"");
@@ -151,7 +154,7 @@ Script Script::parse(std::string_view text, std::string_view source) {
   const Reader in(source);
   in.only_keys(root, {"hostname", "max_message_size", "max_recipients", "max_concurrent", "max_concurrent_per_ip",
                       "rate", "rate_action", "delay_ms", "idle_timeout_s", "pipelining", "chunking", "default",
-                      "rule"});
+                      "rule", "bounce_to"});
   Script s;
   if (auto h = in.string(root, "hostname")) {
     if (h->empty() || h->find_first_of(" \t\r\n") != std::string::npos)
@@ -170,6 +173,7 @@ Script Script::parse(std::string_view text, std::string_view source) {
   s.idle_timeout = std::chrono::seconds(idle);
   in.boolean(root, "pipelining", s.pipelining);
   in.boolean(root, "chunking", s.chunking);
+  if (auto b = in.string(root, "bounce_to")) s.bounce_to = *b;
 
   if (const auto* node = root.get("default")) {
     const auto* t = node->as_table();
@@ -190,6 +194,11 @@ Script Script::parse(std::string_view text, std::string_view source) {
       if (!table.emplace(lower(*match), in.rule(*t)).second) in.fail(item, "match", "\"" + *match + "\" twice");
     }
   }
+  auto bounces = [](const auto& rules) {
+    return std::any_of(rules.begin(), rules.end(), [](const auto& e) { return e.second.action == Action::bounce_later; });
+  };
+  if (s.bounce_to.empty() && (s.fallback.action == Action::bounce_later || bounces(s.domains) || bounces(s.addresses)))
+    in.fail(root, "bounce_to", "action \"bounce_later\" needs bounce_to = \"host:port\" (where DSNs are sent)");
   return s;
 }
 

@@ -12,13 +12,14 @@
 
 namespace volley::receiver {
 
-enum class Action { accept, reject, tempfail, greylist, drop };
+// bounce_later: accepted, then bounced with a DSN sent to the envelope sender (at bounce_to).
+enum class Action { accept, reject, tempfail, greylist, drop, bounce_later };
 enum class Stage { rcpt, data };  // where reject and tempfail answer: the RCPT or the end of data
 
 struct Rule {
   Action action = Action::accept;
   Stage stage = Stage::rcpt;
-  smtp::Reply reply;                       // reject, tempfail, greylist
+  smtp::Reply reply;                       // reject, tempfail, greylist, bounce_later (in the DSN)
   int times = 1;                           // tempfail: attempts refused per recipient
   std::chrono::milliseconds greylist{0};   // greylist: from a triplet's first attempt
   std::uint64_t after_bytes = 0;           // drop: DATA bytes read before dropping
@@ -37,6 +38,7 @@ struct Script {
   std::chrono::seconds idle_timeout{300};
   bool pipelining = true;
   bool chunking = false;
+  std::string bounce_to;                   // "host:port" of the SMTP server DSNs go to
 
   Rule fallback;                                  // [default]
   std::unordered_map<std::string, Rule> addresses;  // lower-cased keys

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/config/feedback_config.hpp"
 #include "core/config/pool_config.hpp"
 #include "core/config/shaping_config.hpp"
 #include "core/config/toml_reader.hpp"
@@ -26,7 +27,8 @@ constexpr std::size_t kMaxFileBytes = 1024 * 1024;
 constexpr std::size_t kMaxDnsServers = 16;
 
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
-                                              "pool",   "pool_rule", "shaping", "log", "api_key"};
+                                              "pool",   "pool_rule", "shaping", "log", "api_key",
+                                              "smtp_in", "return_path", "suppression", "webhook", "events"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -49,23 +51,8 @@ void read_spool(const toml::table& t, Config::Spool& spool, Problems& problems) 
 }
 
 Parse<std::vector<HostPort>> dns_servers() {
-  return [](const toml::node& node, std::vector<HostPort>* out, std::string* why) {
-    const auto* array = node.as_array();
-    if (array == nullptr || array->size() > kMaxDnsServers) {
-      *why = "expected an array of at most " + std::to_string(kMaxDnsServers) +
-             " addresses such as [\"127.0.0.1\", \"[::1]:5353\"], got " + describe(node);
-      return false;
-    }
-    auto parse_one = endpoint({.default_port = 53, .allow_port_zero = false, .ip_only = true});
-    std::vector<HostPort> servers;
-    for (const auto& element : *array) {
-      HostPort server;
-      if (!parse_one(element, &server, why)) return false;
-      servers.push_back(std::move(server));
-    }
-    *out = std::move(servers);
-    return true;
-  };
+  return list_of(endpoint({.default_port = 53, .allow_port_zero = false, .ip_only = true}), kMaxDnsServers, "addresses",
+                 "[\"127.0.0.1\", \"[::1]:5353\"]");
 }
 
 void read_dns(const toml::table& t, Config::Dns& dns, Problems& problems) {
@@ -102,6 +89,8 @@ DeliveryExtras read_delivery(const toml::table& t, Config::Delivery& d, Problems
 void read_log(const toml::table& t, Config::Log& log, Problems& problems) {
   TableReader r(problems, t, "[log]");
   r.read("event_log", &log.event_log, file_path());
+  r.read("event_log_max_size", &log.event_log_max_size, byte_size_in(64 * 1024, std::uint64_t{1} << 40));
+  r.read("event_log_keep", &log.event_log_keep, integer_in<std::size_t>(1, 1000));
   r.read("level", &log.level, one_of({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   r.reject_unknown_keys();
 }
@@ -166,6 +155,15 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* n = root.get("route"))
     for_each_table(*n, "route", "[[route]]", "domain, host and port", problems,
                    [&](const toml::table& t) { read_route(t, config.routes, problems); });
+  if (const auto* t = section(root, "smtp_in", problems)) read_smtp_in(*t, config.smtp_in, problems);
+  if (const auto* t = section(root, "suppression", problems)) read_suppression(*t, config.suppression, problems);
+  if (const auto* t = section(root, "events", problems)) read_events(*t, config.events, problems);
+  if (const auto* n = root.get("return_path"))
+    for_each_table(*n, "return_path", "[[return_path]]", "sender_domain, domain and prefix", problems,
+                   [&](const toml::table& t) { read_return_path(t, config.return_paths, problems); });
+  if (const auto* n = root.get("webhook"))
+    for_each_table(*n, "webhook", "[[webhook]]", "name, url, secret and filters", problems,
+                   [&](const toml::table& t) { read_webhook(t, config.webhooks, problems); });
   if (const auto* n = root.get("api_key"))
     for_each_table(*n, "api_key", "[[api_key]]", "name, key_sha256, tenant and admin", problems,
                    [&](const toml::table& t) { read_api_key(t, config.api_keys, problems); });

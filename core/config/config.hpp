@@ -75,6 +75,9 @@ struct Config {
 
   struct Log {
     std::string event_log = "./var/events.jsonl";
+    // The event log is rotated past this size: events.jsonl -> events.jsonl.1 -> ... .<keep>.
+    std::size_t event_log_max_size = 256 * 1024 * 1024;
+    std::size_t event_log_keep = 10;  // rotated files kept
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
     friend bool operator==(const Log&, const Log&) = default;
   } log;
@@ -89,6 +92,58 @@ struct Config {
     friend bool operator==(const ApiKey&, const ApiKey&) = default;
   };
   std::vector<ApiKey> api_keys;
+
+  // [smtp_in]: the SMTP listener for asynchronous bounces and feedback-loop reports. Off unless
+  // `listen` is set. It takes mail only for the return-path domains and `domains` (no relay).
+  struct SmtpIn {
+    std::optional<HostPort> listen;
+    std::string hostname = system_hostname();
+    std::vector<std::string> domains;  // beyond the return-path domains: e.g. the FBL address's domain
+    std::size_t max_message_size = 10 * 1024 * 1024;
+    std::size_t max_connections = 200;
+    std::chrono::seconds timeout{300};
+    std::string tls_certificate, tls_private_key;  // both set: STARTTLS is offered
+    friend bool operator==(const SmtpIn&, const SmtpIn&) = default;
+  } smtp_in;
+
+  // [[return_path]]: VERP. Mail from `sender_domain` ("*": any sender no other entry names)
+  // leaves with the envelope sender <prefix>+<recipient id>@<domain>, so a bounce names the exact
+  // recipient message it is about. With none, the sender's own address is the return path.
+  struct ReturnPath {
+    std::string sender_domain;
+    std::string domain;
+    std::string prefix = "bounces";
+    friend bool operator==(const ReturnPath&, const ReturnPath&) = default;
+  };
+  std::vector<ReturnPath> return_paths;
+
+  // [suppression]: addresses a tenant no longer mails.
+  struct Suppression {
+    std::string path = "./var/suppressions";
+    // Bounce categories (synchronous or asynchronous) that add the address by themselves.
+    std::vector<std::string> bounce_categories = {"bad-mailbox", "bad-domain", "inactive-mailbox"};
+    bool complaints = true;  // a complaint (any feedback type but not-spam) adds the address
+    friend bool operator==(const Suppression&, const Suppression&) = default;
+  } suppression;
+
+  // [[webhook]]: event batches POSTed to an application, signed, queued on disk until taken.
+  struct Webhook {
+    std::string name;
+    std::string url;
+    std::string secret;
+    std::vector<std::string> events;   // empty: every event type
+    std::vector<std::string> tenants;  // empty: every tenant
+    std::size_t max_batch = 100;
+    std::chrono::milliseconds timeout{10000};
+    std::chrono::milliseconds retry_first{1000};
+    std::chrono::milliseconds retry_max{300000};
+    friend bool operator==(const Webhook&, const Webhook&) = default;
+  };
+  std::vector<Webhook> webhooks;
+  struct Events {
+    std::string webhook_queue = "./var/webhooks";  // the webhooks' queue on disk (RocksDB)
+    friend bool operator==(const Events&, const Events&) = default;
+  } events;
 
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 

@@ -29,6 +29,11 @@ std::string durs(const std::vector<std::chrono::seconds>& list) {
   for (auto d : list) out += (out.empty() ? "" : ", ") + dur(d);
   return "[" + out + "]";
 }
+std::string joined(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + str(s);
+  return out;
+}
 
 }  // namespace
 
@@ -182,10 +187,55 @@ std::string default_config_toml() {
        "# max_message_rate = \"50/s\"\n"
        "\n"
        "[log]\n"
-       "# One JSON object per line for every delivery event (delivered, deferred, bounced, ...).\n"
+       "# One JSON object per line for every event (received, delivered, deferred, bounced, ...).\n"
        "event_log = " + str(c.log.event_log) + "\n"
+       "# Past this size the log is renamed to .1 (and .1 to .2, ...); event_log_keep files are kept.\n"
+       "event_log_max_size = " + str(format_byte_size(c.log.event_log_max_size)) + "\n"
+       "event_log_keep = " + num(c.log.event_log_keep) + "\n"
        "# trace, debug, info, warn, error, critical or off.\n"
-       "level = " + str(c.log.level) + "\n";
+       "level = " + str(c.log.level) + "\n"
+       "\n"
+       "# VERP: mail from sender_domain (\"*\": any other) leaves with the envelope sender\n"
+       "# <prefix>+<recipient id>@<domain>, so each bounce names the recipient message it is about.\n"
+       "# The domain's MX must point at [smtp_in]. Without any, the sender's own address is used.\n"
+       "# [[return_path]]\n"
+       "# sender_domain = \"*\"\n"
+       "# domain = \"bounce.example.com\"\n"
+       "# prefix = \"bounces\"\n"
+       "\n"
+       "# The SMTP listener for asynchronous bounces and feedback-loop (ARF) reports; off unless listen\n"
+       "# is set. It takes mail only for the [[return_path]] domains and `domains` (no relaying).\n"
+       "[smtp_in]\n"
+       "# listen = \"0.0.0.0:25\"\n"
+       "hostname = " + str(c.smtp_in.hostname) + "\n"
+       "domains = []  # e.g. [\"fbl.example.com\"], where feedback loops send their reports\n"
+       "max_message_size = " + str(format_byte_size(c.smtp_in.max_message_size)) + "\n"
+       "max_connections = " + num(c.smtp_in.max_connections) + "\n"
+       "timeout = " + dur(c.smtp_in.timeout) + "\n"
+       "# tls_certificate = \"/etc/volley/tls/fullchain.pem\"  # both set: STARTTLS is offered\n"
+       "# tls_private_key = \"/etc/volley/tls/privkey.pem\"\n"
+       "\n"
+       "[suppression]\n"
+       "# Addresses a tenant no longer mails (RocksDB).\n"
+       "path = " + str(c.suppression.path) + "\n"
+       "# Bounce categories that add the address by themselves; complaints too unless false.\n"
+       "bounce_categories = [" + joined(c.suppression.bounce_categories) + "]\n"
+       "complaints = " + (c.suppression.complaints ? "true" : "false") + "\n"
+       "\n"
+       "[events]\n"
+       "# Events waiting for a webhook endpoint are kept here (RocksDB) until it takes them.\n"
+       "webhook_queue = " + str(c.events.webhook_queue) + "\n"
+       "\n"
+       "# [[webhook]]\n"
+       "# name = \"app\"\n"
+       "# url = \"https://app.example.com/volley-events\"\n"
+       "# secret = \"change-me-to-a-long-random-string\"  # shared with the application; 16+ characters\n"
+       "# events = [\"bounced\", \"async_bounce\", \"complaint\"]  # empty or absent: every type\n"
+       "# tenants = []  # empty or absent: every tenant\n"
+       "# max_batch = 100\n"
+       "# timeout = \"10s\"\n"
+       "# retry_first = \"1s\"  # then doubling, up to retry_max\n"
+       "# retry_max = \"5m\"\n";
   return t;
 }
 

@@ -31,23 +31,7 @@ Parse<delivery::Rate> rate() {
 }
 
 Parse<std::vector<seconds>> delays() {
-  return [](const toml::node& node, std::vector<seconds>* out, std::string* why) {
-    const auto* array = node.as_array();
-    if (array == nullptr || array->size() > kMaxGreylistDelays) {
-      *why = "expected an array of at most " + std::to_string(kMaxGreylistDelays) +
-             " durations such as [\"5m\", \"10m\", \"20m\"], got " + describe(node);
-      return false;
-    }
-    auto parse_one = duration_in(seconds{1}, kDay);
-    std::vector<seconds> list;
-    for (const auto& element : *array) {
-      seconds delay{};
-      if (!parse_one(element, &delay, why)) return false;
-      list.push_back(delay);
-    }
-    *out = std::move(list);
-    return true;
-  };
+  return list_of(duration_in(seconds{1}, kDay), kMaxGreylistDelays, "durations", "[\"5m\", \"10m\", \"20m\"]");
 }
 
 // Provider names become rollup keys next to domain names: no dots, so never one of them.

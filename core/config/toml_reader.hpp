@@ -92,6 +92,29 @@ Parse<HostPort> endpoint(HostPortRules rules);
 // A name others refer to (a source, a pool, a tenant): 1..64 letters, digits, '.', '_' or '-'.
 Parse<std::string> name_token();
 
+// An array of at most `max` values, each read by `each`. The error says "expected an array of at
+// most <max> <what> such as <example>".
+template <typename T>
+Parse<std::vector<T>> list_of(Parse<T> each, std::size_t max, std::string what, std::string example) {
+  return [each = std::move(each), max, what = std::move(what), example = std::move(example)](
+             const toml::node& node, std::vector<T>* out, std::string* why) {
+    const auto* array = node.as_array();
+    if (array == nullptr || array->size() > max) {
+      *why = "expected an array of at most " + std::to_string(max) + " " + what + " such as " + example + ", got " +
+             describe(node);
+      return false;
+    }
+    std::vector<T> values;
+    for (const auto& element : *array) {
+      T value{};
+      if (!each(element, &value, why)) return false;
+      values.push_back(std::move(value));
+    }
+    *out = std::move(values);
+    return true;
+  };
+}
+
 // Reads the keys of one table, and afterwards complains about every key it was not asked for.
 class TableReader {
  public:

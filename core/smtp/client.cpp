@@ -353,6 +353,7 @@ struct SmtpClient::Impl {
     auto& t = *txn;
     if (r.code == 354) {
       if (!t.mail_refused && t.accepted > 0) {
+        if (!t.txn.header_prefix.empty()) write(WriteBytes{t.txn.header_prefix, nullptr});
         write(WriteBytes{{}, t.txn.wire_data});  // shared, never copied
         expected.push_back({Await::data_end});
       } else {

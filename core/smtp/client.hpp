@@ -20,6 +20,9 @@ struct Transaction {
   std::string mail_from;                          // reverse-path without <>; "" = null sender
   std::vector<std::string> rcpts;                 // forward-paths without <>
   std::shared_ptr<const std::string> wire_data;   // to_wire_data() output, ends with CRLF.CRLF
+  // Header lines (CRLF-terminated) sent before wire_data, for what differs per transaction while
+  // the body is shared (X-Volley-ID). Counted in message_size by the caller.
+  std::string header_prefix;
   std::size_t message_size = 0;                   // for SIZE=
   bool body_8bit = false;                         // BODY=8BITMIME when offered
   bool needs_smtputf8 = false;                    // SMTPUTF8 required (non-ASCII addresses)

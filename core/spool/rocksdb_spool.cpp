@@ -1,4 +1,5 @@
 // Spool::open(): the spool on RocksDB (one default column family, key prefixes per record kind).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -24,6 +25,7 @@ constexpr std::string_view kMessagePrefix = "m/";
 constexpr std::string_view kBodyPrefix = "b/";
 constexpr std::string_view kRecipientPrefix = "r/";
 constexpr std::string_view kIdempotencyPrefix = "i/";
+constexpr std::string_view kHistoryPrefix = "h/";
 
 // Unsynced writes in expire_idempotency() go out in slices of this many deletes.
 constexpr std::size_t kExpireBatch = 1000;
@@ -140,6 +142,40 @@ class RocksSpool final : public Spool {
     check(db_->Write(unsynced(), &wb), "remove_message " + message_id);
   }
 
+  void put_history(const std::string& rcpt_id, const std::string& entry) override {
+    check(db_->Put(unsynced(), make_key(kHistoryPrefix, rcpt_id), entry), "put_history " + rcpt_id);
+  }
+
+  std::optional<std::string> find_history(const std::string& rcpt_id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kHistoryPrefix, rcpt_id), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      report("spool: find_history " + rcpt_id + ": " + s.ToString());
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::vector<std::pair<std::string, std::string>> message_history(const std::string& message_id) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string prefix = make_key(kHistoryPrefix, message_id + "-");
+    scan(prefix, [&](std::string_view key, std::string_view value) {
+      out.emplace_back(std::string(key.substr(kHistoryPrefix.size())), std::string(value));
+    });
+    return out;
+  }
+
+  void expire_history(std::int64_t before_ms) override {
+    // A message id starts with its time in milliseconds as 12 hex digits (core/util/ids).
+    char end[13];
+    std::snprintf(end, sizeof end, "%012llx",
+                  static_cast<unsigned long long>(std::max<std::int64_t>(before_ms, 0)) & 0xffffffffffffull);
+    check(db_->DeleteRange(unsynced(), db_->DefaultColumnFamily(), std::string(kHistoryPrefix),
+                           make_key(kHistoryPrefix, end)),
+          "expire_history");
+  }
+
   std::optional<std::string> load_body(const std::string& message_id) override {
     std::string body;
     auto s = db_->Get(rocksdb::ReadOptions(), make_key(kBodyPrefix, message_id), &body);
@@ -149,6 +185,20 @@ class RocksSpool final : public Spool {
       return std::nullopt;
     }
     return body;
+  }
+
+  std::optional<MessageRecord> find_message(const std::string& message_id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kMessagePrefix, message_id), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      report("spool: find_message " + message_id + ": " + s.ToString());
+      return std::nullopt;
+    }
+    std::string why;
+    auto m = decode_message(value, &why);
+    if (!m) report("spool: corrupt record m/" + message_id + ": " + why);
+    return m;
   }
 
   std::optional<RecipientRecord> find_recipient(const std::string& rcpt_id) override {

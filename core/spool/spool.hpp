@@ -3,7 +3,7 @@
 // thread-safe; one owner (the spool actor's thread) calls it.
 //
 // Keys: "m/<id>" message record, "b/<id>" wire body, "r/<rcpt id>" recipient record,
-// "i/<idempotency key>" stored 202 answer with its time. A message's records are written in one
+// "i/<idempotency key>" stored 202 answer with its time, "h/<rcpt id>" delivery history. A message's records are written in one
 // WriteBatch with sync=true (the fsync'd WAL makes it durable); outcomes are written without
 // sync: a lost update only means a recipient is tried again, never lost.
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/spool/records.hpp"
@@ -33,7 +34,20 @@ class Spool {
   // Removes the message record and its body (after its last recipient is final).
   virtual void remove_message(const std::string& message_id) = 0;
 
+  // Delivery history: what was delivered, kept after the recipient leaves the queue so that a
+  // bounce or complaint arriving days later finds its message, tenant and campaign. Keyed
+  // "h/<rcpt id>"; ids begin with their message's time, so expiry is one range delete.
+  // Unsynced: a lost entry only makes a later report less precise.
+  virtual void put_history(const std::string& rcpt_id, const std::string& entry) = 0;
+  virtual std::optional<std::string> find_history(const std::string& rcpt_id) = 0;
+  // Every entry of one message, by recipient id (a complaint names the message and an address).
+  virtual std::vector<std::pair<std::string, std::string>> message_history(const std::string& message_id) = 0;
+  // Deletes the entries of messages received before before_ms.
+  virtual void expire_history(std::int64_t before_ms) = 0;
+
   virtual std::optional<std::string> load_body(const std::string& message_id) = 0;
+  // One message's record, if it is still spooled.
+  virtual std::optional<MessageRecord> find_message(const std::string& message_id) = 0;
   // One recipient's record, if it is still spooled (for status lookups).
   virtual std::optional<RecipientRecord> find_recipient(const std::string& rcpt_id) = 0;
 

@@ -64,7 +64,11 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
       "idle_timeout = \"" + o.idle_timeout + "\"\n" +
       o.delivery_extra +
       "[log]\n"
-      "event_log = \"" + event_log.string() + "\"\n";
+      "event_log = \"" + event_log.string() + "\"\n"
+      "[suppression]\n"
+      "path = \"" + (spool.parent_path() / "suppressions").string() + "\"\n"
+      "[events]\n"
+      "webhook_queue = \"" + (spool.parent_path() / "webhooks").string() + "\"\n";
   for (const auto& r : o.routes)
     toml += "[[route]]\ndomain = \"" + r.domain + "\"\nhost = \"" + r.host +
             "\"\nport = " + std::to_string(r.port) + "\n";

@@ -381,10 +381,10 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
     REQUIRE(outcomes.wait_for_count(1));
     REQUIRE(outcomes.get("put").kind == InjectOutcome::Kind::committed);
 
-    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m2-0", "m2", true}, {"m1-0", "m1", false}});
+    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m2-0", "m2", true, {}}, {"m1-0", "m1", false, {}}});
     caf::anon_send(actor, defer_atom::value, deferred);
     // m3's recipients are both final, but "the process dies" before the message is deleted.
-    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m3-0", "m3", false}, {"m3-1", "m3", false}});
+    caf::anon_send(actor, done_atom::value, SpoolReleases{{"m3-0", "m3", false, {}}, {"m3-1", "m3", false, {}}});
     f.stop(actor);
   }
   {

@@ -742,3 +742,15 @@ TEST_CASE("client: QUIT") {
     REQUIRE(h.quit() == Acts{"close"});
   }
 }
+
+TEST_CASE("client: a header prefix goes out right before the shared body, in the same DATA") {
+  auto h = ready_session(kEhloPlain);
+  auto t = txn({"one@b.test"});
+  t.header_prefix = "X-Volley-ID: abc-0\r\n";
+  REQUIRE(h.start(t) == Acts{"write:MAIL FROM:<sender@a.test> SIZE=24\r\n"});
+  REQUIRE(h.server("250 ok\r\n") == Acts{"write:RCPT TO:<one@b.test>\r\n"});
+  REQUIRE(h.server("250 ok\r\n") == Acts{"write:DATA\r\n"});
+  REQUIRE(h.server("354 go\r\n") == Acts{"write:X-Volley-ID: abc-0\r\n", "body"});
+  CHECK(h.body_written().get() == t.wire_data.get());
+  REQUIRE(h.server("250 queued\r\n") == Acts{"done:250", "ready"});
+}

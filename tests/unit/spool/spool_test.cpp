@@ -81,10 +81,12 @@ TEST_CASE("spool: commit, enumerate, update and remove", "[spool]") {
   CHECK(spool->find_recipient("aaaa-1") == deferred);
   CHECK(spool->find_recipient("aaaa-0") == a.recipients[0]);
   CHECK_FALSE(spool->find_recipient("aaaa-9"));
+  CHECK(spool->find_message("aaaa") == a.message);
 
   spool->remove_recipient("bbbb-0");
   spool->remove_message("bbbb");
   CHECK_FALSE(spool->load_body("bbbb"));
+  CHECK_FALSE(spool->find_message("bbbb"));
   CHECK_FALSE(spool->find_recipient("bbbb-0"));
   messages = all_messages(*spool);
   REQUIRE(messages.size() == 1);
@@ -244,4 +246,31 @@ TEST_CASE("a recipient id is its message id and its index, and only that spellin
   CHECK_FALSE(recipient_index(rec("m1_1", "m1")));
   CHECK_FALSE(recipient_index(rec("m1", "m1")));
   CHECK_FALSE(recipient_index(rec("m1--1", "m1")));
+}
+
+TEST_CASE("spool: delivery history is found by recipient and by message, and expires by time", "[spool]") {
+  TempDir dir;
+  // Ids as core/util/ids makes them: 12 hex digits of milliseconds, then 12 random ones.
+  const std::string old_msg = "000000001000aaaaaaaaaaaa";
+  const std::string new_msg = "000000005000bbbbbbbbbbbb";
+  {
+    auto spool = open_or_fail(dir.path());
+    spool->put_history(old_msg + "-0", R"({"event":"delivered","n":0})");
+    spool->put_history(old_msg + "-1", R"({"event":"delivered","n":1})");
+    spool->put_history(new_msg + "-0", R"({"event":"delivered","n":2})");
+    CHECK(spool->find_history(old_msg + "-1") == R"({"event":"delivered","n":1})");
+    CHECK_FALSE(spool->find_history(old_msg + "-7"));
+    const auto all = spool->message_history(old_msg);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].first == old_msg + "-0");
+    CHECK(all[1].second == R"({"event":"delivered","n":1})");
+    CHECK(spool->message_history(new_msg).size() == 1);
+  }
+  auto spool = open_or_fail(dir.path());  // it survives a reopen
+  CHECK(spool->find_history(new_msg + "-0"));
+  spool->expire_history(0x5000);  // before the new message's time
+  CHECK(spool->message_history(old_msg).empty());
+  CHECK(spool->find_history(new_msg + "-0"));
+  spool->expire_history(0x5001);
+  CHECK_FALSE(spool->find_history(new_msg + "-0"));
 }
