@@ -234,10 +234,11 @@ void emit(Self* self, const Outcome& o) {
 
 // A recipient reached a final outcome: report it and release its spool records.
 void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r, std::size_t lane,
-              const std::string& mx_host, std::string reply, std::string category) {
+              const std::string& mx_host, std::string reply, std::string category, bool sender_refused = false) {
   auto& st = self->state;
   auto o = make_outcome(st, kind, job, r, lane, mx_host, std::move(reply));
   o.category = std::move(category);
+  o.sender_refused = sender_refused;
   o.message_finished = job.msg->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
   emit(self, o);
   // With an events actor, it releases the spool records once the event is written.
@@ -491,11 +492,12 @@ void give_job(Self* self, Session& s) {
   // recipient message when the transaction has one recipient, else the message.
   const std::string volley_id =
       job.rcpts.size() == 1 ? spool::recipient_id(job.msg->id, job.rcpts.front().index) : job.msg->id;
-  txn.mail_from = verp ? delivery::ReturnPaths::address(*verp, volley_id) : job.msg->envelope_from;
+  const auto& paths = st.ctx->settings.return_paths;
+  txn.mail_from = verp ? paths.address(*verp, volley_id) : job.msg->envelope_from;
   txn.rcpts.reserve(job.rcpts.size());
   for (const auto& r : job.rcpts) txn.rcpts.push_back(r.recipient);
   txn.wire_data = job.body;
-  txn.header_prefix = "X-Volley-ID: " + volley_id + "\r\n";
+  txn.header_prefix = "X-Volley-ID: " + paths.signed_id(volley_id) + "\r\n";
   txn.message_size = job.msg->message_size + txn.header_prefix.size();
   txn.body_8bit = job.msg->body_8bit;
   txn.needs_smtputf8 = job.msg->needs_smtputf8;
@@ -735,7 +737,7 @@ void on_transaction_done(Self* self, Session& s, smtp::TransactionResult result)
         break;
       case delivery::Disposition::bounced:
         finalize(self, OutcomeKind::bounced, job, r, s.lane, s.mx_host, reply.summary(),
-                 classifier(st).classify_permanent(reply).category);
+                 classifier(st).classify_permanent(reply).category, result.mail_refused);
         break;
       case delivery::Disposition::deferred:
         again.push_back(Failure{std::move(r), std::move(reply)});

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::size_t kFlushBytes = 64 * 1024;
 constexpr auto kFlushDelay = std::chrono::milliseconds(100);
+constexpr auto kRetryDelay = std::chrono::seconds(1);
 // The webhook actor appends to its disk queue; past this something is wrong with it, and the
 // spool records are released anyway rather than kept forever (the event log has the lines).
 constexpr auto kWebhookQueueTimeout = std::chrono::seconds(60);
@@ -28,6 +29,7 @@ struct EventsState {
   std::string buffer;
   WebhookEvents for_webhooks;
   bool flush_pending = false;
+  bool retry_pending = false;  // a write failed; tried again by a tick
   caf::actor spool;
   caf::actor feedback;  // where synchronous bounces go to be suppressed
   // Final outcomes whose lines are in `buffer`: released in the spool after the write.
@@ -53,9 +55,19 @@ using EventsActor = caf::stateful_actor<EventsState>;
 // Writes the buffered lines to the kernel (they survive a crash of this process) and hands them
 // to the webhook queue; once that is done, the spool forgets the recipients they report and the
 // reports waiting are answered.
+void schedule_flush(EventsActor* self);
+
 void flush(EventsActor* self) {
   auto& st = self->state;
-  if (!st.buffer.empty()) st.log->append(st.buffer);
+  if (!st.buffer.empty() && !st.log->append(st.buffer)) {
+    // Disk full or an I/O error: keep the lines, their releases and the reports waiting, and try
+    // again. The spool keeps the recipients meanwhile (a crash repeats them, never loses them).
+    if (!st.retry_pending) {
+      st.retry_pending = true;
+      self->delayed_send(self, kRetryDelay, tick_atom::value);
+    }
+    return;
+  }
   st.buffer.clear();
   auto releases = std::make_shared<SpoolReleases>(std::move(st.to_release));
   auto waiting = std::make_shared<std::vector<caf::response_promise>>(std::move(st.waiting));
@@ -137,7 +149,7 @@ void add(EventsActor* self, const Outcome& o) {
   st.buffer += '\n';
   if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
   if (!final) return;
-  if (o.kind == OutcomeKind::bounced && st.feedback) self->send(st.feedback, suppress_atom::value, o);
+  if (o.kind == OutcomeKind::bounced && !o.sender_refused && st.feedback) self->send(st.feedback, suppress_atom::value, o);
   // Only final statuses are kept here; a deferred recipient's status is its spool record.
   RecipientStatus status;
   status.message_id = o.message_id;
@@ -187,15 +199,17 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           }
           schedule_flush(self);
         },
+        // Answered with the next write (within 100 ms): reports share writes like outcomes do.
         [self](report_atom, const std::vector<Outcome>& events) -> caf::result<bool> {
           for (const auto& o : events) add(self, o);
           auto rp = self->make_response_promise<bool>();
           self->state.waiting.push_back(rp);
-          flush(self);
+          schedule_flush(self);
           return rp;
         },
         [self](tick_atom) {
           self->state.flush_pending = false;
+          self->state.retry_pending = false;
           flush(self);
         },
         [self](status_atom, const std::string& id) -> std::string {

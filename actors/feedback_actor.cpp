@@ -36,9 +36,13 @@ struct FeedbackState {
 
 using FeedbackActor = caf::stateful_actor<FeedbackState>;
 
-bool is_message_id(std::string_view s) {
-  return s.size() == kMessageIdChars &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+// The feedback types of RFC 5965 and its updates; anything else is "other" (report text is
+// hostile, and the type becomes a metric label).
+std::string feedback_type(const std::string& reported) {
+  static const std::vector<std::string> known = {"abuse", "fraud", "virus", "other", "not-spam", "auth-failure"};
+  for (const auto& k : known)
+    if (reported == k) return k;
+  return reported.empty() ? "abuse" : "other";
 }
 
 std::string lower(std::string s) {
@@ -67,10 +71,11 @@ void locate(const FeedbackState& st, const InboundReport& in, const feedback::Or
     l.rcpt_id = verp.front();
     return;
   }
-  const std::string volley_id = lower(original.volley_id);
+  // Signed (see core/delivery/return_path.hpp): a made-up or altered id verifies to "".
+  const std::string volley_id = paths.verified_id(original.volley_id);
   if (delivery::looks_like_recipient_id(volley_id)) {
     l.rcpt_id = volley_id;
-  } else if (is_message_id(volley_id)) {
+  } else if (delivery::looks_like_message_id(volley_id)) {
     l.message_id = volley_id;
   } else if (auto id = paths.recipient_id(original.return_path); !id.empty()) {
     l.rcpt_id = std::move(id);
@@ -146,7 +151,12 @@ std::vector<Lookup> dsn_events(const FeedbackState& st, const InboundReport& in,
     if (!r.final_recipient.empty()) report["final_recipient"] = r.final_recipient;
     o.report_json = report.dump(-1, ' ', false, json::error_handler_t::replace);
     locate(st, in, dsn.original, failed, l);
-    out.push_back(std::move(l));
+    // Several failed recipients resolved to one recipient message (a VERP address, or the
+    // original's X-Volley-ID): one event for it.
+    const bool seen = !l.rcpt_id.empty() && std::any_of(out.begin(), out.end(), [&](const Lookup& o) {
+      return o.rcpt_id == l.rcpt_id;
+    });
+    if (!seen) out.push_back(std::move(l));
   }
   return out;
 }
@@ -160,7 +170,7 @@ Lookup arf_event(const FeedbackState& st, const InboundReport& in, const feedbac
   if (auto open = o.recipient.find('<'), close = o.recipient.find('>'); open != std::string::npos && close > open)
     o.recipient = o.recipient.substr(open + 1, close - open - 1);
   o.domain = domain_of(o.recipient);
-  o.category = arf.feedback_type.empty() ? "abuse" : arf.feedback_type;
+  o.category = feedback_type(arf.feedback_type);
   json report{{"format", arf.standard ? "rfc5965" : "non-standard"}, {"feedback_type", o.category}};
   auto put = [&report](const char* key, const std::string& value) {
     if (!value.empty()) report[key] = value;
@@ -207,23 +217,32 @@ bool maybe_suppress(FeedbackActor* self, const Outcome& o) {
   return true;
 }
 
-// Every lookup answered: suppress, write the events, then answer the listener.
-void finish(FeedbackActor* self, InboundReportPtr in, std::shared_ptr<std::vector<Lookup>> lookups) {
+// Every lookup answered: suppress, write the events, then answer the listener. A lookup that
+// failed (the spool did not answer) asks the sender to retry rather than lose the report.
+void finish(FeedbackActor* self, InboundReportPtr in, std::shared_ptr<std::vector<Lookup>> lookups,
+            bool lookup_failed) {
   auto& st = self->state;
+  if (lookup_failed) {
+    in->answer(false, "the report could not be matched now, try again later");
+    return;
+  }
   std::vector<Outcome> events;
   for (auto& l : *lookups) {
     auto& o = l.event;
     if (o.tenant.empty()) {
-      spdlog::warn("feedback from {}: a {} for {} matches no message Volley knows (VERP, X-Volley-ID and "
-                   "Return-Path checked); recorded without a tenant, nothing suppressed",
+      // Nobody to tell and nothing to suppress: a report about mail Volley did not send (or
+      // whose history has expired), or a forged one. Logged, not turned into an event.
+      spdlog::warn("feedback from {}: a {} for {} matches no message Volley knows (signed VERP address, "
+                   "X-Volley-ID and Return-Path checked); ignored",
                    in->peer, to_string(o.kind), o.recipient);
+      continue;
     }
     o.at_ms = now_unix_ms();
     maybe_suppress(self, o);
     if (st.opts.metrics) self->send(st.opts.metrics, outcome_atom::value, o);
     events.push_back(std::move(o));
   }
-  if (!st.opts.events) {
+  if (!st.opts.events || events.empty()) {
     in->answer(true, "");
     return;
   }
@@ -254,18 +273,20 @@ void process(FeedbackActor* self, InboundReportPtr in) {
                    in->peer, in->reverse_path, in->content.size(), report.problem);
       break;
   }
-  if (lookups->empty() || !st.opts.spool) return finish(self, std::move(in), std::move(lookups));
+  if (lookups->empty() || !st.opts.spool) return finish(self, std::move(in), std::move(lookups), false);
   auto left = std::make_shared<std::size_t>(lookups->size());
+  auto failures = std::make_shared<bool>(false);
   for (std::size_t i = 0; i < lookups->size(); ++i) {
     auto& l = (*lookups)[i];
-    auto done = [self, in, lookups, left, i](const std::string& entry) {
+    auto done = [self, in, lookups, left, failures, i](const std::string& entry) {
       auto& o = (*lookups)[i].event;
       if (!entry.empty()) apply_history(o, entry);
-      if (--*left == 0) finish(self, in, lookups);
+      if (--*left == 0) finish(self, in, lookups, *failures);
     };
-    auto failed = [self, in, lookups, left](const caf::error& err) {
+    auto failed = [self, in, lookups, left, failures](const caf::error& err) {
       spdlog::warn("feedback from {}: history lookup failed: {}", in->peer, to_string(err));
-      if (--*left == 0) finish(self, in, lookups);
+      *failures = true;
+      if (--*left == 0) finish(self, in, lookups, true);
     };
     if (!l.rcpt_id.empty()) {
       l.event.rcpt_id = l.rcpt_id;

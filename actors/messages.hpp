@@ -196,6 +196,9 @@ struct Outcome {
   // releases the spool records after the event line is written, so a crash between the two
   // repeats a delivery rather than losing its event.
   bool message_finished = false;
+  // bounced: the reply was about the sender (MAIL FROM refused), not this recipient, so the
+  // address must not be suppressed for it.
+  bool sender_refused = false;
 };
 
 // A recipient just spooled, for its "received" event (the spool actor sends these per commit).

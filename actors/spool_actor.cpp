@@ -75,13 +75,14 @@ class SpoolWriter {
       auto r = spool_->find_recipient(rcpt_id);
       return r ? live_entry(r->message_id, r->id, r->recipient) : std::string();
     };
-    // A report that names the message and the address, not the recipient message.
+    // A report that names the message and the address, not the recipient message: only an
+    // address the message was delivered to matches (a report cannot name another one).
     auto on_history_of = [this](history_atom, const std::string& message_id, const std::string& recipient) {
       for (auto& [id, entry] : spool_->message_history(message_id)) {
         const auto j = nlohmann::json::parse(entry, nullptr, false);
         if (j.is_object() && iequals(j.value("recipient", ""), recipient)) return entry;
       }
-      return live_entry(message_id, "", recipient);
+      return std::string();
     };
     auto on_defer = [this](defer_atom, const spool::RecipientRecord& r) {
       spool_->update_recipient(r);
@@ -220,6 +221,7 @@ class SpoolWriter {
 
   // A history entry made from a message still spooled ("" when it is not).
   std::string live_entry(const std::string& message_id, const std::string& rcpt_id, const std::string& recipient) {
+    // Called with a recipient record's own id and address, never with an address from a report.
     auto m = spool_->find_message(message_id);
     if (!m) return {};
     const auto at = recipient.rfind('@');

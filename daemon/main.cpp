@@ -42,7 +42,7 @@ namespace {
 
 using namespace volley;
 
-delivery::ReturnPaths return_paths(const Config& cfg);
+delivery::ReturnPaths return_paths(const Config& cfg, std::string key);
 
 DeliverySettings delivery_settings(const Config& cfg) {
   DeliverySettings s;
@@ -51,14 +51,14 @@ DeliverySettings delivery_settings(const Config& cfg) {
   s.pools = cfg.ip_pools;
   s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
-  s.return_paths = return_paths(cfg);
   return s;
 }
 
-delivery::ReturnPaths return_paths(const Config& cfg) {
+// key: the spool's instance secret, which signs VERP addresses and X-Volley-ID.
+delivery::ReturnPaths return_paths(const Config& cfg, std::string key) {
   std::vector<delivery::ReturnPathRule> rules;
   for (const auto& r : cfg.return_paths) rules.push_back(delivery::ReturnPathRule{r.sender_domain, r.domain, r.prefix});
-  return delivery::ReturnPaths(std::move(rules));
+  return delivery::ReturnPaths(std::move(rules), std::move(key));
 }
 
 WebhookOptions webhook_options(const Config& cfg) {
@@ -84,7 +84,7 @@ WebhookOptions webhook_options(const Config& cfg) {
 api::SmtpListenerOptions listener_options(const Config& cfg) {
   api::SmtpListenerOptions o;
   o.hostname = cfg.smtp_in.hostname;
-  o.accept_domains = return_paths(cfg).bounce_domains();
+  o.accept_domains = return_paths(cfg, "").bounce_domains();
   for (const auto& d : cfg.smtp_in.domains) {
     if (std::find(o.accept_domains.begin(), o.accept_domains.end(), d) == o.accept_domains.end())
       o.accept_domains.push_back(d);
@@ -197,6 +197,14 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     return 1;
   }
   spool->set_reporter([](const std::string& problem) { spdlog::error("spool: {}", problem); });
+  const std::string secret = spool->instance_secret(&error);
+  if (secret.empty()) {
+    spdlog::critical("spool {}: {}", cfg.spool.path, error);
+    work.reset();
+    io.stop();
+    io_thread.join();
+    return 1;
+  }
 
   auto suppressions = std::shared_ptr<suppression::SuppressionList>(
       suppression::SuppressionList::open(cfg.suppression.path, &error));
@@ -234,6 +242,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
     DeliveryContext ctx;
     ctx.settings = delivery_settings(cfg);
+    ctx.settings.return_paths = return_paths(cfg, secret);
     ctx.settings.classifier = std::move(classifier);
     ctx.io = &io;
     ctx.dns = dns;
@@ -343,17 +352,19 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
     http.stop();
     if (smtp_in) smtp_in->stop();
+    // Reports still being matched answer 451 to their senders, who send them again.
+    caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
     caf::anon_send(router, stop_atom::value);
     {
       // The events actor releases spool records as its last act: stop the spool only after it.
+      // It waits for the webhook queue to take its last events (at most 60 s).
       caf::scoped_actor self{sys};
-      self->request(events, std::chrono::seconds(10), stop_atom::value)
+      self->request(events, std::chrono::seconds(90), stop_atom::value)
           .receive([](bool) {}, [&](const caf::error& err) {
             spdlog::warn("events actor did not stop cleanly: {}", sys.render(err));
           });
     }
     caf::anon_send(spool_actor, stop_atom::value);
-    caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
     if (webhooks) {
       caf::scoped_actor self{sys};
       self->request(webhooks, std::chrono::seconds(10), stop_atom::value)

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 namespace volley::delivery {
 namespace {
 
@@ -12,10 +16,49 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 constexpr std::size_t kMessageIdChars = 24;
+constexpr std::size_t kTagChars = 10;
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 }  // namespace
 
-ReturnPaths::ReturnPaths(std::vector<ReturnPathRule> rules) : rules_(std::move(rules)) {}
+ReturnPaths::ReturnPaths(std::vector<ReturnPathRule> rules, std::string key)
+    : rules_(std::move(rules)), key_(std::move(key)) {}
+
+std::string ReturnPaths::tag(std::string_view id) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(id.data()),
+       id.size(), mac, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < kTagChars / 2; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xf];
+  }
+  return out;
+}
+
+std::string ReturnPaths::signed_id(std::string_view id) const {
+  std::string out(id);
+  out += '.';
+  out += tag(id);
+  return out;
+}
+
+std::string ReturnPaths::verified_id(std::string_view signed_id) const {
+  std::string s(signed_id);
+  std::transform(s.begin(), s.end(), s.begin(), lower);
+  const auto dot = s.rfind('.');
+  if (dot == std::string::npos || s.size() - dot - 1 != kTagChars) return {};
+  const std::string id = s.substr(0, dot);
+  if (!looks_like_recipient_id(id) && !looks_like_message_id(id)) return {};
+  const std::string expected = tag(id);
+  if (CRYPTO_memcmp(expected.data(), s.data() + dot + 1, kTagChars) != 0) return {};
+  return id;
+}
 
 const ReturnPathRule* ReturnPaths::for_sender(std::string_view envelope_from) const {
   if (envelope_from.empty() || rules_.empty()) return nullptr;
@@ -40,15 +83,8 @@ std::vector<std::string> ReturnPaths::bounce_domains() const {
   return out;
 }
 
-std::string ReturnPaths::address(const ReturnPathRule& rule, std::string_view rcpt_id) {
-  std::string out;
-  out.reserve(rule.prefix.size() + 1 + rcpt_id.size() + 1 + rule.domain.size());
-  out += rule.prefix;
-  out += '+';
-  out += rcpt_id;
-  out += '@';
-  out += rule.domain;
-  return out;
+std::string ReturnPaths::address(const ReturnPathRule& rule, std::string_view rcpt_id) const {
+  return rule.prefix + '+' + signed_id(rcpt_id) + '@' + rule.domain;
 }
 
 std::string ReturnPaths::recipient_id(std::string_view address) const {
@@ -60,17 +96,18 @@ std::string ReturnPaths::recipient_id(std::string_view address) const {
     return {};
   const auto plus = local.find('+');
   if (plus == std::string_view::npos) return {};
-  std::string id(local.substr(plus + 1));
-  // Some bounce paths lower-case or upper-case the address: ids are lower-case hex.
-  std::transform(id.begin(), id.end(), id.begin(), lower);
+  // Some bounce paths upper-case the address: verified_id reads ids in any case.
+  std::string id = verified_id(local.substr(plus + 1));
   return looks_like_recipient_id(id) ? id : std::string{};
 }
+
+bool looks_like_message_id(std::string_view s) { return s.size() == kMessageIdChars && is_hex(s); }
 
 bool looks_like_recipient_id(std::string_view s) {
   if (s.size() < kMessageIdChars + 2 || s.size() > kMessageIdChars + 10 || s[kMessageIdChars] != '-') return false;
   const auto hex = s.substr(0, kMessageIdChars);
   const auto index = s.substr(kMessageIdChars + 1);
-  return std::all_of(hex.begin(), hex.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }) &&
+  return is_hex(hex) &&
          std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 

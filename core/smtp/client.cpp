@@ -519,6 +519,7 @@ struct SmtpClient::Impl {
   void finish_transaction() {
     auto& t = *txn;
     TransactionResult res;
+    res.mail_refused = t.mail_refused;
     res.per_rcpt.reserve(t.results.size());
     for (auto& r : t.results)
       res.per_rcpt.push_back(r ? std::move(*r) : Reply::synthetic(451, "4.5.0", "no reply for recipient"));

@@ -33,6 +33,9 @@ struct TransactionResult {
   // refused, else the reply to the end of DATA; a refused MAIL FROM, a lost connection or a
   // timeout give every undecided recipient that (possibly synthetic) reply.
   std::vector<Reply> per_rcpt;
+  // The server refused MAIL FROM: the replies are about the sender, not the recipients (a
+  // bounce then says nothing about whether a recipient's address exists).
+  bool mail_refused = false;
 };
 
 struct Capabilities {

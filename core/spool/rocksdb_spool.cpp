@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -140,6 +141,26 @@ class RocksSpool final : public Spool {
     wb.Delete(make_key(kMessagePrefix, message_id));
     wb.Delete(make_key(kBodyPrefix, message_id));
     check(db_->Write(unsynced(), &wb), "remove_message " + message_id);
+  }
+
+  std::string instance_secret(std::string* error) override {
+    const std::string key = "k/instance-secret";
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), key, &value);
+    if (s.ok() && value.size() == 64) return value;
+    if (!s.ok() && !s.IsNotFound()) return fail(error, "spool: instance secret: " + s.ToString()), std::string();
+    std::random_device random;
+    static constexpr char kHex[] = "0123456789abcdef";
+    value.clear();
+    for (int i = 0; i < 16; ++i) {
+      const auto word = random();
+      for (int b = 0; b < 4; ++b) value += kHex[(word >> (b * 4)) & 0xf];
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Put(wo, key, value);
+    if (!s.ok()) return fail(error, "spool: instance secret: " + s.ToString()), std::string();
+    return value;
   }
 
   void put_history(const std::string& rcpt_id, const std::string& entry) override {

@@ -34,6 +34,11 @@ class Spool {
   // Removes the message record and its body (after its last recipient is final).
   virtual void remove_message(const std::string& message_id) = 0;
 
+  // A secret made once per spool (32 random bytes, hex) and kept in it: the key of the tags that
+  // sign VERP addresses and X-Volley-ID, so a bounce for mail sent before a restart still
+  // verifies. "" and *error when it cannot be read or written.
+  virtual std::string instance_secret(std::string* error) = 0;
+
   // Delivery history: what was delivered, kept after the recipient leaves the queue so that a
   // bounce or complaint arriving days later finds its message, tenant and campaign. Keyed
   // "h/<rcpt id>"; ids begin with their message's time, so expiry is one range delete.

@@ -20,15 +20,13 @@ namespace {
 
 // volleyd with VERP for every sender, its listener on a free port, routes to the receiver.
 struct FeedbackSetup {
-  explicit FeedbackSetup(const std::filesystem::path& dir, std::uint16_t receiver_port, std::uint16_t listener_port,
-                         std::string more_toml = "") {
+  FeedbackSetup(std::uint16_t receiver_port, std::uint16_t listener_port, std::string more_toml = "") {
     opts.dns_port = 9;
     opts.smtp_port = 25;
     for (const char* domain : {"gone.test", "ok.test"}) opts.routes.push_back(Route{domain, "127.0.0.1", receiver_port});
     opts.extra_toml = "[[return_path]]\nsender_domain = \"*\"\ndomain = \"bounce.volley.test\"\n"
                       "[smtp_in]\nlisten = \"127.0.0.1:" + std::to_string(listener_port) + "\"\n"
                       "hostname = \"bounce.volley.test\"\ndomains = [\"fbl.volley.test\"]\n" + more_toml;
-    (void)dir;
   }
   VolleydOptions opts;
 };
@@ -79,7 +77,7 @@ TEST_CASE("an asynchronous bounce becomes async_bounce, suppresses the address, 
                         "bounce_to = \"127.0.0.1:" + std::to_string(listener_port) + "\"\n"
                         "[[rule]]\nmatch = \"gone.test\"\naction = \"bounce_later\"\n"
                         "reply = \"550 5.1.1 <user@gone.test>: Recipient address rejected: User unknown in virtual mailbox table\"\n");
-  FeedbackSetup setup(dir, receiver.port(), listener_port);
+  FeedbackSetup setup(receiver.port(), listener_port);
   Volleyd volleyd(dir / "volleyd", setup.opts);
   auto client = volleyd.client();
 
@@ -91,7 +89,10 @@ TEST_CASE("an asynchronous bounce becomes async_bounce, suppresses the address, 
   // sent its DSN back to that address.
   const auto data = receiver.events("data");
   REQUIRE(data.size() == 1);
-  CHECK(data[0]["sender"] == "bounces+" + rcpt_id + "@bounce.volley.test");
+  const std::string sender = data[0]["sender"];
+  CHECK(sender.rfind("bounces+" + rcpt_id + ".", 0) == 0);  // then the 10-hex-digit tag
+  CHECK(sender.size() == std::string("bounces+").size() + rcpt_id.size() + 11 + std::string("@bounce.volley.test").size());
+  CHECK(sender.substr(sender.size() - 19) == "@bounce.volley.test");
   REQUIRE(wait_until([&] { return receiver.events("bounce").size() == 1; }, 10s, 20ms));
   CHECK(receiver.events("bounce")[0]["ok"] == true);
 
@@ -133,7 +134,7 @@ TEST_CASE("a feedback-loop report becomes a complaint tied to the message and su
   TempDir dir("volley-it-fbl");
   const auto listener_port = free_port();
   SmtpReceiver receiver(dir / "receiver", "");
-  FeedbackSetup setup(dir, receiver.port(), listener_port);
+  FeedbackSetup setup(receiver.port(), listener_port);
   Volleyd volleyd(dir / "volleyd", setup.opts);
   auto client = volleyd.client();
 
@@ -141,9 +142,17 @@ TEST_CASE("a feedback-loop report becomes a complaint tied to the message and su
   const std::string rcpt_id = sent["recipients"][0]["id"];
   REQUIRE(wait_until([&] { return !events_for(volleyd.events(), "delivered", "reader@ok.test").empty(); }, 30s, 50ms));
 
+  // X-Volley-ID carries the same signed id as the VERP return path the receiver saw.
+  const auto data = receiver.events("data");
+  REQUIRE(data.size() == 1);
+  const std::string sender = data[0]["sender"];
+  const std::string signed_id = sender.substr(8, sender.find('@') - 8);
+  REQUIRE(signed_id.rfind(rcpt_id + ".", 0) == 0);
+
   // The mailbox provider's report (RFC 5965) quotes the original's headers, X-Volley-ID among
   // them; Original-Rcpt-To is redacted, as many providers do.
-  const std::string arf =
+  auto arf_with = [](const std::string& volley_id) {
+    return std::string(
       "From: feedback@provider.example\r\n"
       "To: fbl@fbl.volley.test\r\n"
       "Subject: FW: Spring offers\r\n"
@@ -155,16 +164,26 @@ TEST_CASE("a feedback-loop report becomes a complaint tied to the message and su
       "Source-IP: 127.0.0.1\r\nReported-Domain: volley.test\r\n\r\n"
       "--arf\r\nContent-Type: text/rfc822-headers\r\n\r\n"
       "From: news@volley.test\r\nTo: reader@ok.test\r\nSubject: Spring offers\r\n"
-      "X-Volley-ID: " + rcpt_id + "\r\n\r\n"
-      "--arf--\r\n";
-  write_file(dir / "arf.eml", arf);
-  const auto sent_report = run_swaks(dir, listener_port, {"--from", "<>", "--to", "fbl@fbl.volley.test", "--data",
+      "X-Volley-ID: " + volley_id + "\r\n\r\n"
+      "--arf--\r\n");
+  };
+
+  // A forged report naming the recipient message without its tag is taken (250) and ignored.
+  write_file(dir / "forged.eml", arf_with(rcpt_id));
+  const auto forged = run_swaks(dir.path(), listener_port, {"--from", "<>", "--to", "fbl@fbl.volley.test", "--data",
+                                                            "@" + (dir / "forged.eml").string()});
+  INFO(forged.output);
+  REQUIRE(forged.status == 0);  // answered only once the feedback actor had processed it
+  CHECK(client.get("/api/v1/suppressions/reader@ok.test").status == 404);
+
+  write_file(dir / "arf.eml", arf_with(signed_id));
+  const auto sent_report = run_swaks(dir.path(), listener_port, {"--from", "<>", "--to", "fbl@fbl.volley.test", "--data",
                                                           "@" + (dir / "arf.eml").string()});
   INFO(sent_report.output);
   REQUIRE(sent_report.status == 0);
 
   REQUIRE(wait_until([&] { return !events_for(volleyd.events(), "complaint", "reader@ok.test").empty(); }, 30s, 50ms));
-  const auto complaint = only(events_for(volleyd.events(), "complaint", "reader@ok.test"));
+  const auto complaint = only(events_for(volleyd.events(), "complaint", "reader@ok.test"));  // not the forged one
   CHECK(complaint["id"] == rcpt_id);
   CHECK(complaint["message_id"] == sent["id"]);
   CHECK(complaint["campaign"] == "spring");
@@ -184,14 +203,14 @@ TEST_CASE("the bounce listener is no open relay (swaks)", "[integration][feedbac
   TempDir dir("volley-it-relay");
   const auto listener_port = free_port();
   SmtpReceiver receiver(dir / "receiver", "");
-  FeedbackSetup setup(dir, receiver.port(), listener_port);
+  FeedbackSetup setup(receiver.port(), listener_port);
   Volleyd volleyd(dir / "volleyd", setup.opts);
 
-  const auto relay = run_swaks(dir, listener_port, {"--from", "spammer@elsewhere.example", "--to", "victim@ok.test"});
+  const auto relay = run_swaks(dir.path(), listener_port, {"--from", "spammer@elsewhere.example", "--to", "victim@ok.test"});
   INFO(relay.output);
   CHECK(relay.status != 0);
   CHECK(relay.output.find("550 5.7.1") != std::string::npos);
-  const auto percent = run_swaks(dir, listener_port, {"--from", "x@elsewhere.example", "--to",
+  const auto percent = run_swaks(dir.path(), listener_port, {"--from", "x@elsewhere.example", "--to",
                                                       "victim%ok.test@bounce.volley.test"});
   CHECK(percent.status != 0);
   CHECK(percent.output.find("550 5.7.1") != std::string::npos);
@@ -206,7 +225,7 @@ TEST_CASE("a webhook endpoint that was down, across a restart of volleyd, gets e
   const auto hook_port = free_port();
   const std::string secret = "integration-test-secret-123";
   SmtpReceiver receiver(dir / "receiver", "");
-  FeedbackSetup setup(dir, receiver.port(), listener_port,
+  FeedbackSetup setup(receiver.port(), listener_port,
                       "[[webhook]]\nname = \"app\"\nurl = \"http://127.0.0.1:" + std::to_string(hook_port) +
                           "/volley-events\"\nsecret = \"" + secret +
                           "\"\nmax_batch = 7\nretry_first = \"100ms\"\nretry_max = \"400ms\"\n");

@@ -677,3 +677,93 @@ TEST_CASE("API keys: a digest, a tenant and a role per key; mistakes are named")
   CHECK(error_of("[[api_key]]\nname = \"a\"\nkey_sha256 = \"" + hash + "\"\nsecret = \"x\"\n").find("unknown key") !=
         std::string::npos);
 }
+
+TEST_CASE("bounce listener, return paths, suppression, webhooks and the event log are read", "[config]") {
+  const auto c = parsed(R"(
+[log]
+event_log_max_size = "64MiB"
+event_log_keep = 3
+[smtp_in]
+listen = "127.0.0.1:2526"
+hostname = "bounce.example.com"
+domains = ["FBL.example.com."]
+max_message_size = "2MiB"
+max_connections = 50
+timeout = "1m"
+tls_certificate = "/etc/volley/cert.pem"
+tls_private_key = "/etc/volley/key.pem"
+[[return_path]]
+sender_domain = "*"
+domain = "bounce.example.com"
+[[return_path]]
+sender_domain = "News.Example.org"
+domain = "rp.example.org"
+prefix = "b"
+[suppression]
+path = "/var/lib/volley/suppressions"
+bounce_categories = ["bad-mailbox"]
+complaints = false
+[events]
+webhook_queue = "/var/lib/volley/webhooks"
+[[webhook]]
+name = "app"
+url = "https://app.example.com/hooks/volley"
+secret = "0123456789abcdef0123"
+events = ["bounced", "async_bounce", "complaint"]
+tenants = ["acme"]
+max_batch = 50
+timeout = "5s"
+retry_first = "500ms"
+retry_max = "2m"
+)");
+  CHECK(c.log.event_log_max_size == 64u << 20);
+  CHECK(c.log.event_log_keep == 3);
+  REQUIRE(c.smtp_in.listen);
+  CHECK(*c.smtp_in.listen == HostPort{"127.0.0.1", 2526});
+  CHECK(c.smtp_in.domains == std::vector<std::string>{"fbl.example.com"});
+  CHECK(c.smtp_in.max_message_size == 2u << 20);
+  CHECK(c.smtp_in.max_connections == 50);
+  CHECK(c.smtp_in.timeout == 60s);
+  CHECK(c.smtp_in.tls_private_key == "/etc/volley/key.pem");
+  REQUIRE(c.return_paths.size() == 2);
+  CHECK(c.return_paths[0].sender_domain == "*");
+  CHECK(c.return_paths[0].prefix == "bounces");
+  CHECK(c.return_paths[1].sender_domain == "news.example.org");
+  CHECK(c.return_paths[1].prefix == "b");
+  CHECK(c.suppression.bounce_categories == std::vector<std::string>{"bad-mailbox"});
+  CHECK_FALSE(c.suppression.complaints);
+  CHECK(c.events.webhook_queue == "/var/lib/volley/webhooks");
+  REQUIRE(c.webhooks.size() == 1);
+  CHECK(c.webhooks[0].events == std::vector<std::string>{"bounced", "async_bounce", "complaint"});
+  CHECK(c.webhooks[0].tenants == std::vector<std::string>{"acme"});
+  CHECK(c.webhooks[0].max_batch == 50);
+  CHECK(c.webhooks[0].retry_first == 500ms);
+  CHECK(c.webhooks[0].retry_max == 120s);
+  // Off unless configured.
+  CHECK_FALSE(Config{}.smtp_in.listen);
+  CHECK(Config{}.return_paths.empty());
+}
+
+TEST_CASE("mistakes in the feedback tables name file, line and key", "[config]") {
+  CHECK(error_of("[smtp_in]\ntls_certificate = \"/c.pem\"\n") ==
+        "volley.toml:2: [smtp_in] tls_certificate: STARTTLS needs both tls_certificate and tls_private_key");
+  CHECK(error_of("[[return_path]]\ndomain = \"b.example.com\"\n").find(
+            "[[return_path]] sender_domain: missing") != std::string::npos);
+  CHECK(error_of("[[return_path]]\nsender_domain = \"*\"\ndomain = \"b.example.com\"\nprefix = \"a+b\"\n")
+            .find("volley.toml:4: [[return_path]] prefix: expected 1 to 32 letters") != std::string::npos);
+  CHECK(error_of("[[return_path]]\nsender_domain = \"*\"\ndomain = \"a.example\"\n"
+                 "[[return_path]]\nsender_domain = \"*\"\ndomain = \"b.example\"\n")
+            .find("\"*\" has a [[return_path]] already") != std::string::npos);
+  CHECK(error_of("[[webhook]]\nname = \"a\"\nurl = \"ftp://x.example/\"\nsecret = \"0123456789abcdef\"\n")
+            .find("volley.toml:3: [[webhook]] url: expected an http:// or https:// URL") != std::string::npos);
+  CHECK(error_of("[[webhook]]\nname = \"a\"\nurl = \"http://x.example/\"\nsecret = \"short\"\n")
+            .find("[[webhook]] secret: expected a secret of 16 to 512") != std::string::npos);
+  CHECK(error_of("[[webhook]]\nname = \"a\"\nurl = \"http://x.example/\"\nsecret = \"0123456789abcdef\"\n"
+                 "events = [\"delivered\", \"opened\"]\n")
+            .find("[[webhook]] events: expected one of") != std::string::npos);
+  CHECK(error_of("[[webhook]]\nname = \"a\"\nurl = \"http://x.example/\"\nsecret = \"0123456789abcdef\"\n"
+                 "retry_first = \"10s\"\nretry_max = \"1s\"\n")
+            .find("retry_max: must not be shorter than retry_first") != std::string::npos);
+  CHECK(error_of("[suppression]\ncomplaints = \"yes\"\n") == "volley.toml:2: [suppression] complaints: expected true or false");
+  CHECK(error_of("[smtp_inn]\n").find("did you mean [smtp_in]?") != std::string::npos);
+}

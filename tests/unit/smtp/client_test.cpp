@@ -400,6 +400,7 @@ TEST_CASE("client: MAIL refused") {
     REQUIRE(h.server("503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n").empty());
     REQUIRE(h.server("503 5.5.1 no valid recipients\r\n") == Acts{"done:550,550", "ready"});
     CHECK(summaries(h.result()) == std::vector<std::string>{"550 5.7.1 sender rejected", "550 5.7.1 sender rejected"});
+    CHECK(h.result().mail_refused);
     REQUIRE(h.start(txn({"z@b.test"})).at(0).rfind("write:RSET\r\nMAIL FROM:", 0) == 0);
   }
   SECTION("not pipelined, 4xx: no RCPT sent") {
@@ -753,4 +754,5 @@ TEST_CASE("client: a header prefix goes out right before the shared body, in the
   REQUIRE(h.server("354 go\r\n") == Acts{"write:X-Volley-ID: abc-0\r\n", "body"});
   CHECK(h.body_written().get() == t.wire_data.get());
   REQUIRE(h.server("250 queued\r\n") == Acts{"done:250", "ready"});
+  CHECK_FALSE(h.result().mail_refused);
 }
