@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/http_server.hpp"  // split_host_port
 #include "api/tls_context.hpp"
 #include "core/smtp/server.hpp"
 
@@ -69,26 +70,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 }
 
 // "host:port" or "[v6]:port" with a numeric port; the host may be a name to resolve.
-std::optional<std::pair<std::string, std::uint16_t>> split_listen(std::string_view s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  auto host = s.substr(0, colon);
-  const auto port = s.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return std::nullopt;  // a bare IPv6 address needs []
-  }
-  if (host.empty() || port.empty() || port.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return std::nullopt;
-  return std::make_pair(std::string(host), static_cast<std::uint16_t>(value));
-}
-
 // A client that stops reading must not hold a session open for the full command timeout after
 // the listener was told to stop.
 constexpr std::chrono::seconds kStopGrace{2};
@@ -455,7 +436,7 @@ void SmtpListener::start(const std::string& host_port) {
   }
   if (shared.domains.empty()) spdlog::warn("smtp_in: no accept_domains: every recipient will be refused");
 
-  const auto hp = split_listen(host_port);
+  const auto hp = split_host_port(host_port);
   if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
   error_code ec;
   tcp::endpoint endpoint;

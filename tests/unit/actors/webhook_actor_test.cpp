@@ -18,10 +18,10 @@
 #include "actors/messages.hpp"
 #include "api/http_server.hpp"
 #include "core/events/webhook_signature.hpp"
-#include "tests/unit/events/temp_dir.hpp"
+#include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley;
-using volley::events::testing::TempDir;
+using volley::spool::testing::TempDir;
 using volley::test::IoThreads;
 using namespace std::chrono_literals;
 

@@ -2,10 +2,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "temp_dir.hpp"
+#include "../spool/spool_fixtures.hpp"
 
 using volley::events::EventQueue;
-using volley::events::testing::TempDir;
+using volley::spool::testing::TempDir;
 
 namespace {
 
