@@ -1,12 +1,15 @@
 #include "api/suppression_api.hpp"
 
 #include <charconv>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/http_json.hpp"
@@ -107,12 +110,27 @@ std::variant<sup::Entry, HttpResponse> entry_of(const json& item, const std::str
 class SuppressionApi {
  public:
   SuppressionApi(SuppressionApiConfig cfg, Handler next) : cfg_(std::move(cfg)), next_(std::move(next)) {}
+  ~SuppressionApi() { worker_.join(); }
+  SuppressionApi(const SuppressionApi&) = delete;
+  SuppressionApi& operator=(const SuppressionApi&) = delete;
 
+  // The list's reads and synced writes go to RocksDB: they run on a worker thread of their own,
+  // never on the io thread that also carries every SMTP session and HTTP connection.
+  // The destructor joins the worker, so the tasks it runs may use `this`.
   void handle(HttpRequest&& req, Responder respond) const {
     const std::string_view path = req.path();
+    const bool ours = path == kPath || (path.size() > kPrefix.size() && path.substr(0, kPrefix.size()) == kPrefix);
+    if (!ours) return next_(std::move(req), std::move(respond));
+    boost::asio::post(worker_, [this, req = std::move(req), respond = std::move(respond)]() mutable {
+      serve(std::move(req), std::move(respond));
+    });
+  }
+
+ private:
+  void serve(HttpRequest&& req, Responder respond) const {
+    const std::string_view path = req.path();
     const bool collection = path == kPath;
-    const bool one = path.size() > kPrefix.size() && path.substr(0, kPrefix.size()) == kPrefix;
-    if (!collection && !one) return next_(std::move(req), std::move(respond));
+    const bool one = !collection;
     if (collection && req.method != "GET" && req.method != "POST")
       return respond(method_not_allowed("GET, POST"));
     if (one && req.method != "GET" && req.method != "DELETE") return respond(method_not_allowed("GET, DELETE"));
@@ -138,7 +156,6 @@ class SuppressionApi {
     respond(std::move(gone));
   }
 
- private:
   static HttpResponse not_found(const std::string& email) {
     return error_response(404, "not_found", email + " is not on the suppression list", "email");
   }
@@ -207,6 +224,7 @@ class SuppressionApi {
 
   SuppressionApiConfig cfg_;
   Handler next_;
+  mutable boost::asio::thread_pool worker_{1};
 };
 
 }  // namespace
