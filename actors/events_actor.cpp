@@ -148,7 +148,8 @@ void add(EventsActor* self, const Outcome& o) {
   st.buffer += line;
   st.buffer += '\n';
   if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
-  if (!final) return;
+  // A suppressed recipient is never spooled: its status lives here only.
+  if (!final && o.kind != OutcomeKind::suppressed) return;
   if (o.kind == OutcomeKind::bounced && !o.sender_refused && st.feedback) self->send(st.feedback, suppress_atom::value, o);
   // Only final statuses are kept here; a deferred recipient's status is its spool record.
   RecipientStatus status;
@@ -162,6 +163,7 @@ void add(EventsActor* self, const Outcome& o) {
   status.category = o.category;
   st.status[o.rcpt_id] = std::move(status);
   st.remember_final(o.rcpt_id);
+  if (!final) return;
   st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished,
                                        o.kind == OutcomeKind::delivered ? line_copy : std::string()});
 }

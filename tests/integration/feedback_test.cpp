@@ -121,6 +121,10 @@ TEST_CASE("an asynchronous bounce becomes async_bounce, suppresses the address, 
   CHECK(second["recipients"][0]["status"] == "suppressed");
   REQUIRE(wait_until([&] { return !events_for(volleyd.events(), "suppressed", "user@gone.test").empty(); }, 10s, 20ms));
   CHECK(only(events_for(volleyd.events(), "suppressed", "user@gone.test"))["campaign"] == "spring");
+  const std::string suppressed_id = second["recipients"][0]["id"];
+  const auto status = client.get("/api/v1/messages/" + suppressed_id);
+  REQUIRE(status.status == 200);
+  CHECK(json::parse(status.body)["status"] == "suppressed");
   CHECK(receiver.events("data").size() == 1);  // nothing more was sent
 
   const auto m = metrics(volleyd);
