@@ -29,6 +29,7 @@ usage: loadtest/bench.sh [options]
       --workdir DIR    where the temporary directory goes; spools fsync there (default /tmp)
       --results FILE   also keep the per-run JSON lines here
       --keep           keep the temporary directory (logs, configs) for a look afterwards
+      --volley-toml F  TOML appended to volleyd's configuration (e.g. a [[webhook]] to measure)
 EOF
 }
 
@@ -42,7 +43,7 @@ TOOL=("$PY" "$HERE/benchtool.py")
 
 MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32
 ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
-WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto
+WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML=""
 
 size_bytes() {
   case "${1,,}" in
@@ -73,6 +74,7 @@ while [ $# -gt 0 ]; do
     --workdir) WORKBASE=$2; shift 2 ;;
     --results) RESULTS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --volley-toml) VOLLEY_TOML=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -290,6 +292,7 @@ run_volley() { # rep
   http_port=$("${TOOL[@]}" free-port 127.0.0.1)
   fill "$HERE/volleyd.toml.in" "$dir/volleyd.toml" DIR="$dir" HTTP_PORT="$http_port" \
     DNS_ADDR="$DNS_ADDR" SINK_PORT="$SINK_PORT" CONNS="$CONNS" LOG_LEVEL=info
+  [ -z "$VOLLEY_TOML" ] || cat "$VOLLEY_TOML" >> "$dir/volleyd.toml"
   start_bg "$dir/volleyd.log" "$BUILD/volleyd" --config "$dir/volleyd.toml"
   local vpid=$LAST_PID
   for ((i = 0; i < 300; i++)); do
