@@ -26,6 +26,10 @@ namespace {
 // A POST holds at most this much event JSON, whatever max_batch allows: a receiver's request
 // size limit must not turn big events into a queue that never drains.
 constexpr std::size_t kMaxPostBytes = 4u << 20;
+// Events the queue refused to store (disk full, I/O error) are kept in memory and appended again
+// every second, up to this many per endpoint; beyond it the oldest are dropped, with an error.
+constexpr std::size_t kMaxUnwritten = 1'000'000;
+constexpr auto kAppendRetry = std::chrono::seconds(1);
 
 struct Endpoint {
   WebhookEndpoint cfg;
@@ -37,6 +41,7 @@ struct Endpoint {
   bool retry_armed = false;
   std::uint64_t timer_gen = 0;      // delayed_send cannot be cancelled: stale ticks are ignored
   std::uint32_t failures = 0;       // consecutive
+  std::vector<std::string> unwritten;  // refused by the queue, appended again by a tick
 
   bool wants(const WebhookEvent& e) const {
     auto has = [](const std::vector<std::string>& list, const std::string& v) {
@@ -86,6 +91,10 @@ class WebhookActor : public caf::event_based_actor {
           ep.retry_armed = false;
           pump(index);
         },
+        [this](tick_atom) {
+          append_retry_armed_ = false;
+          on_events({});
+        },
         [this](stop_atom) {
           shut();
           quit();
@@ -101,14 +110,26 @@ class WebhookActor : public caf::event_based_actor {
     if (!queue_) return;
     for (std::size_t i = 0; i < endpoints_.size(); ++i) {
       auto& ep = endpoints_[i];
-      std::vector<std::string> picked;
+      // Older refused events first, so the endpoint still gets them in order.
+      std::vector<std::string> picked = std::move(ep.unwritten);
+      ep.unwritten.clear();
       for (const auto& e : events) {
         if (ep.wants(e)) picked.push_back(e.json);
       }
       if (picked.empty()) continue;
       std::string error;
       if (!queue_->append(ep.cfg.name, picked, &error)) {
-        spdlog::error("webhook {}: {} events lost: {}", ep.cfg.name, picked.size(), error);
+        if (picked.size() > kMaxUnwritten) {
+          spdlog::error("webhook {}: {} events dropped: the queue has refused writes for too long",
+                        ep.cfg.name, picked.size() - kMaxUnwritten);
+          picked.erase(picked.begin(), picked.end() - static_cast<std::ptrdiff_t>(kMaxUnwritten));
+        }
+        spdlog::error("webhook {}: {} events not queued yet ({}); trying again", ep.cfg.name, picked.size(), error);
+        ep.unwritten = std::move(picked);
+        if (!append_retry_armed_) {
+          append_retry_armed_ = true;
+          delayed_send(this, kAppendRetry, tick_atom::value);
+        }
         continue;
       }
       pump(i);
@@ -202,6 +223,7 @@ class WebhookActor : public caf::event_based_actor {
   std::vector<Endpoint> endpoints_;
   caf::actor metrics_;
   std::mt19937_64 rng_;
+  bool append_retry_armed_ = false;
 };
 
 }  // namespace
