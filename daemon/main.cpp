@@ -249,7 +249,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     auto router = spawn_router(sys, ctx);
-    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor, events);
+    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor, events,
+                                         cfg.events.history_retention);
     caf::anon_send(router, spool_atom::value, spool_actor);
     caf::anon_send(events, spool_atom::value, spool_actor);
     FeedbackOptions feedback_opts;

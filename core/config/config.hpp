@@ -142,6 +142,9 @@ struct Config {
   std::vector<Webhook> webhooks;
   struct Events {
     std::string webhook_queue = "./var/webhooks";  // the webhooks' queue on disk (RocksDB)
+    // How long a delivered recipient's event stays in the spool, so that a late bounce or
+    // complaint still finds its message, tenant and campaign.
+    std::chrono::seconds history_retention{30 * 24 * 3600};
     friend bool operator==(const Events&, const Events&) = default;
   } events;
 

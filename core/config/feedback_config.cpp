@@ -139,6 +139,7 @@ void read_webhook(const toml::table& t, std::vector<Config::Webhook>& hooks, Pro
 void read_events(const toml::table& t, Config::Events& e, Problems& problems) {
   TableReader r(problems, t, "[events]");
   r.read("webhook_queue", &e.webhook_queue, file_path());
+  r.read("history_retention", &e.history_retention, duration_in(seconds{3600}, seconds{400 * 24 * 3600}));
   r.reject_unknown_keys();
 }
 

@@ -705,6 +705,7 @@ bounce_categories = ["bad-mailbox"]
 complaints = false
 [events]
 webhook_queue = "/var/lib/volley/webhooks"
+history_retention = "7d"
 [[webhook]]
 name = "app"
 url = "https://app.example.com/hooks/volley"
@@ -733,6 +734,8 @@ retry_max = "2m"
   CHECK(c.suppression.bounce_categories == std::vector<std::string>{"bad-mailbox"});
   CHECK_FALSE(c.suppression.complaints);
   CHECK(c.events.webhook_queue == "/var/lib/volley/webhooks");
+  CHECK(c.events.history_retention == std::chrono::hours(24 * 7));
+  CHECK(Config{}.events.history_retention == std::chrono::hours(24 * 30));
   REQUIRE(c.webhooks.size() == 1);
   CHECK(c.webhooks[0].events == std::vector<std::string>{"bounced", "async_bounce", "complaint"});
   CHECK(c.webhooks[0].tenants == std::vector<std::string>{"acme"});
@@ -764,6 +767,8 @@ TEST_CASE("mistakes in the feedback tables name file, line and key", "[config]")
   CHECK(error_of("[[webhook]]\nname = \"a\"\nurl = \"http://x.example/\"\nsecret = \"0123456789abcdef\"\n"
                  "retry_first = \"10s\"\nretry_max = \"1s\"\n")
             .find("retry_max: must not be shorter than retry_first") != std::string::npos);
+  CHECK(error_of("[events]\nhistory_retention = \"10m\"\n").find("[events] history_retention: expected a duration from") !=
+        std::string::npos);
   CHECK(error_of("[suppression]\ncomplaints = \"yes\"\n") == "volley.toml:2: [suppression] complaints: expected true or false");
   CHECK(error_of("[smtp_inn]\n").find("did you mean [smtp_in]?") != std::string::npos);
 }
