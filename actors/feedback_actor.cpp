@@ -10,6 +10,7 @@
 #include "core/feedback/report.hpp"
 #include "core/smtp/reply.hpp"
 #include "core/suppression/suppression_list.hpp"
+#include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley {
@@ -45,14 +46,9 @@ std::string feedback_type(const std::string& reported) {
   return reported.empty() ? "abuse" : "other";
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; });
-  return s;
-}
-
 std::string domain_of(const std::string& address) {
   const auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : lower(address.substr(at + 1));
+  return at == std::string::npos ? std::string() : util::ascii_lower(address.substr(at + 1));
 }
 
 // Where a report points: the VERP address it came to, else the quoted original's X-Volley-ID,

@@ -12,6 +12,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/recipient_status.hpp"
+#include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley {
@@ -39,12 +40,7 @@ struct SpoolActorInit {
   std::int64_t history_retention_ms = 0;
 };
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
 
 class SpoolWriter {
  public:
@@ -80,7 +76,7 @@ class SpoolWriter {
     auto on_history_of = [this](history_atom, const std::string& message_id, const std::string& recipient) {
       for (auto& [id, entry] : spool_->message_history(message_id)) {
         const auto j = nlohmann::json::parse(entry, nullptr, false);
-        if (j.is_object() && iequals(j.value("recipient", ""), recipient)) return entry;
+        if (j.is_object() && util::ascii_iequals(j.value("recipient", ""), recipient)) return entry;
       }
       return std::string();
     };

@@ -25,6 +25,7 @@
 
 #include "api/http_server.hpp"  // split_host_port
 #include "api/tls_context.hpp"
+#include "core/util/ascii.hpp"
 #include "core/smtp/server.hpp"
 
 namespace volley::api {
@@ -38,13 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
+using util::ascii_lower;
 
 // RFC 5322 atext without '%' and '!': both are legal in a local part, and both are how old
 // relays were tricked into forwarding ("victim%elsewhere@us", "elsewhere!victim@us").
@@ -82,11 +77,11 @@ constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 }  // namespace
 
 bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains) {
-  if (lower(address) == "postmaster") return true;
+  if (ascii_lower(address) == "postmaster") return true;
   const auto at = address.rfind('@');
   if (at == std::string::npos) return false;
   const std::string_view local(address.data(), at);
-  const auto domain = lower(std::string_view(address).substr(at + 1));
+  const auto domain = ascii_lower(std::string_view(address).substr(at + 1));
   return plain_local_part(local) && std::find(domains.begin(), domains.end(), domain) != domains.end();
 }
 
@@ -373,7 +368,7 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
   Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler)
       : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
     shared = std::make_shared<ListenerShared>();
-    for (const auto& d : options.accept_domains) shared->domains.push_back(lower(d));
+    for (const auto& d : options.accept_domains) shared->domains.push_back(ascii_lower(d));
     auto& s = shared->smtp;
     s.hostname = options.hostname;
     s.max_message_size = options.max_message_size;

@@ -33,6 +33,7 @@
 #include "core/delivery/reply_classifier.hpp"
 #include "core/spool/spool.hpp"
 #include "core/suppression/suppression_list.hpp"
+#include "core/util/ascii.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -107,9 +108,7 @@ std::vector<Outcome> suppressed_events(std::vector<api::SuppressedRecipient>&& l
     o.rcpt_id = std::move(r.rcpt_id);
     o.message_id = std::move(r.message_id);
     const auto at = r.recipient.rfind('@');
-    o.domain = at == std::string::npos ? std::string() : r.recipient.substr(at + 1);
-    std::transform(o.domain.begin(), o.domain.end(), o.domain.begin(),
-                   [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; });
+    o.domain = at == std::string::npos ? std::string() : util::ascii_lower(std::string_view(r.recipient).substr(at + 1));
     o.recipient = std::move(r.recipient);
     o.tenant = std::move(r.tenant);
     o.campaign = std::move(r.campaign);

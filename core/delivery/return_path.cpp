@@ -1,5 +1,6 @@
 #include "core/delivery/return_path.hpp"
 
+#include "core/util/ascii.hpp"
 #include <algorithm>
 
 #include <openssl/crypto.h>
@@ -9,11 +10,7 @@
 namespace volley::delivery {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
+using util::ascii_iequals;
 
 constexpr std::size_t kMessageIdChars = 24;
 constexpr std::size_t kTagChars = 10;
@@ -49,8 +46,7 @@ std::string ReturnPaths::signed_id(std::string_view id) const {
 }
 
 std::string ReturnPaths::verified_id(std::string_view signed_id) const {
-  std::string s(signed_id);
-  std::transform(s.begin(), s.end(), s.begin(), lower);
+  const std::string s = util::ascii_lower(signed_id);
   const auto dot = s.rfind('.');
   if (dot == std::string::npos || s.size() - dot - 1 != kTagChars) return {};
   const std::string id = s.substr(0, dot);
@@ -68,7 +64,7 @@ const ReturnPathRule* ReturnPaths::for_sender(std::string_view envelope_from) co
   for (const auto& r : rules_) {
     if (r.sender_domain == "*") {
       any = &r;
-    } else if (iequals(r.sender_domain, domain)) {
+    } else if (ascii_iequals(r.sender_domain, domain)) {
       return &r;
     }
   }
@@ -92,7 +88,7 @@ std::string ReturnPaths::recipient_id(std::string_view address) const {
   if (at == std::string_view::npos) return {};
   const std::string_view local = address.substr(0, at);
   const std::string_view domain = address.substr(at + 1);
-  if (std::none_of(rules_.begin(), rules_.end(), [&](const ReturnPathRule& r) { return iequals(r.domain, domain); }))
+  if (std::none_of(rules_.begin(), rules_.end(), [&](const ReturnPathRule& r) { return ascii_iequals(r.domain, domain); }))
     return {};
   const auto plus = local.find('+');
   if (plus == std::string_view::npos) return {};

@@ -1,4 +1,5 @@
 #include "core/suppression/suppression_list.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -24,7 +25,7 @@ namespace {
 constexpr char kFormat = 'S';  // first byte of every value: format 1 of a suppression entry
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using util::ascii_lower;
 
 // Normalises into out (at least kMaxAddress bytes); the length, or nullopt and *error.
 // Shared by normalize_address() and contains(), which must not allocate.
