@@ -172,6 +172,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (done_) return;
         if (auto* s = std::get_if<smtp::Send>(&a)) {
           out_ += s->bytes;
+          ++replies_;
         } else if (std::holds_alternative<smtp::MailRequest>(a)) {
           sm_.answer();  // any sender, the null one included: bounces come from <>
         } else if (auto* r = std::get_if<smtp::RcptRequest>(&a)) {
@@ -201,6 +202,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_message(smtp::MessageRequest& m) {
     const auto generation = ++generation_;
     awaiting_handler_ = true;
+    in_data_phase_ = false;
+    arm(opts().command_timeout);  // how long the handler may take to answer
     summary_ = fmt::format("from=<{}> rcpts={} size={}{}", m.reverse_path, fmt::join(m.recipients, ","),
                            m.content.size(), sm_.tls_active() ? " tls" : "");
     InboundMessage msg{peer_, sm_.helo_name(), std::move(m.reverse_path), std::move(m.recipients),
@@ -245,9 +248,11 @@ class Session : public std::enable_shared_from_this<Session> {
       self->reading_ = false;
       if (self->done_) return;
       if (ec) return self->finish(ec == net::error::eof ? "client closed" : ec.message());
-      if (!self->hangup_) self->arm(self->opts().command_timeout);
+      // Bytes alone never move the deadline; a command answered or DATA begun does (pump).
+      const auto replies_before = self->replies_;
       self->sm_.feed(std::string_view(self->buf_.data(), n));
       self->pump();
+      if (!self->done_ && !self->hangup_) self->rearm_after_progress(replies_before);
     };
     if (tls_) {
       tls_->async_read_some(net::buffer(buf_), std::move(on_read));
@@ -298,6 +303,22 @@ class Session : public std::enable_shared_from_this<Session> {
       self->arm(self->opts().command_timeout);
       self->pump();
     });
+  }
+
+  // After input was fed: a reply means a command was complete, so the client gets a new
+  // command deadline; entering DATA starts the one deadline of the whole data phase. The
+  // deadline of DATA is never moved by the data itself, only ended by the final dot.
+  void rearm_after_progress(std::uint64_t replies_before) {
+    if (awaiting_handler_) return;  // on_message armed the handler's deadline
+    if (sm_.in_data()) {
+      if (!in_data_phase_) {
+        in_data_phase_ = true;
+        arm(opts().data_timeout);
+      }
+      return;
+    }
+    in_data_phase_ = false;
+    if (replies_ != replies_before) arm(opts().command_timeout);
   }
 
   // One deadline for whatever the session waits on: the client (a command, DATA, a write it
@@ -357,6 +378,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool hangup_ = false;
   bool done_ = false;
   bool awaiting_handler_ = false;
+  bool in_data_phase_ = false;  // the data deadline is armed
+  std::uint64_t replies_ = 0;   // replies queued so far: a new one is a command answered
   std::uint64_t generation_ = 0;  // of the message the handler has; stale answers are ignored
   std::string summary_;           // of that message, for the log
   std::array<char, 16 * 1024> buf_{};

@@ -45,7 +45,13 @@ struct SmtpListenerOptions {
   std::uint64_t max_message_size = 10 << 20;  // SIZE= and actual -> 552
   std::size_t max_recipients = 50;
   std::size_t max_connections = 200;          // beyond: 421 4.7.0 and close
-  std::chrono::seconds command_timeout{300};  // idle between commands / during DATA (RFC 5321 4.5.3.2)
+  // Deadlines, not idle timers: bytes trickling in do not extend them, so a client sending a byte
+  // a second cannot hold a connection slot for ever (as Postfix's smtpd_per_request_deadline).
+  // command_timeout: from the last reply (or the greeting) until the next command line is whole;
+  // also how long the handler may take to answer a message. data_timeout: the whole DATA phase,
+  // from 354 to the final dot (RFC 5321 4.5.3.2 suggests 10 minutes for the data block).
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
   std::string tls_certificate_file, tls_private_key_file;  // both set: STARTTLS offered
 };
 

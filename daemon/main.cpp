@@ -1,7 +1,8 @@
-// volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM.
+// volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM (SIGHUP is logged).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <variant>
 #include <iostream>
@@ -93,6 +94,7 @@ api::SmtpListenerOptions listener_options(const Config& cfg) {
   o.max_message_size = cfg.smtp_in.max_message_size;
   o.max_connections = cfg.smtp_in.max_connections;
   o.command_timeout = cfg.smtp_in.timeout;
+  o.data_timeout = cfg.smtp_in.data_timeout;
   o.tls_certificate_file = cfg.smtp_in.tls_certificate;
   o.tls_private_key_file = cfg.smtp_in.tls_private_key;
   return o;
@@ -173,7 +175,27 @@ std::variant<std::shared_ptr<const delivery::ReplyClassifier>, std::string> load
   return std::make_shared<const delivery::ReplyClassifier>(std::get<delivery::ReplyClassifier>(std::move(built)));
 }
 
+// Runs until SIGINT or SIGTERM. SIGHUP is logged and changes nothing: reload does not exist yet,
+// and a SIGHUP from an init system, a terminal or a log rotator must not kill the daemon.
+void wait_for_shutdown(boost::asio::signal_set& signals, boost::asio::io_context& signals_io) {
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          spdlog::warn("SIGHUP: configuration reload is not supported yet; nothing was changed");
+          return signals.async_wait(on_signal);
+        }
+        spdlog::info("signal {}: shutting down", sig);
+      };
+  signals.async_wait(on_signal);
+  signals_io.run();
+}
+
 int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier) {
+  // Caught from the very start, so that a signal during recovery is not fatal either: it waits in
+  // the set until wait_for_shutdown() takes it.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
   // Work sharing (one queue, workers wait on a condition variable) instead of CAF's default work
@@ -340,15 +362,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
       }
     }
 
-    if (rc == 0) {
-      // Wait for SIGINT/SIGTERM on this thread; the io thread keeps serving.
-      boost::asio::io_context signals_io;
-      boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-      signals.async_wait([](const boost::system::error_code&, int sig) {
-        spdlog::info("signal {}: shutting down", sig);
-      });
-      signals_io.run();
-    }
+    // On this thread; the io thread keeps serving.
+    if (rc == 0) wait_for_shutdown(signals, signals_io);
 
     http.stop();
     if (smtp_in) smtp_in->stop();

@@ -101,7 +101,8 @@ struct Config {
     std::vector<std::string> domains;  // beyond the return-path domains: e.g. the FBL address's domain
     std::size_t max_message_size = 10 * 1024 * 1024;
     std::size_t max_connections = 200;
-    std::chrono::seconds timeout{300};
+    std::chrono::seconds timeout{300};       // deadline for each command line (not re-armed by bytes)
+    std::chrono::seconds data_timeout{600};  // deadline for the whole DATA phase
     std::string tls_certificate, tls_private_key;  // both set: STARTTLS is offered
     friend bool operator==(const SmtpIn&, const SmtpIn&) = default;
   } smtp_in;

@@ -72,6 +72,7 @@ void read_smtp_in(const toml::table& t, Config::SmtpIn& in, Problems& problems) 
   r.read("max_message_size", &in.max_message_size, byte_size_in(1024, std::uint64_t{1} << 30));
   r.read("max_connections", &in.max_connections, integer_in<std::size_t>(1, 100'000));
   r.read("timeout", &in.timeout, duration_in(seconds{1}, seconds{3600}));
+  r.read("data_timeout", &in.data_timeout, duration_in(seconds{1}, seconds{3600}));
   const auto* cert = r.read("tls_certificate", &in.tls_certificate, file_path());
   const auto* key = r.read("tls_private_key", &in.tls_private_key, file_path());
   r.reject_unknown_keys();

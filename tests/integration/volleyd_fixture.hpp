@@ -119,6 +119,7 @@ class Volleyd {
   // SIGTERM and wait: the orderly shutdown. Returns the wait status.
   std::optional<int> stop() { return process_.stop(std::chrono::seconds(20)); }
   bool running() { return process_.running(); }
+  void signal(int sig) { process_.signal(sig); }
 
   std::uint16_t http_port() const { return http_port_; }
   HttpClient client() const { return HttpClient("127.0.0.1", http_port_); }

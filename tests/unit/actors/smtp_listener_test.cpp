@@ -386,6 +386,7 @@ TEST_CASE("an idle client is closed with 421", "[smtp_listener]") {
   Inbox inbox;
   auto o = bounce_options();
   o.command_timeout = 1s;
+  o.data_timeout = 1s;
   Harness h(o, inbox);
 
   SECTION("between commands") {
@@ -402,6 +403,67 @@ TEST_CASE("an idle client is closed with 421", "[smtp_listener]") {
     CHECK(c.reply(5s).rfind("421 4.4.2", 0) == 0);
     CHECK(c.closed_by_peer(5s));
     CHECK(inbox.call_count() == 0);
+  }
+}
+
+// The reply the server sends within `within`, or nullopt when it sends none.
+std::optional<std::string> reply_within(SmtpTestClient& c, std::chrono::milliseconds within) {
+  try {
+    return c.reply(within);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;
+  }
+}
+
+// A slow-loris client: one byte of `bytes` (repeated) every `pace`, until the server answers or
+// `max_bytes` are sent. Returns the answer and how long the client trickled.
+std::pair<std::optional<std::string>, std::chrono::steady_clock::duration> trickle(
+    SmtpTestClient& c, char byte, std::chrono::milliseconds pace, int max_bytes) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < max_bytes; ++i) {
+    c.send(std::string(1, byte));
+    if (auto r = reply_within(c, pace)) return {r, std::chrono::steady_clock::now() - start};
+  }
+  return {std::nullopt, std::chrono::steady_clock::now() - start};
+}
+
+TEST_CASE("a client trickling bytes is cut off at the deadline, not kept alive by each byte", "[smtp_listener]") {
+  Inbox inbox;
+  auto o = bounce_options();
+  o.command_timeout = 1s;
+  o.data_timeout = 2s;
+  Harness h(o, inbox);
+
+  SECTION("one command line, a byte every 200 ms") {
+    SmtpTestClient c(h.port());
+    REQUIRE(c.reply().rfind("220", 0) == 0);
+    c.send("NOOP ");
+    // Forty bytes at 200 ms would take 8 s: an idle timer re-armed by every byte never fires.
+    const auto [answer, took] = trickle(c, 'x', 200ms, 40);
+    REQUIRE(answer);
+    CHECK(answer->rfind("421 4.4.2", 0) == 0);
+    CHECK(took < 4s);
+    CHECK(c.closed_by_peer(5s));
+  }
+  SECTION("the whole DATA phase, a byte every 200 ms") {
+    SmtpTestClient c(h.port());
+    begin(c);
+    CHECK(c.command("DATA").rfind("354", 0) == 0);
+    const auto [answer, took] = trickle(c, 'x', 200ms, 60);
+    REQUIRE(answer);
+    CHECK(answer->rfind("421 4.4.2", 0) == 0);
+    CHECK(took < 6s);
+    CHECK(c.closed_by_peer(5s));
+    CHECK(inbox.call_count() == 0);
+  }
+  SECTION("a client that answers each reply in time keeps its session") {
+    SmtpTestClient c(h.port());
+    REQUIRE(c.reply().rfind("220", 0) == 0);
+    // Three commands spread over more than one command_timeout in all, each within its own.
+    for (int i = 0; i < 3; ++i) {
+      CHECK_FALSE(reply_within(c, 500ms));
+      CHECK(c.command("NOOP").rfind("250", 0) == 0);
+    }
   }
 }
 

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/config/config.hpp"
@@ -366,11 +368,32 @@ TEST_CASE("the shipped example configuration parses") {
   expected.shaping.defaults.retry.greylist = c.shaping.defaults.retry.greylist;
   expected.shaping.providers = c.shaping.providers;
   expected.log.event_log = "/var/log/volley/events.jsonl";
+  // No key ships enabled: an example key whose secret is public would open every installation
+  // that kept it (it once held the digest of "test", as an admin key).
+  CHECK(c.api_keys.empty());
+  CHECK(c == expected);
+}
+
+TEST_CASE("the example's API keys, once uncommented, are placeholders with no known secret") {
+  std::ifstream in(VOLLEY_SOURCE_DIR "/deploy/volley.example.toml");
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto c = parsed(uncommented(original));
   REQUIRE(c.api_keys.size() == 2);
   CHECK(c.api_keys[0].tenant == "acme");
   CHECK(c.api_keys[1].admin);
-  expected.api_keys = c.api_keys;
-  CHECK(c == expected);
+  // SHA-256 of "", "test", "admin", "password", "secret", "changeme".
+  const std::vector<std::string> weak = {
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "8c6976e5b5410415bde908bd4dee15dfb167a9c873fc4bb8a81f6f2ab448a918",
+      "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+      "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b",
+      "057ba03d6c44104863dc7361fe4578965d1887360f90a0895882e58a6248fc86"};
+  for (const auto& k : c.api_keys) {
+    INFO(k.name);
+    CHECK(std::find(weak.begin(), weak.end(), k.key_sha256) == weak.end());
+    CHECK(k.key_sha256.find_first_not_of(k.key_sha256[0]) == std::string::npos);  // all one digit
+  }
 }
 
 TEST_CASE("the commented examples of the shipped example configuration are valid too") {
@@ -690,6 +713,7 @@ domains = ["FBL.example.com."]
 max_message_size = "2MiB"
 max_connections = 50
 timeout = "1m"
+data_timeout = "5m"
 tls_certificate = "/etc/volley/cert.pem"
 tls_private_key = "/etc/volley/key.pem"
 [[return_path]]
@@ -725,6 +749,7 @@ retry_max = "2m"
   CHECK(c.smtp_in.max_message_size == 2u << 20);
   CHECK(c.smtp_in.max_connections == 50);
   CHECK(c.smtp_in.timeout == 60s);
+  CHECK(c.smtp_in.data_timeout == 300s);
   CHECK(c.smtp_in.tls_private_key == "/etc/volley/key.pem");
   REQUIRE(c.return_paths.size() == 2);
   CHECK(c.return_paths[0].sender_domain == "*");
@@ -771,4 +796,19 @@ TEST_CASE("mistakes in the feedback tables name file, line and key", "[config]")
         std::string::npos);
   CHECK(error_of("[suppression]\ncomplaints = \"yes\"\n") == "volley.toml:2: [suppression] complaints: expected true or false");
   CHECK(error_of("[smtp_inn]\n").find("did you mean [smtp_in]?") != std::string::npos);
+}
+
+TEST_CASE("the shipped systemd unit gives volleyd time to stop and lets it bind port 25") {
+  std::ifstream in(VOLLEY_SOURCE_DIR "/deploy/volleyd.service");
+  std::map<std::string, std::string> settings;
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find('=');
+    if (!line.empty() && line[0] != '#' && eq != std::string::npos) settings[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  // volleyd's orderly stop may take up to 90 s (events to the webhook queue) + 10 s (closing it)
+  // (daemon/main.cpp): a shorter stop timeout SIGKILLs it mid-way and repeats deliveries.
+  REQUIRE(settings.count("TimeoutStopSec"));
+  CHECK(std::stoi(settings["TimeoutStopSec"]) > 100);
+  CHECK(settings["AmbientCapabilities"].find("CAP_NET_BIND_SERVICE") != std::string::npos);
+  CHECK(settings["CapabilityBoundingSet"].find("CAP_NET_BIND_SERVICE") != std::string::npos);
 }
