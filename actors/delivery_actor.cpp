@@ -234,11 +234,12 @@ void emit(Self* self, const Outcome& o) {
 
 // A recipient reached a final outcome: report it and release its spool records.
 void finalize(Self* self, OutcomeKind kind, const Job& job, const PendingRcpt& r, std::size_t lane,
-              const std::string& mx_host, std::string reply, std::string category, bool sender_refused = false) {
+              const std::string& mx_host, std::string reply, std::string category,
+              smtp::Stage stage = smtp::Stage::none) {
   auto& st = self->state;
   auto o = make_outcome(st, kind, job, r, lane, mx_host, std::move(reply));
   o.category = std::move(category);
-  o.sender_refused = sender_refused;
+  o.smtp_stage = stage;
   o.message_finished = job.msg->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
   emit(self, o);
   // With an events actor, it releases the spool records once the event is written.
@@ -310,6 +311,7 @@ void defer(Self* self, const Job& job, std::vector<Failure> failures, std::size_
     if (kind == delivery::TempfailKind::greylisted) ++r.greylist_retries;
     r.next_attempt_ms = *next;
     auto o = make_outcome(st, OutcomeKind::deferred, job, r, lane, mx_host, summary);
+    o.smtp_stage = reply.stage;
     o.next_attempt_ms = *next;
     o.category = std::string(delivery::to_string(kind));
     if (st.ctx->spool) {  // the last reply is kept there (status lookups read it), not here
@@ -336,6 +338,13 @@ void defer(Self* self, const Job& job, std::vector<Failure> failures, std::size_
   if (rate_limited && lane != kNoSource && st.lanes[lane].path) st.lanes[lane].path->rate_limited(now);
   for (auto& [when, j] : later) st.deferred.emplace(when, std::move(j));
   arm_retry_timer(self);
+}
+
+// A server's permanent refusal of every recipient of the job, classified by its reply and stage.
+void bounce_all(Self* self, const Job& job, std::size_t lane, const std::string& mx_host, const smtp::Reply& reply) {
+  const std::string category = classifier(self->state).classify_permanent(reply).category;
+  for (const auto& r : job.rcpts)
+    finalize(self, OutcomeKind::bounced, job, r, lane, mx_host, reply.summary(), category, reply.stage);
 }
 
 void defer_all(Self* self, Job& job, std::size_t lane, const std::string& mx_host, const smtp::Reply& reply) {
@@ -737,7 +746,7 @@ void on_transaction_done(Self* self, Session& s, smtp::TransactionResult result)
         break;
       case delivery::Disposition::bounced:
         finalize(self, OutcomeKind::bounced, job, r, s.lane, s.mx_host, reply.summary(),
-                 classifier(st).classify_permanent(reply).category, result.mail_refused);
+                 classifier(st).classify_permanent(reply).category, reply.stage);
         break;
       case delivery::Disposition::deferred:
         again.push_back(Failure{std::move(r), std::move(reply)});
@@ -774,12 +783,18 @@ void on_session_closed(Self* self, std::uint64_t id, Session& s, const SessionEv
   lane.connect_blocked = true;
   if (lane.sessions == 0 && !lane.ready.empty()) {
     // No session of this source could reach any MX: stop trying until the retry schedule says so.
+    // A server that refused the greeting or EHLO and HELO with a 5xx refused them for good (as
+    // Postfix bounces at the last MX).
     const smtp::Reply reply = ev.reply.code != 0 ? ev.reply : smtp::Reply::synthetic(451, "4.4.1", ev.reason);
     auto jobs = std::move(lane.ready);
     lane.ready.clear();
     for (auto& job : jobs) {
       count_attempt(job);
-      defer_all(self, job, l, ev.reply.code != 0 ? ev.mx_host : std::string(), reply);
+      if (reply.permanent()) {
+        bounce_all(self, job, l, ev.mx_host, reply);
+      } else {
+        defer_all(self, job, l, ev.reply.code != 0 ? ev.mx_host : std::string(), reply);
+      }
     }
   }
 }

@@ -123,6 +123,7 @@ std::string to_json(const Outcome& o) {
   if (!o.source.empty()) j["source"] = o.source;
   if (!o.reply.empty()) j["reply"] = o.reply;
   if (!o.category.empty()) j["category"] = o.category;
+  if (o.smtp_stage != smtp::Stage::none) j["smtp_stage"] = smtp::to_string(o.smtp_stage);
   if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;
   if (o.extras && !o.extras->tags.empty()) j["tags"] = o.extras->tags;
   std::string out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -150,7 +151,8 @@ void add(EventsActor* self, const Outcome& o) {
   if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
   // A suppressed recipient is never spooled: its status lives here only.
   if (!final && o.kind != OutcomeKind::suppressed) return;
-  if (o.kind == OutcomeKind::bounced && !o.sender_refused && st.feedback) self->send(st.feedback, suppress_atom::value, o);
+  if (o.kind == OutcomeKind::bounced && smtp::about_recipient(o.smtp_stage) && st.feedback)
+    self->send(st.feedback, suppress_atom::value, o);
   // Only final statuses are kept here; a deferred recipient's status is its spool record.
   RecipientStatus status;
   status.message_id = o.message_id;

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "core/dns/mx.hpp"
+#include "core/smtp/stage.hpp"
 #include "core/spool/records.hpp"
 
 namespace volley {
@@ -196,9 +197,10 @@ struct Outcome {
   // releases the spool records after the event line is written, so a crash between the two
   // repeats a delivery rather than losing its event.
   bool message_finished = false;
-  // bounced: the reply was about the sender (MAIL FROM refused), not this recipient, so the
-  // address must not be suppressed for it.
-  bool sender_refused = false;
+  // bounced, deferred: the SMTP command the reply answered (none: not known, or no reply). A
+  // bounce at the greeting, EHLO, MAIL or DATA is not about this recipient's address, which is
+  // then not suppressed, whatever the category.
+  smtp::Stage smtp_stage = smtp::Stage::none;
 };
 
 // A recipient just spooled, for its "received" event (the spool actor sends these per commit).

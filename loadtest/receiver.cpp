@@ -76,6 +76,8 @@ class Receiver {
     smtp_.max_recipients = script_.max_recipients;
     smtp_.pipelining = script_.pipelining;
     smtp_.chunking = script_.chunking;
+    smtp_.ask_hello = script_.answers_at(Stage::ehlo);
+    smtp_.ask_data = script_.answers_at(Stage::data);
     sweep();
   }
 
@@ -246,10 +248,14 @@ class Session : public std::enable_shared_from_this<Session> {
         if (done_) return;
         if (auto* s = std::get_if<smtp::Send>(&a)) {
           send(std::move(s->bytes));
+        } else if (auto* h = std::get_if<smtp::HelloRequest>(&a)) {
+          on_hello(*h);
         } else if (auto* m = std::get_if<smtp::MailRequest>(&a)) {
           on_mail(*m);
         } else if (auto* r = std::get_if<smtp::RcptRequest>(&a)) {
           on_rcpt(*r);
+        } else if (auto* d = std::get_if<smtp::DataRequest>(&a)) {
+          on_data(*d);
         } else if (auto* msg = std::get_if<smtp::MessageRequest>(&a)) {
           on_message(*msg);
         } else if (auto* f = std::get_if<smtp::Refused>(&a)) {
@@ -266,6 +272,16 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     read();
+  }
+
+  void on_hello(const smtp::HelloRequest& h) {
+    auto refusal = rx_.policy().hello();
+    auto e = event("ehlo");
+    e["command"] = h.verb;
+    e["name"] = h.name;
+    e["code"] = refusal ? refusal->code : 250;
+    rx_.log(e);
+    answer(std::chrono::milliseconds(0), std::move(refusal));
   }
 
   void on_mail(const smtp::MailRequest& m) {
@@ -294,6 +310,20 @@ class Session : public std::enable_shared_from_this<Session> {
     e["code"] = code;
     rx_.log(e);
     answer(v.delay, std::move(v.reply));
+  }
+
+  // The DATA command: refused here, every recipient of the transaction counts as refused.
+  void on_data(const smtp::DataRequest& d) {
+    auto v = rx_.policy().data(d.recipients);
+    const int code = v.reply ? v.reply->code : 354;
+    if (v.reply)
+      for (const auto& r : d.recipients) rx_.stats().recipient(ip_, r, outcome_of(code));
+    auto e = event("data_command");
+    e["sender"] = txn_.sender;
+    e["recipients"] = d.recipients;
+    e["code"] = code;
+    rx_.log(e);
+    answer(std::chrono::milliseconds(0), std::move(v.reply));
   }
 
   void on_message(const smtp::MessageRequest& msg) {

@@ -7,12 +7,14 @@ namespace volley::receiver {
 std::optional<smtp::Reply> Policy::admit(std::size_t from_ip, std::size_t total, std::size_t hard_limit) const {
   const bool over = total >= hard_limit || (script_.max_concurrent && total >= script_.max_concurrent) ||
                     (script_.max_concurrent_per_ip && from_ip >= script_.max_concurrent_per_ip);
-  if (!over) return std::nullopt;
-  return smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " too many connections");
+  if (over) return smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " too many connections");
+  return script_.refusal(Stage::greeting);
 }
 
+std::optional<smtp::Reply> Policy::hello() const { return script_.refusal(Stage::ehlo); }
+
 std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point now) {
-  if (script_.rate <= 0) return std::nullopt;
+  if (script_.rate <= 0) return script_.refusal(Stage::mail);
   // A token bucket: `rate` per second, bursts of one second's worth (at least one message).
   const double capacity = std::max(1.0, script_.rate);
   auto [it, fresh] = rates_.try_emplace(ip, Bucket{capacity, now});
@@ -24,7 +26,7 @@ std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point
   }
   if (b.tokens >= 1) {
     b.tokens -= 1;
-    return std::nullopt;
+    return script_.refusal(Stage::mail);
   }
   return script_.rate_close ? smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " rate limited, closing")
                             : smtp::Reply::synthetic(451, "4.7.0", "rate limited");
@@ -45,7 +47,8 @@ Verdict Policy::rcpt(const std::string& ip, const std::string& sender, const std
   const Rule& rule = script_.rule_for(recipient);
   Verdict v;
   v.delay = rule.delay;
-  if (rule.stage == Stage::data) return v;
+  if ((v.reply = script_.refusal(Stage::rcpt))) return v;
+  if (rule.stage != Stage::rcpt) return v;
   switch (rule.action) {
     case Action::accept:
     case Action::bounce_later:
@@ -79,16 +82,23 @@ std::vector<std::pair<std::string, smtp::Reply>> Policy::bounces(const std::vect
   return out;
 }
 
-Verdict Policy::message(const std::vector<std::string>& recipients) {
+Verdict Policy::refuse_at(Stage stage, const std::vector<std::string>& recipients) {
   Verdict v;
+  v.reply = script_.refusal(stage);
   for (const auto& r : recipients) {
     const Rule& rule = script_.rule_for(r);
-    v.delay = std::max(v.delay, rule.delay);
-    if (rule.stage != Stage::data) continue;
+    if (stage == Stage::end_of_data) v.delay = std::max(v.delay, rule.delay);
+    if (rule.stage != stage) continue;
     const bool refuse = rule.action == Action::reject || tempfail(rule, r);
     if (refuse && !v.reply) v.reply = rule.reply;
   }
   return v;
+}
+
+Verdict Policy::data(const std::vector<std::string>& recipients) { return refuse_at(Stage::data, recipients); }
+
+Verdict Policy::message(const std::vector<std::string>& recipients) {
+  return refuse_at(Stage::end_of_data, recipients);
 }
 
 }  // namespace volley::receiver

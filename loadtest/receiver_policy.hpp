@@ -30,9 +30,12 @@ class Policy {
 
   // A new connection, given the sessions already open from its IP and in all; nullopt = greet.
   std::optional<smtp::Reply> admit(std::size_t from_ip, std::size_t total, std::size_t hard_limit) const;
+  std::optional<smtp::Reply> hello() const;
   std::optional<smtp::Reply> mail(const std::string& ip, Clock::time_point now);
   Verdict rcpt(const std::string& ip, const std::string& sender, const std::string& recipient, Clock::time_point now);
-  // The end of data, for the recipients accepted: the data-stage rules and the longest delay.
+  // The DATA command, for the recipients accepted: [refuse] data and the rules of that stage.
+  Verdict data(const std::vector<std::string>& recipients);
+  // The end of data, for the recipients accepted: the end_of_data rules and the longest delay.
   Verdict message(const std::vector<std::string>& recipients);
   // The accepted recipients to bounce later, with the reply their DSN reports.
   std::vector<std::pair<std::string, smtp::Reply>> bounces(const std::vector<std::string>& recipients) const;
@@ -42,6 +45,8 @@ class Policy {
  private:
   // True while `recipient` still has tempfails of `rule` to serve (and counts this one).
   bool tempfail(const Rule& rule, const std::string& recipient);
+  // The first refusal of the rules of `stage` among the recipients, after [refuse] for it.
+  Verdict refuse_at(Stage stage, const std::vector<std::string>& recipients);
 
   struct Bucket {
     double tokens;

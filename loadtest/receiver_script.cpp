@@ -95,9 +95,11 @@ class Reader {
                                {"drop", Action::drop},
                                {"bounce_later", Action::bounce_later}},
                               Action::accept);
-    r.stage = choice<Stage>(t, "stage", {{"rcpt", Stage::rcpt}, {"data", Stage::data}}, Stage::rcpt);
-    if (r.stage == Stage::data && r.action != Action::reject && r.action != Action::tempfail)
-      fail(*t.get("stage"), "stage", "only reject and tempfail can answer at the end of data");
+    r.stage = choice<Stage>(t, "stage",
+                            {{"rcpt", Stage::rcpt}, {"data", Stage::data}, {"end_of_data", Stage::end_of_data}},
+                            Stage::rcpt);
+    if (r.stage != Stage::rcpt && r.action != Action::reject && r.action != Action::tempfail)
+      fail(*t.get("stage"), "stage", "only reject and tempfail can answer at data or end_of_data");
     const char* default_reply = r.action == Action::bounce_later
                                     ? "550 5.1.1 The email account that you tried to reach does not exist"
                                 : r.action == Action::reject   ? "550 5.7.1 Rejected by script"
@@ -133,6 +135,19 @@ std::optional<smtp::Reply> parse_reply(std::string_view line) {
   return parser.next();
 }
 
+std::optional<smtp::Reply> Script::refusal(Stage stage) const {
+  const auto it = refuse.find(stage);
+  if (it == refuse.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Script::answers_at(Stage stage) const {
+  auto answers = [stage](const Rule& r) { return r.stage == stage; };
+  return refuse.count(stage) > 0 || answers(fallback) ||
+         std::any_of(addresses.begin(), addresses.end(), [&](const auto& e) { return answers(e.second); }) ||
+         std::any_of(domains.begin(), domains.end(), [&](const auto& e) { return answers(e.second); });
+}
+
 const Rule& Script::rule_for(std::string_view recipient) const {
   if (addresses.empty() && domains.empty()) return fallback;
   const auto key = lower(recipient);
@@ -154,7 +169,7 @@ Script Script::parse(std::string_view text, std::string_view source) {
   const Reader in(source);
   in.only_keys(root, {"hostname", "max_message_size", "max_recipients", "max_concurrent", "max_concurrent_per_ip",
                       "rate", "rate_action", "delay_ms", "idle_timeout_s", "pipelining", "chunking", "default",
-                      "rule", "bounce_to"});
+                      "rule", "bounce_to", "refuse"});
   Script s;
   if (auto h = in.string(root, "hostname")) {
     if (h->empty() || h->find_first_of(" \t\r\n") != std::string::npos)
@@ -175,6 +190,19 @@ Script Script::parse(std::string_view text, std::string_view source) {
   in.boolean(root, "chunking", s.chunking);
   if (auto b = in.string(root, "bounce_to")) s.bounce_to = *b;
 
+  if (const auto* node = root.get("refuse")) {
+    const auto* t = node->as_table();
+    if (!t) in.fail(*node, "refuse", "expected a table of stage = \"reply\"");
+    for (const auto& [key, value] : *t) {
+      const auto stage = smtp::parse_stage(key.str());
+      if (!stage)
+        in.fail(value, key.str(), "unknown stage (expected greeting, ehlo, mail, rcpt, data or end_of_data)");
+      const auto* text = value.as_string();
+      const auto reply = text ? parse_reply(text->get()) : std::nullopt;
+      if (!reply || reply->code < 400) in.fail(value, key.str(), "expected a 4xx or 5xx reply such as \"550 5.7.1 Refused\"");
+      s.refuse.emplace(*stage, *reply);
+    }
+  }
   if (const auto* node = root.get("default")) {
     const auto* t = node->as_table();
     if (!t) in.fail(*node, "default", "expected a table");

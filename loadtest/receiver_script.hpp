@@ -1,8 +1,10 @@
 #pragma once
-// volley-receiver's behaviour file (TOML): session-wide settings, and rules chosen by recipient
-// address, else recipient domain, else the default. See loadtest/README.md for the format.
+// volley-receiver's behaviour file (TOML): session-wide settings, replies that refuse every
+// session at a chosen SMTP stage, and rules chosen by recipient address, else recipient domain,
+// else the default. See loadtest/README.md for the format.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,7 +16,9 @@ namespace volley::receiver {
 
 // bounce_later: accepted, then bounced with a DSN sent to the envelope sender (at bounce_to).
 enum class Action { accept, reject, tempfail, greylist, drop, bounce_later };
-enum class Stage { rcpt, data };  // where reject and tempfail answer: the RCPT or the end of data
+// Where a rule's reject and tempfail answer: smtp::Stage::rcpt, data (the DATA command) or
+// end_of_data.
+using smtp::Stage;
 
 struct Rule {
   Action action = Action::accept;
@@ -39,12 +43,19 @@ struct Script {
   bool pipelining = true;
   bool chunking = false;
   std::string bounce_to;                   // "host:port" of the SMTP server DSNs go to
+  // [refuse]: the reply every session gets at a stage (greeting, ehlo, mail, rcpt, data,
+  // end_of_data), whoever the recipients are.
+  std::map<Stage, smtp::Reply> refuse;
 
   Rule fallback;                                  // [default]
   std::unordered_map<std::string, Rule> addresses;  // lower-cased keys
   std::unordered_map<std::string, Rule> domains;
 
   const Rule& rule_for(std::string_view recipient) const;
+  // The [refuse] reply for a stage, or nullopt.
+  std::optional<smtp::Reply> refusal(Stage stage) const;
+  // Whether any rule or [refuse] answers at the stage (the server then asks before answering).
+  bool answers_at(Stage stage) const;
 
   // Throws std::runtime_error naming the file, the line and what is wrong.
   static Script parse(std::string_view toml, std::string_view source);

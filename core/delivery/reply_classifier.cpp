@@ -37,9 +37,11 @@ struct EnhancedCode {
 struct Condition {
   std::vector<int> codes;
   std::vector<EnhancedCode> enhanced;
+  std::vector<smtp::Stage> stages;
   std::unique_ptr<const RE2> pattern;
 
   bool holds(const smtp::Reply& reply, const re2::StringPiece& text) const {
+    if (!stages.empty() && std::find(stages.begin(), stages.end(), reply.stage) == stages.end()) return false;
     if (!codes.empty() && std::find(codes.begin(), codes.end(), reply.code) == codes.end()) return false;
     if (!enhanced.empty() &&
         std::none_of(enhanced.begin(), enhanced.end(), [&](const auto& e) { return e.matches(reply.enhanced); }))
@@ -168,18 +170,20 @@ class SectionReader {
         read_codes(value, rule.when.codes);
       } else if (key == "enhanced") {
         read_enhanced(value, rule.when.enhanced);
+      } else if (key == "stages") {
+        read_stages(value, rule.when.stages);
       } else if (key == "pattern") {
         read_pattern(value, rule.when.pattern);
       } else if (key == section_.outcome_key) {
         has_outcome = true;
         read_outcome(value, rule.outcome);
       } else {
-        fail(value, "unknown key " + quoted(key.str()) + " (a rule has name, codes, enhanced, pattern and " +
+        fail(value, "unknown key " + quoted(key.str()) + " (a rule has name, codes, enhanced, stages, pattern and " +
                         std::string(section_.outcome_key) + ")");
       }
     }
-    if (!table.contains("codes") && !table.contains("enhanced") && !table.contains("pattern"))
-      fail(table, "matches every reply: give it codes, enhanced or pattern");
+    if (!table.contains("codes") && !table.contains("enhanced") && !table.contains("stages") && !table.contains("pattern"))
+      fail(table, "matches every reply: give it codes, enhanced, stages or pattern");
     if (!has_outcome) fail(table, "needs a " + std::string(section_.outcome_key));
   }
 
@@ -213,6 +217,23 @@ class SectionReader {
         continue;
       }
       enhanced.push_back(std::move(*code));
+    }
+  }
+
+  void read_stages(const toml::node& value, std::vector<smtp::Stage>& stages) {
+    std::string names;
+    for (std::size_t i = 1; i < smtp::kStageNames.size(); ++i) names += (i > 1 ? ", " : "") + std::string(smtp::kStageNames[i]);
+    const std::string expected = "stages must name SMTP stages (" + names + "), a string or an array of them, not ";
+    const auto elements = one_or_many(value);
+    if (elements.empty()) fail(value, expected + "an empty array");
+    for (const toml::node* element : elements) {
+      std::optional<smtp::Stage> stage;
+      if (const auto* text = element->as_string()) stage = smtp::parse_stage(text->get());
+      if (!stage) {
+        fail(*element, expected + describe(*element));
+        continue;
+      }
+      stages.push_back(*stage);
     }
   }
 

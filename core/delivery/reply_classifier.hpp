@@ -1,7 +1,7 @@
 #pragma once
 // Why a delivery failed, in terms an operator and the retry logic can act on: a permanent failure
 // gets a bounce category, a temporary one a TempfailKind. Rules match basic codes, RFC 3463
-// enhanced codes and RE2 patterns over the reply text; they come from
+// enhanced codes, the SMTP stage (Reply::stage) and RE2 patterns over the reply text; they come from
 // core/delivery/bounce_rules.toml, compiled into the binary, and from an optional operator file
 // whose rules are tried first (its format is described at the top of bounce_rules.toml).
 #include <array>
@@ -16,10 +16,10 @@
 namespace volley::delivery {
 
 // Every bounce category: the names events and metrics use.
-inline constexpr std::array<std::string_view, 13> kBounceCategories = {
-    "bad-mailbox",     "bad-domain",     "inactive-mailbox", "quota-issues",    "policy-related",
-    "spam-related",    "virus-related",  "content-related",  "routing-errors",  "protocol-errors",
-    "bad-connection",  "message-expired", "other"};
+inline constexpr std::array<std::string_view, 15> kBounceCategories = {
+    "bad-mailbox",     "bad-domain",      "inactive-mailbox", "quota-issues",   "bad-sender",
+    "bad-configuration", "policy-related", "spam-related",    "virus-related",  "content-related",
+    "routing-errors",  "protocol-errors", "bad-connection",   "message-expired", "other"};
 
 struct Classification {
   std::string category;  // one of kBounceCategories

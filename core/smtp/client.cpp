@@ -38,6 +38,29 @@ const char* stage_name(Await a) {
   return "?";
 }
 
+// The stage a reply to `a` belongs to (RSET and QUIT are housekeeping, not stages).
+Stage stage_of(Await a) {
+  switch (a) {
+    case Await::greeting: return Stage::greeting;
+    case Await::ehlo:
+    case Await::helo: return Stage::ehlo;
+    case Await::mail: return Stage::mail;
+    case Await::rcpt: return Stage::rcpt;
+    case Await::data: return Stage::data;
+    case Await::data_end: return Stage::end_of_data;
+    case Await::rset:
+    case Await::quit: break;
+  }
+  return Stage::none;
+}
+
+// A reply Volley makes up for what happened while awaiting a reply at `stage`.
+Reply synthetic_at(Stage stage, int code, std::string enhanced, std::string text) {
+  Reply r = Reply::synthetic(code, std::move(enhanced), std::move(text));
+  r.stage = stage;
+  return r;
+}
+
 // A path or EHLO name must not smuggle a line end (command injection), other control
 // characters or angle brackets into a command line.
 bool safe_in_command(std::string_view s) {
@@ -198,8 +221,8 @@ struct SmtpClient::Impl {
         break;
     }
     if (expected.empty()) return;  // idle: no timeout was armed, a stale timer fired
-    fail(Reply::synthetic(451, "4.4.2",
-                          std::string("timeout waiting for ") + stage_name(expected.front().what) + " reply"));
+    const Await what = expected.front().what;
+    fail(synthetic_at(stage_of(what), 451, "4.4.2", std::string("timeout waiting for ") + stage_name(what) + " reply"));
   }
 
   void lost(const std::string& reason) {
@@ -217,7 +240,8 @@ struct SmtpClient::Impl {
     }
     std::string where = expected.empty() ? std::string("while idle")
                                          : std::string("waiting for ") + stage_name(expected.front().what) + " reply";
-    fail(Reply::synthetic(451, "4.4.2", "connection lost " + where + ": " + reason));
+    const Stage stage = expected.empty() ? Stage::none : stage_of(expected.front().what);
+    fail(synthetic_at(stage, 451, "4.4.2", "connection lost " + where + ": " + reason));
   }
 
   // ---- replies ----
@@ -231,6 +255,7 @@ struct SmtpClient::Impl {
     }
     const Expected e = expected.front();
     expected.pop_front();
+    r.stage = stage_of(e.what);
     if (r.code == 421 && e.what != Await::quit) {
       fail(std::move(r));  // the server is closing the channel, whatever was asked
       return;
@@ -413,7 +438,7 @@ struct SmtpClient::Impl {
     // Refusals decided locally, without a word to the server.
     std::optional<Reply> all;
     if (!safe_in_command(tx.mail_from)) {
-      all = Reply::synthetic(553, "5.1.7", "invalid sender address");
+      all = synthetic_at(Stage::mail, 553, "5.1.7", "invalid sender address");
     } else if (!tx.wire_data) {
       all = Reply::synthetic(451, "4.3.0", "message data missing");
     } else if (tx.needs_smtputf8 && !caps.smtputf8) {
@@ -427,7 +452,7 @@ struct SmtpClient::Impl {
       if (all) {
         cur.results[i] = *all;
       } else if (tx.rcpts[i].empty() || !safe_in_command(tx.rcpts[i])) {
-        cur.results[i] = Reply::synthetic(553, "5.1.3", "invalid recipient address");
+        cur.results[i] = synthetic_at(Stage::rcpt, 553, "5.1.3", "invalid recipient address");
       } else {
         ++sendable;
       }
@@ -593,7 +618,7 @@ struct SmtpClient::Impl {
   }
 
   static Reply unexpected(const char* to, const Reply& r) {
-    return Reply::synthetic(451, "4.5.0", std::string("protocol error: unexpected reply to ") + to + ": " + r.summary());
+    return synthetic_at(r.stage, 451, "4.5.0", std::string("protocol error: unexpected reply to ") + to + ": " + r.summary());
   }
 
   std::optional<std::chrono::seconds> timeout() const {

@@ -8,12 +8,15 @@
 #include <string_view>
 #include <vector>
 
+#include "core/smtp/stage.hpp"
+
 namespace volley::smtp {
 
 struct Reply {
   int code = 0;                    // 200..599
   std::string enhanced;            // "5.1.1" when the first line carries one, else ""
   std::vector<std::string> lines;  // text of each line, without code, separator and CRLF
+  Stage stage = Stage::none;       // the command it answered, when the client knows it
 
   bool positive() const { return code >= 200 && code < 400; }
   bool transient() const { return code >= 400 && code < 500; }

@@ -119,7 +119,7 @@ enum class DataState {
 };
 
 enum class Mode { unstarted, command, data, bdat, tls, closed };
-enum class Pending { none, mail, rcpt, message };
+enum class Pending { none, hello, mail, rcpt, data, message };
 
 }  // namespace
 
@@ -145,7 +145,8 @@ struct SmtpServer::Impl {
   std::string reverse_path;
   MailParams params;
   std::vector<std::string> rcpts;
-  std::string candidate;  // the path of the outstanding MAIL or RCPT
+  std::string candidate;  // the path of the outstanding MAIL or RCPT, the name of HELO or EHLO
+  bool candidate_extended = false;  // the outstanding hello is EHLO
   MailParams candidate_params;
   bool bdat_used = false;
 
@@ -501,6 +502,18 @@ struct SmtpServer::Impl {
   void hello(std::string_view verb, std::string_view args, bool extended) {
     const auto name = next_word(args);
     if (name.empty()) return error(verb, 501, "5.5.4", std::string("Syntax: ") + std::string(verb) + " hostname");
+    if (opts.ask_hello) {
+      candidate.assign(name);
+      candidate_extended = extended;
+      pending = Pending::hello;
+      emit<HelloRequest>(std::string(verb), candidate);
+      return;
+    }
+    greet(name, extended);
+  }
+
+  // Answers an accepted HELO or EHLO.
+  void greet(std::string_view name, bool extended) {
     // HELO and EHLO end any transaction (RFC 5321 §4.1.4).
     reset_transaction();
     txn_refused = false;
@@ -604,6 +617,15 @@ struct SmtpServer::Impl {
     if (!has_mail) return no_transaction("DATA");
     if (bdat_used) return error("DATA", 503, "5.5.1", "DATA after BDAT");
     if (rcpts.empty()) return refuse("DATA", 554, "5.5.1", "No valid recipients");
+    if (opts.ask_data) {
+      pending = Pending::data;
+      emit<DataRequest>(rcpts);
+      return;
+    }
+    start_data();
+  }
+
+  void start_data() {
     reply(354, "", "End data with <CR><LF>.<CR><LF>");
     mode = Mode::data;
     begin_content();
@@ -668,8 +690,15 @@ struct SmtpServer::Impl {
     if (pending == Pending::none) return;
     if (r) check(*r);
     const Pending p = std::exchange(pending, Pending::none);
-    const bool accepted = !r || r->code / 100 == 2;
+    const bool accepted = !r || r->code / 100 == 2 || (p == Pending::data && r->code / 100 == 3);
     switch (p) {
+      case Pending::hello:
+        // Accepted: the standard reply, with the extensions. Refused: the session stays as it was.
+        if (accepted) greet(std::string(std::exchange(candidate, {})), candidate_extended); else send(*r);
+        break;
+      case Pending::data:
+        if (accepted) start_data(); else send(*r);
+        break;
       case Pending::mail:
         if (accepted) open_transaction();
         if (r) send(*r); else reply(250, "2.1.0", "Sender OK");

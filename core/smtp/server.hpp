@@ -2,7 +2,8 @@
 // The SMTP server protocol (RFC 5321, 1870, 2034, 2920, 3030, 3207, 6152, 6531) as a sans-IO
 // state machine: the owner feeds it received bytes and carries out what it asks for (bytes to
 // write, a TLS handshake, closing). It decides nothing about mail itself: MAIL, RCPT and each
-// complete message are surfaced as requests that the owner answers, now or later.
+// complete message (and, when asked, HELO/EHLO and the DATA command) are surfaced as requests
+// that the owner answers, now or later.
 //
 // One request is outstanding at a time. A pipelined RCPT depends on how its MAIL was answered
 // (503 after a refusal), so the machine reads no further until the request is answered: later
@@ -39,6 +40,13 @@ struct MailRequest {                  // answer(): accept or refuse the sender
 struct RcptRequest {                  // answer(): accept or refuse the recipient
   std::string forward_path;           // without <>
 };
+struct HelloRequest {                 // with Options::ask_hello, answer(): accept HELO or EHLO
+  std::string verb;                   // (the standard reply) or refuse it; "HELO" or "EHLO"
+  std::string name;                   // the client's name, as given
+};
+struct DataRequest {                  // with Options::ask_data, answer(): accept the DATA
+  std::vector<std::string> recipients;  // command (354) or refuse it; the recipients accepted
+};
 struct MessageRequest {               // answer(): take the message (2xx) or refuse it
   std::string reverse_path;
   MailParams params;
@@ -54,8 +62,8 @@ struct StartTls {                     // write what came before, then do the TLS
   std::size_t discarded = 0;          // call on_tls_established(); bytes pipelined after
 };                                    // STARTTLS were dropped unread (injection defence)
 struct Hangup {};                     // write what came before, then close the connection
-using ServerAction =
-    std::variant<Send, MailRequest, RcptRequest, MessageRequest, Refused, StartTls, Hangup>;
+using ServerAction = std::variant<Send, MailRequest, RcptRequest, MessageRequest, Refused, StartTls, Hangup,
+                                  HelloRequest, DataRequest>;
 
 class SmtpServer {
  public:
@@ -72,6 +80,10 @@ class SmtpServer {
     bool enhanced_status_codes = true;
     bool chunking = false;                          // BDAT (RFC 3030)
     bool starttls = false;                          // the owner can do a TLS handshake
+    // Surface HELO/EHLO and the DATA command as requests, so the owner can refuse them too (a
+    // test receiver does); otherwise the machine accepts them itself.
+    bool ask_hello = false;
+    bool ask_data = false;
   };
 
   explicit SmtpServer(Options opts);
@@ -84,7 +96,8 @@ class SmtpServer {
   void start(std::optional<Reply> refusal = std::nullopt);
   void feed(std::string_view bytes);
   // Answers the outstanding request: nullopt = accept with the standard reply; a Reply is sent
-  // as given (2xx accepts, 421 also hangs up). Ignored when nothing is outstanding (a late
+  // as given (2xx accepts, 421 also hangs up). HELO, EHLO and DATA are accepted with their own
+  // standard replies (the extensions, 354) whatever 2xx (or 3xx for DATA) is given. Ignored when nothing is outstanding (a late
   // answer after close_session()).
   void answer(std::optional<Reply> reply = std::nullopt);
   void on_tls_established();  // after StartTls: the session starts over, EHLO expected

@@ -187,7 +187,7 @@ action = "accept"
 [[rule]]
 match = "spam.test"
 action = "reject"
-stage = "data"
+stage = "end_of_data"
 reply = "554 5.7.1 Looks like spam"
 
 [default]
@@ -210,6 +210,100 @@ reply = "450 4.2.0 Not today"
   CHECK(stats["domains"]["spam.test"]["rejected"] == 1);
   CHECK(stats["domains"]["other.test"]["deferred"] == 1);
   CHECK(stats["messages"] == 1);
+}
+
+TEST_CASE("volley-receiver answers a chosen reply at every SMTP stage", "[integration][receiver]") {
+  TempDir dir("volley-it-receiver");
+  SECTION("the greeting") {
+    SmtpReceiver rx(dir / "rx", "[refuse]\ngreeting = \"554 5.7.1 No SMTP service here\"\n");
+    SmtpTalk t(rx.port());
+    CHECK(t.reply() == "554 5.7.1 No SMTP service here\r\n");
+    CHECK(t.closed());
+    REQUIRE(wait_until([&] { return rx.events("connect").size() == 1; }, 10s));
+    CHECK(rx.events("connect")[0].at("code") == 554);
+    CHECK(rx.stats().at("refused_connections") == 1);
+  }
+  SECTION("EHLO and HELO") {
+    SmtpReceiver rx(dir / "rx", "[refuse]\nehlo = \"501 5.0.0 Invalid domain name\"\n");
+    SmtpTalk t(rx.port());
+    REQUIRE(starts(t.reply(), "220 "));
+    CHECK(t.command("EHLO client.test") == "501 5.0.0 Invalid domain name\r\n");
+    CHECK(t.command("HELO client.test") == "501 5.0.0 Invalid domain name\r\n");
+    CHECK(starts(t.command("MAIL FROM:<s@x.test>"), "503 5.5.1"));  // never greeted
+    REQUIRE(wait_until([&] { return rx.events("ehlo").size() == 2; }, 10s));
+    CHECK(rx.events("ehlo")[0].at("code") == 501);
+    CHECK(rx.events("ehlo")[1].at("command") == "HELO");
+  }
+  SECTION("MAIL FROM") {
+    SmtpReceiver rx(dir / "rx", "[refuse]\nmail = \"553 5.1.0 <s@x.test> does not exist\"\n");
+    auto t = session(rx);
+    CHECK(t->transaction("s@x.test", {"r@a.test"}) == std::vector<std::string>{"553 5.1.0 <s@x.test> does not exist\r\n"});
+    REQUIRE(wait_until([&] { return rx.events("mail").size() == 1; }, 10s));
+    CHECK(rx.events("mail")[0].at("code") == 553);
+  }
+  SECTION("RCPT, the DATA command and the end of data, per recipient") {
+    SmtpReceiver rx(dir / "rx", R"(
+[[rule]]
+match = "rcpt.test"
+action = "reject"
+reply = "550 5.1.1 No such user"
+
+[[rule]]
+match = "data.test"
+action = "reject"
+stage = "data"
+reply = "554 5.7.1 Not from you"
+
+[[rule]]
+match = "eod.test"
+action = "reject"
+stage = "end_of_data"
+reply = "554 5.7.1 Looks like spam"
+)");
+    auto t = session(rx, "127.0.0.2");
+    CHECK(t->transaction("s@x.test", {"x@rcpt.test"}) ==
+          std::vector<std::string>{"550 5.1.1 No such user\r\n", "554 5.5.1 No valid recipients\r\n"});
+    CHECK(t->transaction("s@x.test", {"x@data.test", "y@other.test"}) ==
+          std::vector<std::string>{"250 2.1.5 Recipient OK\r\n", "250 2.1.5 Recipient OK\r\n",
+                                   "554 5.7.1 Not from you\r\n"});
+    CHECK(t->transaction("s@x.test", {"x@eod.test"}) ==
+          std::vector<std::string>{"250 2.1.5 Recipient OK\r\n", "554 5.7.1 Looks like spam\r\n"});
+    CHECK(t->transaction("s@x.test", {"z@other.test"}).back() == "250 2.0.0 Message accepted\r\n");
+    const auto stats = rx.client_stats("127.0.0.2");
+    CHECK(stats["domains"]["rcpt.test"]["rejected"] == 1);
+    CHECK(stats["domains"]["data.test"]["rejected"] == 1);
+    CHECK(stats["domains"]["other.test"]["rejected"] == 1);  // refused with its transaction
+    CHECK(stats["domains"]["eod.test"]["rejected"] == 1);
+    CHECK(stats["messages"] == 1);
+    REQUIRE(wait_until([&] { return rx.events("data_command").size() == 1; }, 10s));
+    CHECK(rx.events("data_command")[0].at("code") == 554);
+  }
+  SECTION("every session at the DATA command and at the end of data") {
+    SmtpReceiver rx(dir / "rx", "[refuse]\ndata = \"451 4.3.0 Come back later\"\n");
+    auto t = session(rx);
+    CHECK(t->transaction("s@x.test", {"r@a.test"}).back() == "451 4.3.0 Come back later\r\n");
+    SmtpReceiver eod(dir / "eod", "[refuse]\nend_of_data = \"554 5.6.0 Message refused\"\n");
+    auto u = session(eod);
+    CHECK(u->transaction("s@x.test", {"r@a.test"}).back() == "554 5.6.0 Message refused\r\n");
+  }
+  SECTION("an unknown stage or a positive reply is refused with the file and line") {
+    for (const auto& [script, error] : std::vector<std::pair<std::string, std::string>>{
+             {"[refuse]\nhelo = \"501 bad\"\n", "bad.toml:2: helo: unknown stage"},
+             {"[refuse]\nmail = \"250 fine\"\n", "bad.toml:2: mail: expected a 4xx or 5xx reply"},
+             {"[[rule]]\nmatch = \"a.test\"\naction = \"accept\"\nstage = \"data\"\n",
+              "bad.toml:4: stage: only reject and tempfail"},
+             {"[[rule]]\nmatch = \"a.test\"\naction = \"reject\"\nstage = \"mail\"\n",
+              "bad.toml:4: stage: expected one of rcpt, data, end_of_data"}}) {
+      INFO(script);
+      write_file(dir / "bad.toml", script);
+      ChildProcess p({SmtpReceiver::binary(), "--listen", "127.0.0.1:0", "--script", (dir / "bad.toml").string()},
+                     dir / "out.log");
+      const auto status = p.wait_for(30s);
+      REQUIRE(status.has_value());
+      CHECK(WEXITSTATUS(*status) == 2);
+      CHECK(p.log().find(error) != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("volley-receiver tempfails a recipient N times, then accepts it", "[integration][receiver]") {

@@ -359,7 +359,7 @@ TEST_CASE("a faulty receiver: every message ends in exactly one final event", "[
                         "[[rule]]\nmatch = \"full.test\"\naction = \"tempfail\"\ntimes = 1000000\n"
                         "reply = \"452 4.2.2 Mailbox full\"\n"
                         "[[rule]]\nmatch = \"slow.test\"\naction = \"accept\"\ndelay_ms = 200\n"
-                        "[[rule]]\nmatch = \"late.test\"\naction = \"reject\"\nstage = \"data\"\n"
+                        "[[rule]]\nmatch = \"late.test\"\naction = \"reject\"\nstage = \"end_of_data\"\n"
                         "reply = \"554 5.7.1 Message refused as spam\"\n");
   const std::vector<std::string> domains = {"ok.test",   "reject.test", "flaky.test", "grey.test",
                                             "drop.test", "full.test",   "slow.test",  "late.test"};

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iomanip>
+#include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,35 +26,48 @@ using volley::delivery::TempfailKind;
 using volley::delivery::to_string;
 using volley::smtp::Reply;
 using volley::smtp::ReplyParser;
+using volley::smtp::Stage;
 
 namespace {
 
 struct CorpusLine {
   std::size_t line_number;
   std::string expected;
-  std::string wire;  // the reply as the file writes it, "\n" between lines
+  std::string wire;            // the reply as the file writes it, "\n" between lines
+  Stage stage = Stage::none;  // the command it answered, when the line says
+  std::string part;           // the "# ==== " heading above it, "" before the first
 };
 
-// tests/data/<name>: "expected<TAB>reply" lines, '#' comments and blank lines skipped.
+// tests/data/<name>: "expected<TAB>reply[<TAB>stage]" lines, '#' comments and blank lines skipped;
+// a "# ==== <part>" comment starts a part of the file, reported on its own.
 std::vector<CorpusLine> read_corpus(const std::string& name) {
   const std::string path = std::string(VOLLEY_SOURCE_DIR) + "/tests/data/" + name;
   std::ifstream in(path);
   INFO(path);
   REQUIRE(in);
   std::vector<CorpusLine> out;
-  std::string line;
+  std::string line, part;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.rfind("# ==== ", 0) == 0) part = line.substr(7);
     if (line.empty() || line[0] == '#') continue;
     const auto tab = line.find('\t');
     INFO(name << ":" << number << ": " << line);
     REQUIRE(tab != std::string::npos);
-    out.push_back({number, line.substr(0, tab), line.substr(tab + 1)});
+    CorpusLine entry{number, line.substr(0, tab), line.substr(tab + 1), Stage::none, part};
+    if (const auto second = entry.wire.find('\t'); second != std::string::npos) {
+      const auto stage = volley::smtp::parse_stage(entry.wire.substr(second + 1));
+      REQUIRE(stage);
+      entry.stage = *stage;
+      entry.wire.resize(second);
+    }
+    out.push_back(std::move(entry));
   }
   return out;
 }
 
-// The reply a receiver sending these lines would produce, through the real parser.
-Reply parse(const std::string& wire) {
+// The reply a receiver sending these lines would produce, through the real parser, as the client
+// hands it on: with the stage it answered.
+Reply parse(const std::string& wire, Stage stage = Stage::none) {
   std::string bytes;
   for (std::size_t i = 0; i < wire.size(); ++i) {
     if (wire.compare(i, 2, "\\n") == 0) {
@@ -68,7 +84,20 @@ Reply parse(const std::string& wire) {
   INFO(parser.error());
   REQUIRE(reply);
   REQUIRE_FALSE(parser.next());
+  reply->stage = stage;
   return *reply;
+}
+
+Reply at(Stage stage, int code, std::string enhanced, std::string text) {
+  Reply reply = Reply::synthetic(code, std::move(enhanced), std::move(text));
+  reply.stage = stage;
+  return reply;
+}
+
+std::string percent(std::size_t part, std::size_t whole) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(part) / static_cast<double>(whole) << " %";
+  return out.str();
 }
 
 Reply reply_of(std::string_view wire) { return parse(std::string(wire)); }
@@ -141,24 +170,62 @@ TEST_CASE("Volley's own connection-level failures are classified too") {
   CHECK(classify_tempfail(Reply::synthetic(451, "4.5.0", "no reply for recipient")) == TempfailKind::other);
 }
 
-TEST_CASE("every permanent failure of the corpus gets the category an operator would give it") {
+// Measured on the corpus when the rules last changed (README, "Bounce classification": 478 of 507
+// agree, 16 fall to other): a change that classifies fewer of its replies as the corpus says, or
+// leaves more to "other", fails here. Raise the floors when a change does better.
+constexpr std::size_t kMinCorpusSize = 500;
+constexpr double kMinAgreement = 0.94;
+constexpr double kMaxOther = 0.035;
+
+TEST_CASE("the permanent failures of the corpus get the categories it gives them") {
   const auto corpus = read_corpus("bounce_corpus.txt");
-  CHECK(corpus.size() >= 120);
-  std::size_t passed = 0;
+  CHECK(corpus.size() >= kMinCorpusSize);
+  std::size_t agreed = 0, other = 0;
+  struct Counts {
+    std::size_t lines = 0, agreed = 0, other = 0;
+  };
+  std::map<std::string, Counts> parts;
   std::set<std::string> expected;
+  std::map<std::string, std::size_t> misses_by_pair;  // "expected -> got"
+  std::string misses;
   for (const auto& entry : corpus) {
     INFO("bounce_corpus.txt:" << entry.line_number << ": " << entry.wire);
     REQUIRE(known_category(entry.expected));
-    const Reply reply = parse(entry.wire);
+    const Reply reply = parse(entry.wire, entry.stage);
     REQUIRE(reply.permanent());
     const Classification got = builtin().classify_permanent(reply);
-    INFO("classified " << got.category << " by rule \"" << got.rule << "\"");
-    CHECK(got.category == entry.expected);
     CHECK(got.rule.empty() == (got.category == "other"));
-    passed += got.category == entry.expected;
+    other += got.category == "other";
     expected.insert(entry.expected);
+    auto& counts = parts[entry.part.empty() ? "collected by hand" : entry.part];
+    ++counts.lines;
+    counts.agreed += got.category == entry.expected;
+    counts.other += got.category == "other";
+    if (got.category == entry.expected) {
+      ++agreed;
+      continue;
+    }
+    ++misses_by_pair[entry.expected + " -> " + got.category];
+    misses += "  bounce_corpus.txt:" + std::to_string(entry.line_number) + ": " + entry.expected + ", got " +
+              got.category + " (" + (got.rule.empty() ? "no rule" : got.rule) + ")\n";
   }
-  CHECK(passed == corpus.size());
+  const double agreement = static_cast<double>(agreed) / static_cast<double>(corpus.size());
+  const double other_share = static_cast<double>(other) / static_cast<double>(corpus.size());
+  std::string pairs;
+  for (const auto& [part, counts] : parts)
+    pairs += "  " + part + ": " + std::to_string(counts.lines) + " replies, " + std::to_string(counts.agreed) +
+             " agree (" + percent(counts.agreed, counts.lines) + "), " + std::to_string(counts.other) + " other (" +
+             percent(counts.other, counts.lines) + ")\n";
+  for (const auto& [pair, n] : misses_by_pair) pairs += "  " + std::to_string(n) + " x " + pair + "\n";
+  WARN("bounce corpus: " << corpus.size() << " replies, " << agreed << " agree (" << percent(agreed, corpus.size())
+                         << "), " << other << " fall to other (" << percent(other, corpus.size()) << ")\n"
+                         << pairs);
+  INFO("disagreements:\n" << misses);
+  CHECK(agreement >= kMinAgreement);
+  CHECK(other_share <= kMaxOther);
+  // The replies collected by hand carry the category Volley must give them, every one.
+  const auto& by_hand = parts["collected by hand"];
+  CHECK(by_hand.agreed == by_hand.lines);
   // Every category a receiver can be the cause of is exercised (the other two are Volley's own).
   for (auto category : kBounceCategories) {
     if (category == "bad-connection" || category == "message-expired") continue;
@@ -194,6 +261,82 @@ TEST_CASE("the result names the rule that decided") {
   const auto nothing = builtin().classify_temporary(reply_of("451 4.3.0 Temporary lookup failure"));
   CHECK(nothing.kind == TempfailKind::other);
   CHECK(nothing.rule.empty());
+}
+
+TEST_CASE("the stage a reply answered says whose fault it is") {
+  const auto& c = builtin();
+  // The same words are about our sender at MAIL FROM and about the recipient at RCPT.
+  CHECK(c.classify_permanent(at(Stage::mail, 553, "5.1.0", "<bounce@example.org> does not exist")).category ==
+        "bad-sender");
+  CHECK(c.classify_permanent(at(Stage::rcpt, 553, "5.1.0", "<someone@example.com> does not exist")).category ==
+        "bad-mailbox");
+  CHECK(c.classify_permanent(at(Stage::mail, 550, "5.1.1", "User unknown")).category == "bad-sender");
+  CHECK(c.classify_permanent(at(Stage::mail, 550, "5.7.1", "sender domain example.org listed")).category ==
+        "bad-sender");
+  CHECK(c.classify_permanent(at(Stage::mail, 550, "", "Unroutable sender address")).category == "bad-sender");
+  // EHLO carries only our name: its refusal is our configuration, not a bad recipient domain.
+  const auto ehlo = at(Stage::ehlo, 501, "5.0.0", "Invalid domain name");
+  CHECK(c.classify_permanent(ehlo).category == "bad-configuration");
+  CHECK(c.classify_permanent(ehlo).rule == "refused-ehlo");
+  CHECK(c.classify_permanent(at(Stage::none, 501, "5.0.0", "Invalid domain name")).category == "bad-domain");
+  CHECK(c.classify_permanent(at(Stage::greeting, 554, "", "mx.example.com no SMTP service here")).category ==
+        "policy-related");
+  CHECK(c.classify_permanent(at(Stage::rcpt, 550, "5.1.1", "No such user")).category == "bad-mailbox");
+  CHECK(c.classify_permanent(at(Stage::end_of_data, 550, "5.1.1", "user unknown")).category == "bad-mailbox");
+  // A text that names the cause wins at any stage.
+  CHECK(c.classify_permanent(at(Stage::greeting, 554, "5.7.1",
+                                "Service unavailable; Client host [203.0.113.7] blocked using zen.spamhaus.org"))
+            .category == "spam-related");
+  CHECK(c.classify_permanent(at(Stage::mail, 552, "5.3.4", "Message size exceeds fixed maximum message size"))
+            .category == "content-related");
+  CHECK(c.classify_permanent(at(Stage::mail, 530, "5.7.0", "Must issue a STARTTLS command first")).category ==
+        "bad-configuration");
+  CHECK(c.classify_permanent(at(Stage::rcpt, 550, "5.7.26", "Unauthenticated email is not accepted")).category ==
+        "policy-related");
+}
+
+TEST_CASE("specific evidence beats a catch-all code or word") {
+  const auto& c = builtin();
+  // A 5.7.x code says "policy" only when the text says nothing more precise.
+  CHECK(c.classify_permanent(reply_of("550 5.7.1 <a@example.com>: Recipient address rejected: User a@example.com "
+                                      "temporary locked. Please try again later!"))
+            .category == "inactive-mailbox");
+  CHECK(c.classify_permanent(reply_of("525 5.7.13 <a@example.org>: Recipient address rejected: Disabled recipient address"))
+            .category == "inactive-mailbox");
+  CHECK(c.classify_permanent(reply_of("550 5.5.0 The recipient account is blocked. LPN007_426")).category ==
+        "inactive-mailbox");
+  // A bare "syntax" or 501 does not beat 5.1.3.
+  CHECK(c.classify_permanent(reply_of("501 5.1.3 Bad recipient address syntax")).category == "bad-mailbox");
+  CHECK(c.classify_permanent(reply_of("501 Syntax error in parameters")).category == "protocol-errors");
+  // A header's name is not an authentication verdict.
+  CHECK(c.classify_permanent(reply_of("554 Transaction failed: Duplicate header 'DKIM-Signature'.")).category ==
+        "content-related");
+  CHECK(c.classify_permanent(reply_of("550 5.7.20 No passing DKIM signature found")).category == "policy-related");
+}
+
+TEST_CASE("an operator's rules can match the stage") {
+  const auto classifier = user(R"(
+    [[bounce]]
+    name = "partner-refuses-after-data"
+    stages = ["data", "end_of_data"]
+    pattern = 'rejected'
+    category = "content-related"
+  )");
+  CHECK(classifier.classify_permanent(at(Stage::end_of_data, 550, "", "Message rejected")).category ==
+        "content-related");
+  CHECK(classifier.classify_permanent(at(Stage::data, 554, "", "rejected")).rule == "partner-refuses-after-data");
+  CHECK(classifier.classify_permanent(at(Stage::rcpt, 550, "", "rejected")).category != "content-related");
+  CHECK(classifier.classify_permanent(at(Stage::none, 550, "", "rejected")).category != "content-related");
+  CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\nstages = \"helo\"\ncategory = \"other\"\n"),
+             Catch::Contains("rules.toml:3: [[bounce]] rule 1 (\"x\"): stages must name SMTP stages (greeting, ehlo, "
+                             "mail, rcpt, data, end_of_data), a string or an array of them, not \"helo\""));
+  CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\nstages = []\ncategory = \"other\"\n"),
+             Catch::Contains("not an empty array"));
+  CHECK_THAT(load_error("[[tempfail]]\nname = \"x\"\nstages = [\"mail\", 5]\nkind = \"other\"\n"),
+             Catch::Contains("not 5"));
+  // A stage alone is a condition.
+  const auto only_stage = user("[[bounce]]\nname = \"x\"\nstages = \"greeting\"\ncategory = \"bad-connection\"\n");
+  CHECK(only_stage.classify_permanent(at(Stage::greeting, 554, "", "go away")).category == "bad-connection");
 }
 
 TEST_CASE("an operator's rules are tried before the shipped ones") {
@@ -303,7 +446,7 @@ category = 1
     CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\npattern = 'x'\n"),
                Catch::Contains("[[bounce]] rule 1 (\"x\"): needs a category"));
     CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\ncategory = \"other\"\n"),
-               Catch::Contains("matches every reply: give it codes, enhanced or pattern"));
+               Catch::Contains("matches every reply: give it codes, enhanced, stages or pattern"));
     CHECK_THAT(load_error("[[bounce]]\nname = \"x\"\npatern = 'x'\ncategory = \"other\"\n"),
                Catch::Contains("rules.toml:3: [[bounce]] rule 1 (\"x\"): unknown key \"patern\""));
     CHECK_THAT(load_error("[[tempfail]]\nname = \"x\"\npattern = 'x'\ncategory = \"other\"\n"),
@@ -381,7 +524,7 @@ TEST_CASE("one classifier serves many threads at once") {
   std::vector<Reply> replies;
   std::vector<std::string> expected;
   for (const auto& entry : corpus) {
-    replies.push_back(parse(entry.wire));
+    replies.push_back(parse(entry.wire, entry.stage));
     expected.push_back(builtin().classify_permanent(replies.back()).category);
   }
   std::vector<int> mismatches(4, 0);

@@ -465,6 +465,72 @@ TEST_CASE("client: 421 ends the session wherever it comes") {
   }
 }
 
+TEST_CASE("client: every reply says which command it answered") {
+  auto stages = [](const TransactionResult& r) {
+    std::vector<std::string> out;
+    for (const auto& reply : r.per_rcpt) out.emplace_back(to_string(reply.stage));
+    return out;
+  };
+  auto failure = [](const Harness& h) {
+    for (const auto& a : h.last)
+      if (auto* f = std::get_if<SessionFailed>(&a)) return f->reply;
+    FAIL("no SessionFailed");
+    return Reply{};
+  };
+  SECTION("MAIL refused: every recipient gets the MAIL reply, at the mail stage") {
+    auto h = ready_session();
+    h.start(txn({"x@b.test", "y@b.test"}));
+    h.server("553 5.1.0 <sender@a.test> does not exist\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n");
+    REQUIRE(h.server("503 5.5.1 no valid recipients\r\n") == Acts{"done:553,553", "ready"});
+    CHECK(stages(h.result()) == std::vector<std::string>{"mail", "mail"});
+  }
+  SECTION("RCPT, DATA and the end of data") {
+    auto h = ready_session(kEhloPlain);
+    h.start(txn({"bad@b.test", "x@b.test"}));
+    h.server("250 ok\r\n");
+    h.server("550 5.1.1 no such user\r\n");
+    h.server("250 ok\r\n");
+    h.server("354 go\r\n");
+    REQUIRE(h.server("554 5.7.1 spam\r\n") == Acts{"done:550,554", "ready"});
+    CHECK(stages(h.result()) == std::vector<std::string>{"rcpt", "end_of_data"});
+    h.start(txn({"y@b.test"}));
+    h.server("250 ok\r\n");
+    h.server("250 ok\r\n");
+    REQUIRE(h.server("554 5.5.1 not now\r\n") == Acts{"done:554", "ready"});
+    CHECK(stages(h.result()) == std::vector<std::string>{"data"});
+  }
+  SECTION("recipients decided locally") {
+    auto h = ready_session();
+    REQUIRE(h.start(txn({"a\r\nb@b.test"}, "bad\r\n@a.test")) == Acts{"done:553", "ready"});
+    CHECK(stages(h.result()) == std::vector<std::string>{"mail"});
+    REQUIRE(h.start(txn({"a\r\nb@b.test"})) == Acts{"done:553", "ready"});
+    CHECK(stages(h.result()) == std::vector<std::string>{"rcpt"});
+  }
+  SECTION("the greeting, EHLO and HELO") {
+    Harness g;
+    g.connect();
+    g.server("554 5.7.1 no SMTP service here\r\n");
+    CHECK(failure(g).stage == Stage::greeting);
+    Harness e;
+    e.connect();
+    e.server("220 mx\r\n");
+    REQUIRE(e.server("501 5.0.0 Invalid domain name\r\n") == Acts{"write:HELO client.test\r\n"});
+    e.server("501 5.0.0 Invalid domain name\r\n");
+    CHECK(failure(e).stage == Stage::ehlo);
+  }
+  SECTION("a timeout or a lost connection at a stage") {
+    auto h = ready_session(kEhloPlain);
+    h.start(txn({"x@b.test"}));
+    h.server("250 ok\r\n");
+    h.timeout();
+    CHECK(stages(h.result()) == std::vector<std::string>{"rcpt"});
+    auto l = ready_session(kEhloPlain);
+    l.start(txn({"x@b.test"}));
+    l.closed("reset");
+    CHECK(stages(l.result()) == std::vector<std::string>{"mail"});
+  }
+}
+
 TEST_CASE("client: a timeout at each stage") {
   struct Stage {
     const char* name;

@@ -23,7 +23,7 @@ SmtpServer::Options options() {
 
 // The session as a test sees it: everything written, and the events as short strings
 // ("mail:<path>", "rcpt:<path>", "message:<from>|<rcpt,rcpt>|<content>", "refused:<cmd> <code>",
-// "starttls:<discarded>", "hangup"). Requests are answered at once by `policy` (nullopt =
+// "starttls:<discarded>", "hello:<verb> <name>", "data:<rcpt,rcpt>", "hangup"). Requests are answered at once by `policy` (nullopt =
 // accept) unless `manual`, in which case the test answers them.
 struct Session {
   SmtpServer s;
@@ -64,6 +64,13 @@ struct Session {
           ev = "refused:" + f->command + " " + std::to_string(f->code);
         } else if (auto* t = std::get_if<StartTls>(&a)) {
           ev = "starttls:" + std::to_string(t->discarded);
+        } else if (auto* h = std::get_if<HelloRequest>(&a)) {
+          ev = "hello:" + h->verb + " " + h->name;
+          request = true;
+        } else if (auto* d = std::get_if<DataRequest>(&a)) {
+          ev = "data:";
+          for (std::size_t i = 0; i < d->recipients.size(); ++i) ev += (i ? "," : "") + d->recipients[i];
+          request = true;
         } else {
           ev = "hangup";
         }
@@ -221,6 +228,37 @@ TEST_CASE("server: requests may be answered later, with nothing behind them read
   s.s.answer();  // nothing outstanding: ignored
   s.pump();
   CHECK(s.take().empty());
+}
+
+TEST_CASE("server: asked to, it lets the owner answer HELO, EHLO and the DATA command", "[smtp][server]") {
+  auto o = options();
+  o.ask_hello = true;
+  o.ask_data = true;
+  Session s(o);
+  s.policy = [](const std::string& ev) -> std::optional<Reply> {
+    if (ev == "hello:EHLO bad.name" || ev == "hello:HELO bad.name") return reply(501, "5.0.0", "Invalid domain name");
+    if (ev == "data:b@y.test") return reply(554, "5.7.1", "Not from you");
+    return std::nullopt;
+  };
+  CHECK(s.take() == kGreeting);
+  s.feed("EHLO bad.name\r\nHELO bad.name\r\nMAIL FROM:<a@x.test>\r\n");
+  CHECK(s.take() == "501 5.0.0 Invalid domain name\r\n501 5.0.0 Invalid domain name\r\n"
+                    "503 5.5.1 Send HELO/EHLO first\r\n");
+  CHECK(s.s.helo_name().empty());
+  s.feed("EHLO c\r\n");
+  CHECK(s.take() == kEhloReply);
+  CHECK(s.s.helo_name() == "c");
+  s.feed("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+  CHECK(s.take() == "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n554 5.7.1 Not from you\r\n");
+  CHECK_FALSE(s.s.in_data());
+  // The message pipelined behind an accepted DATA waits for the answer, then is read as data.
+  s.feed("RSET\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\nx\r\n.\r\n");
+  CHECK(s.take() == "250 2.0.0 OK\r\n250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n"
+                    "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Message accepted\r\n");
+  CHECK(s.events == std::vector<std::string>{"hello:EHLO bad.name", "hello:HELO bad.name", "refused:MAIL 503",
+                                             "hello:EHLO c", "mail:a@x.test", "rcpt:b@y.test", "data:b@y.test",
+                                             "mail:a@x.test", "rcpt:c@y.test", "data:c@y.test",
+                                             "message:a@x.test|c@y.test|x\r\n"});
 }
 
 TEST_CASE("server: MAIL parameters reach the owner with the request and the message", "[smtp][server]") {
