@@ -205,6 +205,20 @@ void report_gauges(Self* self) {
                static_cast<std::uint64_t>(st.sessions.size()));
 }
 
+// Tells metrics which pools the destination's new messages use: it creates their outcome series
+// at zero (one message per pool and batch; it ignores pools it has seen).
+void report_arrivals(Self* self, const std::vector<Job>& jobs) {
+  auto& st = self->state;
+  if (!st.ctx->metrics) return;
+  std::vector<const std::string*> pools;
+  for (const auto& job : jobs) {
+    const auto* pool = job.msg->pool.empty() ? &st.ctx->settings.pools.default_pool : &job.msg->pool;
+    if (std::none_of(pools.begin(), pools.end(), [&](const std::string* p) { return *p == *pool; }))
+      pools.push_back(pool);
+  }
+  for (const auto* pool : pools) self->send(st.ctx->metrics, enqueue_atom::value, st.domain, *pool);
+}
+
 Outcome make_outcome(const DeliveryState& st, OutcomeKind kind, const Job& job, const PendingRcpt& r,
                      std::size_t lane, std::string mx_host, std::string reply) {
   Outcome o;
@@ -1022,6 +1036,7 @@ caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, Deli
             jobs.back().rcpts.push_back(
                 PendingRcpt{std::move(q.rcpt.recipient), *index, q.rcpt.attempts, q.rcpt.next_attempt_ms});
           }
+          report_arrivals(self, jobs);
           for (auto& job : jobs) {
             const std::int64_t when = job.rcpts.front().next_attempt_ms;
             if (when > now) {

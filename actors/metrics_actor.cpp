@@ -1,7 +1,10 @@
 #include "actors/metrics_actor.hpp"
 
+#include <chrono>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -10,6 +13,9 @@
 #include <prometheus/text_serializer.h>
 
 #include "actors/messages.hpp"
+#include "actors/process_metrics.hpp"
+#include "core/delivery/tempfail.hpp"
+#include "core/metrics/idle_destinations.hpp"
 
 namespace volley {
 
@@ -20,81 +26,96 @@ using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
 
-// Families live in the registry; the actor keeps references to them and caches each domain's
-// series so an outcome costs one hash lookup and one atomic add.
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string compiler() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+Family<Counter>& counter(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+}
+Family<Gauge>& gauge(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+
+// Families live in the registry; the actor keeps references to them and caches each series so
+// an outcome costs a hash lookup or two and one atomic add. Each HELP says what one increment
+// is: a message (one per injected message, whatever its recipients) or a recipient message (one
+// per recipient of a message).
 struct Metrics {
+  explicit Metrics(MetricsOptions o) : options(std::move(o)), idle(options.idle_series_ttl.count()) {}
+
+  MetricsOptions options;
+  metrics::IdleDestinations idle;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  Family<Counter>& received = prometheus::BuildCounter()
-                                  .Name("volley_messages_received_total")
-                                  .Help("Messages accepted by the injection API and spooled")
-                                  .Register(*registry);
-  Family<Counter>& delivered = prometheus::BuildCounter()
-                                   .Name("volley_messages_delivered_total")
-                                   .Help("Recipient messages delivered (2xx at end of DATA)")
-                                   .Register(*registry);
-  Family<Counter>& deferred = prometheus::BuildCounter()
-                                  .Name("volley_messages_deferred_total")
-                                  .Help("Delivery attempts that ended in a temporary failure")
-                                  .Register(*registry);
-  Family<Counter>& bounced = prometheus::BuildCounter()
-                                 .Name("volley_messages_bounced_total")
-                                 .Help("Recipient messages that failed permanently (5xx or expired)")
-                                 .Register(*registry);
-  Family<Counter>& expired = prometheus::BuildCounter()
-                                 .Name("volley_messages_expired_total")
-                                 .Help("Recipient messages given up after the maximum queue age")
-                                 .Register(*registry);
-  Family<Counter>& bounces = prometheus::BuildCounter()
-                                .Name("volley_bounces_total")
-                                .Help("Bounces by category: type=\"sync\" refused in the SMTP session (or expired), "
-                                      "type=\"async\" reported later by a DSN")
-                                .Register(*registry);
-  Family<Counter>& complaints = prometheus::BuildCounter()
-                                    .Name("volley_complaints_total")
-                                    .Help("Feedback-loop reports (ARF) received, by feedback type")
-                                    .Register(*registry);
-  Family<Counter>& suppressed = prometheus::BuildCounter()
-                                    .Name("volley_suppressed_total")
-                                    .Help("Recipients not sent because their address is on the suppression list")
-                                    .Register(*registry);
-  Family<Counter>& events = prometheus::BuildCounter()
-                                .Name("volley_events_total")
-                                .Help("Events emitted, by event type")
-                                .Register(*registry);
-  Family<Counter>& suppressions_added = prometheus::BuildCounter()
-                                            .Name("volley_suppressions_added_total")
-                                            .Help("Addresses added to (or renewed on) a suppression list, by source")
-                                            .Register(*registry);
-  Family<Counter>& webhook_deliveries = prometheus::BuildCounter()
-                                            .Name("volley_webhook_deliveries_total")
-                                            .Help("Webhook POSTs finished, by endpoint and result (delivered, failed)")
-                                            .Register(*registry);
-  Family<Counter>& webhook_events = prometheus::BuildCounter()
-                                        .Name("volley_webhook_events_delivered_total")
-                                        .Help("Events taken by a webhook endpoint (2xx)")
-                                        .Register(*registry);
-  Family<Gauge>& webhook_queue_depth = prometheus::BuildGauge()
-                                           .Name("volley_webhook_queue_depth")
-                                           .Help("Events queued on disk for a webhook endpoint")
-                                           .Register(*registry);
-  Family<Gauge>& queue_depth = prometheus::BuildGauge()
-                                   .Name("volley_queue_depth")
-                                   .Help("Recipient messages queued or deferred, per destination domain")
-                                   .Register(*registry);
-  Family<Gauge>& connections = prometheus::BuildGauge()
-                                   .Name("volley_smtp_connections")
-                                   .Help("Open outbound SMTP connections, per destination domain")
-                                   .Register(*registry);
+  prometheus::Registry& reg = *registry;
+
+  Family<Counter>& received = counter(
+      reg, "volley_messages_received_total",
+      "Messages accepted by the injection API and spooled: one per message, whatever its number of recipients");
+  Family<Counter>& recipients_received = counter(
+      reg, "volley_recipients_received_total",
+      "Recipient messages accepted by the injection API and spooled: one per recipient (suppressed ones excluded)");
+  Family<Counter>& delivered = counter(reg, "volley_messages_delivered_total",
+                                       "Recipient messages delivered (2xx at end of DATA): one per recipient");
+  Family<Counter>& deferred = counter(
+      reg, "volley_messages_deferred_total",
+      "Delivery attempts that ended in a temporary failure: one per recipient and attempt, by kind (category)");
+  Family<Counter>& bounced = counter(
+      reg, "volley_messages_bounced_total",
+      "Recipient messages that failed permanently (5xx, or expired): one per recipient, by bounce category");
+  Family<Counter>& expired = counter(
+      reg, "volley_messages_expired_total",
+      "Recipient messages given up after the maximum queue age: one per recipient (also counted as bounced)");
+  Family<Counter>& bounces = counter(
+      reg, "volley_bounces_total",
+      "Bounced recipient messages by category, one per recipient: type=\"sync\" refused in the SMTP session "
+      "(or expired), type=\"async\" reported later by a DSN");
+  Family<Counter>& complaints = counter(
+      reg, "volley_complaints_total",
+      "Feedback-loop reports (ARF) received: one per recipient message reported, by feedback type");
+  Family<Counter>& suppressed = counter(
+      reg, "volley_suppressed_total",
+      "Recipient messages not sent because the address is on the suppression list: one per recipient");
+  Family<Counter>& events = counter(reg, "volley_events_total",
+                                    "Events emitted, by event type: one per recipient message and event");
+  Family<Counter>& suppressions_added = counter(
+      reg, "volley_suppressions_added_total", "Addresses added to (or renewed on) a suppression list, by source");
+  Family<Counter>& webhook_deliveries = counter(
+      reg, "volley_webhook_deliveries_total",
+      "Webhook POSTs (each a batch of events) finished, by endpoint and result (delivered, failed)");
+  Family<Counter>& webhook_events = counter(reg, "volley_webhook_events_delivered_total",
+                                            "Events taken by a webhook endpoint (2xx): one per event");
+  Family<Gauge>& webhook_queue_depth =
+      gauge(reg, "volley_webhook_queue_depth", "Events queued on disk for a webhook endpoint");
+  Family<Gauge>& queue_depth =
+      gauge(reg, "volley_queue_depth", "Recipient messages queued or deferred, per destination domain");
+  Family<Gauge>& connections =
+      gauge(reg, "volley_smtp_connections", "Open outbound SMTP connections, per destination domain");
+  Family<Gauge>& build_info = gauge(reg, "volley_build_info",
+                                    "Always 1; the labels say which build of volleyd is running");
   Family<Histogram>& commit_seconds = prometheus::BuildHistogram()
                                           .Name("volley_spool_commit_seconds")
-                                          .Help("Duration of one synced spool write (group commit)")
-                                          .Register(*registry);
-  Family<Histogram>& delivery_seconds = prometheus::BuildHistogram()
-                                            .Name("volley_delivery_seconds")
-                                            .Help("Time from injection to final outcome")
-                                            .Register(*registry);
+                                          .Help("Duration of one synced spool write (group commit): one per write")
+                                          .Register(reg);
+  Family<Histogram>& delivery_seconds =
+      prometheus::BuildHistogram()
+          .Name("volley_delivery_seconds")
+          .Help("Time from injection to the final outcome (delivered, bounced, expired): one per recipient message")
+          .Register(reg);
 
   Counter& received_total = received.Add({});
+  Counter& recipients_received_total = recipients_received.Add({});
   Histogram& commit_hist = commit_seconds.Add(
       {}, Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                       0.25, 0.5, 1});
@@ -102,94 +123,156 @@ struct Metrics {
       {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 14400, 86400,
                                       432000});
 
-  struct DomainSeries {
-    Gauge* depth;
-    Gauge* connections;
+  // Every series labelled with one destination domain, so that an idle one can be dropped whole.
+  struct Destination {
+    // Outcome counters, by family name and their other label values.
+    std::unordered_map<std::string, std::pair<Family<Counter>*, Counter*>> counters;
+    std::unordered_set<std::string> primed_pools;  // pools whose zero series exist
+    Gauge* depth = nullptr;
+    Gauge* connections = nullptr;
   };
-  std::unordered_map<std::string, DomainSeries> domains;
+  std::unordered_map<std::string, Destination> destinations;
 
-  DomainSeries& domain(const std::string& d) {
-    auto it = domains.find(d);
-    if (it != domains.end()) return it->second;
-    prometheus::Labels l{{"domain", d}};
-    return domains.emplace(d, DomainSeries{&queue_depth.Add(l), &connections.Add(l)}).first->second;
+  Destination& destination(const std::string& domain) {
+    idle.touch(domain, steady_ms());
+    return destinations[domain];
   }
 
   // Outcome counters are labelled by domain, pool and source, and bounces and deferrals also by
-  // category (bounce category, or kind of temporary failure); cached by their label values.
-  std::unordered_map<std::string, Counter*> outcome_series;
-
+  // category (bounce category, or kind of temporary failure).
   // extra: one more label (name, value), e.g. {"type", "async"}; empty name = none.
   Counter& outcome(Family<Counter>& family, const Outcome& o, bool with_category,
                    std::pair<std::string_view, std::string_view> extra = {}) {
+    auto& d = destination(o.domain);
     std::string key;
-    key.reserve(o.domain.size() + o.pool.size() + o.source.size() + o.category.size() + extra.second.size() + 24);
-    key.append(family.GetName()).append(1, '\0').append(o.domain).append(1, '\0').append(o.pool).append(1, '\0');
+    key.reserve(o.pool.size() + o.source.size() + o.category.size() + extra.second.size() + 40);
+    key.append(family.GetName()).append(1, '\0').append(o.pool).append(1, '\0');
     key.append(o.source).append(1, '\0').append(with_category ? o.category : std::string());
     key.append(1, '\0').append(extra.second);
-    auto it = outcome_series.find(key);
-    if (it != outcome_series.end()) return *it->second;
+    auto it = d.counters.find(key);
+    if (it != d.counters.end()) return *it->second.second;
     prometheus::Labels l{{"domain", o.domain}, {"pool", o.pool}, {"source", o.source}};
-    if (with_category) l.emplace("category", o.category);
+    // An empty category is no category (Prometheus reads an empty label as an absent one).
+    if (with_category && !o.category.empty()) l.emplace("category", o.category);
     if (!extra.first.empty()) l.emplace(std::string(extra.first), std::string(extra.second));
-    return *outcome_series.emplace(std::move(key), &family.Add(l)).first->second;
+    return *d.counters.emplace(std::move(key), std::pair{&family, &family.Add(l)}).first->second.second;
   }
 
-  // A series of a family with one label, cached by its value.
+  // The first message for a destination in a pool: its outcome series start at zero, so that a
+  // rate or ratio over them reads 0 instead of nothing, and the first deferral or bounce is seen
+  // as an increase. For each source of the pool: delivered, deferred for each kind of temporary
+  // failure, and bounced without a category (categories are many and most never occur for a
+  // destination: each appears with its first bounce); expired, which has no source.
+  void prime(const std::string& domain, const std::string& pool) {
+    auto& d = destination(domain);
+    if (!d.primed_pools.insert(pool).second) return;
+    Outcome o;
+    o.domain = domain;
+    o.pool = pool;
+    outcome(expired, o, false);
+    const auto* p = options.pools.pool(pool);
+    if (p == nullptr) return;
+    for (const auto& member : p->members) {
+      if (options.pools.source(member.source) == nullptr) continue;  // never chosen either
+      o.source = member.source;
+      o.category.clear();
+      outcome(delivered, o, false);
+      outcome(bounced, o, false);
+      for (const auto kind : delivery::kTempfailKinds) {
+        o.category = std::string(delivery::to_string(kind));
+        outcome(deferred, o, true);
+      }
+    }
+  }
+
+  void set_gauges(const std::string& domain, std::uint64_t depth, std::uint64_t conns) {
+    auto& d = destinations[domain];
+    idle.set_busy(domain, depth != 0 || conns != 0, steady_ms());
+    prometheus::Labels l{{"domain", domain}};
+    if (d.depth == nullptr) d.depth = &queue_depth.Add(l);
+    if (d.connections == nullptr) d.connections = &connections.Add(l);
+    d.depth->Set(static_cast<double>(depth));
+    d.connections->Set(static_cast<double>(conns));
+  }
+
+  // Drops the series of destinations idle for idle_series_ttl.
+  void prune_idle() {
+    for (const auto& domain : idle.take_idle(steady_ms())) {
+      auto it = destinations.find(domain);
+      if (it == destinations.end()) continue;
+      for (auto& [key, series] : it->second.counters) series.first->Remove(series.second);
+      if (it->second.depth != nullptr) queue_depth.Remove(it->second.depth);
+      if (it->second.connections != nullptr) connections.Remove(it->second.connections);
+      destinations.erase(it);
+    }
+  }
+
+  // A series of a family with one label (not a destination's), cached by its value.
+  std::unordered_map<std::string, Counter*> labelled;
   Counter& by_label(Family<Counter>& family, const std::string& name, const std::string& value) {
     std::string key = family.GetName() + '\0' + name + '\0' + value;
-    auto it = outcome_series.find(key);
-    if (it != outcome_series.end()) return *it->second;
-    return *outcome_series.emplace(std::move(key), &family.Add({{name, value}})).first->second;
+    auto it = labelled.find(key);
+    if (it != labelled.end()) return *it->second;
+    return *labelled.emplace(std::move(key), &family.Add({{name, value}})).first->second;
+  }
+
+  void count(const Outcome& o) {
+    by_label(events, "event", to_string(o.kind)).Increment();
+    switch (o.kind) {
+      case OutcomeKind::delivered: outcome(delivered, o, false).Increment(); break;
+      case OutcomeKind::deferred: outcome(deferred, o, true).Increment(); return;
+      case OutcomeKind::bounced:
+        outcome(bounced, o, true).Increment();
+        outcome(bounces, o, true, {"type", "sync"}).Increment();
+        break;
+      case OutcomeKind::expired:
+        outcome(expired, o, false).Increment();
+        outcome(bounced, o, true).Increment();
+        outcome(bounces, o, true, {"type", "sync"}).Increment();
+        break;
+      case OutcomeKind::async_bounce: outcome(bounces, o, true, {"type", "async"}).Increment(); return;
+      case OutcomeKind::complaint:
+        // category holds the feedback type (abuse, fraud, ...)
+        outcome(complaints, o, false, {"feedback_type", o.category}).Increment();
+        return;
+      case OutcomeKind::suppressed: outcome(suppressed, o, false).Increment(); return;
+      case OutcomeKind::received: return;
+    }
+    if (o.at_ms >= o.received_at_ms)
+      delivery_hist.Observe(static_cast<double>(o.at_ms - o.received_at_ms) / 1000.0);
   }
 };
 
 }  // namespace
 
-MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
-  auto metrics = std::make_shared<Metrics>();
+MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options) {
+  auto metrics = std::make_shared<Metrics>(std::move(options));
+  metrics->build_info
+      .Add({{"version", metrics->options.version},
+            {"build_type", metrics->options.build_type},
+            {"compiler", compiler()}})
+      .Set(1);
   // Spawn arguments rather than lambda captures: CAF 0.17's factory for an argument-less
   // function trips UBSan (see the spool actor).
-  auto actor = sys.spawn([](caf::event_based_actor*, std::shared_ptr<Metrics> metrics) -> caf::behavior {
+  auto actor = sys.spawn([](caf::event_based_actor* self, std::shared_ptr<Metrics> metrics) -> caf::behavior {
+    if (metrics->idle.enabled())
+      self->delayed_send(self, std::chrono::milliseconds(metrics->idle.sweep_interval_ms()), tick_atom::value);
     return {
-        [metrics](outcome_atom, const Outcome& o) {
-          const char* type = to_string(o.kind);
-          metrics->by_label(metrics->events, "event", type).Increment();
-          switch (o.kind) {
-            case OutcomeKind::delivered: metrics->outcome(metrics->delivered, o, false).Increment(); break;
-            case OutcomeKind::deferred: metrics->outcome(metrics->deferred, o, true).Increment(); return;
-            case OutcomeKind::bounced:
-              metrics->outcome(metrics->bounced, o, true).Increment();
-              metrics->outcome(metrics->bounces, o, true, {"type", "sync"}).Increment();
-              break;
-            case OutcomeKind::expired:
-              metrics->outcome(metrics->expired, o, false).Increment();
-              metrics->outcome(metrics->bounced, o, true).Increment();
-              metrics->outcome(metrics->bounces, o, true, {"type", "sync"}).Increment();
-              break;
-            case OutcomeKind::async_bounce:
-              metrics->outcome(metrics->bounces, o, true, {"type", "async"}).Increment();
-              return;
-            case OutcomeKind::complaint:
-              // category holds the feedback type (abuse, fraud, ...)
-              metrics->outcome(metrics->complaints, o, false, {"feedback_type", o.category}).Increment();
-              return;
-            case OutcomeKind::suppressed:
-              metrics->outcome(metrics->suppressed, o, false).Increment();
-              return;
-            case OutcomeKind::received: return;
-          }
-          if (o.at_ms >= o.received_at_ms)
-            metrics->delivery_hist.Observe(static_cast<double>(o.at_ms - o.received_at_ms) / 1000.0);
-        },
-        [metrics](commit_atom, double seconds, std::size_t messages) {
+        [metrics](outcome_atom, const Outcome& o) { metrics->count(o); },
+        [metrics](commit_atom, double seconds, std::size_t messages, std::size_t recipients) {
           metrics->commit_hist.Observe(seconds);
           metrics->received_total.Increment(static_cast<double>(messages));
+          metrics->recipients_received_total.Increment(static_cast<double>(recipients));
+          // One "received" event is written per recipient spooled.
+          metrics->by_label(metrics->events, "event", "received").Increment(static_cast<double>(recipients));
         },
+        [metrics](enqueue_atom, const std::string& domain, const std::string& pool) { metrics->prime(domain, pool); },
         [metrics](gauge_atom, const std::string& domain, std::uint64_t depth, std::uint64_t conns) {
-          auto& d = metrics->domain(domain);
-          d.depth->Set(static_cast<double>(depth));
-          d.connections->Set(static_cast<double>(conns));
+          metrics->set_gauges(domain, depth, conns);
+        },
+        [self, metrics](tick_atom) {
+          metrics->prune_idle();
+          self->delayed_send(self, std::chrono::milliseconds(metrics->idle.sweep_interval_ms()), tick_atom::value);
         },
         [metrics](webhook_atom, const std::string& endpoint, const std::string& result, std::uint64_t events,
                   std::uint64_t depth) {
@@ -207,8 +290,10 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys) {
     };
   }, metrics);
   auto render = [metrics] {
+    auto families = metrics->registry->Collect();
+    for (auto& f : collect_process_metrics()) families.push_back(std::move(f));
     prometheus::TextSerializer serializer;
-    return serializer.Serialize(metrics->registry->Collect());
+    return serializer.Serialize(families);
   };
   return MetricsHandle{actor, render};
 }

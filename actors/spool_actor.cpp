@@ -160,7 +160,9 @@ class SpoolWriter {
       ok = spool_->commit(commit, &error);
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
       if (ok && metrics_) {
-        caf::anon_send(metrics_, commit_atom::value, took.count(), commit.messages.size());
+        std::size_t recipients = 0;
+        for (const auto* m : commit.messages) recipients += m->recipients.size();
+        caf::anon_send(metrics_, commit_atom::value, took.count(), commit.messages.size(), recipients);
       }
       if (!ok) {
         spdlog::error("spool actor: write of {} messages failed: {}", commit.messages.size(),

@@ -31,7 +31,8 @@
 // Sent by the actor:
 //   to router:  (enqueue_atom, SpooledMessages): one per synced write (recovery: per 1,000
 //               messages); each message's recipients share one QueuedMessagePtr.
-//   to metrics: (commit_atom, double seconds, std::size_t messages): one per synced write.
+//   to metrics: (commit_atom, double seconds, std::size_t messages, std::size_t recipients):
+//   one per synced write.
 //
 // Back-pressure is the sender's: the API counts the messages it has put and not yet had
 // answered (api/injection_api.cpp, InjectionApiConfig::pending / max_pending) and answers 503

@@ -239,7 +239,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
   int rc = 0;
   {
-    auto metrics = spawn_metrics_actor(sys);
+    auto metrics = spawn_metrics_actor(
+        sys, MetricsOptions{cfg.metrics.idle_series_ttl, cfg.ip_pools, VOLLEY_VERSION, VOLLEY_BUILD_TYPE});
     caf::actor webhooks;
     if (!cfg.webhooks.empty()) {
       try {

@@ -28,7 +28,8 @@ constexpr std::size_t kMaxDnsServers = 16;
 
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
-                                              "smtp_in", "return_path", "suppression", "webhook", "events"};
+                                              "smtp_in", "return_path", "suppression", "webhook", "events",
+                                              "metrics"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -95,6 +96,12 @@ void read_log(const toml::table& t, Config::Log& log, Problems& problems) {
   r.reject_unknown_keys();
 }
 
+void read_metrics(const toml::table& t, Config::Metrics& m, Problems& problems) {
+  TableReader r(problems, t, "[metrics]");
+  r.read("idle_series_ttl", &m.idle_series_ttl, duration_in(seconds{0}, seconds{400 * 24 * 3600}));
+  r.reject_unknown_keys();
+}
+
 void read_route(const toml::table& table, std::vector<StaticRoute>& routes, Problems& problems) {
   TableReader r(problems, table, "[[route]]");
   StaticRoute route;
@@ -158,6 +165,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* t = section(root, "smtp_in", problems)) read_smtp_in(*t, config.smtp_in, problems);
   if (const auto* t = section(root, "suppression", problems)) read_suppression(*t, config.suppression, problems);
   if (const auto* t = section(root, "events", problems)) read_events(*t, config.events, problems);
+  if (const auto* t = section(root, "metrics", problems)) read_metrics(*t, config.metrics, problems);
   if (const auto* n = root.get("return_path"))
     for_each_table(*n, "return_path", "[[return_path]]", "sender_domain, domain and prefix", problems,
                    [&](const toml::table& t) { read_return_path(t, config.return_paths, problems); });

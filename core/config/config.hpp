@@ -149,6 +149,14 @@ struct Config {
     friend bool operator==(const Events&, const Events&) = default;
   } events;
 
+  // [metrics]: what GET /metrics exports.
+  struct Metrics {
+    // A destination's series (outcome counters, queue depth, connections) are dropped once it has
+    // had nothing queued, no connection and no event for this long; 0: kept for ever.
+    std::chrono::seconds idle_series_ttl{3600};
+    friend bool operator==(const Metrics&, const Metrics&) = default;
+  } metrics;
+
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -1,6 +1,7 @@
 #pragma once
 // Why a recipient was deferred, as far as the retry schedule and the destination's pacing care:
 // the reply classifier produces it, the retry schedule and the destination backoff consume it.
+#include <array>
 #include <string_view>
 
 namespace volley::delivery {
@@ -11,6 +12,10 @@ enum class TempfailKind {
   mailbox_full,  // over quota: may take a long time to clear
   other,
 };
+
+// Every kind, for those who list them ahead of time (metrics create their series at zero).
+inline constexpr std::array<TempfailKind, 4> kTempfailKinds = {TempfailKind::greylisted, TempfailKind::rate_limited,
+                                                               TempfailKind::mailbox_full, TempfailKind::other};
 
 inline std::string_view to_string(TempfailKind kind) {
   switch (kind) {

@@ -50,7 +50,7 @@ caf::behavior recorder_actor(caf::event_based_actor*, std::shared_ptr<Recorder> 
         for (auto& batch : spooled) rec->routed.push_back(std::move(batch));
         rec->cv.notify_all();
       },
-      [rec](commit_atom, double seconds, std::size_t messages) {
+      [rec](commit_atom, double seconds, std::size_t messages, std::size_t) {
         std::lock_guard<std::mutex> lock(rec->mu);
         rec->commits.push_back(messages);
         rec->commit_seconds.push_back(seconds);

@@ -232,7 +232,8 @@ TEST_CASE("unknown keys and tables are errors, with a guess for near misses") {
   CHECK(error_of("[delivery]\nretry_frist = \"1m\"\n") ==
         "volley.toml:2: [delivery] retry_frist: unknown key (did you mean \"retry_first\"?)");
   CHECK(error_of("\n[delivry]\nsmtp_port = 25\n") == "volley.toml:2: [delivry]: unknown table (did you mean [delivery]?)");
-  CHECK(error_of("[metrics]\nlisten = \"127.0.0.1:9090\"\n") == "volley.toml:1: [metrics]: unknown table");
+  CHECK(error_of("[telemetry]\nlisten = \"127.0.0.1:9090\"\n") == "volley.toml:1: [telemetry]: unknown table");
+  CHECK(error_of("[metrics]\nlisten = \"127.0.0.1:9090\"\n") == "volley.toml:2: [metrics] listen: unknown key");
   CHECK(error_of("hostnme = \"a.test\"\n") == "volley.toml:1: hostnme: unknown key (did you mean \"hostname\"?)");
   CHECK(error_of("[http.tls]\ncert = \"x\"\n") == "volley.toml:1: [http] tls: unknown key");
   CHECK(error_of("[[route]]\ndomain = \"a.test\"\nhost = \"127.0.0.1\"\nprot = 25\n") ==
@@ -811,4 +812,16 @@ TEST_CASE("the shipped systemd unit gives volleyd time to stop and lets it bind 
   CHECK(std::stoi(settings["TimeoutStopSec"]) > 100);
   CHECK(settings["AmbientCapabilities"].find("CAP_NET_BIND_SERVICE") != std::string::npos);
   CHECK(settings["CapabilityBoundingSet"].find("CAP_NET_BIND_SERVICE") != std::string::npos);
+}
+
+TEST_CASE("[metrics] idle_series_ttl: how long an idle destination keeps its series; 0 keeps them", "[config]") {
+  CHECK(Config{}.metrics.idle_series_ttl == std::chrono::hours(1));
+  CHECK(parsed("[metrics]\nidle_series_ttl = \"2s\"\n").metrics.idle_series_ttl == 2s);
+  CHECK(parsed("[metrics]\nidle_series_ttl = \"1d\"\n").metrics.idle_series_ttl == std::chrono::hours(24));
+  CHECK(parsed("[metrics]\nidle_series_ttl = 0\n").metrics.idle_series_ttl == 0s);
+  CHECK(error_of("[metrics]\nidle_series_ttl = \"500ms\"\n") ==
+        "volley.toml:2: [metrics] idle_series_ttl: expected a whole number of seconds, got \"500ms\"");
+  CHECK(error_of("[metrics]\nidle_series_ttl = \"soon\"\n").find("volley.toml:2: [metrics] idle_series_ttl: expected a duration") !=
+        std::string::npos);
+  CHECK(error_of("[metrics]\nidle_ttl = \"1h\"\n").find("[metrics] idle_ttl: unknown key") != std::string::npos);
 }
