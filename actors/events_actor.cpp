@@ -1,7 +1,7 @@
 #include "actors/events_actor.hpp"
 
 #include <deque>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,8 +36,10 @@ struct EventsState {
   SpoolReleases to_release;
   // Reports waiting for their lines to be written and queued.
   std::vector<caf::response_promise> waiting;
-  std::unordered_map<std::string, RecipientStatus> status;  // rcpt id -> final status
-  std::deque<std::string> final_order;                   // eviction order of final statuses
+  // rcpt id -> final status, until the spool has it in its history (ordered: a message's
+  // recipients are one range).
+  std::map<std::string, RecipientStatus> status;
+  std::deque<std::string> final_order;  // eviction order of final statuses
   std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
   bool stopping = false;
 
@@ -76,7 +78,12 @@ void flush(EventsActor* self) {
   ++st.flushes_in_flight;
   auto finish = [self, releases, waiting] {
     auto& st = self->state;
-    if (st.spool && !releases->empty()) self->send(st.spool, done_atom::value, std::move(*releases));
+    if (st.spool && !releases->empty()) {
+      // From now on the spool answers for these recipients: a status request reaches it after
+      // this release, so it finds them in the history.
+      for (const auto& r : *releases) st.status.erase(r.rcpt_id);
+      self->send(st.spool, done_atom::value, std::move(*releases));
+    }
     for (auto& rp : *waiting) rp.deliver(true);
     if (--st.flushes_in_flight == 0 && st.stopping) self->quit();
   };
@@ -145,17 +152,21 @@ void add(EventsActor* self, const Outcome& o) {
   auto& st = self->state;
   std::string line = to_json(o);
   const bool final = o.kind == OutcomeKind::delivered || o.kind == OutcomeKind::bounced || o.kind == OutcomeKind::expired;
-  const std::string line_copy = o.kind == OutcomeKind::delivered ? line : std::string();
+  // A suppressed recipient was never spooled, but its status is as final.
+  const bool last_word = final || o.kind == OutcomeKind::suppressed;
   st.buffer += line;
   st.buffer += '\n';
+  std::string history = last_word ? line : std::string();
   if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
-  // A suppressed recipient is never spooled: its status lives here only.
-  if (!final && o.kind != OutcomeKind::suppressed) return;
+  if (!last_word) return;
   if (o.kind == OutcomeKind::bounced && smtp::about_recipient(o.smtp_stage) && st.feedback)
     self->send(st.feedback, suppress_atom::value, o);
-  // Only final statuses are kept here; a deferred recipient's status is its spool record.
+  // Final statuses are kept here until the spool has them in its history; a deferred
+  // recipient's status is its spool record.
   RecipientStatus status;
+  status.id = o.rcpt_id;
   status.message_id = o.message_id;
+  status.tenant = o.tenant;
   status.recipient = o.recipient;
   status.status = to_string(o.kind);
   status.attempts = o.attempt;
@@ -165,9 +176,7 @@ void add(EventsActor* self, const Outcome& o) {
   status.category = o.category;
   st.status[o.rcpt_id] = std::move(status);
   st.remember_final(o.rcpt_id);
-  if (!final) return;
-  st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished,
-                                       o.kind == OutcomeKind::delivered ? line_copy : std::string()});
+  st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished, std::move(history), final});
 }
 
 }  // namespace
@@ -216,9 +225,18 @@ caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
           self->state.retry_pending = false;
           flush(self);
         },
-        [self](status_atom, const std::string& id) -> std::string {
-          auto it = self->state.status.find(id);
-          return it == self->state.status.end() ? std::string{} : it->second.render(id);
+        // A recipient id: its final status, if still here; a message id: its recipients' here.
+        [self](status_atom, const std::string& id) -> RecipientStatuses {
+          const auto& status = self->state.status;
+          RecipientStatuses out;
+          if (names_recipient(id)) {
+            if (auto it = status.find(id); it != status.end()) out.push_back(it->second);
+            return out;
+          }
+          const std::string prefix = id + "-";
+          for (auto it = status.lower_bound(prefix); it != status.end() && it->first.rfind(prefix, 0) == 0; ++it)
+            out.push_back(it->second);
+          return out;
         },
         [self](stop_atom) -> caf::result<bool> {
           // Answered, and the actor quits, once everything written has been queued and released.

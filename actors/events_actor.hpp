@@ -2,8 +2,9 @@
 // The event sink: one event model for everything that happens to a recipient message
 // (received, delivered, deferred, bounced, expired, suppressed, async_bounce, complaint). Each
 // event is a JSON line in the rotated event log and, when webhooks are configured, goes to the
-// webhook actor's disk queue. It also remembers the final status of recent recipient messages
-// for GET /api/v1/messages/{id} (a recipient not final yet is answered from its spool record).
+// webhook actor's disk queue. A final event (delivered, bounced, expired, suppressed) goes to the
+// spool as the recipient's history, where GET /api/v1/messages/{id} finds it; until then its
+// status is answered from here (a recipient not final yet is answered from its spool record).
 //
 // A scheduled actor, not a detached one: its only I/O is an append of buffered lines to the page
 // cache (no fsync) at most every 100 ms or 64 KiB, which costs less than the thread wake-up a
@@ -19,7 +20,8 @@
 //   (report_atom, std::vector<Outcome>) -> bool  events written and queued for webhooks at once
 //                                              (feedback, suppression): answered once they are
 //   (stop_atom) -> bool                        write and release everything pending, then quit
-//   (status_atom, std::string rcpt_id) -> std::string   final status JSON, "" when unknown
+//   (status_atom, std::string id) -> RecipientStatuses  final statuses not yet in the spool: a
+//                                              recipient id's, or every recipient's of a message id
 #include <cstddef>
 #include <string>
 
@@ -32,7 +34,8 @@ struct EventsOptions {
   std::string event_log_path;               // "" = no log file
   std::size_t event_log_max_size = 256 << 20;  // rotated past this
   std::size_t event_log_keep = 10;
-  std::size_t max_final_statuses = 200000;  // final statuses remembered (oldest forgotten first)
+  // Final statuses remembered until the spool has them (a bound for when it does not take them).
+  std::size_t max_final_statuses = 200000;
   caf::actor webhooks;                      // invalid: no webhooks
 };
 

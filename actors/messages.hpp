@@ -51,7 +51,8 @@ using suppress_atom = caf::atom_constant<caf::atom("suppress")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {
-  enum class Kind { committed, replayed, failed } kind = Kind::failed;
+  // reused: the idempotency key answered another request (its digest differs): nothing written.
+  enum class Kind { committed, replayed, failed, reused } kind = Kind::failed;
   std::string replay_json;  // replayed: the first answer given for this idempotency key
   std::string error;        // failed: why (the API answers 503)
 };
@@ -60,8 +61,9 @@ struct InjectOutcome {
 // after the synced write (or its failure); it must not block (post to the io_context).
 struct InjectBatch {
   std::vector<spool::NewMessage> messages;
-  std::string idempotency_key;  // "" = none
+  std::string idempotency_key;  // "" = none; already scoped to the tenant and endpoint
   std::string response_json;    // stored with the key
+  std::string request_digest;   // stored with the key; a repeat with another digest is refused
   std::function<void(InjectOutcome)> done;
 };
 using InjectBatchPtr = std::shared_ptr<InjectBatch>;
@@ -136,7 +138,10 @@ struct SpoolRelease {
   std::string rcpt_id;
   std::string message_id;
   bool message_finished = false;
-  std::string history;  // delivered: the event, kept for bounces and complaints that come later
+  // The final event, kept as the recipient's history: its status after a restart, and what
+  // bounces and complaints that come later are matched with.
+  std::string history;
+  bool spooled = true;  // false: never spooled (suppressed at injection): only history is written
 };
 using SpoolReleases = std::vector<SpoolRelease>;
 

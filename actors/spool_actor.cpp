@@ -59,7 +59,7 @@ class SpoolWriter {
     auto on_put = [this](put_atom, InjectBatchPtr& batch) { gather(std::move(batch)); };
     auto on_done = [this](done_atom, const SpoolReleases& releases) {
       for (const auto& r : releases) {
-        spool_->remove_recipient(r.rcpt_id);
+        if (r.spooled) spool_->remove_recipient(r.rcpt_id);
         if (!r.history.empty()) spool_->put_history(r.rcpt_id, r.history);
         if (r.message_finished) spool_->remove_message(r.message_id);
       }
@@ -67,7 +67,7 @@ class SpoolWriter {
     // A report may come back before the delivered event has been released into the history
     // (the events actor writes every 100 ms): then the records still in the queue answer.
     auto on_history = [this](history_atom, const std::string& rcpt_id) -> std::string {
-      if (auto entry = spool_->find_history(rcpt_id)) return *entry;
+      if (auto entry = spool_->find_history(rcpt_id)) return delivered(*entry) ? *entry : std::string();
       auto r = spool_->find_recipient(rcpt_id);
       return r ? live_entry(r->message_id, r->id, r->recipient) : std::string();
     };
@@ -76,7 +76,7 @@ class SpoolWriter {
     auto on_history_of = [this](history_atom, const std::string& message_id, const std::string& recipient) {
       for (auto& [id, entry] : spool_->message_history(message_id)) {
         const auto j = nlohmann::json::parse(entry, nullptr, false);
-        if (j.is_object() && util::ascii_iequals(j.value("recipient", ""), recipient)) return entry;
+        if (delivered(j) && util::ascii_iequals(j.value("recipient", ""), recipient)) return entry;
       }
       return std::string();
     };
@@ -93,10 +93,7 @@ class SpoolWriter {
       }
       return out;
     };
-    auto on_status = [this](status_atom, const std::string& rcpt_id) -> std::string {
-      auto r = spool_->find_recipient(rcpt_id);
-      return r ? RecipientStatus::from_record(*r).render(rcpt_id) : std::string();
-    };
+    auto on_status = [this](status_atom, const std::string& id) -> RecipientStatuses { return statuses(id); };
     auto on_stop = [this](stop_atom) { running_ = false; };
     // Anything else is dropped with an error to its sender, so it never lingers in the mailbox
     // (a blocking actor's default is to leave unmatched messages there).
@@ -127,16 +124,17 @@ class SpoolWriter {
     const std::string& key = batch->idempotency_key;
     if (!key.empty()) {
       if (keys_in_write_.count(key) != 0) {
-        // Same key as a request in this very write: it gets that request's answer, once the
-        // write has succeeded.
+        // Same key as a request in this very write: it gets that request's answer (or is refused
+        // when it is another request), once the write has succeeded.
         duplicates_.push_back(std::move(batch));
         return;
       }
-      if (auto stored = spool_->find_idempotent(key, now_unix_ms() - kIdempotencyWindowMs)) {
-        answer(*batch, {InjectOutcome::Kind::replayed, std::move(*stored), {}});
+      std::string digest;
+      if (auto stored = spool_->find_idempotent(key, now_unix_ms() - kIdempotencyWindowMs, &digest)) {
+        answer(*batch, repeat_of(*batch, std::move(*stored), digest));
         return;
       }
-      keys_in_write_.emplace(key, batch->response_json);
+      keys_in_write_.emplace(key, StoredAnswer{batch->response_json, batch->request_digest});
     }
     gathered_messages_ += batch->messages.size();
     for (const auto& m : batch->messages) gathered_bytes_ += m.wire_data.size();
@@ -149,7 +147,7 @@ class SpoolWriter {
     for (const auto& batch : gathered_) {
       for (const auto& m : batch->messages) commit.messages.push_back(&m);
       if (!batch->idempotency_key.empty()) {
-        commit.idempotency.emplace_back(batch->idempotency_key, batch->response_json);
+        commit.idempotency.push_back({batch->idempotency_key, batch->response_json, batch->request_digest});
       }
     }
 
@@ -175,9 +173,8 @@ class SpoolWriter {
                         : InjectOutcome{InjectOutcome::Kind::failed, {}, error});
     }
     for (const auto& dup : duplicates_) {
-      answer(*dup, ok ? InjectOutcome{InjectOutcome::Kind::replayed,
-                                      keys_in_write_.at(dup->idempotency_key),
-                                      {}}
+      const StoredAnswer& first = keys_in_write_.at(dup->idempotency_key);
+      answer(*dup, ok ? repeat_of(*dup, first.response_json, first.request_digest)
                       : InjectOutcome{InjectOutcome::Kind::failed, {}, error});
     }
     if (ok) {
@@ -215,6 +212,50 @@ class SpoolWriter {
     for (auto& r : rcpts) batch.push_back(QueuedRecipient{message, std::move(r), body});
     out.push_back(std::move(batch));
     return rcpts.size();
+  }
+
+  // A request whose key has an answer already: that answer again if it is the same request,
+  // refused if it is another (digests of entries from before digests are "": taken as the same).
+  static InjectOutcome repeat_of(const InjectBatch& batch, std::string response_json, const std::string& digest) {
+    if (!digest.empty() && digest != batch.request_digest) return {InjectOutcome::Kind::reused, {}, {}};
+    return {InjectOutcome::Kind::replayed, std::move(response_json), {}};
+  }
+
+  // Feedback ties reports to mail that was delivered: the other final events the history keeps
+  // (bounced, expired, suppressed) match no report. Entries are event lines; a line without an
+  // "event" is not one Volley wrote and matches nothing either.
+  static bool delivered(const nlohmann::json& entry) {
+    const auto event = entry.is_object() ? entry.find("event") : entry.end();
+    return event != entry.end() && *event == "delivered";
+  }
+  static bool delivered(const std::string& entry) { return delivered(nlohmann::json::parse(entry, nullptr, false)); }
+
+  // GET /api/v1/messages/{id}: a recipient's status, or every recipient's of a message. A final
+  // status is in the history; an open one is the recipient's record, with its message's tenant.
+  RecipientStatuses statuses(const std::string& id) {
+    RecipientStatuses finals;
+    RecipientStatuses open;
+    if (names_recipient(id)) {
+      if (auto entry = spool_->find_history(id)) {
+        if (auto s = RecipientStatus::from_final_event(*entry)) finals.push_back(std::move(*s));
+      } else if (auto r = spool_->find_recipient(id)) {
+        open.push_back(RecipientStatus::from_record(*r, tenant_of(r->message_id)));
+      }
+    } else {
+      for (const auto& [rcpt_id, entry] : spool_->message_history(id)) {
+        if (auto s = RecipientStatus::from_final_event(entry)) finals.push_back(std::move(*s));
+      }
+      auto records = spool_->message_recipients(id);
+      const std::string tenant = records.empty() ? std::string() : tenant_of(id);
+      for (const auto& r : records) open.push_back(RecipientStatus::from_record(r, tenant));
+    }
+    return merge_statuses(std::move(finals), std::move(open));
+  }
+
+  // "" when the message record is gone (its recipients are then shown to admin keys only).
+  std::string tenant_of(const std::string& message_id) {
+    auto m = spool_->find_message(message_id);
+    return m ? std::move(m->tenant) : std::string();
   }
 
   // A history entry made from a message still spooled ("" when it is not).
@@ -351,7 +392,11 @@ class SpoolWriter {
   // The write being gathered.
   std::vector<InjectBatchPtr> gathered_;
   std::vector<InjectBatchPtr> duplicates_;                      // answered after the write
-  std::unordered_map<std::string, std::string> keys_in_write_;  // key -> its response JSON
+  struct StoredAnswer {
+    std::string response_json;
+    std::string request_digest;
+  };
+  std::unordered_map<std::string, StoredAnswer> keys_in_write_;  // key -> its first request's
   std::size_t gathered_messages_ = 0;
   std::size_t gathered_bytes_ = 0;
 };

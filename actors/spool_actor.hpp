@@ -10,20 +10,23 @@
 // Protocol (types in actors/messages.hpp):
 //   (put_atom, InjectBatchPtr)  The batch's done() is called exactly once on this actor's
 //       thread: committed, replayed (idempotency key seen within 24 h, in the spool or earlier
-//       in the same write: nothing is written) or failed. After done(), the actor moves the
+//       in the same write, with the same request digest: nothing is written), reused (the key
+//       answered a request with another digest: nothing is written) or failed. After done(), the actor moves the
 //       messages out of the batch (bodies go to delivery without a copy): the sender must not
 //       read batch->messages once it has sent the put.
 //   (done_atom, SpoolReleases)  Recipients that are final: their records go, and a message with
 //       its body when its last recipient is among them; a release with history leaves it
-//       (the delivered event) under the recipient id.
-//   (history_atom, std::string rcpt_id) -> std::string  Its delivery history entry, "" if none.
+//       (the final event) under the recipient id.
+//   (history_atom, std::string rcpt_id) -> std::string  Its delivered event (or, while it is
+//       still spooled, what its records say), "" if none: what feedback reports are matched with.
 //   (history_atom, std::string message_id, std::string recipient) -> std::string  The same,
 //       found by message and address.
 //   (defer_atom, spool::RecipientRecord)  A recipient's new delivery state.
 //   (load_atom, std::vector<std::string> message ids) -> LoadedBodies  Bodies read back for
 //       recipients that are due again (null where a body is missing).
-//   (status_atom, std::string rcpt_id) -> std::string  Status JSON of a recipient still spooled,
-//       "" when there is none.
+//   (status_atom, std::string id) -> RecipientStatuses  A recipient id: its status (from its
+//       history when final, else its record); a message id: every recipient's it has. Empty when
+//       none is known.
 //   (recover_atom) -> std::size_t  Re-queues everything in the spool without reading a body
 //       (recipients recovered is the answer), deletes messages with no recipients left and expires old idempotency
 //       keys. Send it once at start-up, before the API accepts requests.

@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/sha.h>
 
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
@@ -50,8 +51,11 @@ std::variant<json, HttpResponse> parse_json_body(const HttpRequest& req) {
   return body;
 }
 
-// The Idempotency-Key header: absent -> "", invalid -> an answer.
-std::variant<std::string, HttpResponse> idempotency_key(const HttpRequest& req) {
+// The Idempotency-Key header as the spool stores it, scoped to the tenant and the endpoint: the
+// same key sent by another tenant, or to the other endpoint, is another key. Absent -> "",
+// invalid -> an answer. Keys stored before scoping are the bare header value (printable
+// ASCII); a scoped key starts with a control character, so it never finds one of them.
+std::variant<std::string, HttpResponse> idempotency_key(const HttpRequest& req, std::string_view endpoint) {
   const auto key = req.header("idempotency-key");
   if (!key) return std::string();
   const bool printable = std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
@@ -61,7 +65,20 @@ std::variant<std::string, HttpResponse> idempotency_key(const HttpRequest& req) 
                               " printable ASCII characters",
                           "Idempotency-Key");
   }
-  return std::string(*key);
+  constexpr char kSeparator = '\x01';  // neither in an endpoint's name nor in a key
+  std::string scoped;
+  scoped.reserve(3 + endpoint.size() + req.tenant.size() + key->size());
+  scoped.append(1, kSeparator).append(endpoint).append(1, kSeparator).append(req.tenant);
+  scoped.append(1, kSeparator).append(*key);
+  return scoped;
+}
+
+// What tells two requests with one key apart: SHA-256 of the body, byte for byte.
+std::string request_digest(const std::string& body) {
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
 }
 
 bool valid_status_id(std::string_view id) {
@@ -216,6 +233,11 @@ class SpoolReply {
       case InjectOutcome::Kind::replayed:
         responder_(json_response(202, std::move(outcome.replay_json)));
         return;
+      case InjectOutcome::Kind::reused:
+        responder_(error_response(422, "idempotency_key_reused",
+                                  "this Idempotency-Key was used with another request body in the last 24 hours",
+                                  "Idempotency-Key"));
+        return;
       case InjectOutcome::Kind::failed:
         break;
     }
@@ -253,7 +275,7 @@ class InjectionApi {
     }
     if (path.size() > kMessagesPrefix.size() && path.substr(0, kMessagesPrefix.size()) == kMessagesPrefix) {
       if (req.method != "GET") return respond(method_not_allowed("GET"));
-      return status(path.substr(kMessagesPrefix.size()), std::move(respond));
+      return status(req, path.substr(kMessagesPrefix.size()), std::move(respond));
     }
     if (path == "/healthz") {
       if (req.method != "GET") return respond(method_not_allowed("GET"));
@@ -281,7 +303,7 @@ class InjectionApi {
 
   void inject_one(const HttpRequest& req, Responder respond) const {
     if (auto busy = overloaded()) return respond(std::move(*busy));
-    auto key = idempotency_key(req);
+    auto key = idempotency_key(req, "messages");
     if (auto* err = std::get_if<HttpResponse>(&key)) return respond(std::move(*err));
     auto body = parse_json_body(req);
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
@@ -292,13 +314,13 @@ class InjectionApi {
     auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant, cfg_.suppressions.get());
     auto batch = std::make_shared<InjectBatch>();
     if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
-    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(accepted.answer),
+    submit(std::move(batch), std::get<std::string>(std::move(key)), req.body, dump(accepted.answer),
            std::move(accepted.suppressed), std::move(respond));
   }
 
   void inject_batch(const HttpRequest& req, Responder respond) const {
     if (auto busy = overloaded()) return respond(std::move(*busy));
-    auto key = idempotency_key(req);
+    auto key = idempotency_key(req, "batch");
     if (auto* err = std::get_if<HttpResponse>(&key)) return respond(std::move(*err));
     auto body = parse_json_body(req);
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
@@ -336,12 +358,13 @@ class InjectionApi {
       answers.push_back(std::move(accepted.answer));
       std::move(accepted.suppressed.begin(), accepted.suppressed.end(), std::back_inserter(suppressed));
     }
-    submit(std::move(batch), std::get<std::string>(std::move(key)), dump(json{{"messages", std::move(answers)}}),
-           std::move(suppressed), std::move(respond));
+    submit(std::move(batch), std::get<std::string>(std::move(key)), req.body,
+           dump(json{{"messages", std::move(answers)}}), std::move(suppressed), std::move(respond));
   }
 
-  void submit(InjectBatchPtr batch, std::string key, std::string answer, std::vector<SuppressedRecipient> suppressed,
-              Responder respond) const {
+  // request_body: what a repeat with the same key must match to be answered the same.
+  void submit(InjectBatchPtr batch, std::string key, const std::string& request_body, std::string answer,
+              std::vector<SuppressedRecipient> suppressed, Responder respond) const {
     std::function<void()> on_committed;
     if (!suppressed.empty() && cfg_.on_suppressed) {
       on_committed = [report = cfg_.on_suppressed, suppressed = std::move(suppressed)]() mutable {
@@ -358,6 +381,7 @@ class InjectionApi {
     auto reply = std::make_shared<SpoolReply>(std::move(respond), answer, cfg_.pending,
                                               static_cast<std::int64_t>(batch->messages.size()),
                                               cfg_.retry_after_seconds, std::move(on_committed));
+    if (!key.empty()) batch->request_digest = request_digest(request_body);
     batch->idempotency_key = std::move(key);
     batch->response_json = std::move(answer);
     batch->done = [reply](InjectOutcome outcome) { reply->finish(std::move(outcome)); };
@@ -369,16 +393,18 @@ class InjectionApi {
     caf::anon_send(cfg_.spool, put_atom::value, std::move(batch));
   }
 
-  void status(std::string_view id, Responder respond) const {
+  // Another tenant's message is answered as if it did not exist: ids are not secrets.
+  void status(const HttpRequest& req, std::string_view id, Responder respond) const {
     auto not_found = [](std::string_view which) {
       return error_response(404, "not_found", "no message with id " + std::string(which), "id");
     };
     if (!valid_status_id(id)) return respond(not_found(id));
     if (!cfg_.status) return respond(error_response(503, "status_unavailable", "message status is not available"));
-    std::string rcpt_id(id);
-    cfg_.status(rcpt_id, [respond = std::move(respond), rcpt_id, not_found](std::optional<std::string> found) {
-      if (!found || found->empty()) return respond(not_found(rcpt_id));
-      respond(json_response(200, std::move(*found)));
+    std::string wanted(id);
+    cfg_.status(wanted, [respond = std::move(respond), wanted, not_found, tenant = req.tenant,
+                         admin = req.admin](std::optional<StatusFound> found) {
+      if (!found || found->json.empty() || (!admin && found->tenant != tenant)) return respond(not_found(wanted));
+      respond(json_response(200, std::move(found->json)));
     });
   }
 

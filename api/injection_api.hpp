@@ -3,7 +3,9 @@
 //   POST /api/v1/messages          one message  -> 202 {"id","recipients":[{"email","id","status"}]}
 //   POST /api/v1/messages/batch    {"messages":[...]} (<= max_batch), all or nothing
 //                                  -> 202 {"messages":[<answer per message>]}
-//   GET  /api/v1/messages/{id}     a recipient's status, from the status source
+//   GET  /api/v1/messages/{id}     a recipient's status, or a message's with all its recipients',
+//                                  from the status source; another tenant's is 404 unless the
+//                                  key is an admin key
 //   GET  /healthz                  200 {"status":"ok"}
 //   GET  /metrics                  Prometheus text format
 // A message may name its IP pool ("pool"); an unknown pool is 400 unknown_pool.
@@ -14,6 +16,8 @@
 // A message is answered 202 only after the spool actor has durably committed it. Errors are
 // {"error":{"code","message","field"}} with the status of volley::PrepareError, or 413/415/404/
 // 405/503 from this layer.
+// Idempotency-Key: a key is the tenant's and the endpoint's own; repeated within 24 h with the
+// same body it gets the first answer again, with another body 422 idempotency_key_reused.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -44,10 +48,16 @@ struct SuppressedRecipient {
   std::int64_t at_ms = 0;
 };
 
-// Looks up one recipient id and answers once, from any thread, with its status JSON object or
-// nullopt when the id is unknown.
+// What a status lookup found: the JSON to answer and the tenant it belongs to.
+struct StatusFound {
+  std::string tenant;
+  std::string json;
+};
+
+// Looks up a recipient id or a message id and answers once, from any thread, with the
+// recipient's status (a message: all of its recipients') or nullopt when the id is unknown.
 using StatusLookup =
-    std::function<void(std::string rcpt_id, std::function<void(std::optional<std::string> json)> answer)>;
+    std::function<void(std::string id, std::function<void(std::optional<StatusFound> found)> answer)>;
 
 struct InjectionApiConfig {
   caf::actor spool;  // receives (put_atom, InjectBatchPtr)

@@ -1,5 +1,6 @@
 #include "api/suppression_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <string>
@@ -71,6 +72,21 @@ std::variant<std::string, HttpResponse> text_field(const json& item, const char*
   return s;
 }
 
+// Whose list a request reads or changes: its key's tenant's. An admin key may name another
+// tenant with ?tenant= (a name as [[api_key]] tenant takes); any other key naming another is 403.
+std::variant<std::string, HttpResponse> acting_tenant(const HttpRequest& req) {
+  auto named = query_parameter(req.target, "tenant");
+  if (!named || *named == req.tenant) return req.tenant;
+  if (!req.admin) return error_response(403, "forbidden", "only an admin key may name another tenant", "tenant");
+  const bool valid = !named->empty() && named->size() <= 64 && std::all_of(named->begin(), named->end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+  if (!valid)
+    return error_response(400, "invalid_field", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'", "tenant");
+  return std::move(*named);
+}
+
 // One entry of a POST; prefix is "" for the single form, "suppressions[i]" otherwise.
 std::variant<sup::Entry, HttpResponse> entry_of(const json& item, const std::string& tenant,
                                                 const std::string& prefix) {
@@ -136,6 +152,9 @@ class SuppressionApi {
     if (one && req.method != "GET" && req.method != "DELETE") return respond(method_not_allowed("GET, DELETE"));
     if (!cfg_.list)
       return respond(error_response(503, "suppressions_unavailable", "the suppression list is not available"));
+    auto tenant = acting_tenant(req);
+    if (auto* err = std::get_if<HttpResponse>(&tenant)) return respond(std::move(*err));
+    req.tenant = std::get<std::string>(std::move(tenant));
     if (collection) return req.method == "GET" ? list(req, std::move(respond)) : add(req, std::move(respond));
 
     const auto decoded = percent_decode(path.substr(kPrefix.size()));

@@ -1,6 +1,7 @@
 #pragma once
 // The suppression list over HTTP, for the tenant the request acts for (req.tenant: any API key
-// manages its own tenant's list):
+// manages its own tenant's list; an admin key may name another with ?tenant=<name>, another key
+// naming another tenant is 403):
 //   GET    /api/v1/suppressions?limit=N&cursor=C  -> 200 {"suppressions":[entry...],"next_cursor":C|null}
 //                                                    (limit 1..1000, default 100)
 //   GET    /api/v1/suppressions/{email}           -> 200 entry, 404

@@ -22,6 +22,7 @@
 #include "actors/webhook_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/recipient_status.hpp"
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
 #include "api/http_server.hpp"
@@ -138,27 +139,30 @@ DnsConfig dns_config(const Config& cfg) {
   return d;
 }
 
-// GET /api/v1/messages/{id}: a short-lived actor asks the events actor and answers the API.
-// A recipient's status: final ones are remembered by the events actor; one still queued or
-// deferred is read from its spool record (no actor holds the whole queue's statuses).
+// GET /api/v1/messages/{id}: a short-lived actor asks the events actor, then the spool, and
+// answers the API. Final statuses the events actor has not handed to the spool yet are only there
+// (and newer than the spool's record); the rest are in the spool: open ones in their records,
+// final ones in the history. A recipient id the events actor knows needs no second question.
 api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events, caf::actor spool) {
-  return [&sys, events, spool](std::string id, std::function<void(std::optional<std::string>)> answer) {
-    using Answer = std::function<void(std::optional<std::string>)>;
+  return [&sys, events, spool](std::string id, std::function<void(std::optional<api::StatusFound>)> answer) {
+    using Answer = std::function<void(std::optional<api::StatusFound>)>;
     sys.spawn([](caf::event_based_actor* self, caf::actor events, caf::actor spool, std::string id, Answer answer) {
-      auto from_spool = [self, spool, id, answer] {
+      auto reply = [id, answer](const RecipientStatuses& found) {
+        if (found.empty()) return answer(std::nullopt);
+        answer(api::StatusFound{found.front().tenant, render_answer(id, found)});
+      };
+      auto from_spool = [self, spool, id, reply](RecipientStatuses newer) {
         self->request(spool, std::chrono::seconds(5), status_atom::value, id)
-            .then([answer](const std::string& json) { answer(json.empty() ? std::nullopt : std::optional{json}); },
-                  [answer](const caf::error&) { answer(std::nullopt); });
+            .then([reply, newer](RecipientStatuses& older) { reply(merge_statuses(newer, std::move(older))); },
+                  [reply, newer](const caf::error&) { reply(newer); });
       };
       self->request(events, std::chrono::seconds(5), status_atom::value, id)
           .then(
-              [answer, from_spool](const std::string& json) {
-                if (json.empty())
-                  from_spool();
-                else
-                  answer(json);
+              [id, reply, from_spool](RecipientStatuses& newer) {
+                if (names_recipient(id) && !newer.empty()) return reply(newer);
+                from_spool(std::move(newer));
               },
-              [from_spool](const caf::error&) { from_spool(); });
+              [from_spool](const caf::error&) { from_spool({}); });
     }, events, spool, std::move(id), std::move(answer));
   };
 }

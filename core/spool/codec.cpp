@@ -196,16 +196,18 @@ std::optional<RecipientRecord> decode_recipient(std::string_view bytes, std::str
 }
 
 std::string encode_idempotency(const IdempotencyEntry& e) {
-  Writer w(Kind::idempotency);
+  Writer w(Kind::idempotency, kIdempotencyFormatVersion);
   w.i64(e.at_ms);
   w.str(e.response_json);
+  w.str(e.request_digest);
   return w.take();
 }
 
 std::optional<IdempotencyEntry> decode_idempotency(std::string_view bytes, std::string* error) {
-  Reader r(bytes, Kind::idempotency);
+  Reader r(bytes, Kind::idempotency, kIdempotencyFormatVersion);
   IdempotencyEntry e;
   (void)(r.i64(&e.at_ms) && r.str(&e.response_json));
+  if (r.version() >= 2) r.str(&e.request_digest);  // version 1 entries predate digests
   if (!r.finish(error)) return std::nullopt;
   return e;
 }

@@ -19,14 +19,18 @@ namespace volley::spool {
 inline constexpr std::uint8_t kRecordFormatVersion = 1;
 // Message records: version 2 added the pool. Both are read; version 2 is written.
 inline constexpr std::uint8_t kMessageFormatVersion = 2;
+// Idempotency entries: version 2 added the request digest. Both are read; version 2 is written.
+inline constexpr std::uint8_t kIdempotencyFormatVersion = 2;
 
 std::string encode_message(const MessageRecord& m);
 std::string encode_recipient(const RecipientRecord& r);
 
-// A stored idempotency answer: when it was given and the JSON body to repeat.
+// A stored idempotency answer: when it was given, the JSON body to repeat, and the digest of
+// the request it answered ("" in version 1 entries).
 struct IdempotencyEntry {
   std::int64_t at_ms = 0;
   std::string response_json;
+  std::string request_digest = {};
 };
 std::string encode_idempotency(const IdempotencyEntry& e);
 

@@ -56,12 +56,20 @@ struct NewMessage {
   std::string wire_data;  // smtp::to_wire_data() of the message (stuffed, CRLF.CRLF)
 };
 
+// An idempotency key with the 202 answer to repeat and a digest of the request it answered (a
+// repeat with another request is refused rather than answered).
+struct IdempotentAnswer {
+  std::string key;
+  std::string response_json;
+  std::string request_digest = {};  // (a default, so {key, answer} still initialises one)
+};
+
 // What one synced write holds: the messages of many concurrent requests (group commit) and the
 // idempotency keys of those requests with the 202 answers to repeat.
 struct CommitBatch {
   std::vector<const NewMessage*> messages;
-  std::vector<std::pair<std::string, std::string>> idempotency;  // key -> response JSON
-  std::int64_t now_ms = 0;                                       // stored with each key
+  std::vector<IdempotentAnswer> idempotency;
+  std::int64_t now_ms = 0;  // stored with each key
 };
 
 }  // namespace volley::spool

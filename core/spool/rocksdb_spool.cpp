@@ -102,9 +102,9 @@ class RocksSpool final : public Spool {
         wb.Put(make_key(kRecipientPrefix, r.id), encode_recipient(r));
       }
     }
-    for (const auto& [key, json] : batch.idempotency) {
-      wb.Put(make_key(kIdempotencyPrefix, key),
-             encode_idempotency(IdempotencyEntry{batch.now_ms, json}));
+    for (const auto& a : batch.idempotency) {
+      wb.Put(make_key(kIdempotencyPrefix, a.key),
+             encode_idempotency(IdempotencyEntry{batch.now_ms, a.response_json, a.request_digest}));
     }
     if (wb.Count() == 0) return true;
 
@@ -236,6 +236,13 @@ class RocksSpool final : public Spool {
     return r;
   }
 
+  std::vector<RecipientRecord> message_recipients(const std::string& message_id) override {
+    std::vector<RecipientRecord> out;
+    recipients_under(make_key(kRecipientPrefix, message_id + "-"),
+                     [&](RecipientRecord&& r) { out.push_back(std::move(r)); });
+    return out;
+  }
+
   void for_each_message(const std::function<void(MessageRecord&&)>& fn) override {
     scan(kMessagePrefix, [&](std::string_view key, std::string_view value) {
       std::string why;
@@ -248,18 +255,11 @@ class RocksSpool final : public Spool {
   }
 
   void for_each_recipient(const std::function<void(RecipientRecord&&)>& fn) override {
-    scan(kRecipientPrefix, [&](std::string_view key, std::string_view value) {
-      std::string why;
-      if (auto r = decode_recipient(value, &why)) {
-        fn(std::move(*r));
-      } else {
-        report("spool: skipping corrupt record " + std::string(key) + ": " + why);
-      }
-    });
+    recipients_under(kRecipientPrefix, fn);
   }
 
-  std::optional<std::string> find_idempotent(const std::string& key,
-                                             std::int64_t not_before_ms) override {
+  std::optional<std::string> find_idempotent(const std::string& key, std::int64_t not_before_ms,
+                                             std::string* request_digest) override {
     std::string value;
     const std::string k = make_key(kIdempotencyPrefix, key);
     auto s = db_->Get(rocksdb::ReadOptions(), k, &value);
@@ -275,6 +275,7 @@ class RocksSpool final : public Spool {
       return std::nullopt;
     }
     if (e->at_ms < not_before_ms) return std::nullopt;
+    if (request_digest) *request_digest = std::move(e->request_digest);
     return std::move(e->response_json);
   }
 
@@ -326,6 +327,19 @@ class RocksSpool final : public Spool {
     if (!it->status().ok()) {
       report("spool: scan of " + std::string(prefix) + ": " + it->status().ToString());
     }
+  }
+
+  // Every well-formed recipient record whose key starts with prefix; corrupt ones are reported.
+  template <class Fn>
+  void recipients_under(std::string_view prefix, Fn&& fn) {
+    scan(prefix, [&](std::string_view key, std::string_view value) {
+      std::string why;
+      if (auto r = decode_recipient(value, &why)) {
+        fn(std::move(*r));
+      } else {
+        report("spool: skipping corrupt record " + std::string(key) + ": " + why);
+      }
+    });
   }
 
   void check(const rocksdb::Status& s, const std::string& what) {

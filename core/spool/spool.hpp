@@ -3,9 +3,10 @@
 // thread-safe; one owner (the spool actor's thread) calls it.
 //
 // Keys: "m/<id>" message record, "b/<id>" wire body, "r/<rcpt id>" recipient record,
-// "i/<idempotency key>" stored 202 answer with its time, "h/<rcpt id>" delivery history. A message's records are written in one
-// WriteBatch with sync=true (the fsync'd WAL makes it durable); outcomes are written without
-// sync: a lost update only means a recipient is tried again, never lost.
+// "i/<idempotency key>" stored 202 answer with its time, "h/<rcpt id>" final event (history).
+// A message's records are written in one WriteBatch with sync=true (the fsync'd WAL makes it
+// durable); outcomes are written without sync: a lost update only means a recipient is tried
+// again, never lost.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,8 +40,9 @@ class Spool {
   // verifies. "" and *error when it cannot be read or written.
   virtual std::string instance_secret(std::string* error) = 0;
 
-  // Delivery history: what was delivered, kept after the recipient leaves the queue so that a
-  // bounce or complaint arriving days later finds its message, tenant and campaign. Keyed
+  // Delivery history: the final event of each recipient (delivered, bounced, expired, suppressed),
+  // kept after the recipient leaves the queue so that its status outlives a restart and a bounce
+  // or complaint arriving days later finds its message, tenant and campaign. Keyed
   // "h/<rcpt id>"; ids begin with their message's time, so expiry is one range delete.
   // Unsynced: a lost entry only makes a later report less precise.
   virtual void put_history(const std::string& rcpt_id, const std::string& entry) = 0;
@@ -55,14 +57,18 @@ class Spool {
   virtual std::optional<MessageRecord> find_message(const std::string& message_id) = 0;
   // One recipient's record, if it is still spooled (for status lookups).
   virtual std::optional<RecipientRecord> find_recipient(const std::string& rcpt_id) = 0;
+  // The records of one message's recipients still spooled, in key order (for status lookups).
+  virtual std::vector<RecipientRecord> message_recipients(const std::string& message_id) = 0;
 
   // Recovery: every message record and every recipient record, in key order.
   virtual void for_each_message(const std::function<void(MessageRecord&&)>& fn) = 0;
   virtual void for_each_recipient(const std::function<void(RecipientRecord&&)>& fn) = 0;
 
-  // Idempotency: the stored 202 answer for key if written at or after not_before_ms.
-  virtual std::optional<std::string> find_idempotent(const std::string& key,
-                                                     std::int64_t not_before_ms) = 0;
+  // Idempotency: the stored 202 answer for key if written at or after not_before_ms, and the
+  // digest of the request it answered in *request_digest (if given; "" for entries older than
+  // digests).
+  virtual std::optional<std::string> find_idempotent(const std::string& key, std::int64_t not_before_ms,
+                                                     std::string* request_digest = nullptr) = 0;
   // Deletes idempotency entries older than before_ms; returns how many.
   virtual std::size_t expire_idempotency(std::int64_t before_ms) = 0;
 

@@ -10,12 +10,14 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
+#include "api/api_auth.hpp"
 #include "api/injection_api.hpp"
 #include "core/smtp/wire.hpp"
 #include "core/suppression/suppression_list.hpp"
@@ -41,7 +43,8 @@ struct FakeSpool {
   Mode mode = Mode::commit;
   std::vector<InjectBatchPtr> seen;
   std::deque<InjectBatchPtr> held;
-  std::map<std::string, std::string> keys;  // idempotency key -> first answer
+  // idempotency key -> first answer and its request's digest (as the spool actor keeps them)
+  std::map<std::string, std::pair<std::string, std::string>> keys;
 
   void on_batch(const InjectBatchPtr& b) {
     std::unique_lock lock(mu);
@@ -49,8 +52,9 @@ struct FakeSpool {
     InjectOutcome out;
     if (!b->idempotency_key.empty()) {
       if (auto it = keys.find(b->idempotency_key); it != keys.end()) {
-        out.kind = InjectOutcome::Kind::replayed;
-        out.replay_json = it->second;
+        const bool same = it->second.second == b->request_digest;
+        out.kind = same ? InjectOutcome::Kind::replayed : InjectOutcome::Kind::reused;
+        if (same) out.replay_json = it->second.first;
         lock.unlock();
         cv.notify_all();
         return b->done(out);
@@ -68,7 +72,7 @@ struct FakeSpool {
         break;
       case Mode::commit:
         out.kind = InjectOutcome::Kind::committed;
-        if (!b->idempotency_key.empty()) keys[b->idempotency_key] = b->response_json;
+        if (!b->idempotency_key.empty()) keys[b->idempotency_key] = {b->response_json, b->request_digest};
         break;
     }
     lock.unlock();
@@ -101,7 +105,9 @@ caf::actor_system_config& small_config(caf::actor_system_config& cfg) {
 
 // An actor system, the fake spool, and the API on a server with one io thread.
 struct Fixture {
-  explicit Fixture(std::function<void(InjectionApiConfig&, HttpServerOptions&)> tweak = {})
+  // With keys, the API sits behind api_auth as in volleyd: each key's tenant and admin right.
+  explicit Fixture(std::function<void(InjectionApiConfig&, HttpServerOptions&)> tweak = {},
+                   std::vector<ApiKeyEntry> keys = {})
       : sys(small_config(cfg)), spool_state(std::make_shared<FakeSpool>()) {
     spool = sys.spawn(fake_spool_actor, spool_state);
     api.spool = spool;
@@ -110,7 +116,9 @@ struct Fixture {
     api.render_metrics = [] { return std::string("# TYPE volley_up gauge\nvolley_up 1\n"); };
     HttpServerOptions opts;
     if (tweak) tweak(api, opts);
-    server = std::make_unique<HttpServer>(io.io, make_injection_handler(api), opts);
+    auto handler = make_injection_handler(api);
+    if (!keys.empty()) handler = make_auth_handler(std::move(keys), std::move(handler));
+    server = std::make_unique<HttpServer>(io.io, std::move(handler), opts);
     server->start("127.0.0.1:0");
   }
 
@@ -154,6 +162,21 @@ std::string error_message(const Response& r) { return from_response(r)["error"][
 
 bool is_message_id(const std::string& id) {
   return id.size() == 24 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// Two tenants and an admin key (printf %s <key> | sha256sum).
+const std::vector<ApiKeyEntry> kTenantKeys = {
+    {"a", "835f6c88bfff60677c55929335f32e3380341c714c62d9baf5d84cca5cb82c11", "acme", false},     // inject-secret-1
+    {"b", "4c9d15a527bf4b6806b16778a619b9133a134000f3dda72f38e28493c342f562", "globex", false},   // tenant-b-secret-3
+    {"ops", "dcb1b08f0acb7b53bfe9939165e70e9a20147ab617bffadfbfb6b0009968b145", "default", true},  // admin-secret-2
+};
+
+// JSON headers with one key's Authorization, and an Idempotency-Key when given.
+std::vector<std::pair<std::string, std::string>> as(const std::string& secret, const std::string& idempotency_key = "") {
+  auto headers = kJson;
+  headers.emplace_back("Authorization", "Bearer " + secret);
+  if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
+  return headers;
 }
 
 }  // namespace
@@ -274,20 +297,59 @@ TEST_CASE("Injection refuses what it cannot take, queuing nothing", "[http][inje
   CHECK(f.spool_state->seen_count() == 0);
 }
 
-TEST_CASE("An idempotent repeat passes the key and answers the first answer again", "[http][injection]") {
+TEST_CASE("An idempotent repeat answers the first answer again; another body is 422", "[http][injection]") {
   Fixture f;
   auto client = f.client();
   auto headers = kJson;
   headers.emplace_back("Idempotency-Key", "order-4711 retry ok");
   const auto first = client.request("POST", "/api/v1/messages", simple_message().dump(), headers);
-  const auto second = client.request("POST", "/api/v1/messages", simple_message("changed").dump(), headers);
+  const auto second = client.request("POST", "/api/v1/messages", simple_message().dump(), headers);
   REQUIRE(first.result_int() == 202);
   REQUIRE(second.result_int() == 202);
   CHECK(second.body() == first.body());
   REQUIRE(f.spool_state->seen_count() == 2);
-  CHECK(f.spool_state->seen[0]->idempotency_key == "order-4711 retry ok");
-  CHECK(f.spool_state->seen[1]->idempotency_key == "order-4711 retry ok");
+  const std::string& key = f.spool_state->seen[0]->idempotency_key;
+  CHECK(key.size() > std::string("order-4711 retry ok").size());  // scoped to tenant and endpoint
+  CHECK(key.substr(key.size() - 19) == "order-4711 retry ok");
+  CHECK(f.spool_state->seen[1]->idempotency_key == key);
+  CHECK(f.spool_state->seen[0]->request_digest.size() == 32);  // SHA-256 of the body
+  CHECK(f.spool_state->seen[1]->request_digest == f.spool_state->seen[0]->request_digest);
   CHECK(f.spool_state->seen[0]->response_json == first.body());
+
+  const auto other = client.request("POST", "/api/v1/messages", simple_message("changed").dump(), headers);
+  CHECK(other.result_int() == 422);
+  CHECK(error_code(other) == "idempotency_key_reused");
+  CHECK(error_field(other) == "Idempotency-Key");
+  REQUIRE(f.spool_state->seen_count() == 3);
+  CHECK(f.spool_state->seen[2]->request_digest != f.spool_state->seen[0]->request_digest);
+  // The first request is still answered as it was.
+  CHECK(client.request("POST", "/api/v1/messages", simple_message().dump(), headers).body() == first.body());
+}
+
+TEST_CASE("An idempotency key is its tenant's and its endpoint's own", "[http][injection]") {
+  Fixture f({}, kTenantKeys);
+  auto client = f.client();
+  const auto a = client.request("POST", "/api/v1/messages", simple_message().dump(), as("inject-secret-1", "k"));
+  const auto b = client.request("POST", "/api/v1/messages", simple_message().dump(), as("tenant-b-secret-3", "k"));
+  REQUIRE(a.result_int() == 202);
+  REQUIRE(b.result_int() == 202);
+  // Tenant B's request is its own message, not tenant A's answer.
+  CHECK(from_response(b)["id"] != from_response(a)["id"]);
+  REQUIRE(f.spool_state->seen_count() == 2);
+  CHECK(f.spool_state->seen[1]->messages.size() == 1);
+  CHECK(f.spool_state->seen[1]->messages[0].message.tenant == "globex");
+
+  // The same key on /batch is another key: a batch answer, in the batch's shape.
+  const json batch = {{"messages", json::array({simple_message()})}};
+  const auto on_batch =
+      client.request("POST", "/api/v1/messages/batch", batch.dump(), as("inject-secret-1", "k"));
+  REQUIRE(on_batch.result_int() == 202);
+  const auto answer = from_response(on_batch);
+  REQUIRE(answer.contains("messages"));
+  CHECK(answer["messages"][0]["id"] != from_response(a)["id"]);
+  std::set<std::string> keys;
+  for (const auto& seen : f.spool_state->seen) keys.insert(seen->idempotency_key);
+  CHECK(keys.size() == 3);
 }
 
 TEST_CASE("A spool failure answers 503 with Retry-After", "[http][injection]") {
@@ -409,14 +471,15 @@ TEST_CASE("GET /api/v1/messages/{id} asks the status source", "[http][injection]
   std::mutex mu;
   std::vector<std::string> asked;
   Fixture f([&](InjectionApiConfig& api, HttpServerOptions&) {
-    api.status = [&](std::string id, std::function<void(std::optional<std::string>)> answer) {
+    api.status = [&](std::string id, std::function<void(std::optional<StatusFound>)> answer) {
       {
         std::lock_guard lock(mu);
         asked.push_back(id);
       }
       // Answer from another thread, as the events actor would.
       std::thread([id, answer = std::move(answer)] {
-        if (id == "0123456789abcdef01234567-0") return answer(std::string(R"({"id":")" + id + R"(","status":"queued"})"));
+        if (id == "0123456789abcdef01234567-0")
+          return answer(StatusFound{"default", R"({"id":")" + id + R"(","status":"queued"})"});
         answer(std::nullopt);
       }).join();
     };
@@ -432,6 +495,31 @@ TEST_CASE("GET /api/v1/messages/{id} asks the status source", "[http][injection]
   CHECK(hostile.result_int() == 404);
   std::lock_guard lock(mu);
   CHECK(asked == std::vector<std::string>{"0123456789abcdef01234567-0", "0123456789abcdef01234567-9"});
+}
+
+TEST_CASE("GET /api/v1/messages/{id}: another tenant's message is 404, an admin key sees all", "[http][injection]") {
+  const std::string rcpt = "0123456789abcdef01234567-0";
+  const std::string message = "0123456789abcdef01234567";
+  Fixture f(
+      [&](InjectionApiConfig& api, HttpServerOptions&) {
+        api.status = [=](std::string id, std::function<void(std::optional<StatusFound>)> answer) {
+          if (id == rcpt || id == message) return answer(StatusFound{"acme", R"({"id":")" + id + R"("})"});
+          answer(std::nullopt);
+        };
+      },
+      kTenantKeys);
+  auto client = f.client();
+  for (const auto& id : {rcpt, message}) {
+    INFO(id);
+    const auto own = client.request("GET", "/api/v1/messages/" + id, {}, as("inject-secret-1"));
+    CHECK(own.result_int() == 200);
+    CHECK(from_response(own)["id"] == id);
+    const auto other = client.request("GET", "/api/v1/messages/" + id, {}, as("tenant-b-secret-3"));
+    CHECK(other.result_int() == 404);
+    CHECK(error_code(other) == "not_found");
+    CHECK(other.body().find("acme") == std::string::npos);
+    CHECK(client.request("GET", "/api/v1/messages/" + id, {}, as("admin-secret-2")).result_int() == 200);
+  }
 }
 
 TEST_CASE("healthz, metrics, unknown paths and wrong methods", "[http][injection]") {

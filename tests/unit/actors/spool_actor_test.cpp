@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/recipient_status.hpp"
 #include "core/util/ids.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
@@ -105,11 +106,12 @@ struct Gate {
 
 InjectBatchPtr make_put(Outcomes& outcomes, const std::string& name,
                         std::vector<spool::NewMessage> messages, std::string key = "",
-                        std::string response = "", Gate* gate = nullptr) {
+                        std::string response = "", Gate* gate = nullptr, std::string digest = "") {
   auto batch = std::make_shared<InjectBatch>();
   batch->messages = std::move(messages);
   batch->idempotency_key = std::move(key);
   batch->response_json = std::move(response);
+  batch->request_digest = std::move(digest);
   batch->done = [&outcomes, name, gate](InjectOutcome o) {
     {
       std::lock_guard<std::mutex> lock(outcomes.mu);
@@ -315,6 +317,68 @@ TEST_CASE("spool actor: idempotency keys replay the first answer", "[spool][acto
   f.stop(actor);
 }
 
+TEST_CASE("spool actor: a key repeated with another request is refused, not answered", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  auto actor = f.spawn(dir.path());
+  Outcomes outcomes;
+  auto put = [&](const std::string& name, const std::string& key, const std::string& digest, Gate* gate = nullptr) {
+    caf::anon_send(actor, put_atom::value,
+                   make_put(outcomes, name, one(make_message(name, 1)), key, R"({"id":")" + name + "\"}", gate, digest));
+  };
+
+  put("a", "k1", "body-1");
+  REQUIRE(outcomes.wait_for_count(1));
+  CHECK(outcomes.get("a").kind == InjectOutcome::Kind::committed);
+  put("same", "k1", "body-1");
+  put("other", "k1", "body-2");
+  REQUIRE(outcomes.wait_for_count(3));
+  CHECK(outcomes.get("same").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("same").replay_json == R"({"id":"a"})");
+  CHECK(outcomes.get("other").kind == InjectOutcome::Kind::reused);
+  CHECK(outcomes.get("other").replay_json.empty());
+
+  // In one write: the first request with the key is written, the others compared with it.
+  Gate gate;
+  put("hold", "", "", &gate);
+  REQUIRE(gate.wait_entered());
+  put("c", "k2", "body-c");
+  put("c-again", "k2", "body-c");
+  put("d", "k2", "body-d");
+  gate.release();
+  REQUIRE(outcomes.wait_for_count(7));
+  CHECK(outcomes.get("c").kind == InjectOutcome::Kind::committed);
+  CHECK(outcomes.get("c-again").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("c-again").replay_json == R"({"id":"c"})");
+  CHECK(outcomes.get("d").kind == InjectOutcome::Kind::reused);
+  f.stop(actor);
+
+  // Entries from before digests have none: a repeat is answered as before.
+  {
+    auto s = open_spool(dir.path());
+    spool::CommitBatch old;
+    old.idempotency = {{"k-old", R"({"id":"old"})"}};
+    old.now_ms = now_unix_ms();
+    std::string error;
+    REQUIRE(s->commit(old, &error));
+  }
+  actor = f.spawn(dir.path());
+  put("after", "k-old", "body-x");
+  put("later", "k2", "body-d");  // and digests outlive a restart
+  REQUIRE(outcomes.wait_for_count(9));
+  CHECK(outcomes.get("after").kind == InjectOutcome::Kind::replayed);
+  CHECK(outcomes.get("after").replay_json == R"({"id":"old"})");
+  CHECK(outcomes.get("later").kind == InjectOutcome::Kind::reused);
+  REQUIRE(f.rec->wait([&] { return f.rec->routed.size() >= 3; }));
+  {
+    std::lock_guard<std::mutex> lock(f.rec->mu);
+    std::set<std::string> ids;
+    for (const auto& b : f.rec->routed) ids.insert(b.front().message->id);
+    CHECK(ids == std::set<std::string>{"a", "hold", "c"});  // nothing else was written
+  }
+  f.stop(actor);
+}
+
 TEST_CASE("spool actor: a failed write fails every request in it", "[spool][actor]") {
   TempDir dir;
   Fixture f;
@@ -450,8 +514,10 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
     // A recipient still spooled has its status read from its record.
     self->request(actor, caf::infinite, status_atom::value, std::string("m1-1"))
         .receive(
-            [&](const std::string& status) {
-              const auto j = nlohmann::json::parse(status);
+            [&](const RecipientStatuses& found) {
+              REQUIRE(found.size() == 1);
+              CHECK(found[0].tenant == expect.message.tenant);
+              const auto j = nlohmann::json::parse(found[0].render());
               CHECK(j["status"] == "deferred");
               CHECK(j["attempts"] == deferred.attempts);
               CHECK(j["last_reply"] == deferred.last_reply);
@@ -459,7 +525,7 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
             },
             [&](caf::error& e) { FAIL("status failed: " << f.system->render(e)); });
     self->request(actor, caf::infinite, status_atom::value, std::string("m2-0"))
-        .receive([&](const std::string& status) { CHECK(status.empty()); },
+        .receive([&](const RecipientStatuses& found) { CHECK(found.empty()); },
                  [&](caf::error& e) { FAIL("status failed: " << f.system->render(e)); });
   }
   f.stop(actor);
@@ -471,4 +537,90 @@ TEST_CASE("spool actor: recovery re-queues what is left after a restart", "[spoo
   CHECK_FALSE(s->load_body("m3"));
   CHECK_FALSE(s->find_idempotent("stale", 0));
   CHECK(s->find_idempotent("fresh", 0));
+}
+
+namespace {
+
+// The events actor's line for a final outcome, as it hands it to the spool.
+std::string final_event(const std::string& kind, const std::string& rcpt_id, const std::string& message_id,
+                        const std::string& recipient, const std::string& tenant) {
+  return nlohmann::json{{"event", kind},           {"id", rcpt_id},   {"message_id", message_id},
+                        {"recipient", recipient},  {"tenant", tenant}, {"at", 1700000001000},
+                        {"attempt", 1},            {"reply", kind == "delivered" ? "250 ok" : "550 5.1.1 no"}}
+      .dump();
+}
+
+RecipientStatuses ask_status(caf::actor_system& sys, const caf::actor& actor, const std::string& id) {
+  caf::scoped_actor self{sys};
+  RecipientStatuses out;
+  self->request(actor, caf::infinite, status_atom::value, id)
+      .receive([&](RecipientStatuses& found) { out = std::move(found); },
+               [&](caf::error& e) { FAIL("status failed: " << sys.render(e)); });
+  return out;
+}
+
+std::string ask_history(caf::actor_system& sys, const caf::actor& actor, const std::string& rcpt_id) {
+  caf::scoped_actor self{sys};
+  std::string out;
+  self->request(actor, caf::infinite, history_atom::value, rcpt_id)
+      .receive([&](std::string& entry) { out = std::move(entry); },
+               [&](caf::error& e) { FAIL("history failed: " << sys.render(e)); });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("spool actor: final statuses are kept in the history and outlive a restart", "[spool][actor]") {
+  TempDir dir;
+  Fixture f;
+  Outcomes outcomes;
+  // Recipient 3 was suppressed at injection: never spooled, only its final event is kept.
+  auto m = make_message("m1", 3);
+  m.message.tenant = "acme";
+  const auto address = [&m](int i) { return m.recipients.at(static_cast<std::size_t>(i)).recipient; };
+  auto actor = f.spawn(dir.path());
+  caf::anon_send(actor, put_atom::value, make_put(outcomes, "put", one(m)));
+  REQUIRE(outcomes.wait_for_count(1));
+  REQUIRE(outcomes.get("put").kind == InjectOutcome::Kind::committed);
+  caf::anon_send(actor, done_atom::value,
+                 SpoolReleases{{"m1-0", "m1", false, final_event("delivered", "m1-0", "m1", address(0), "acme")},
+                               {"m1-1", "m1", false, final_event("bounced", "m1-1", "m1", address(1), "acme")},
+                               {"m1-3", "m1", false,
+                                final_event("suppressed", "m1-3", "m1", "gone@example.org", "acme"), false}});
+
+  auto check = [&] {
+    const auto delivered = ask_status(*f.system, actor, "m1-0");
+    REQUIRE(delivered.size() == 1);
+    CHECK(delivered[0].status == "delivered");
+    CHECK(delivered[0].tenant == "acme");
+    CHECK(delivered[0].reply == "250 ok");
+    const auto suppressed = ask_status(*f.system, actor, "m1-3");
+    REQUIRE(suppressed.size() == 1);
+    CHECK(suppressed[0].status == "suppressed");
+    CHECK(suppressed[0].recipient == "gone@example.org");
+    const auto queued = ask_status(*f.system, actor, "m1-2");
+    REQUIRE(queued.size() == 1);
+    CHECK(queued[0].status == "queued");
+    CHECK(queued[0].tenant == "acme");  // from its message record
+
+    // A message id: every recipient, open or final, in index order.
+    const auto all = ask_status(*f.system, actor, "m1");
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].id == "m1-0");
+    CHECK(all[1].status == "bounced");
+    CHECK(all[2].status == "queued");
+    CHECK(all[3].status == "suppressed");
+    CHECK(ask_status(*f.system, actor, "m2").empty());
+    CHECK(ask_status(*f.system, actor, "m1-4").empty());
+
+    // Feedback ties reports to delivered mail only: a bounced or suppressed recipient is no match.
+    CHECK(nlohmann::json::parse(ask_history(*f.system, actor, "m1-0"))["event"] == "delivered");
+    CHECK(ask_history(*f.system, actor, "m1-1").empty());
+    CHECK(ask_history(*f.system, actor, "m1-3").empty());
+  };
+  check();
+  f.stop(actor);
+  actor = f.spawn(dir.path());
+  check();
+  f.stop(actor);
 }

@@ -38,7 +38,8 @@ struct TempDir {
 const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
 
 // The list behind the API on a server with one io thread. Requests act for the tenant named in
-// X-Tenant (standing in for api_auth, which sets req.tenant from the API key).
+// X-Tenant, with the admin right X-Admin says (standing in for api_auth, which sets req.tenant
+// and req.admin from the API key).
 struct Fixture {
   Fixture() {
     std::string error;
@@ -55,6 +56,7 @@ struct Fixture {
     });
     server = std::make_unique<HttpServer>(io.io, [api](HttpRequest&& req, Responder respond) {
       if (auto t = req.header("x-tenant")) req.tenant = std::string(*t);
+      if (auto a = req.header("x-admin")) req.admin = *a == "true";
       api(std::move(req), std::move(respond));
     });
     server->start("127.0.0.1:0");
@@ -163,6 +165,48 @@ TEST_CASE("Suppressions: each tenant sees and manages only its own list", "[http
   REQUIRE(body_of(mine)["suppressions"].size() == 1);
   CHECK(body_of(mine)["suppressions"][0]["tenant"] == "acme");
   CHECK(client.request("DELETE", "/api/v1/suppressions/x@example.org", "", as("acme")).result_int() == 204);
+}
+
+TEST_CASE("Suppressions: an admin key may name another tenant's list, no other key may", "[http][suppression]") {
+  Fixture f;
+  auto client = f.client();
+  auto as = [](std::string tenant, bool admin) {
+    auto h = kJson;
+    h.emplace_back("X-Tenant", std::move(tenant));
+    h.emplace_back("X-Admin", admin ? "true" : "false");
+    return h;
+  };
+  REQUIRE(client.request("POST", "/api/v1/suppressions", R"({"email":"x@example.org"})", as("acme", false))
+              .result_int() == 201);
+  // Another tenant's key finds nothing, and may not ask for acme's list.
+  CHECK(client.request("GET", "/api/v1/suppressions/x@example.org", "", as("globex", false)).result_int() == 404);
+  const auto refused = client.request("GET", "/api/v1/suppressions/x@example.org?tenant=acme", "", as("globex", false));
+  CHECK(refused.result_int() == 403);
+  CHECK(error_code(refused) == "forbidden");
+  CHECK(client.request("GET", "/api/v1/suppressions?tenant=acme", "", as("globex", false)).result_int() == 403);
+  CHECK(client.request("DELETE", "/api/v1/suppressions/x@example.org?tenant=acme", "", as("globex", false))
+            .result_int() == 403);
+  CHECK(f.list->contains("acme", "x@example.org"));
+  // Naming its own tenant is fine.
+  CHECK(client.request("GET", "/api/v1/suppressions/x@example.org?tenant=acme", "", as("acme", false)).result_int() ==
+        200);
+
+  // An admin key reads, lists, adds and removes in any tenant's list.
+  CHECK(client.request("GET", "/api/v1/suppressions/x@example.org", "", as("default", true)).result_int() == 404);
+  const auto read = client.request("GET", "/api/v1/suppressions/x@example.org?tenant=acme", "", as("default", true));
+  REQUIRE(read.result_int() == 200);
+  CHECK(body_of(read)["tenant"] == "acme");
+  CHECK(body_of(client.request("GET", "/api/v1/suppressions?tenant=acme", "", as("default", true)))["suppressions"]
+            .size() == 1);
+  CHECK(client.request("POST", "/api/v1/suppressions?tenant=globex", R"({"email":"y@example.org"})", as("default", true))
+            .result_int() == 201);
+  CHECK(f.list->contains("globex", "y@example.org"));
+  CHECK(client.request("DELETE", "/api/v1/suppressions/x@example.org?tenant=acme", "", as("default", true))
+            .result_int() == 204);
+  CHECK_FALSE(f.list->contains("acme", "x@example.org"));
+  const auto bad = client.request("GET", "/api/v1/suppressions?tenant=a%2Fb", "", as("default", true));
+  CHECK(bad.result_int() == 400);
+  CHECK(error_field(bad) == "tenant");
 }
 
 TEST_CASE("Suppressions: bad requests are refused precisely, storing nothing", "[http][suppression]") {

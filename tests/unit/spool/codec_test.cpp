@@ -86,11 +86,26 @@ TEST_CASE("codec: recipient records round-trip", "[spool][codec]") {
 }
 
 TEST_CASE("codec: idempotency entries round-trip", "[spool][codec]") {
-  IdempotencyEntry e{1700000000123, R"({"ids":["a","b"]})"};
+  IdempotencyEntry e{1700000000123, R"({"ids":["a","b"]})", std::string("\x00\xff digest", 9)};
   auto back = decode_idempotency(encode_idempotency(e));
   REQUIRE(back);
   CHECK(back->at_ms == e.at_ms);
   CHECK(back->response_json == e.response_json);
+  CHECK(back->request_digest == e.request_digest);
+}
+
+TEST_CASE("codec: version 1 idempotency entries (before digests) still read, without a digest", "[spool][codec]") {
+  const IdempotencyEntry e{42, "{}", "d"};
+  const std::string v2 = encode_idempotency(e);
+  REQUIRE(static_cast<std::uint8_t>(v2[0]) == 2);
+  // A version 1 entry is the version 2 entry without its last field (the digest).
+  const std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - (1 + e.request_digest.size()));
+  auto back = decode_idempotency(v1);
+  REQUIRE(back);
+  CHECK(back->at_ms == 42);
+  CHECK(back->response_json == "{}");
+  CHECK(back->request_digest.empty());
+  CHECK_FALSE(decode_idempotency(v1 + "x"));
 }
 
 TEST_CASE("codec: records are compact", "[spool][codec]") {

@@ -36,7 +36,7 @@ std::map<std::string, RecipientRecord> all_recipients(Spool& s) {
 }
 
 bool commit(Spool& s, const std::vector<const NewMessage*>& messages,
-            std::vector<std::pair<std::string, std::string>> idempotency = {},
+            std::vector<IdempotentAnswer> idempotency = {},
             std::int64_t now_ms = 1000) {
   CommitBatch batch;
   batch.messages = messages;
@@ -139,10 +139,27 @@ TEST_CASE("spool: idempotency lookup and expiry", "[spool]") {
   CHECK(all_messages(*spool).size() == 2);
 }
 
+TEST_CASE("spool: an idempotency key keeps the digest of the request it answered", "[spool]") {
+  TempDir dir;
+  {
+    auto spool = open_or_fail(dir.path());
+    REQUIRE(commit(*spool, {}, {{"k", "answer", "digest-1"}, {"bare", "{}"}}, 1000));
+  }
+  auto spool = open_or_fail(dir.path());  // it survives a reopen
+  std::string digest;
+  CHECK(spool->find_idempotent("k", 0, &digest) == "answer");
+  CHECK(digest == "digest-1");
+  CHECK(spool->find_idempotent("bare", 0, &digest) == "{}");
+  CHECK(digest.empty());
+  digest = "untouched";
+  CHECK_FALSE(spool->find_idempotent("other", 0, &digest));
+  CHECK(digest == "untouched");
+}
+
 TEST_CASE("spool: expiry handles many keys", "[spool]") {
   TempDir dir;
   auto spool = open_or_fail(dir.path());
-  std::vector<std::pair<std::string, std::string>> keys;
+  std::vector<IdempotentAnswer> keys;
   for (int i = 0; i < 2500; ++i) keys.emplace_back("k" + std::to_string(i), "{}");
   REQUIRE(commit(*spool, {}, keys, 100));
   CHECK(spool->expire_idempotency(101) == 2500);
@@ -210,6 +227,21 @@ TEST_CASE("spool: corrupt records are reported and skipped", "[spool]") {
   // A corrupt key is useless: expiry deletes it along with the old ones.
   CHECK(spool->expire_idempotency(0) == 1);
   CHECK(spool->find_idempotent("fine", 0) == "{}");
+}
+
+TEST_CASE("spool: a message's recipients still spooled are found by its id", "[spool]") {
+  TempDir dir;
+  auto spool = open_or_fail(dir.path());
+  const NewMessage a = make_message("0001", 3);
+  const NewMessage b = make_message("00011", 1);  // an id that a's id is a prefix of
+  REQUIRE(commit(*spool, {&a, &b}));
+  spool->remove_recipient("0001-1");
+  const auto rcpts = spool->message_recipients("0001");
+  REQUIRE(rcpts.size() == 2);
+  CHECK(rcpts[0] == a.recipients[0]);
+  CHECK(rcpts[1] == a.recipients[2]);
+  CHECK(spool->message_recipients("00011").size() == 1);
+  CHECK(spool->message_recipients("0002").empty());
 }
 
 TEST_CASE("spool: open reports why it failed", "[spool]") {
