@@ -287,7 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_mail(const smtp::MailRequest& m) {
     txn_ = Transaction{m.reverse_path, {}, std::nullopt};
     auto refusal = rx_.policy().mail(ip_, Clock::now());
-    if (refusal) rx_.stats().rate_limited(ip_);
+    if (refusal && !rx_.script().refusal(Stage::mail)) rx_.stats().rate_limited(ip_);
     auto e = event("mail");
     e["sender"] = m.reverse_path;
     e["code"] = refusal ? refusal->code : 250;

@@ -14,7 +14,8 @@ std::optional<smtp::Reply> Policy::admit(std::size_t from_ip, std::size_t total,
 std::optional<smtp::Reply> Policy::hello() const { return script_.refusal(Stage::ehlo); }
 
 std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point now) {
-  if (script_.rate <= 0) return script_.refusal(Stage::mail);
+  if (auto scripted = script_.refusal(Stage::mail)) return scripted;
+  if (script_.rate <= 0) return std::nullopt;
   // A token bucket: `rate` per second, bursts of one second's worth (at least one message).
   const double capacity = std::max(1.0, script_.rate);
   auto [it, fresh] = rates_.try_emplace(ip, Bucket{capacity, now});
@@ -26,7 +27,7 @@ std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point
   }
   if (b.tokens >= 1) {
     b.tokens -= 1;
-    return script_.refusal(Stage::mail);
+    return std::nullopt;
   }
   return script_.rate_close ? smtp::Reply::synthetic(421, "4.7.0", script_.hostname + " rate limited, closing")
                             : smtp::Reply::synthetic(451, "4.7.0", "rate limited");

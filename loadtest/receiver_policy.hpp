@@ -31,6 +31,7 @@ class Policy {
   // A new connection, given the sessions already open from its IP and in all; nullopt = greet.
   std::optional<smtp::Reply> admit(std::size_t from_ip, std::size_t total, std::size_t hard_limit) const;
   std::optional<smtp::Reply> hello() const;
+  // [refuse] mail, else the rate limit's refusal.
   std::optional<smtp::Reply> mail(const std::string& ip, Clock::time_point now);
   Verdict rcpt(const std::string& ip, const std::string& sender, const std::string& recipient, Clock::time_point now);
   // The DATA command, for the recipients accepted: [refuse] data and the rules of that stage.

@@ -61,6 +61,7 @@ reply = "550 5.1.1 <gone@rcpt.test>: Recipient address rejected: User unknown"
 )");
   VolleydOptions opts;
   opts.dns_port = 9;  // never asked: every domain has a static route
+  opts.smtp_port = 25;
   opts.routes = {Route{"ehlo.test", "127.0.0.1", refuses_ehlo.port()},
                  Route{"mail.test", "127.0.0.1", refuses_sender.port()},
                  Route{"rcpt.test", "127.0.0.1", refuses_recipient.port()}};
