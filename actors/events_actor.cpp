@@ -1,6 +1,5 @@
 #include "actors/events_actor.hpp"
 
-#include <deque>
 #include <map>
 #include <vector>
 
@@ -39,16 +38,14 @@ struct EventsState {
   // rcpt id -> final status, until the spool has it in its history (ordered: a message's
   // recipients are one range).
   std::map<std::string, RecipientStatus> status;
-  std::deque<std::string> final_order;  // eviction order of final statuses
   std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
   bool stopping = false;
 
-  void remember_final(const std::string& id) {
-    final_order.push_back(id);
-    while (final_order.size() > opts.max_final_statuses) {
-      status.erase(final_order.front());
-      final_order.pop_front();
-    }
+  void remember_final(RecipientStatus s) {
+    const std::string id = s.id;
+    status[id] = std::move(s);
+    // Ids begin with their message's time: past the bound, the oldest messages' go first.
+    while (status.size() > opts.max_final_statuses) status.erase(status.begin());
   }
 };
 
@@ -174,8 +171,7 @@ void add(EventsActor* self, const Outcome& o) {
   status.reply = o.reply;
   status.reply_is_last = false;
   status.category = o.category;
-  st.status[o.rcpt_id] = std::move(status);
-  st.remember_final(o.rcpt_id);
+  st.remember_final(std::move(status));
   st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished, std::move(history), final});
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -45,6 +46,14 @@ class HttpClient {
 
   // Every request from now on says "Authorization: Bearer <token>" ("" = none).
   void set_bearer(std::string token) { bearer_ = std::move(token); }
+  // Every request from now on carries this header ("" = no longer), e.g. Idempotency-Key.
+  void set_header(const std::string& name, std::string value) {
+    if (value.empty()) {
+      headers_.erase(name);
+    } else {
+      headers_[name] = std::move(value);
+    }
+  }
 
   HttpResponse get(const std::string& target) {
     return request(boost::beast::http::verb::get, target, {}, {});
@@ -65,6 +74,7 @@ class HttpClient {
     req.keep_alive(true);
     if (!content_type.empty()) req.set(http::field::content_type, content_type);
     if (!bearer_.empty()) req.set(http::field::authorization, "Bearer " + bearer_);
+    for (const auto& [name, value] : headers_) req.set(name, value);
     if (method != http::verb::get || !body.empty()) {
       req.body() = body;
       req.prepare_payload();
@@ -142,6 +152,7 @@ class HttpClient {
   std::string host_;
   std::uint16_t port_;
   std::string bearer_;
+  std::map<std::string, std::string> headers_;
   std::chrono::milliseconds timeout_;
   boost::asio::io_context io_;
   std::optional<boost::beast::tcp_stream> stream_;

@@ -297,7 +297,7 @@ TEST_CASE("Injection refuses what it cannot take, queuing nothing", "[http][inje
   CHECK(f.spool_state->seen_count() == 0);
 }
 
-TEST_CASE("An idempotent repeat answers the first answer again; another body is 422", "[http][injection]") {
+TEST_CASE("An idempotent repeat answers the first answer again, another body is 422", "[http][injection]") {
   Fixture f;
   auto client = f.client();
   auto headers = kJson;
