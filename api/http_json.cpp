@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json/members.hpp"
 #include "core/json/request_json.hpp"
 
 namespace volley::api {
@@ -63,12 +64,24 @@ std::optional<HttpResponse> parse_json_body(const HttpRequest& req, nlohmann::js
   if (!is_json_media_type(req.header("content-type"))) {
     return error_response(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type");
   }
-  auto parsed = volley::json::parse_request_json(req.body, max_depth);
+  return parse_json_text(req.body, out, max_depth);
+}
+
+std::optional<HttpResponse> parse_json_text(std::string_view text, nlohmann::json* out, std::size_t max_depth) {
+  auto parsed = volley::json::parse_request_json(text, max_depth);
   if (auto* err = std::get_if<volley::json::JsonError>(&parsed)) {
-    return error_response(400, "invalid_json", std::move(err->message));
+    return error_response(400, err->code, err->message, err->path);
   }
   *out = std::get<nlohmann::json>(std::move(parsed));
   return std::nullopt;
+}
+
+std::optional<HttpResponse> refuse_unknown_members(const nlohmann::json& object,
+                                                   std::span<const std::string_view> allowed,
+                                                   std::string_view parent) {
+  auto unknown = volley::json::unknown_member(object, parent, allowed);
+  if (!unknown) return std::nullopt;
+  return error_response(400, "unknown_field", unknown->message, unknown->field);
 }
 
 std::optional<std::string> percent_decode(std::string_view s) {

@@ -5,6 +5,7 @@
 // ("" when the error is not about one field).
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,9 +30,18 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // "application/json", any case, optionally with parameters ("; charset=utf-8").
 bool is_json_media_type(std::optional<std::string_view> content_type);
 // Parses a JSON request body into *out. nullopt on success, else the answer that refuses it:
-// 415 unsupported_media_type for another Content-Type, 400 invalid_json (with the position).
+// 415 unsupported_media_type for another Content-Type, 400 invalid_json (with the position),
+// 400 duplicate_key (with the repeated member's path as the field).
 std::optional<HttpResponse> parse_json_body(const HttpRequest& req, nlohmann::json* out,
                                             std::size_t max_depth = kMaxJsonDepth);
+// The same for JSON text whatever its Content-Type: 400 invalid_json or duplicate_key.
+std::optional<HttpResponse> parse_json_text(std::string_view text, nlohmann::json* out,
+                                            std::size_t max_depth = kMaxJsonDepth);
+// 400 unknown_field for the first member of `object` (whose path is `parent`) that `allowed`
+// lacks (a volley::json::Members list's names()); nullopt when every member is known.
+std::optional<HttpResponse> refuse_unknown_members(const nlohmann::json& object,
+                                                   std::span<const std::string_view> allowed,
+                                                   std::string_view parent = {});
 // "%41b%2Bc" -> "Ab+c". nullopt for a malformed escape or an escaped NUL; '+' stays '+'.
 std::optional<std::string> percent_decode(std::string_view s);
 // The percent-decoded value of the first `name` parameter of the target's query string ('+'

@@ -12,6 +12,7 @@
 
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
+#include "core/json/members.hpp"
 #include "core/json/request_json.hpp"
 #include "core/smtp/wire.hpp"
 #include "core/suppression/suppression_list.hpp"
@@ -28,6 +29,11 @@ constexpr std::string_view kBatchPath = "/api/v1/messages/batch";
 constexpr std::string_view kMessagesPrefix = "/api/v1/messages/";
 constexpr std::size_t kMaxIdempotencyKey = 200;
 constexpr std::size_t kMaxStatusId = 128;
+
+// Members a message request has for this layer (prepare_message knows the rest), and the
+// members of a batch body: anything else is 400 unknown_field.
+constexpr volley::json::Members kMessageForApi{"pool"};
+constexpr volley::json::Members kBatch{"messages"};
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -155,7 +161,7 @@ std::variant<std::string, HttpResponse> choose_pool(const json& request, const I
                                                     const std::string& tenant, const PreparedMessage& message,
                                                     const std::string& field) {
   std::string requested;
-  if (auto it = request.find("pool"); it != request.end()) {
+  if (auto it = request.find(kMessageForApi("pool").name); it != request.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty())
       return error_response(400, "invalid_field", "pool must be the name of a configured IP pool", field);
     requested = it->get<std::string>();
@@ -182,7 +188,7 @@ std::variant<Prepared, HttpResponse> prepare(const json& request, const Injectio
   };
   PrepareResult result;
   try {
-    result = prepare_message(request, opts);
+    result = prepare_message(request, opts, kMessageForApi.names());
   } catch (const json::exception& e) {
     // A field of an unexpected JSON type that validation let through: still the client's input.
     return error_response(400, "invalid_field", std::string("invalid request: ") + e.what(), located(""));
@@ -326,11 +332,12 @@ class InjectionApi {
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
 
     const json& root = std::get<json>(body);
-    const auto messages = root.is_object() ? root.find("messages") : root.end();
+    const auto messages = root.is_object() ? root.find(kBatch("messages").name) : root.end();
     if (!root.is_object() || messages == root.end() || !messages->is_array()) {
       return respond(error_response(400, "invalid_field", "the body must be an object with a \"messages\" array",
                                     "messages"));
     }
+    if (auto unknown = refuse_unknown_members(root, kBatch.names())) return respond(std::move(*unknown));
     if (messages->empty()) {
       return respond(error_response(400, "invalid_field", "\"messages\" is empty", "messages"));
     }

@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
 #include "core/config/units.hpp"
+#include "core/json/members.hpp"
 #include "core/message/address.hpp"
 #include "core/util/ids.hpp"
 
@@ -21,6 +22,11 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxReason = 500;
 constexpr auto kRouterTimeout = std::chrono::seconds(90);  // longer than the router gives a bounce
+
+// The members each action's body may have: anything else is 400 unknown_field.
+constexpr volley::json::Members kSuspend{"reason", "duration"};
+constexpr volley::json::Members kBounce{"reason"};
+constexpr volley::json::Members<0> kResume{};
 
 // "/api/v1/queues/example.com/suspend" -> {"queues", "example.com", "suspend"}
 struct AdminPath {
@@ -59,19 +65,27 @@ void ask_router(const QueueAdminConfig& cfg, Responder respond, OnReply on_reply
       cfg.router, caf::make_message(args...), std::move(respond), std::move(on_reply));
 }
 
-// The optional JSON body of an action: an object, or nothing at all.
-std::optional<json> action_body(const HttpRequest& req, Responder& respond) {
+// The optional JSON body of an action: an object with no members but `allowed`, or nothing at all.
+std::optional<json> action_body(const HttpRequest& req, Responder& respond, std::span<const std::string_view> allowed) {
   if (req.body.empty()) return json::object();
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+  json body;
+  if (auto refused = parse_json_text(req.body, &body)) {
+    respond(std::move(*refused));
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
     respond(error_response(400, "invalid_json", "the body must be a JSON object (or empty)"));
+    return std::nullopt;
+  }
+  if (auto unknown = refuse_unknown_members(body, allowed)) {
+    respond(std::move(*unknown));
     return std::nullopt;
   }
   return body;
 }
 
-std::optional<std::string> reason_of(const json& body, Responder& respond) {
-  auto it = body.find("reason");
+std::optional<std::string> reason_of(const json& body, volley::json::Member reason, Responder& respond) {
+  auto it = body.find(reason.name);
   if (it == body.end()) return std::string();
   if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxReason) {
     respond(error_response(400, "invalid_field", "reason must be a string of at most 500 bytes", "reason"));
@@ -105,7 +119,7 @@ class QueueAdminApi {
     auto scope = scope_of(*path, respond);
     if (!scope) return;
     if (path->action == "suspend") return suspend(*scope, req, std::move(respond));
-    if (path->action == "resume") return resume(*scope, std::move(respond));
+    if (path->action == "resume") return resume(*scope, req, std::move(respond));
     if (path->action == "bounce") {
       if (scope->kind == QueueScope::Kind::source)
         return respond(error_response(400, "unsupported",
@@ -156,14 +170,14 @@ class QueueAdminApi {
   }
 
   void suspend(const QueueScope& scope, const HttpRequest& req, Responder respond) const {
-    auto body = action_body(req, respond);
+    auto body = action_body(req, respond, kSuspend.names());
     if (!body) return;
-    auto reason = reason_of(*body, respond);
+    auto reason = reason_of(*body, kSuspend("reason"), respond);
     if (!reason) return;
     Suspension s;
     s.since_ms = now_unix_ms();
     s.reason = std::move(*reason);
-    if (auto it = body->find("duration"); it != body->end()) {
+    if (auto it = body->find(kSuspend("duration").name); it != body->end()) {
       std::optional<std::chrono::milliseconds> d;
       if (it->is_string()) d = parse_duration(it->get<std::string>());
       if (it->is_number_unsigned() && it->get<std::uint64_t>() <= 3650ull * 24 * 3600)
@@ -180,7 +194,8 @@ class QueueAdminApi {
                suspend_atom::value, scope, s);
   }
 
-  void resume(const QueueScope& scope, Responder respond) const {
+  void resume(const QueueScope& scope, const HttpRequest& req, Responder respond) const {
+    if (!action_body(req, respond, kResume.names())) return;
     json answer = {{kind_name(scope.kind), scope.name}};
     ask_router(cfg_, respond, [respond, answer](bool was) mutable {
       answer["resumed"] = was;  // false: it was not suspended
@@ -189,9 +204,9 @@ class QueueAdminApi {
   }
 
   void bounce(const QueueScope& scope, const HttpRequest& req, Responder respond) const {
-    auto body = action_body(req, respond);
+    auto body = action_body(req, respond, kBounce.names());
     if (!body) return;
-    auto reason = reason_of(*body, respond);
+    auto reason = reason_of(*body, kBounce("reason"), respond);
     if (!reason) return;
     json answer = {{kind_name(scope.kind), scope.name}};
     ask_router(cfg_, respond, [respond, answer](std::uint64_t n) mutable {

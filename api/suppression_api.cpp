@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_json.hpp"
+#include "core/json/members.hpp"
 #include "core/message/address.hpp"
 
 namespace volley::api {
@@ -29,6 +30,11 @@ constexpr std::size_t kDefaultLimit = 100;
 constexpr std::size_t kMaxLimit = 1000;
 constexpr std::size_t kMaxPost = 1000;
 
+// The members of one entry, and of the body that carries several: anything else is 400
+// unknown_field.
+constexpr volley::json::Members kEntry{"email", "reason", "category", "description"};
+constexpr volley::json::Members kEntries{"suppressions"};
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json to_json(const sup::Entry& e) {
@@ -38,8 +44,8 @@ json to_json(const sup::Entry& e) {
           {"created_at", e.created_at_ms}, {"updated_at", e.updated_at_ms}};
 }
 
-std::string located(const std::string& prefix, const char* field) {
-  return prefix.empty() ? std::string(field) : prefix + "." + field;
+std::string located(const std::string& prefix, volley::json::Member field) {
+  return volley::json::member_path(prefix, field.name);
 }
 
 // An address as the injection API would accept it, normalised; else the 400 answer.
@@ -55,9 +61,9 @@ std::variant<std::string, HttpResponse> checked_address(std::string_view address
 
 // An optional string field: absent -> fallback; not a string, too long or with control
 // characters (it ends up in log lines and events) -> the 400 answer.
-std::variant<std::string, HttpResponse> text_field(const json& item, const char* name, std::size_t max,
+std::variant<std::string, HttpResponse> text_field(const json& item, volley::json::Member name, std::size_t max,
                                                    std::string fallback, const std::string& prefix) {
-  const auto it = item.find(name);
+  const auto it = item.find(name.name);
   if (it == item.end() || it->is_null()) return fallback;
   const std::string field = located(prefix, name);
   if (!it->is_string() || it->get_ref<const std::string&>().size() > max) {
@@ -94,27 +100,28 @@ std::variant<sup::Entry, HttpResponse> entry_of(const json& item, const std::str
     return error_response(400, "invalid_field",
                           (prefix.empty() ? std::string("the body") : prefix) + " must be a JSON object", prefix);
   }
+  if (auto unknown = refuse_unknown_members(item, kEntry.names(), prefix)) return std::move(*unknown);
   sup::Entry e;
   e.tenant = tenant;
   e.source = "api";
-  const auto email = item.find("email");
+  const auto email = item.find(kEntry("email").name);
+  const std::string email_field = located(prefix, kEntry("email"));
   if (email == item.end() || email->is_null())
-    return error_response(400, "missing_field", "email is required", located(prefix, "email"));
-  if (!email->is_string())
-    return error_response(400, "invalid_field", "email must be a string", located(prefix, "email"));
-  auto address = checked_address(email->get_ref<const std::string&>(), located(prefix, "email"));
+    return error_response(400, "missing_field", "email is required", email_field);
+  if (!email->is_string()) return error_response(400, "invalid_field", "email must be a string", email_field);
+  auto address = checked_address(email->get_ref<const std::string&>(), email_field);
   if (auto* err = std::get_if<HttpResponse>(&address)) return std::move(*err);
   e.email = std::get<std::string>(std::move(address));
 
   struct Text {
-    const char* name;
+    volley::json::Member name;
     std::size_t max;
     const char* fallback;
     std::string* out;
   };
-  for (const Text& t : {Text{"reason", sup::kMaxReason, "manual", &e.reason},
-                        Text{"category", sup::kMaxCategory, "", &e.category},
-                        Text{"description", sup::kMaxDescription, "", &e.description}}) {
+  for (const Text& t : {Text{kEntry("reason"), sup::kMaxReason, "manual", &e.reason},
+                        Text{kEntry("category"), sup::kMaxCategory, "", &e.category},
+                        Text{kEntry("description"), sup::kMaxDescription, "", &e.description}}) {
     auto value = text_field(item, t.name, t.max, t.fallback, prefix);
     if (auto* err = std::get_if<HttpResponse>(&value)) return std::move(*err);
     *t.out = std::get<std::string>(std::move(value));
@@ -204,8 +211,9 @@ class SuppressionApi {
     if (!body.is_object()) return respond(error_response(400, "invalid_json", "the body must be a JSON object"));
 
     std::vector<sup::Entry> entries;
-    const auto many = body.find("suppressions");
+    const auto many = body.find(kEntries("suppressions").name);
     if (many != body.end()) {
+      if (auto unknown = refuse_unknown_members(body, kEntries.names())) return respond(std::move(*unknown));
       if (!many->is_array() || many->empty() || many->size() > kMaxPost) {
         return respond(error_response(
             400, "invalid_field", "suppressions must be an array of 1 to " + std::to_string(kMaxPost) + " entries",

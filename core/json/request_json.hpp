@@ -11,7 +11,12 @@
 namespace volley::json {
 
 struct JsonError {
-  std::string message;  // "malformed JSON at byte N: ...", or the nesting limit that was hit
+  // "invalid_json": malformed text, or nested deeper than allowed. "duplicate_key": well-formed,
+  // but an object repeats a member name (refused at every depth, as I-JSON, RFC 7493, requires:
+  // a gateway reading the first "to" and Volley the last must never see different messages).
+  std::string code;
+  std::string message;  // "malformed JSON at byte N: ...", the nesting limit, or the repeated name
+  std::string path;     // duplicate_key: the repeated member's path, e.g. "messages[0].from"
 };
 
 // The document in `text`, or why it is refused. Deeper nesting than `max_depth` is refused before
@@ -22,6 +27,8 @@ struct JsonError {
 // errors say only what went wrong, not where. Well-formed input (nearly all of it) takes the fast
 // path; anything simdjson refuses is parsed again by nlohmann, whose answer (a document, or an
 // error with its byte position) is the one given, so both paths accept exactly the same texts.
+// Both refuse repeated member names the same way; malformed text is invalid_json even when it
+// also repeats a name.
 std::variant<nlohmann::json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth);
 
 }  // namespace volley::json

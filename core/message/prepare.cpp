@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json/members.hpp"
 #include "core/message/address.hpp"
 #include "core/message/header_encoding.hpp"
 #include "core/message/mime_builder.hpp"
@@ -19,7 +20,17 @@ namespace volley {
 namespace {
 
 using nlohmann::json;
+using ::volley::json::Member;
+using ::volley::json::Members;
 namespace msg = volley::message;
+
+// The members of each kind of request object, read only through these lists (member() takes a
+// Member): whatever else a request holds is refused as unknown_field. "headers" and "metadata"
+// are maps whose names are the client's data.
+constexpr Members kMessage{"from", "to", "cc", "bcc", "reply_to", "envelope_from", "subject", "text", "html",
+                           "attachments", "raw", "tags", "headers", "metadata", "campaign"};
+constexpr Members kAddress{"email", "name"};
+constexpr Members kAttachment{"filename", "content_type", "content"};
 
 constexpr std::size_t kMaxNameOctets = 256;
 constexpr std::size_t kMaxSubjectOctets = 2000;
@@ -48,6 +59,13 @@ struct Refusal {
   throw Refusal{PrepareError{status, std::move(code), std::move(message), std::move(field)}};
 }
 
+// Refuses the first member of `obj` (at `field`) that `allowed` and `also` lack.
+void refuse_unknown(const json& obj, std::string_view field, std::span<const std::string_view> allowed,
+                    std::span<const std::string_view> also = {}) {
+  if (auto unknown = ::volley::json::unknown_member(obj, field, allowed, also))
+    refuse("unknown_field", std::move(unknown->field), std::move(unknown->message));
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out)
@@ -60,8 +78,8 @@ std::string indexed(std::string_view field, std::size_t i) {
 }
 
 // A member, with JSON null treated as absent.
-const json* member(const json& obj, const char* key) {
-  auto it = obj.find(key);
+const json* member(const json& obj, Member key) {
+  auto it = obj.find(key.name);
   if (it == obj.end() || it->is_null()) return nullptr;
   return &*it;
 }
@@ -107,10 +125,11 @@ Mailbox mailbox(const json& v, const std::string& field) {
   if (v.is_string()) return parse_addr_spec(as_string(v, field), field);
   if (!v.is_object())
     refuse("invalid_field", field, field + " must be an address string or an {\"email\", \"name\"} object");
-  const json* email = member(v, "email");
+  refuse_unknown(v, field, kAddress.names());
+  const json* email = member(v, kAddress("email"));
   if (!email) refuse("missing_field", field + ".email", field + ".email is required");
   Mailbox box = parse_addr_spec(as_string(*email, field + ".email"), field + ".email");
-  if (const json* name = member(v, "name")) {
+  if (const json* name = member(v, kAddress("name"))) {
     const std::string& n = as_string(*name, field + ".name");
     check_header_text(n, field + ".name", kMaxNameOctets, false);
     box.display_name = n;
@@ -119,12 +138,13 @@ Mailbox mailbox(const json& v, const std::string& field) {
 }
 
 // One mailbox or an array of them; absent -> empty.
-std::vector<Mailbox> mailbox_list(const json& req, const char* key, std::size_t max) {
-  const json* v = member(req, key);
+std::vector<Mailbox> mailbox_list(const json& req, Member member_name, std::size_t max) {
+  const std::string key(member_name.name);
+  const json* v = member(req, member_name);
   if (!v) return {};
   if (!v->is_array()) return {mailbox(*v, key)};
   if (v->size() > max)
-    refuse("too_many_recipients", key, std::string(key) + " has more than " + std::to_string(max) + " entries");
+    refuse("too_many_recipients", key, key + " has more than " + std::to_string(max) + " entries");
   std::vector<Mailbox> out;
   out.reserve(v->size());
   for (std::size_t i = 0; i < v->size(); ++i) out.push_back(mailbox((*v)[i], indexed(key, i)));
@@ -176,12 +196,12 @@ struct Envelope {
 // from/to/cc/bcc/envelope_from: common to both forms.
 Envelope read_envelope(const json& req, const PrepareOptions& opts, PreparedMessage& out) {
   Envelope env;
-  const json* from = member(req, "from");
+  const json* from = member(req, kMessage("from"));
   if (!from) refuse("missing_field", "from", "from is required");
   env.from = mailbox(*from, "from");
-  env.to = mailbox_list(req, "to", opts.max_recipients);
-  env.cc = mailbox_list(req, "cc", opts.max_recipients);
-  env.bcc = mailbox_list(req, "bcc", opts.max_recipients);
+  env.to = mailbox_list(req, kMessage("to"), opts.max_recipients);
+  env.cc = mailbox_list(req, kMessage("cc"), opts.max_recipients);
+  env.bcc = mailbox_list(req, kMessage("bcc"), opts.max_recipients);
 
   std::size_t total = 0;
   std::unordered_set<std::string> seen;
@@ -199,7 +219,7 @@ Envelope read_envelope(const json& req, const PrepareOptions& opts, PreparedMess
   }
   if (out.recipients.empty()) refuse("missing_field", "to", "at least one recipient (to, cc or bcc) is required");
 
-  if (const json* ef = member(req, "envelope_from")) {
+  if (const json* ef = member(req, kMessage("envelope_from"))) {
     const std::string& s = as_string(*ef, "envelope_from");
     if (!s.empty()) {  // "" asks for the null reverse-path (MAIL FROM:<>)
       Mailbox box = parse_addr_spec(s, "envelope_from");
@@ -214,7 +234,7 @@ Envelope read_envelope(const json& req, const PrepareOptions& opts, PreparedMess
 }
 
 void read_labels(const json& req, PreparedMessage& out) {
-  if (const json* tags = member(req, "tags")) {
+  if (const json* tags = member(req, kMessage("tags"))) {
     if (!tags->is_array()) refuse("invalid_field", "tags", "tags must be an array of strings");
     if (tags->size() > kMaxTags) refuse("invalid_field", "tags", "more than " + std::to_string(kMaxTags) + " tags");
     for (std::size_t i = 0; i < tags->size(); ++i) {
@@ -225,7 +245,7 @@ void read_labels(const json& req, PreparedMessage& out) {
     }
   }
   out.metadata_json = "{}";
-  if (const json* md = member(req, "metadata")) {
+  if (const json* md = member(req, kMessage("metadata"))) {
     if (!md->is_object()) refuse("invalid_field", "metadata", "metadata must be an object");
     try {
       out.metadata_json = md->dump();
@@ -235,7 +255,7 @@ void read_labels(const json& req, PreparedMessage& out) {
     if (out.metadata_json.size() > kMaxMetadataOctets)
       refuse("invalid_field", "metadata", "metadata is larger than " + std::to_string(kMaxMetadataOctets) + " octets");
   }
-  if (const json* c = member(req, "campaign")) {
+  if (const json* c = member(req, kMessage("campaign"))) {
     const std::string& s = as_string(*c, "campaign");
     check_label(s, "campaign", kMaxCampaignOctets);
     out.campaign = s;
@@ -255,8 +275,11 @@ std::string date_value(const PrepareOptions& opts) {
 }
 
 void prepare_raw(const json& req, const json& raw, const PrepareOptions& opts, PreparedMessage& out) {
-  for (const char* key : {"subject", "text", "html", "headers", "attachments", "reply_to"})
-    if (member(req, key)) refuse("invalid_field", key, std::string(key) + " cannot be combined with raw");
+  for (Member key : {kMessage("subject"), kMessage("text"), kMessage("html"), kMessage("headers"),
+                     kMessage("attachments"), kMessage("reply_to")}) {
+    const std::string field(key.name);
+    if (member(req, key)) refuse("invalid_field", field, field + " cannot be combined with raw");
+  }
   if (!raw.is_string()) refuse("invalid_field", "raw", "raw must be a string");
   const auto& text = raw.get_ref<const std::string&>();  // any bytes: 8bit bodies are allowed
   if (text.size() > opts.max_message_size) refuse_too_large(opts);
@@ -271,7 +294,7 @@ void prepare_raw(const json& req, const json& raw, const PrepareOptions& opts, P
 std::vector<msg::AttachmentPart> read_attachments(const json& req, const PrepareOptions& opts,
                                                   std::size_t* encoded_size) {
   std::vector<msg::AttachmentPart> parts;
-  const json* list = member(req, "attachments");
+  const json* list = member(req, kMessage("attachments"));
   if (!list) return parts;
   if (!list->is_array()) refuse("invalid_field", "attachments", "attachments must be an array");
   if (list->size() > kMaxAttachments)
@@ -280,16 +303,17 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
     const json& a = (*list)[i];
     std::string field = indexed("attachments", i);
     if (!a.is_object()) refuse("invalid_field", field, field + " must be an object");
+    refuse_unknown(a, field, kAttachment.names());
     msg::AttachmentPart part;
 
-    const json* filename = member(a, "filename");
+    const json* filename = member(a, kAttachment("filename"));
     if (!filename) refuse("missing_field", field + ".filename", field + ".filename is required");
     part.filename = as_string(*filename, field + ".filename");
     if (part.filename.empty()) refuse("invalid_field", field + ".filename", field + ".filename must not be empty");
     check_header_text(part.filename, field + ".filename", kMaxFilenameOctets, false);
 
     part.content_type = "application/octet-stream";
-    if (const json* ct = member(a, "content_type")) {
+    if (const json* ct = member(a, kAttachment("content_type"))) {
       const std::string& s = as_string(*ct, field + ".content_type");
       check_header_text(s, field + ".content_type", 200, true);
       std::string why;
@@ -297,7 +321,7 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
       if (part.content_type.empty()) refuse("invalid_field", field + ".content_type", field + ": " + why);
     }
 
-    const json* content = member(a, "content");
+    const json* content = member(a, kAttachment("content"));
     if (!content) refuse("missing_field", field + ".content", field + ".content is required");
     if (!content->is_string()) refuse("invalid_field", field + ".content", field + ".content must be a base64 string");
     const auto& b64 = content->get_ref<const std::string&>();
@@ -316,7 +340,7 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
 
 std::string read_custom_headers(const json& req, std::string* message_id) {
   std::string out;
-  const json* headers = member(req, "headers");
+  const json* headers = member(req, kMessage("headers"));
   if (!headers) return out;
   if (!headers->is_object()) refuse("invalid_field", "headers", "headers must be an object of name: value");
   if (headers->size() > kMaxCustomHeaders)
@@ -349,15 +373,15 @@ std::string read_custom_headers(const json& req, std::string* message_id) {
 }
 
 void prepare_built(const json& req, const Envelope& env, const PrepareOptions& opts, PreparedMessage& out) {
-  std::vector<Mailbox> reply_to = mailbox_list(req, "reply_to", opts.max_recipients);
+  std::vector<Mailbox> reply_to = mailbox_list(req, kMessage("reply_to"), opts.max_recipients);
   std::optional<std::string> subject;
-  if (const json* s = member(req, "subject")) {
+  if (const json* s = member(req, kMessage("subject"))) {
     subject = as_string(*s, "subject");
     check_header_text(*subject, "subject", kMaxSubjectOctets, true);
   }
   msg::MimeContent content;
-  if (const json* t = member(req, "text")) content.text = as_string(*t, "text");
-  if (const json* h = member(req, "html")) content.html = as_string(*h, "html");
+  if (const json* t = member(req, kMessage("text"))) content.text = as_string(*t, "text");
+  if (const json* h = member(req, kMessage("html"))) content.html = as_string(*h, "html");
   std::size_t size = (content.text ? content.text->size() : 0) + (content.html ? content.html->size() : 0);
   if (size > opts.max_message_size) refuse_too_large(opts);
   content.attachments = read_attachments(req, opts, &size);
@@ -387,13 +411,15 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
 
 }  // namespace
 
-PrepareResult prepare_message(const json& req, const PrepareOptions& opts) {
+PrepareResult prepare_message(const nlohmann::json& req, const PrepareOptions& opts,
+                              std::span<const std::string_view> caller_members) {
   try {
     if (!req.is_object()) refuse("invalid_json", "", "request body must be a JSON object");
+    refuse_unknown(req, "", kMessage.names(), caller_members);
     PreparedMessage out;
     Envelope env = read_envelope(req, opts, out);
     read_labels(req, out);
-    if (const json* raw = member(req, "raw"))
+    if (const nlohmann::json* raw = member(req, kMessage("raw")))
       prepare_raw(req, *raw, opts, out);
     else
       prepare_built(req, env, opts, out);
@@ -402,7 +428,7 @@ PrepareResult prepare_message(const json& req, const PrepareOptions& opts) {
     return out;
   } catch (const Refusal& r) {
     return r.error;
-  } catch (const json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {
     return PrepareError{400, "invalid_json", e.what(), ""};
   }
 }

@@ -3,7 +3,9 @@
 // validated envelope, and a complete RFC 5322 message with CRLF line ends. All API input
 // validation lives here, so the HTTP layer only maps the error to a status code.
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -34,7 +36,8 @@ struct PreparedMessage {
 struct PrepareError {
   int http_status = 400;  // 400, or 413 over max_message_size
   std::string code;       // machine-readable: "invalid_json", "missing_field", "invalid_address",
-                          // "header_injection", "too_large", "invalid_field", "too_many_recipients"
+                          // "header_injection", "too_large", "invalid_field", "too_many_recipients",
+                          // "unknown_field"
   std::string message;    // for people
   std::string field;      // JSON path of the offending field, e.g. "to[2].email"; "" if none
 };
@@ -51,8 +54,12 @@ using PrepareResult = std::variant<PreparedMessage, PrepareError>;
 // - Raw form ("raw": a whole message) takes from/to/cc/bcc/envelope_from and the labels only;
 //   it is passed on except for CRLF line ends, Bcc fields removed, Date/Message-ID added when
 //   missing.
-// - CR, LF or NUL in anything that reaches a header is "header_injection"; unknown request
-//   members are ignored (the HTTP layer may carry its own, e.g. a pool).
-PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts);
+// - CR, LF or NUL in anything that reaches a header is "header_injection".
+// - A member that the request, an address or an attachment does not have is "unknown_field"
+//   (e.g. "subjet", "send_at", "to[1].nmae", "attachments[0].content_id"); `caller_members` are
+//   the request members its caller reads itself (the HTTP layer's "pool"). "headers" and
+//   "metadata" take any names.
+PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts,
+                              std::span<const std::string_view> caller_members = {});
 
 }  // namespace volley

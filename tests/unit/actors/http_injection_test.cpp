@@ -740,3 +740,81 @@ TEST_CASE("Suppressed recipients are reported only for a committed, first reques
     CHECK(supp.taken().empty());
   }
 }
+
+TEST_CASE("Unknown fields and repeated member names are 400 naming the field, queuing nothing",
+          "[http][injection][strict]") {
+  Fixture f;
+  auto client = f.client();
+  auto refused = [&](const std::string& path, const std::string& body, const std::string& code,
+                     const std::string& field) {
+    CAPTURE(body);
+    const auto res = client.request("POST", path, body, kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == code);
+    CHECK(error_field(res) == field);
+    return error_message(res);
+  };
+
+  SECTION("a member no message has") {
+    auto typo = simple_message();
+    typo["subjet"] = typo["subject"];
+    typo.erase("subject");
+    const auto why = refused("/api/v1/messages", typo.dump(), "unknown_field", "subjet");
+    CHECK(why.find("subject") != std::string::npos);  // the message lists what is known
+    for (const char* feature : {"send_at", "template_id", "substitutions"}) {
+      auto m = simple_message();
+      m[feature] = "x";
+      refused("/api/v1/messages", m.dump(), "unknown_field", feature);
+    }
+    auto null_valued = simple_message();
+    null_valued["send_at"] = nullptr;
+    refused("/api/v1/messages", null_valued.dump(), "unknown_field", "send_at");
+  }
+  SECTION("unknown members of addresses and attachments") {
+    auto m = simple_message();
+    m["from"]["nmae"] = "Typo";
+    refused("/api/v1/messages", m.dump(), "unknown_field", "from.nmae");
+    m = simple_message();
+    m["to"][1]["display"] = "x";
+    refused("/api/v1/messages", m.dump(), "unknown_field", "to[1].display");
+    m = simple_message();
+    m["attachments"] = json::array({{{"filename", "logo.png"}, {"content", "aGk="}, {"content_id", "logo"}}});
+    refused("/api/v1/messages", m.dump(), "unknown_field", "attachments[0].content_id");
+  }
+  SECTION("in a batch: the message's path, and members of the body besides messages") {
+    auto typo = simple_message();
+    typo["subjet"] = "x";
+    const json batch = {{"messages", json::array({simple_message(), simple_message(), simple_message(), typo})}};
+    const auto why = refused("/api/v1/messages/batch", batch.dump(), "unknown_field", "messages[3].subjet");
+    CHECK(why.find("messages[3]") != std::string::npos);
+    const json extra = {{"messages", json::array({simple_message()})}, {"send_at", "tomorrow"}};
+    refused("/api/v1/messages/batch", extra.dump(), "unknown_field", "send_at");
+  }
+  SECTION("a member name given twice, at any depth") {
+    const std::string twice_to =
+        R"({"from":"sender@example.com","to":["a@example.org"],"subject":"s","text":"t","to":["b@example.net"]})";
+    refused("/api/v1/messages", twice_to, "duplicate_key", "to");
+    const std::string escaped_to =
+        R"({"from":"sender@example.com","to":["a@example.org"],"subject":"s","text":"t","t\u006f":["b@example.net"]})";
+    refused("/api/v1/messages", escaped_to, "duplicate_key", "to");
+    const std::string in_metadata =
+        R"({"from":"sender@example.com","to":["a@example.org"],"text":"t","metadata":{"user_id":1,"user_id":2}})";
+    refused("/api/v1/messages", in_metadata, "duplicate_key", "metadata.user_id");
+    const std::string in_batch =
+        R"({"messages":[{"from":"sender@example.com","from":"other@example.com","to":["a@example.org"],"text":"t"}]})";
+    refused("/api/v1/messages/batch", in_batch, "duplicate_key", "messages[0].from");
+  }
+  CHECK(f.spool_state->seen_count() == 0);
+
+  SECTION("what the API knows, and free-form headers and metadata, are still accepted") {
+    auto m = simple_message();
+    m["pool"] = "default";
+    m["headers"] = {{"X-Send-At", "now"}, {"List-Unsubscribe", "<mailto:u@example.com>"}};
+    m["metadata"] = {{"subjet", 1}, {"send_at", {{"nested", true}}}};
+    m["cc"] = {{"email", "cc@example.org"}, {"name", "Cc"}};
+    m["attachments"] = json::array({{{"filename", "a.txt"}, {"content_type", "text/plain"}, {"content", "aGk="}}});
+    const auto res = client.request("POST", "/api/v1/messages", m.dump(), kJson);
+    CHECK(res.result_int() == 202);
+    CHECK(f.spool_state->seen_count() == 1);
+  }
+}

@@ -289,3 +289,30 @@ TEST_CASE("http_json: percent_decode and query_parameter", "[http][suppression]"
   CHECK_FALSE(query_parameter("/x?limit=5", "cursor"));
   CHECK_FALSE(query_parameter("/x", "limit"));
 }
+
+TEST_CASE("Suppressions: unknown fields and repeated names are refused, storing nothing", "[http][suppression][strict]") {
+  Fixture f;
+  auto client = f.client();
+  struct Case {
+    std::string body;
+    std::string code;
+    std::string field;
+  };
+  for (const auto& c : {
+           Case{R"({"email":"a@example.org","reasn":"typo"})", "unknown_field", "reasn"},
+           Case{R"({"email":"a@example.org","expires_at":null})", "unknown_field", "expires_at"},
+           Case{R"({"suppressions":[{"email":"a@example.org"}],"reason":"not here"})", "unknown_field", "reason"},
+           Case{R"({"suppressions":[{"email":"a@example.org"},{"email":"b@example.org","tenant":"x"}]})",
+                "unknown_field", "suppressions[1].tenant"},
+           Case{R"({"email":"a@example.org","email":"b@example.org"})", "duplicate_key", "email"},
+           Case{R"({"suppressions":[{"email":"a@example.org","reason":"x","reason":"y"}]})", "duplicate_key",
+                "suppressions[0].reason"},
+       }) {
+    CAPTURE(c.body);
+    const auto res = client.request("POST", "/api/v1/suppressions", c.body, kJson);
+    CHECK(res.result_int() == 400);
+    CHECK(error_code(res) == c.code);
+    CHECK(error_field(res) == c.field);
+  }
+  CHECK(f.list->total() == 0);
+}

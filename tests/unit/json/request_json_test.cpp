@@ -17,12 +17,24 @@ json parsed(std::string_view text, std::size_t depth = 64) {
   return std::get<json>(std::move(r));
 }
 
-std::string refused(std::string_view text, std::size_t depth = 64) {
+JsonError error_of(std::string_view text, std::size_t depth = 64) {
   auto r = parse_request_json(text, depth);
   auto* e = std::get_if<JsonError>(&r);
   REQUIRE(e != nullptr);
-  return e->message;
+  return *e;
 }
+
+std::string refused(std::string_view text, std::size_t depth = 64) {
+  const auto e = error_of(text, depth);
+  CHECK(e.code == "invalid_json");
+  CHECK(e.path.empty());
+  return e.message;
+}
+
+struct Case {
+  std::string text;
+  std::string path;
+};
 
 }  // namespace
 
@@ -43,10 +55,75 @@ TEST_CASE("request JSON: the fast path builds the document nlohmann would", "[js
   }
 }
 
-TEST_CASE("request JSON: a duplicate key keeps its last value, as nlohmann does", "[json]") {
-  const char* d = R"({"a":1,"a":2})";
-  CHECK(parsed(d) == json::parse(d));
-  CHECK(parsed(d)["a"] == 2);
+TEST_CASE("request JSON: a member name given twice is refused with its path, at any depth", "[json]") {
+  const Case cases[] = {
+      {R"({"to":["a@x.example"],"subject":"s","to":["b@y.example"]})", "to"},
+      // The same name once unescaped: simdjson and nlohmann both compare unescaped names.
+      {R"({"to":1,"t\u006f":2})", "to"},
+      {"{\"\\u00e9\":1,\"\\u00c3\":2,\"\xc3\xa9\":3}", "\xc3\xa9"},  // U+00E9 escaped, then as UTF-8
+      {R"({"from":"a","metadata":{"user_id":1,"plan":"x","user_id":2}})", "metadata.user_id"},
+      {R"({"messages":[{"from":"a"},{"to":"b","from":"a","from":"c"}]})", "messages[1].from"},
+      {R"([{"a":1},[{"b":{"c":[0,{"d":1,"d":1}]}}]])", "[1][0].b.c[1].d"},
+      {R"({"a":{"x":1,"x":1},"a":2})", "a.x"},  // the first one in the text
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const auto e = error_of(c.text);
+    CHECK(e.code == "duplicate_key");
+    CHECK(e.path == c.path);
+    CHECK(e.message.find(c.path) != std::string::npos);
+  }
+}
+
+TEST_CASE("request JSON: repeated names are refused on the slow path too", "[json]") {
+  // simdjson refuses integers beyond 64 bits (nlohmann makes them doubles): these documents are
+  // answered by the fallback parser, which must refuse repeated names just the same.
+  const std::string huge = "123456789012345678901234567890";
+  const Case cases[] = {
+      {R"({"huge":)" + huge + R"(,"to":["a"],"to":["b"]})", "to"},
+      {R"({"to":1,"huge":)" + huge + R"(,"t\u006f":2})", "to"},
+      {R"({"messages":[{"from":"a"},{"x":)" + huge + R"(,"from":"a","from":"c"}]})", "messages[1].from"},
+      {R"([{"a":1},[{"b":{"c":[)" + huge + R"(,{"d":1,"d":1}]}}]])", "[1][0].b.c[1].d"},
+      {R"({"metadata":{"user_id":1,"user_id":)" + huge + "}}", "metadata.user_id"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const auto e = error_of(c.text);
+    CHECK(e.code == "duplicate_key");
+    CHECK(e.path == c.path);
+  }
+  // Without the repeat, the same documents parse.
+  CHECK(parsed(R"({"huge":)" + huge + R"(,"to":["a"],"cc":["b"]})")["cc"][0] == "b");
+}
+
+TEST_CASE("request JSON: names that differ, or repeat in different objects, are not duplicates", "[json]") {
+  for (const std::string d : {R"({"To":1,"to":2,"tO":3})", R"({"a":{"x":1},"b":{"x":1},"x":{"x":{"x":1}}})",
+                              R"([{"a":1},{"a":1}])", R"({"a\u0000":1,"a":2})", R"({"":1,"a":{"":2}})"}) {
+    INFO(d);
+    CHECK(parsed(d) == json::parse(d));
+  }
+}
+
+TEST_CASE("request JSON: large objects are checked for repeats on both paths", "[json]") {
+  for (const bool slow : {false, true}) {
+    json big = json::object();
+    for (int i = 0; i < 5000; ++i) big["k" + std::to_string(i)] = i;
+    std::string text = big.dump();
+    if (slow) text.insert(1, R"("huge":123456789012345678901234567890,)");
+    INFO((slow ? "slow path" : "fast path"));
+    CHECK(parsed(text).size() == (slow ? 5001u : 5000u));
+    text.insert(text.size() - 1, R"(,"k4321":0)");
+    const auto e = error_of(text);
+    CHECK(e.code == "duplicate_key");
+    CHECK(e.path == "k4321");
+  }
+}
+
+TEST_CASE("request JSON: malformed text is invalid_json even when it also repeats a name", "[json]") {
+  CHECK(error_of(R"({"a":1,"a":2)").code == "invalid_json");
+  CHECK(error_of(R"({"a":1,"a":2,})").code == "invalid_json");
+  CHECK(error_of(R"({"a":1,"a":2})").code == "duplicate_key");
+  CHECK(error_of(R"({"a":1,"b":2)").path.empty());
 }
 
 TEST_CASE("request JSON: what simdjson refuses but nlohmann accepts is still accepted", "[json]") {
