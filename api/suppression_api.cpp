@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
 #include "core/message/address.hpp"
 
@@ -136,6 +137,8 @@ class SuppressionApi {
     if (one && req.method != "GET" && req.method != "DELETE") return respond(method_not_allowed("GET, DELETE"));
     if (!cfg_.list)
       return respond(error_response(503, "suppressions_unavailable", "the suppression list is not available"));
+    if (req.method != "GET" && cfg_.disk_guard && cfg_.disk_guard->refuse(GuardedEdge::suppressions))
+      return respond(storage_full_response());
     if (collection) return req.method == "GET" ? list(req, std::move(respond)) : add(req, std::move(respond));
 
     const auto decoded = percent_decode(path.substr(kPrefix.size()));
