@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "actors/messages.hpp"
+#include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
 #include "core/json/members.hpp"
 #include "core/json/request_json.hpp"
@@ -300,6 +301,7 @@ class InjectionApi {
 
  private:
   std::optional<HttpResponse> overloaded() const {
+    if (cfg_.disk_guard && cfg_.disk_guard->refuse(GuardedEdge::injection)) return storage_full_response();
     const auto pending = cfg_.pending->load(std::memory_order_relaxed);
     if (pending <= cfg_.max_pending) return std::nullopt;
     return with_retry_after(error_response(503, "overloaded",

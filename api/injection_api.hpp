@@ -38,6 +38,8 @@ class SuppressionList;
 
 namespace volley::api {
 
+class DiskGuard;
+
 // A recipient left out at injection because its address is on its tenant's suppression list:
 // what an event about it needs.
 struct SuppressedRecipient {
@@ -82,6 +84,8 @@ struct InjectionApiConfig {
   // for an idempotent replay. Called on the spool actor's thread or the io thread: must not
   // block. May be empty.
   std::function<void(std::vector<SuppressedRecipient>)> on_suppressed;
+  // While it says the disk is (nearly) full, injection answers 503 storage_full (null: never).
+  std::shared_ptr<DiskGuard> disk_guard;
 };
 
 Handler make_injection_handler(InjectionApiConfig config);

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/disk_guard.hpp"
 #include "api/http_server.hpp"  // split_host_port
 #include "api/tls_context.hpp"
 #include "core/util/ascii.hpp"
@@ -174,11 +175,11 @@ class Session : public std::enable_shared_from_this<Session> {
           out_ += s->bytes;
           ++replies_;
         } else if (std::holds_alternative<smtp::MailRequest>(a)) {
-          sm_.answer();  // any sender, the null one included: bounces come from <>
+          if (!refused_for_storage()) sm_.answer();  // any sender, the null one included: bounces come from <>
         } else if (auto* r = std::get_if<smtp::RcptRequest>(&a)) {
-          on_rcpt(*r);
+          if (!refused_for_storage()) on_rcpt(*r);
         } else if (auto* m = std::get_if<smtp::MessageRequest>(&a)) {
-          on_message(*m);
+          if (!refused_for_storage()) on_message(*m);
         } else if (auto* f = std::get_if<smtp::Refused>(&a)) {
           spdlog::debug("smtp_in: {} {} refused: {}", peer_, f->command.empty() ? "command" : f->command, f->reply);
         } else if (std::holds_alternative<smtp::StartTls>(a)) {
@@ -191,6 +192,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (done_) return;
     write();
     read();
+  }
+
+  // A report taken now could not be stored: the sender keeps it and tries later.
+  bool refused_for_storage() {
+    const auto& guard = shared_->options.disk_guard;
+    if (!guard || !guard->refuse(GuardedEdge::smtp_in)) return false;
+    sm_.answer(smtp::Reply::synthetic(452, "4.3.1", "Insufficient system storage, try again later"));
+    return true;
   }
 
   void on_rcpt(const smtp::RcptRequest& r) {

@@ -20,6 +20,8 @@ class io_context;
 
 namespace volley::api {
 
+class DiskGuard;
+
 struct InboundMessage {
   std::string peer;                     // "ip:port"
   std::string helo;
@@ -53,6 +55,9 @@ struct SmtpListenerOptions {
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
   std::string tls_certificate_file, tls_private_key_file;  // both set: STARTTLS offered
+  // While it says the disk is (nearly) full, MAIL, RCPT and the end of DATA answer 452 4.3.1
+  // (null: never).
+  std::shared_ptr<DiskGuard> disk_guard;
 };
 
 class SmtpListener {

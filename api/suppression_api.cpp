@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
 #include "core/json/members.hpp"
 #include "core/message/address.hpp"
@@ -162,6 +163,8 @@ class SuppressionApi {
     auto tenant = acting_tenant(req);
     if (auto* err = std::get_if<HttpResponse>(&tenant)) return respond(std::move(*err));
     req.tenant = std::get<std::string>(std::move(tenant));
+    if (req.method != "GET" && cfg_.disk_guard && cfg_.disk_guard->refuse(GuardedEdge::suppressions))
+      return respond(storage_full_response());
     if (collection) return req.method == "GET" ? list(req, std::move(respond)) : add(req, std::move(respond));
 
     const auto decoded = percent_decode(path.substr(kPrefix.size()));

@@ -24,10 +24,14 @@
 
 namespace volley::api {
 
+class DiskGuard;
+
 struct SuppressionApiConfig {
   std::shared_ptr<suppression::SuppressionList> list;  // null: these routes answer 503
   // Called for every entry a POST stored (new or updated), after the write; may be empty.
   std::function<void(const suppression::Entry&)> on_added;
+  // While it says the disk is (nearly) full, POST and DELETE answer 503 storage_full (null: never).
+  std::shared_ptr<DiskGuard> disk_guard;
 };
 
 Handler make_suppression_handler(SuppressionApiConfig cfg, Handler next);

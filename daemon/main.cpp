@@ -27,6 +27,7 @@
 #include "actors/spool_actor.hpp"
 #include "api/http_server.hpp"
 #include "api/api_auth.hpp"
+#include "api/disk_guard.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "api/smtp_listener.hpp"
@@ -34,6 +35,7 @@
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/spool/spool.hpp"
+#include "core/storage/rocksdb_logger.hpp"
 #include "core/suppression/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 
@@ -131,6 +133,25 @@ std::vector<Outcome> suppressed_events(std::vector<api::SuppressedRecipient>&& l
   return out;
 }
 
+// RocksDB's info logs, into volleyd's own log (never into LOG files on a disk that may fill).
+void log_rocksdb_to_spdlog() {
+  storage::set_log_sink([](storage::LogLevel level, std::string_view database, std::string_view line) {
+    constexpr spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+                                                    spdlog::level::err};
+    spdlog::log(levels[static_cast<int>(level)], "rocksdb {}: {}", database, line);
+  });
+}
+
+// The databases' filesystems, measured by the disk guard.
+api::DiskGuardOptions disk_guard_options(const Config& cfg) {
+  api::DiskGuardOptions o;
+  o.databases.push_back({"spool", cfg.spool.path});
+  o.databases.push_back({"suppressions", cfg.suppression.path});
+  if (!cfg.webhooks.empty()) o.databases.push_back({"webhooks", cfg.events.webhook_queue});
+  o.min_free = storage::MinFreeSpace{cfg.spool.min_free_bytes, cfg.spool.min_free_percent};
+  return o;
+}
+
 DnsConfig dns_config(const Config& cfg) {
   DnsConfig d = cfg.dns.servers.empty() ? DnsConfig::from_resolv_conf(cfg.dns.resolv_conf) : DnsConfig{};
   for (const auto& s : cfg.dns.servers) d.servers.push_back(DnsServer{s.host, s.port});
@@ -212,6 +233,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
   auto work = boost::asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
 
+  log_rocksdb_to_spdlog();
   std::string error;
   auto spool = spool::Spool::open(cfg.spool.path, &error);
   if (!spool) {
@@ -298,12 +320,17 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                    [&](const caf::error& err) { spdlog::error("spool: recovery failed: {}", sys.render(err)); });
     }
 
+    // After the webhook actor opened its queue: every database directory exists.
+    auto disk_guard = std::make_shared<api::DiskGuard>(disk_guard_options(cfg));
+    disk_guard->start();
+
     api::InjectionApiConfig api_cfg;
     api_cfg.spool = spool_actor;
     api_cfg.prepare.hostname = cfg.hostname;
     api_cfg.prepare.max_message_size = cfg.http.max_message_size;
     api_cfg.status = status_lookup(sys, events, spool_actor);
-    api_cfg.render_metrics = metrics.render;
+    api_cfg.render_metrics = [render = metrics.render, disk_guard] { return render() + disk_guard->render_metrics(); };
+    api_cfg.disk_guard = disk_guard;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
     api_cfg.pools = ctx.settings.pools;
     api_cfg.suppressions = suppressions;
@@ -314,6 +341,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     };
     api::SuppressionApiConfig suppression_cfg;
     suppression_cfg.list = suppressions;
+    suppression_cfg.disk_guard = disk_guard;
     suppression_cfg.on_added = [metrics_actor = metrics.actor](const suppression::Entry& e) {
       caf::anon_send(metrics_actor, suppress_atom::value, e.source);
     };
@@ -339,7 +367,9 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     // (250 or 451) once its events are written.
     std::optional<api::SmtpListener> smtp_in;
     if (cfg.smtp_in.listen) {
-      smtp_in.emplace(io, listener_options(cfg), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
+      auto smtp_options = listener_options(cfg);
+      smtp_options.disk_guard = disk_guard;
+      smtp_in.emplace(io, std::move(smtp_options), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
         auto report = std::make_shared<InboundReport>();
         report->peer = std::move(m.peer);
         report->reverse_path = std::move(m.reverse_path);
@@ -372,6 +402,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
     http.stop();
     if (smtp_in) smtp_in->stop();
+    disk_guard->stop();
     // Reports still being matched answer 451 to their senders, who send them again.
     caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
     caf::anon_send(router, stop_atom::value);

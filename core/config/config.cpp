@@ -25,6 +25,7 @@ using std::chrono::seconds;
 
 constexpr std::size_t kMaxFileBytes = 1024 * 1024;
 constexpr std::size_t kMaxDnsServers = 16;
+constexpr double kMaxMinFreePercent = 90;
 
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
@@ -45,9 +46,40 @@ void read_http(const toml::table& t, Config::Http& http, Problems& problems) {
   r.reject_unknown_keys();
 }
 
+// [spool] min_free_space: a size (or a number of bytes), or a percentage of the filesystem.
+struct MinFreeSpace {
+  std::optional<std::uint64_t> bytes;
+  std::optional<double> percent;
+};
+
+Parse<MinFreeSpace> min_free_space() {
+  return [](const toml::node& node, MinFreeSpace* out, std::string* why) {
+    MinFreeSpace value;
+    if (const auto* i = node.as_integer()) {
+      if (i->get() >= 0 && static_cast<std::uint64_t>(i->get()) <= kMaxConfigByteSize)
+        value.bytes = static_cast<std::uint64_t>(i->get());
+    } else if (const auto* s = node.as_string()) {
+      value.percent = parse_percent(s->get());
+      if (value.percent && *value.percent > kMaxMinFreePercent) value.percent.reset();
+      if (!value.percent) value.bytes = parse_byte_size(s->get());
+    }
+    if (!value.bytes && !value.percent) {
+      *why = "expected a size such as \"1GiB\" or \"512MiB\", a number of bytes, or a percentage of the "
+             "filesystem from \"0%\" to \"90%\" such as \"5%\", got " + describe(node);
+      return false;
+    }
+    *out = value;
+    return true;
+  };
+}
+
 void read_spool(const toml::table& t, Config::Spool& spool, Problems& problems) {
   TableReader r(problems, t, "[spool]");
   r.read("path", &spool.path, file_path());
+  MinFreeSpace min_free{spool.min_free_bytes, spool.min_free_percent};
+  r.read("min_free_space", &min_free, min_free_space());
+  spool.min_free_bytes = min_free.bytes;
+  spool.min_free_percent = min_free.percent;
   r.reject_unknown_keys();
 }
 

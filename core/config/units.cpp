@@ -106,4 +106,21 @@ std::string format_byte_size(std::uint64_t bytes) {
   return std::to_string(bytes) + "B";
 }
 
+std::optional<double> parse_percent(std::string_view text) {
+  std::uint64_t whole = 0;
+  if (!take_number(text, &whole)) return std::nullopt;
+  auto value = static_cast<double>(whole);
+  if (!text.empty() && text.front() == '.') {
+    text.remove_prefix(1);
+    const std::size_t before = text.size();
+    std::uint64_t fraction = 0;
+    if (!take_number(text, &fraction)) return std::nullopt;
+    const std::size_t digits = before - text.size();
+    if (digits > 2) return std::nullopt;
+    value += static_cast<double>(fraction) / (digits == 1 ? 10.0 : 100.0);
+  }
+  if (text != "%" || value > 100) return std::nullopt;
+  return value;
+}
+
 }  // namespace volley

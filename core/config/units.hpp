@@ -27,4 +27,8 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 // The largest exact binary unit, e.g. 26'214'400 -> "25MiB", 1000 -> "1000B".
 std::string format_byte_size(std::uint64_t bytes);
 
+// "5%", "0.5%", "12.25%" (at most two decimals) -> 5.0, 0.5, 12.25; nullopt when malformed or
+// above 100.
+std::optional<double> parse_percent(std::string_view text);
+
 }  // namespace volley

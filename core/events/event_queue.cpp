@@ -1,7 +1,6 @@
 #include "core/events/event_queue.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -9,6 +8,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+
+#include "core/storage/rocksdb_open.hpp"
+#include "core/storage/rocksdb_writer.hpp"
 
 namespace volley::events {
 
@@ -64,8 +66,6 @@ rocksdb::Options queue_options() {
   o.max_total_wal_size = 64u << 20;
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.compression = rocksdb::kNoCompression;
-  o.keep_log_file_num = 2;
-  o.max_log_file_size = 4u << 20;
   return o;
 }
 
@@ -88,7 +88,10 @@ struct EventQueue::Impl {
     std::uint64_t tail = 0;  // last appended
   };
 
+  explicit Impl(std::unique_ptr<rocksdb::DB> opened) : db(std::move(opened)), writer(db.get()) {}
+
   std::unique_ptr<rocksdb::DB> db;
+  storage::Writer writer;
   std::map<std::string, Counters> counters;
 
   // Loads the head and tail of every endpoint ever written.
@@ -121,20 +124,9 @@ EventQueue::EventQueue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EventQueue::~EventQueue() = default;
 
 std::unique_ptr<EventQueue> EventQueue::open(const std::string& path, std::string* error) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    fail(error, "event queue: create " + path + ": " + ec.message());
-    return nullptr;
-  }
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(queue_options(), path, &raw);
-  if (!s.ok()) {
-    fail(error, "event queue: open " + path + ": " + s.ToString());
-    return nullptr;
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->db.reset(raw);
+  auto db = storage::open_db(path, queue_options(), "event queue", error);
+  if (!db) return nullptr;
+  auto impl = std::make_unique<Impl>(std::move(db));
   if (!impl->recover(error)) return nullptr;
   return std::unique_ptr<EventQueue>(new EventQueue(std::move(impl)));
 }
@@ -147,7 +139,7 @@ bool EventQueue::append(const std::string& endpoint, const std::vector<std::stri
   rocksdb::WriteBatch wb;
   for (const auto& e : events) wb.Put(event_key(endpoint, ++c.tail), e);
   wb.Put(meta_key(kTailPrefix, endpoint), u64_value(c.tail));
-  auto s = impl_->db->Write(unsynced(), &wb);
+  auto s = impl_->writer.run([&] { return impl_->db->Write(unsynced(), &wb); });
   if (!s.ok()) return fail(error, "event queue: append: " + s.ToString());
   impl_->counters[endpoint] = c;
   return true;
@@ -184,7 +176,7 @@ bool EventQueue::ack(const std::string& endpoint, std::uint64_t last_seq, std::s
   rocksdb::WriteBatch wb;
   for (std::uint64_t seq = c.head + 1; seq <= upto; ++seq) wb.Delete(event_key(endpoint, seq));
   wb.Put(meta_key(kHeadPrefix, endpoint), u64_value(upto));
-  auto s = impl_->db->Write(unsynced(), &wb);
+  auto s = impl_->writer.run([&] { return impl_->db->Write(unsynced(), &wb); });
   if (!s.ok()) return fail(error, "event queue: ack: " + s.ToString());
   impl_->counters[endpoint].head = upto;
   return true;

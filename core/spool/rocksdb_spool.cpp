@@ -1,7 +1,6 @@
 // Spool::open(): the spool on RocksDB (one default column family, key prefixes per record kind).
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -17,6 +16,8 @@
 
 #include "core/spool/codec.hpp"
 #include "core/spool/spool.hpp"
+#include "core/storage/rocksdb_open.hpp"
+#include "core/storage/rocksdb_writer.hpp"
 
 namespace volley::spool {
 
@@ -74,14 +75,12 @@ rocksdb::Options spool_options() {
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  o.keep_log_file_num = 4;  // RocksDB's own info LOG files, not the WAL
-  o.max_log_file_size = 16u << 20;
   return o;
 }
 
 class RocksSpool final : public Spool {
  public:
-  explicit RocksSpool(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+  explicit RocksSpool(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)), writer_(db_.get()) {}
 
   ~RocksSpool() override {
     auto s = db_->Close();
@@ -108,31 +107,21 @@ class RocksSpool final : public Spool {
     }
     if (wb.Count() == 0) return true;
 
-    // After a failed write RocksDB refuses writes until resumed; the next commit tries that
-    // first, so a transient fault (disk briefly full) does not need a restart.
-    if (needs_resume_) {
-      auto s = db_->Resume();
-      if (!s.ok()) return fail(error, "spool: resume after write error: " + s.ToString());
-      needs_resume_ = false;
-    }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    auto s = db_->Write(wo, &wb);
-    if (!s.ok()) {
-      needs_resume_ = true;
-      return fail(error, "spool: synced write: " + s.ToString());
-    }
+    auto s = writer_.run([&] { return db_->Write(wo, &wb); });
+    if (!s.ok()) return fail(error, "spool: synced write: " + s.ToString());
     return true;
   }
 
   void update_recipient(const RecipientRecord& r) override {
     if (r.id.empty()) return report("spool: update_recipient without an id");
-    check(db_->Put(unsynced(), make_key(kRecipientPrefix, r.id), encode_recipient(r)),
+    check(writer_.run([&] { return db_->Put(unsynced(), make_key(kRecipientPrefix, r.id), encode_recipient(r)); }),
           "update_recipient " + r.id);
   }
 
   void remove_recipient(const std::string& rcpt_id) override {
-    check(db_->Delete(unsynced(), make_key(kRecipientPrefix, rcpt_id)),
+    check(writer_.run([&] { return db_->Delete(unsynced(), make_key(kRecipientPrefix, rcpt_id)); }),
           "remove_recipient " + rcpt_id);
   }
 
@@ -140,7 +129,7 @@ class RocksSpool final : public Spool {
     rocksdb::WriteBatch wb;
     wb.Delete(make_key(kMessagePrefix, message_id));
     wb.Delete(make_key(kBodyPrefix, message_id));
-    check(db_->Write(unsynced(), &wb), "remove_message " + message_id);
+    check(writer_.run([&] { return db_->Write(unsynced(), &wb); }), "remove_message " + message_id);
   }
 
   std::string instance_secret(std::string* error) override {
@@ -158,13 +147,14 @@ class RocksSpool final : public Spool {
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = db_->Put(wo, key, value);
+    s = writer_.run([&] { return db_->Put(wo, key, value); });
     if (!s.ok()) return fail(error, "spool: instance secret: " + s.ToString()), std::string();
     return value;
   }
 
   void put_history(const std::string& rcpt_id, const std::string& entry) override {
-    check(db_->Put(unsynced(), make_key(kHistoryPrefix, rcpt_id), entry), "put_history " + rcpt_id);
+    check(writer_.run([&] { return db_->Put(unsynced(), make_key(kHistoryPrefix, rcpt_id), entry); }),
+          "put_history " + rcpt_id);
   }
 
   std::optional<std::string> find_history(const std::string& rcpt_id) override {
@@ -192,8 +182,10 @@ class RocksSpool final : public Spool {
     char end[13];
     std::snprintf(end, sizeof end, "%012llx",
                   static_cast<unsigned long long>(std::max<std::int64_t>(before_ms, 0)) & 0xffffffffffffull);
-    check(db_->DeleteRange(unsynced(), db_->DefaultColumnFamily(), std::string(kHistoryPrefix),
-                           make_key(kHistoryPrefix, end)),
+    check(writer_.run([&] {
+            return db_->DeleteRange(unsynced(), db_->DefaultColumnFamily(), std::string(kHistoryPrefix),
+                                    make_key(kHistoryPrefix, end));
+          }),
           "expire_history");
   }
 
@@ -284,7 +276,7 @@ class RocksSpool final : public Spool {
     rocksdb::WriteBatch wb;
     auto flush = [&] {
       if (wb.Count() == 0) return;
-      check(db_->Write(unsynced(), &wb), "expire_idempotency");
+      check(writer_.run([&] { return db_->Write(unsynced(), &wb); }), "expire_idempotency");
       wb.Clear();
     };
     scan(kIdempotencyPrefix, [&](std::string_view key, std::string_view value) {
@@ -342,8 +334,17 @@ class RocksSpool final : public Spool {
     });
   }
 
+  // A database stopped by a full disk fails every write until it resumes: the first failure is
+  // reported, the others counted and reported when writes work again, so a full disk does not
+  // also flood the log (often on the same disk) with a line per deferred recipient.
   void check(const rocksdb::Status& s, const std::string& what) {
-    if (!s.ok()) report("spool: " + what + ": " + s.ToString());
+    if (s.ok()) {
+      if (failed_writes_ > 1)
+        report("spool: writes work again (" + std::to_string(failed_writes_ - 1) + " more failed meanwhile)");
+      failed_writes_ = 0;
+      return;
+    }
+    if (failed_writes_++ == 0) report("spool: " + what + ": " + s.ToString());
   }
 
   bool fail(std::string* error, std::string why) {
@@ -360,27 +361,17 @@ class RocksSpool final : public Spool {
   }
 
   std::unique_ptr<rocksdb::DB> db_;
+  storage::Writer writer_;
   Reporter reporter_;
-  bool needs_resume_ = false;
+  std::size_t failed_writes_ = 0;  // unsynced writes failed in a row (see check())
 };
 
 }  // namespace
 
 std::unique_ptr<Spool> Spool::open(const std::string& path, std::string* error) {
-  // RocksDB creates only the last directory; a fresh install has none of the parents yet.
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    if (error) *error = "create " + path + ": " + ec.message();
-    return nullptr;
-  }
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(spool_options(), path, &raw);
-  if (!s.ok()) {
-    if (error) *error = "spool: open " + path + ": " + s.ToString();
-    return nullptr;
-  }
-  return std::make_unique<RocksSpool>(std::unique_ptr<rocksdb::DB>(raw));
+  auto db = storage::open_db(path, spool_options(), "spool", error);
+  if (!db) return nullptr;
+  return std::make_unique<RocksSpool>(std::move(db));
 }
 
 }  // namespace volley::spool

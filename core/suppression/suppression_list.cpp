@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
@@ -15,6 +14,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/storage/rocksdb_open.hpp"
+#include "core/storage/rocksdb_writer.hpp"
 #include "core/suppression/address_table.hpp"
 #include "core/util/ids.hpp"
 
@@ -154,8 +155,6 @@ rocksdb::Options list_options() {
   o.max_background_jobs = 1;
   o.write_buffer_size = 8u << 20;
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  o.keep_log_file_num = 2;
-  o.max_log_file_size = 4u << 20;
   // find() mostly asks about addresses that are there; lookups that miss are answered from
   // the in-memory index. A Bloom filter still spares the odd miss a data block read.
   rocksdb::BlockBasedTableOptions table;
@@ -179,7 +178,10 @@ std::optional<std::string> normalize_address(std::string_view address, std::stri
 }
 
 struct SuppressionList::Impl {
+  explicit Impl(std::unique_ptr<rocksdb::DB> opened) : db(std::move(opened)), writer(db.get()) {}
+
   std::unique_ptr<rocksdb::DB> db;
+  storage::Writer writer;  // under write_mu
   std::size_t skipped = 0;
 
   // Writers take write_mu for the whole operation (RocksDB read, synced write, index update) so
@@ -224,21 +226,9 @@ SuppressionList::SuppressionList(std::unique_ptr<Impl> impl) : impl_(std::move(i
 SuppressionList::~SuppressionList() = default;
 
 std::unique_ptr<SuppressionList> SuppressionList::open(const std::string& path, std::string* error) {
-  // RocksDB creates only the last directory; a fresh install has none of the parents yet.
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    if (error) *error = "suppression list: create " + path + ": " + ec.message();
-    return nullptr;
-  }
-  rocksdb::DB* raw = nullptr;
-  const auto s = rocksdb::DB::Open(list_options(), path, &raw);
-  if (!s.ok()) {
-    if (error) *error = "suppression list: open " + path + ": " + s.ToString();
-    return nullptr;
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->db.reset(raw);
+  auto db = storage::open_db(path, list_options(), "suppression list", error);
+  if (!db) return nullptr;
+  auto impl = std::make_unique<Impl>(std::move(db));
 
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // a one-off walk
@@ -303,7 +293,7 @@ std::optional<std::vector<Added>> SuppressionList::add(std::vector<Entry> entrie
 
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  const auto s = impl_->db->Write(wo, &batch);
+  const auto s = impl_->writer.run([&] { return impl_->db->Write(wo, &batch); });
   if (!s.ok()) {
     if (error) *error = "suppression list: write: " + s.ToString();
     return std::nullopt;
@@ -328,7 +318,7 @@ bool SuppressionList::remove(std::string_view tenant, std::string_view email, bo
   if (!contains(tenant, *normal)) return false;
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  if (!impl_->db->Delete(wo, make_key(tenant, *normal)).ok()) return false;
+  if (!impl_->writer.run([&] { return impl_->db->Delete(wo, make_key(tenant, *normal)); }).ok()) return false;
   std::unique_lock lock(impl_->mu);
   impl_->unindex(tenant, *normal);
   return true;

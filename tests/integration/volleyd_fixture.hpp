@@ -32,6 +32,7 @@ struct VolleydOptions {
   std::string max_age = "1h";
   std::string idle_timeout = "2s";
   std::string delivery_extra;  // more keys of [delivery], one "key = value" per line
+  std::string spool_extra;     // more keys of [spool], one "key = value" per line
   std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
 };
 
@@ -51,7 +52,8 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
       "[http]\n"
       "listen = \"127.0.0.1:" + std::to_string(http_port) + "\"\n"
       "[spool]\n"
-      "path = \"" + spool.string() + "\"\n"
+      "path = \"" + spool.string() + "\"\n" +
+      o.spool_extra +
       "[dns]\n"
       "servers = [\"127.0.0.1:" + std::to_string(o.dns_port) + "\"]\n"
       "timeout = \"1s\"\n"

@@ -24,6 +24,7 @@ struct HttpResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string retry_after;  // the Retry-After header, "" when absent
 };
 
 class HttpError : public std::runtime_error {
@@ -145,6 +146,7 @@ class HttpClient {
     out.status = static_cast<int>(res.result_int());
     out.body = std::move(res.body());
     out.content_type = std::string(res[http::field::content_type]);
+    out.retry_after = std::string(res[http::field::retry_after]);
     if (!res.keep_alive()) close();
     return out;
   }

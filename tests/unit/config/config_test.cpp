@@ -444,6 +444,7 @@ TEST_CASE("the commented examples of the default document are valid too") {
   CHECK(c.ip_pools.rules.size() == 1);
   CHECK(c.ip_pools.default_pool == "shared");
   CHECK(c.delivery.bounce_rules == "/etc/volley/bounce-rules.toml");
+  CHECK(c.spool.min_free_bytes == (std::uint64_t{2} << 30));
   CHECK(c.shaping.providers.size() == 1);
   CHECK(c.shaping.domains.size() == 1);
   CHECK(c.shaping.sources.size() == 1);
@@ -824,4 +825,23 @@ TEST_CASE("[metrics] idle_series_ttl: how long an idle destination keeps its ser
   CHECK(error_of("[metrics]\nidle_series_ttl = \"soon\"\n").find("volley.toml:2: [metrics] idle_series_ttl: expected a duration") !=
         std::string::npos);
   CHECK(error_of("[metrics]\nidle_ttl = \"1h\"\n").find("[metrics] idle_ttl: unknown key") != std::string::npos);
+}
+
+TEST_CASE("[spool] min_free_space is a size or a percentage of the filesystem", "[config]") {
+  CHECK_FALSE(Config{}.spool.min_free_bytes.has_value());  // automatic
+  CHECK_FALSE(Config{}.spool.min_free_percent.has_value());
+  const auto sized = parsed("[spool]\nmin_free_space = \"2GiB\"\n");
+  CHECK(sized.spool.min_free_bytes == (std::uint64_t{2} << 30));
+  CHECK_FALSE(sized.spool.min_free_percent.has_value());
+  CHECK(parsed("[spool]\nmin_free_space = 0\n").spool.min_free_bytes == 0u);
+  const auto share = parsed("[spool]\nmin_free_space = \"2.5%\"\n");
+  CHECK(share.spool.min_free_percent == 2.5);
+  CHECK_FALSE(share.spool.min_free_bytes.has_value());
+  const std::string expected = "expected a size such as \"1GiB\" or \"512MiB\", a number of bytes, or a percentage "
+                               "of the filesystem from \"0%\" to \"90%\" such as \"5%\", got ";
+  CHECK(error_of("[spool]\nmin_free_space = \"95%\"\n") ==
+        "volley.toml:2: [spool] min_free_space: " + expected + "\"95%\"");
+  CHECK(error_of("[spool]\nmin_free_space = \"1GB\"\n") ==
+        "volley.toml:2: [spool] min_free_space: " + expected + "\"1GB\"");
+  CHECK(error_of("[spool]\nmin_free_space = -1\n") == "volley.toml:2: [spool] min_free_space: " + expected + "-1");
 }

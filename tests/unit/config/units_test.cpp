@@ -7,6 +7,7 @@ using volley::format_byte_size;
 using volley::format_duration;
 using volley::parse_byte_size;
 using volley::parse_duration;
+using volley::parse_percent;
 
 TEST_CASE("durations are read in every unit and in combinations") {
   CHECK(parse_duration("250ms") == 250ms);
@@ -53,4 +54,16 @@ TEST_CASE("byte sizes use binary units, case-insensitively") {
   CHECK(format_byte_size(1000) == "1000B");
   CHECK(format_byte_size(0) == "0B");
   CHECK(format_byte_size(3072) == "3KiB");
+}
+
+TEST_CASE("percentages have at most two decimals") {
+  CHECK(parse_percent("5%") == 5.0);
+  CHECK(parse_percent("0%") == 0.0);
+  CHECK(parse_percent("0.5%") == 0.5);
+  CHECK(parse_percent("12.25%") == 12.25);
+  CHECK(parse_percent("100%") == 100.0);
+  for (const char* bad : {"", "%", "5", "5 %", "-5%", "5.%", ".5%", "1.125%", "101%", "5%%", "5MiB"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_percent(bad).has_value());
+  }
 }
