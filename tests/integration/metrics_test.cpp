@@ -167,7 +167,7 @@ TEST_CASE("a destination's outcome series start at zero with its first message a
                      50ms));
 }
 
-TEST_CASE("messages and recipient messages are counted apart; process and build metrics pass promtool",
+TEST_CASE("messages and recipient messages are counted apart, process and build metrics pass promtool",
           "[integration][metrics]") {
   TempDir dir("volley-it-metrics-process");
   NsdServer nsd({test_zone("m IN MX 10 mx.m\nmx.m IN A 127.0.0.2\n")});

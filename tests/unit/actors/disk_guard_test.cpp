@@ -50,7 +50,7 @@ TEST_CASE("the disk guard refuses while free space is below the minimum, and cou
   CHECK(answer.headers[0] == std::pair<std::string, std::string>{"Retry-After", "30"});
 }
 
-TEST_CASE("a disk guard with a minimum of 0 never refuses; start and stop run its thread", "[disk_guard]") {
+TEST_CASE("a disk guard with a minimum of 0 never refuses, start and stop run its thread", "[disk_guard]") {
   api::DiskGuard guard(options(0));
   guard.start();
   CHECK_FALSE(guard.full());

@@ -271,7 +271,7 @@ TEST_CASE("a handler that answers false gives the client 451, from any thread", 
   }
 }
 
-TEST_CASE("a handler that does not answer in time gives 451; its late answer changes nothing", "[smtp_listener]") {
+TEST_CASE("a handler that does not answer in time gives 451, its late answer changes nothing", "[smtp_listener]") {
   Inbox inbox;
   inbox.hold = true;
   auto o = bounce_options();

@@ -493,7 +493,7 @@ pool = "shared"
   CHECK(c.ip_pools == expected);
 }
 
-TEST_CASE("without pools, the built-in one says [delivery] ehlo_name; one pool is the default") {
+TEST_CASE("without pools, the built-in one says [delivery] ehlo_name, one pool is the default") {
   CHECK(parsed("[delivery]\nehlo_name = \"mta.example.net\"\n").ip_pools ==
         volley::delivery::IpPools::builtin("mta.example.net"));
   CHECK(parsed("[delivery]\ndefault_pool = \"default\"\n").ip_pools.default_pool == "default");
@@ -682,7 +682,7 @@ TEST_CASE("shaping mistakes name file, line and key") {
         "volley.toml:2: [shaping] domain: expected [[shaping.domain]] tables (an array of tables), got a table");
 }
 
-TEST_CASE("API keys: a digest, a tenant and a role per key; mistakes are named") {
+TEST_CASE("API keys: a digest, a tenant and a role per key, mistakes are named") {
   const std::string hash(64, 'a');
   const Config c = parsed("[[api_key]]\nname = \"app\"\nkey_sha256 = \"" + hash + "\"\ntenant = \"acme\"\n"
                           "[[api_key]]\nname = \"ops\"\nkey_sha256 = \"" + std::string(64, 'b') + "\"\nadmin = true\n");
@@ -815,7 +815,7 @@ TEST_CASE("the shipped systemd unit gives volleyd time to stop and lets it bind 
   CHECK(settings["CapabilityBoundingSet"].find("CAP_NET_BIND_SERVICE") != std::string::npos);
 }
 
-TEST_CASE("[metrics] idle_series_ttl: how long an idle destination keeps its series; 0 keeps them", "[config]") {
+TEST_CASE("[metrics] idle_series_ttl: how long an idle destination keeps its series, 0 keeps them", "[config]") {
   CHECK(Config{}.metrics.idle_series_ttl == std::chrono::hours(1));
   CHECK(parsed("[metrics]\nidle_series_ttl = \"2s\"\n").metrics.idle_series_ttl == 2s);
   CHECK(parsed("[metrics]\nidle_series_ttl = \"1d\"\n").metrics.idle_series_ttl == std::chrono::hours(24));

@@ -22,7 +22,7 @@ std::string upper(std::string s) {
 }
 }  // namespace
 
-TEST_CASE("return path: the sender's domain picks its rule, else the catch-all; a null sender none") {
+TEST_CASE("return path: the sender's domain picks its rule, else the catch-all, a null sender none") {
   auto p = paths();
   REQUIRE(p.for_sender("news@Example.COM") != nullptr);
   CHECK(p.for_sender("news@Example.COM")->domain == "bounce.example.com");

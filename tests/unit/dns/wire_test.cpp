@@ -111,7 +111,7 @@ TEST_CASE("a hand-written response decodes", "[dns][wire]") {
   CHECK_FALSE(answers_query(*r, 0xbeef, "example.com", RrType::a));
 }
 
-TEST_CASE("records of every kind decode; others are skipped", "[dns][wire]") {
+TEST_CASE("records of every kind decode, others are skipped", "[dns][wire]") {
   FakeResponse f;
   f.id = 7;
   f.qname = "alias.example.";

@@ -59,7 +59,7 @@ TEST_CASE("message ids are fresh per message and the hostname is sanitised") {
   CHECK(prepared(basic(), opts).message_id.find("@localhost>") != std::string::npos);
 }
 
-TEST_CASE("non-ASCII text is quoted-printable; long lines are soft-broken") {
+TEST_CASE("non-ASCII text is quoted-printable, long lines are soft-broken") {
   json r = basic();
   r["text"] = "Grüße aus Köln\n" + std::string(200, 'x') + "\n";
   auto p = prepared(r);
@@ -102,7 +102,7 @@ TEST_CASE("text and html make multipart/alternative, plain first") {
   check_line_limits(p.message);
 }
 
-TEST_CASE("attachments wrap the body in multipart/mixed; attachment-only messages work") {
+TEST_CASE("attachments wrap the body in multipart/mixed, attachment-only messages work") {
   json r = basic();
   r["html"] = "<b>x</b>";
   r["attachments"] = {{{"filename", "a.bin"}, {"content", "AAEC/w=="}}};
@@ -137,7 +137,7 @@ TEST_CASE("address forms: strings, objects, single values, display names") {
   CHECK(header_value(p.message, "Subject").empty());
 }
 
-TEST_CASE("bcc is an envelope recipient only; duplicates collapse in order") {
+TEST_CASE("bcc is an envelope recipient only, duplicates collapse in order") {
   json r = basic();
   r["to"] = {"a@example.net", "B@Example.NET"};
   r["cc"] = {"a@EXAMPLE.net", "c@example.net"};
@@ -388,7 +388,7 @@ TEST_CASE("request errors name the field") {
   }
 }
 
-TEST_CASE("attachment content must be base64; content types are checked") {
+TEST_CASE("attachment content must be base64, content types are checked") {
   json r = basic();
   r["attachments"] = {{{"filename", "ok.txt"}, {"content", "aGk="}},
                       {{"filename", "bad.bin"}, {"content", "not base64!"}}};

@@ -86,7 +86,7 @@ TEST_CASE("unknown members of addresses and attachments are refused with their p
   check_unknown(r, "attachments[1].disposition");
 }
 
-TEST_CASE("headers and metadata take any names; caller members are allowed only when named") {
+TEST_CASE("headers and metadata take any names, caller members are allowed only when named") {
   json r = basic();
   r["headers"] = {{"X-Campaign-Subjet", "x"}, {"send_at", "y"}};
   r["metadata"] = {{"send_at", 1}, {"template_id", {{"nested", "anything"}}}};
