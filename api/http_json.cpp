@@ -6,6 +6,7 @@
 
 #include "core/json/members.hpp"
 #include "core/json/request_json.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::api {
 
@@ -35,11 +36,9 @@ HttpResponse method_not_allowed(std::string_view allow) {
 
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = ascii_lower(c);
+  c = util::ascii_lower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
@@ -55,7 +54,7 @@ bool is_json_media_type(std::optional<std::string_view> content_type) {
   constexpr std::string_view kJson = "application/json";
   if (v.size() != kJson.size()) return false;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (ascii_lower(v[i]) != kJson[i]) return false;
+    if (util::ascii_lower(v[i]) != kJson[i]) return false;
   }
   return true;
 }

@@ -14,9 +14,9 @@
 #include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
 #include "core/json/members.hpp"
-#include "core/json/request_json.hpp"
 #include "core/smtp/wire.hpp"
 #include "core/suppression/suppression_list.hpp"
+#include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley::api {
@@ -37,14 +37,6 @@ constexpr volley::json::Members kMessageForApi{"pool"};
 constexpr volley::json::Members kBatch{"messages"};
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
 
 HttpResponse with_retry_after(HttpResponse r, int seconds) {
   r.headers.emplace_back("Retry-After", std::to_string(std::max(seconds, 0)));
@@ -144,7 +136,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const suppr
     r.message_id = rec.id;
     r.recipient = std::move(prepared.recipients[i]);
     const auto at = r.recipient.rfind('@');
-    r.domain = lower(at == std::string::npos ? std::string_view() : std::string_view(r.recipient).substr(at + 1));
+    r.domain = util::ascii_lower(at == std::string::npos ? std::string_view() : std::string_view(r.recipient).substr(at + 1));
     recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
     spooled.recipients.push_back(std::move(r));
   }
