@@ -1,24 +1,51 @@
 #pragma once
-// One delivery actor per destination domain: it owns the domain's ready and deferred queues,
-// its SMTP sessions (a small reused pool), its MX answer and its retry timers.
-//   (enqueue_atom, RecipientBatch)            recipients to deliver (now or at next_attempt_ms)
-//   (control_atom, EgressControlPtr)          suspensions changed (from the router)
-//   (bounce_atom, QueueScope, reason) -> n    bounce queued recipients of the domain or a pool
-//   (queues_atom) -> JSON object              depth, age, connections, state, limits
-//   (stop_atom)                               close sessions and quit
+// One delivery actor per destination domain. Its decisions (ready and deferred work, source
+// choice, retries, expiry, suspensions, outcomes) are a delivery::DestinationQueue
+// (core/delivery/destination_queue.hpp, docs/scheduler.md); the actor runs them: it holds the
+// domain's SMTP sessions (a small reused pool, delivery_sessions.cpp), its MX answer, its timers
+// and its body loads, and reports outcomes to metrics, events and the spool.
+//
 // It tells its parent router (idle_atom, domain, batches received) when it has been empty for
 // DeliverySettings::reap_after, so the router can stop it without losing a late batch.
+#include <cstdint>
 #include <string>
 
 #include <caf/fwd.hpp>
-#include <caf/actor.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/delivery_context.hpp"
 #include "actors/messages.hpp"
+#include "actors/smtp_session.hpp"
+#include "core/delivery/queue_snapshot.hpp"
 
 namespace volley {
 
-caf::actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, DeliveryContextPtr ctx,
-                                caf::actor router, EgressControlPtr control);
+using delivery_actor = caf::typed_actor<
+    // Recipients to deliver, now or at their next_attempt_ms (from the router).
+    caf::reacts_to<enqueue_atom, RecipientBatch>,
+    // A new version of the suspensions in force (from the router).
+    caf::reacts_to<control_atom, EgressControlPtr>,
+    // Bounces the queued recipients (not those in flight) of the domain or of a pool: how many.
+    caf::replies_to<bounce_atom, QueueScope, std::string>::with<std::uint64_t>,
+    // The queue as an operator sees it.
+    caf::replies_to<queues_atom>::with<delivery::QueueSnapshot>,
+    // Closes the sessions and quits (from the router).
+    caf::reacts_to<stop_atom>,
+    // Its own: what a session reports (smtp_session.hpp), by session id.
+    caf::reacts_to<session_atom, std::uint64_t, SessionEvent>,
+    // Its own timers: the retry timer and the pacing timer (by generation), the retry of a failed
+    // body load, a session's idle timeout (session id, generation), its own reap (generation).
+    caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<pace_atom, std::uint64_t>, caf::reacts_to<load_atom>,
+    caf::reacts_to<idle_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<idle_atom, std::uint64_t>>;
+
+// What a delivery actor needs of its parent (the router, router.hpp).
+using delivery_parent = caf::typed_actor<
+    // The actor of domain has been empty for a while, having received this many batches.
+    caf::reacts_to<idle_atom, std::string, std::uint64_t>>;
+
+delivery_actor spawn_delivery_actor(caf::actor_system& sys, std::string domain, DeliveryContextPtr ctx,
+                                    delivery_parent router, EgressControlPtr control);
 
 }  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::delivery::QueueSnapshot)

@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/egress_path.hpp"
+#include "core/delivery/body_budget.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -47,7 +48,7 @@ struct DeliverySettings {
 };
 
 // Bytes of bodies held under DeliverySettings::queued_body_budget, shared by delivery actors.
-using BodyBudget = std::atomic<std::int64_t>;
+using BodyBudget = delivery::BodyBudget;
 
 struct DeliveryContext {
   DeliverySettings settings;

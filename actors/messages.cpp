@@ -23,12 +23,6 @@ QueuedMessage::QueuedMessage(spool::MessageRecord&& record)
       body_8bit(record.body_8bit),
       needs_smtputf8(record.needs_smtputf8) {}
 
-const Suspension* EgressControl::find(QueueScope::Kind kind, const std::string& name, std::int64_t now_ms) const {
-  const auto& scopes = kind == QueueScope::Kind::domain ? domains : kind == QueueScope::Kind::pool ? pools : sources;
-  auto it = scopes.find(name);
-  return it != scopes.end() && it->second.active(now_ms) ? &it->second : nullptr;
-}
-
 const char* to_string(OutcomeKind k) {
   switch (k) {
     case OutcomeKind::delivered: return "delivered";

@@ -14,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include "core/delivery/suspensions.hpp"
 #include "core/dns/mx.hpp"
 #include "core/smtp/stage.hpp"
 #include "core/spool/records.hpp"
@@ -145,29 +146,11 @@ struct SpoolRelease {
 };
 using SpoolReleases = std::vector<SpoolRelease>;
 
-// ---- queue control: API -> router -> delivery actors ----
-// What an operator suspends or bounces: one destination domain's queue, the messages of one
-// pool, or the use of one source address.
-struct QueueScope {
-  enum class Kind { domain, pool, source } kind = Kind::domain;
-  std::string name;
-};
-
-struct Suspension {
-  std::int64_t since_ms = 0;
-  std::int64_t until_ms = 0;  // 0 = until resumed
-  std::string reason;
-  bool active(std::int64_t now_ms) const { return until_ms == 0 || now_ms < until_ms; }
-};
-
-// Every suspension in force. The router owns it and sends each delivery actor a copy of every
-// new version, so actors read it without sharing anything mutable.
-struct EgressControl {
-  std::map<std::string, Suspension> domains, pools, sources;
-  // The suspension of a scope in force at now_ms, or nullptr.
-  const Suspension* find(QueueScope::Kind kind, const std::string& name, std::int64_t now_ms) const;
-};
-using EgressControlPtr = std::shared_ptr<const EgressControl>;
+// ---- queue control: API -> router -> delivery actors (core/delivery/suspensions.hpp) ----
+using delivery::EgressControl;
+using delivery::EgressControlPtr;
+using delivery::QueueScope;
+using delivery::Suspension;
 
 // ---- events: what happened to a recipient message (delivery, injection, feedback) ----
 // delivered, deferred, bounced (a 5xx in the session), expired: from delivery actors;

@@ -1,20 +1,44 @@
 #pragma once
 // The injection router: sends each spooled recipient to its destination domain's delivery
-// actor, spawning one on demand and stopping it once it has been idle and empty.
-//   (spool_atom, caf::actor spool)      the spool actor, given once at start (before any work)
-//   (enqueue_atom, SpooledMessages)     pending recipients of spooled messages (one commit)
-//   (suspend_atom, QueueScope, Suspension) -> bool   suspend a domain, pool or source
-//   (resume_atom, QueueScope) -> bool                 whether it was suspended
-//   (bounce_atom, QueueScope, reason) -> uint64       queued recipients bounced (domain or pool)
-//   (queues_atom) -> JSON array                       every destination's queue
-//   (stop_atom)                         stop every delivery actor, then itself
-#include <caf/fwd.hpp>
-#include <caf/actor.hpp>
+// actor, spawning one on demand and stopping it once it has been idle and empty. It owns the
+// suspensions in force and sends every new version to every delivery actor.
+#include <cstdint>
+#include <string>
+#include <vector>
 
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/delivery_actor.hpp"
 #include "actors/delivery_context.hpp"
+#include "actors/messages.hpp"
+#include "core/delivery/queue_snapshot.hpp"
 
 namespace volley {
 
-caf::actor spawn_router(caf::actor_system& sys, DeliveryContext ctx);
+using router_actor = caf::typed_actor<
+    // The spool actor, given once at start before any work. Given late because the spool is
+    // spawned with the router (it sends it every commit) while delivery actors, which the router
+    // spawns, need the spool (bodies, deferrals, releases): the cycle spool -> router ->
+    // delivery -> spool has to start somewhere.
+    caf::reacts_to<spool_atom, caf::actor>,
+    // Pending recipients of spooled messages (one group commit, or a slice of recovery).
+    caf::reacts_to<enqueue_atom, SpooledMessages>,
+    // A delivery actor has been empty for a while (delivery_parent, delivery_actor.hpp).
+    caf::reacts_to<idle_atom, std::string, std::uint64_t>,
+    // Suspends a domain, pool or source (replacing its suspension, if any): true.
+    caf::replies_to<suspend_atom, QueueScope, Suspension>::with<bool>,
+    // Resumes a domain, pool or source: whether it was suspended.
+    caf::replies_to<resume_atom, QueueScope>::with<bool>,
+    // Bounces the queued recipients of a domain or a pool (reason): how many.
+    caf::replies_to<bounce_atom, QueueScope, std::string>::with<std::uint64_t>,
+    // Every destination's queue, and the suspended domains that have nothing queued.
+    caf::replies_to<queues_atom>::with<std::vector<delivery::QueueSnapshot>>,
+    // Stops every delivery actor, then itself.
+    caf::reacts_to<stop_atom>>;
+
+router_actor spawn_router(caf::actor_system& sys, DeliveryContext ctx);
 
 }  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<volley::delivery::QueueSnapshot>)

@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
 #include "core/config/units.hpp"
+#include "core/delivery/rate.hpp"
 #include "core/json/members.hpp"
 #include "core/message/address.hpp"
 #include "core/util/ids.hpp"
@@ -56,13 +57,51 @@ std::optional<AdminPath> split(std::string_view path) {
 template <class... Ts, class OnReply>
 void ask_router(const QueueAdminConfig& cfg, Responder respond, OnReply on_reply, Ts... args) {
   cfg.system->spawn(
-      [](caf::event_based_actor* self, caf::actor router, caf::message question, Responder respond, OnReply on_reply) {
-        self->request(router, kRouterTimeout, std::move(question))
+      [](caf::event_based_actor* self, router_actor router, Responder respond, OnReply on_reply, Ts... args) {
+        self->request(router, kRouterTimeout, std::move(args)...)
             .then(on_reply, [respond](const caf::error& err) {
               respond(error_response(503, "router_unavailable", "the delivery router did not answer: " + to_string(err)));
             });
       },
-      cfg.router, caf::make_message(args...), std::move(respond), std::move(on_reply));
+      cfg.router, std::move(respond), std::move(on_reply), std::move(args)...);
+}
+
+json limits_json(const delivery::SourceSnapshot& s) {
+  return {{"max_connections", s.max_connections},
+          {"max_connection_rate", delivery::format_rate(s.max_connection_rate)},
+          {"max_message_rate", delivery::format_rate(s.max_message_rate)},
+          {"max_messages_per_connection", s.max_messages_per_connection},
+          {"max_recipients_per_transaction", s.max_recipients_per_transaction}};
+}
+
+json queue_json(const delivery::QueueSnapshot& q) {
+  json out = {{"domain", q.domain}, {"queued", q.queued}, {"connections", q.connections}, {"state", q.state}};
+  if (q.detailed) {
+    out["ready"] = q.ready;
+    out["deferred"] = q.deferred;
+    out["in_flight"] = q.in_flight;
+    out["oldest_age_seconds"] = q.oldest_age_seconds;
+    json sources = json::array();
+    for (const auto& src : q.sources) {
+      json s = {{"source", src.source}, {"ready", src.ready}, {"connections", src.connections}};
+      s["limits"] = limits_json(src);
+      if (src.path) {
+        s["path_connections"] = src.path->connections;
+        s["current_max_connections"] = src.path->max_connections;
+        s["current_message_rate"] = delivery::format_rate(src.path->message_rate);
+        s["backoff_level"] = src.path->backoff_level;
+      }
+      sources.push_back(std::move(s));
+    }
+    out["sources"] = std::move(sources);
+    if (q.rollup) out["rollup"] = *q.rollup;
+    if (!q.provider.empty()) out["provider"] = q.provider;
+  }
+  if (q.suspended) {
+    out["suspended"] = {{"reason", q.suspended->reason}, {"since_ms", q.suspended->since_ms}};
+    if (q.suspended->until_ms != 0) out["suspended"]["until_ms"] = q.suspended->until_ms;
+  }
+  return out;
 }
 
 // The optional JSON body of an action: an object with no members but `allowed`, or nothing at all.
@@ -164,8 +203,8 @@ class QueueAdminApi {
   }
 
   void list(Responder respond) const {
-    ask_router(cfg_, respond, [respond](const std::string& queues) {
-      respond(json_response(200, "{\"queues\":" + queues + "}"));
+    ask_router(cfg_, respond, [respond](const std::vector<delivery::QueueSnapshot>& queues) {
+      respond(json_response(200, render_queues(queues)));
     }, queues_atom::value);
   }
 
@@ -220,6 +259,12 @@ class QueueAdminApi {
 };
 
 }  // namespace
+
+std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues) {
+  json list = json::array();
+  for (const auto& q : queues) list.push_back(queue_json(q));
+  return json{{"queues", std::move(list)}}.dump();
+}
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next) {
   auto api = std::make_shared<const QueueAdminApi>(std::move(config), std::move(next));

@@ -11,20 +11,27 @@
 //   POST /api/v1/sources/{source}/suspend|resume         stop/start sending from a source address
 // Anything else goes to `next`. A suspension without a duration lasts until resumed; suspensions
 // are held in memory (a restart resumes everything).
-#include <caf/actor.hpp>
+#include <string>
+#include <vector>
+
 #include <caf/fwd.hpp>
 
+#include "actors/router.hpp"
 #include "api/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
+#include "core/delivery/queue_snapshot.hpp"
 
 namespace volley::api {
 
 struct QueueAdminConfig {
   caf::actor_system* system = nullptr;
-  caf::actor router;         // answers suspend/resume/bounce/queues (actors/router.hpp)
+  router_actor router;       // answers suspend/resume/bounce/queues
   delivery::IpPools pools;   // pool and source names that exist
 };
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next);
+
+// The body of GET /api/v1/queues: {"queues":[...]}, one object per destination.
+std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues);
 
 }  // namespace volley::api

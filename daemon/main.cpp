@@ -297,9 +297,9 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     auto router = spawn_router(sys, ctx);
-    auto spool_actor = spawn_spool_actor(sys, std::move(spool), router, metrics.actor, events,
+    auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);
-    caf::anon_send(router, spool_atom::value, spool_actor);
+    caf::anon_send(router, spool_atom::value, spool_actor);  // see router_actor: the one late wiring
     caf::anon_send(events, spool_atom::value, spool_actor);
     FeedbackOptions feedback_opts;
     feedback_opts.return_paths = ctx.settings.return_paths;

@@ -1,0 +1,245 @@
+// The delivery actor's MX routing and session pool: it finds the destination's MX hosts (or its
+// static route), shapes each lane for them, hands ready work to greeted sessions and opens new
+// ones within the egress paths' limits. What a session's events mean for the work is the
+// destination queue's decision (core/delivery/destination_queue.hpp).
+#include <algorithm>
+#include <utility>  // before Boost.Asio (see build-facts)
+
+#include <boost/asio/ip/address.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/delivery_state.hpp"
+#include "core/util/ids.hpp"
+
+namespace volley {
+
+namespace {
+
+std::vector<SessionTarget> targets_for(const DeliveryState& st) {
+  std::vector<SessionTarget> out;
+  std::uint16_t port = st.ctx->settings.smtp_port;
+  if (auto it = st.ctx->settings.routes.find(st.domain); it != st.ctx->settings.routes.end()) port = it->second.port;
+  for (const auto& h : st.mx->hosts) out.push_back(SessionTarget{h.name, h.addresses, port});
+  return out;
+}
+
+void open_session(DeliverySelf self, std::size_t l) {
+  auto& st = self->state;
+  const auto& source = st.queue->source(l);
+  SessionOptions opts;
+  opts.client.ehlo_name = source.ehlo_name;
+  opts.source_address = source.address;
+  opts.connect_timeout = st.ctx->settings.connect_timeout;
+  const std::uint64_t id = st.next_session++;
+  Session s;
+  s.lane = l;
+  s.path = PathSlot(st.paths[l]);
+  s.handle = SmtpSession::start(*st.ctx->io, id, targets_for(st), opts, caf::actor_cast<caf::actor>(self));
+  st.sessions.emplace(id, std::move(s));
+  st.queue->session_opening(l);
+}
+
+void give_job(DeliverySelf self, Session& s) {
+  auto& st = self->state;
+  const auto& paths = st.ctx->settings.return_paths;
+  // A VERP return path names one recipient message, so each recipient is its own transaction.
+  const delivery::ReturnPathRule* verp = paths.for_sender(st.queue->front(s.lane).msg->envelope_from);
+  DeliveryJob job =
+      st.queue->take(s.lane, verp ? 1 : st.queue->lane(s.lane).limits.max_recipients_per_transaction);
+  smtp::Transaction txn;
+  // X-Volley-ID ties a complaint (whose report quotes the headers) back to what was sent: the
+  // recipient message when the transaction has one recipient, else the message.
+  const std::string volley_id =
+      job.rcpts.size() == 1 ? spool::recipient_id(job.msg->id, job.rcpts.front().index) : job.msg->id;
+  txn.mail_from = verp ? paths.address(*verp, volley_id) : job.msg->envelope_from;
+  txn.rcpts.reserve(job.rcpts.size());
+  for (const auto& r : job.rcpts) txn.rcpts.push_back(r.recipient);
+  txn.wire_data = job.body;
+  txn.header_prefix = "X-Volley-ID: " + paths.signed_id(volley_id) + "\r\n";
+  txn.message_size = job.msg->message_size + txn.header_prefix.size();
+  txn.body_8bit = job.msg->body_8bit;
+  txn.needs_smtputf8 = job.msg->needs_smtputf8;
+  s.job = std::move(job);
+  ++s.idle_generation;
+  s.handle->send(std::move(txn));
+}
+
+// Each lane's limits and egress path for the current MX hosts. Domains whose MX hosts roll up to
+// one provider share the provider's paths; a domain with its own rule is paced on its own.
+void shape_lanes(DeliveryState& st) {
+  const auto& set = st.ctx->settings;
+  std::vector<std::string> hosts;
+  for (const auto& h : st.mx->hosts) hosts.push_back(h.name);
+  st.shaping = delivery::resolve_shaping(set.shaping, st.domain, hosts, "");
+  st.queue->set_destination_limits(&st.shaping.limits);
+  // A domain that any rule names is paced on its own: sharing a provider's paths would apply its
+  // limits to the provider's other domains, or theirs to it.
+  const bool own_rule =
+      std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
+                  [&](const delivery::DomainRule& r) { return r.domain == st.domain; }) ||
+      std::any_of(set.shaping.sources.begin(), set.shaping.sources.end(),
+                  [&](const delivery::SourceRule& r) { return r.domain == st.domain; });
+  const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
+  for (std::size_t l = 0; l < st.queue->lane_count(); ++l) {
+    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
+    st.queue->set_lane_limits(l, shaped.limits);
+    st.paths[l] = st.ctx->paths->get(set.pools.sources[l].name, key, shaped.limits);
+  }
+}
+
+void on_transaction_done(DeliverySelf self, Session& s, smtp::TransactionResult result) {
+  if (!s.job) return;
+  auto& st = self->state;
+  DeliveryJob job = std::move(*s.job);
+  s.job.reset();
+  ++s.sent;
+  st.queue->transaction_done(job, result.per_rcpt, s.lane, s.mx_host, now_unix_ms(), *st.reporter);
+}
+
+void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const SessionEvent& ev) {
+  auto& st = self->state;
+  const std::size_t l = s.lane;
+  const std::int64_t now = now_unix_ms();
+  if (s.job) {  // cannot normally happen: the client reports the transaction first
+    DeliveryJob job = std::move(*s.job);
+    s.job.reset();
+    st.queue->defer_all(job, l, s.mx_host, smtp::Reply::synthetic(451, "4.4.2", "session closed: " + ev.reason), now,
+                        *st.reporter);
+  }
+  const bool greeted = s.greeted;
+  st.sessions.erase(id);
+  if (!greeted) spdlog::debug("{}: session {} from {} failed: {}", st.domain, id, st.queue->source(l).name, ev.reason);
+  st.queue->session_ended(l, greeted, ev.reply, ev.reason, ev.mx_host, now, *st.reporter);
+}
+
+}  // namespace
+
+void resolve(DeliverySelf self) {
+  auto& st = self->state;
+  if (st.resolving) return;
+  st.resolving = true;
+  auto resolved = [self](dns::MxResolution r, std::int64_t ttl_ms) {
+    auto& st = self->state;
+    st.resolving = false;
+    st.mx = std::move(r);
+    st.mx_expires_ms = now_unix_ms() + ttl_ms;
+    if (st.mx->status == dns::Status::ok)
+      shape_lanes(st);
+    else
+      st.queue->set_destination_limits(nullptr);
+    pump(self);
+  };
+  std::string name = st.domain;
+  if (auto it = st.ctx->settings.routes.find(st.domain); it != st.ctx->settings.routes.end()) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(it->second.host, ec);
+    if (!ec) {  // a literal smarthost needs no DNS
+      dns::MxResolution r;
+      r.status = dns::Status::ok;
+      r.hosts.push_back(dns::MxHost{it->second.host, 0, {it->second.host}});
+      r.ttl = 24 * 3600;
+      resolved(std::move(r), 24ll * 3600 * 1000);
+      return;
+    }
+    name = it->second.host;
+  }
+  self->request(st.ctx->dns, std::chrono::seconds(60), resolve_atom::value, name)
+      .then([resolved](const dns::MxResolution& r) { resolved(r, 1000ll * std::max<std::uint32_t>(r.ttl, 1)); },
+            [self, resolved](const caf::error& err) {
+              dns::MxResolution r;
+              r.status = dns::Status::temp_fail;
+              r.error = "resolver did not answer: " + self->system().render(err);
+              resolved(std::move(r), 1000);
+            });
+}
+
+void pump_lane(DeliverySelf self, std::size_t l, std::int64_t now) {
+  auto& st = self->state;
+  auto& queue = *st.queue;
+  if (queue.lane(l).ready.empty()) return;
+  ensure_bodies(self, l);
+  EgressPath& path = *st.paths[l];
+  std::int64_t retry = 0;
+  for (auto& [id, s] : st.sessions) {
+    if (!queue.front_sendable(l)) break;
+    if (s.lane != l || !s.greeted || s.quitting || s.job) continue;
+    if (!path.try_send(now, &retry)) {
+      if (retry != 0) arm_pace_timer(self, retry);
+      return;
+    }
+    give_job(self, s);
+  }
+  while (queue.wants_session(l)) {
+    if (!path.try_open(now, &retry)) {
+      // A connection rate says when; a full path (maybe shared with other domains of the same
+      // provider) frees up when a connection closes, which may be another actor's.
+      arm_pace_timer(self, retry != 0 ? retry : now + 200);
+      break;
+    }
+    open_session(self, l);
+  }
+}
+
+void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
+  auto& st = self->state;
+  auto it = st.sessions.find(id);
+  if (it == st.sessions.end()) return;
+  Session& s = it->second;
+  switch (ev.kind) {
+    case SessionEvent::Kind::ready: {
+      if (!s.greeted) st.queue->session_greeted(s.lane);
+      s.greeted = true;
+      s.mx_host = ev.mx_host;
+      if (s.job) break;  // a ready that raced a job hand-over; done will follow
+      const std::int64_t now = now_unix_ms();
+      const auto& limits = st.queue->lane(s.lane).limits;
+      if (s.sent >= limits.max_messages_per_connection || (s.path && s.path->over_limit(now)) ||
+          st.queue->domain_suspended(now)) {
+        s.quitting = true;
+        s.handle->quit();
+      } else {
+        // Whether or not pump hands it a job now: if it does, the job's hand-over makes this
+        // timer stale; if not (pacing, work gone), the session must not stay open forever.
+        const auto gen = ++s.idle_generation;
+        self->delayed_send(self, limits.idle_timeout, idle_atom::value, id, gen);
+      }
+      break;
+    }
+    case SessionEvent::Kind::done:
+      on_transaction_done(self, s, std::move(ev.result));
+      break;
+    case SessionEvent::Kind::closed:
+      on_session_closed(self, id, s, ev);
+      break;
+  }
+  pump(self);
+}
+
+void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation) {
+  auto& st = self->state;
+  auto it = st.sessions.find(id);
+  if (it == st.sessions.end()) return;
+  auto& s = it->second;
+  if (s.idle_generation != generation || s.job || s.quitting) return;
+  s.quitting = true;
+  s.handle->quit();
+}
+
+// Sessions of a suspended domain or source finish their transaction and quit.
+void quit_suspended_sessions(DeliverySelf self, std::int64_t now) {
+  auto& st = self->state;
+  for (auto& [id, s] : st.sessions) {
+    if (s.job || s.quitting || !s.greeted) continue;
+    if (st.queue->domain_suspended(now) || st.queue->source_suspended(s.lane, now)) {
+      s.quitting = true;
+      s.handle->quit();
+    }
+  }
+}
+
+void stop_sessions(DeliverySelf self) {
+  for (auto& [id, s] : self->state.sessions) s.handle->abort();
+  self->state.sessions.clear();
+}
+
+}  // namespace volley

@@ -1,0 +1,123 @@
+#pragma once
+// The delivery actor's state, shared by its two files: delivery_actor.cpp (behaviour, timers,
+// body loads, reporting) and delivery_sessions.cpp (MX routing and the session pool). Not for
+// anyone else: talk to the actor through delivery_actor.hpp.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "actors/delivery_actor.hpp"
+#include "actors/egress_path.hpp"
+#include "core/delivery/destination_queue.hpp"
+
+namespace volley {
+
+using DestinationQueue = delivery::DestinationQueue<QueuedMessage>;
+using DeliveryJob = delivery::Job<QueuedMessage>;
+
+struct DeliveryState;
+using DeliverySelf = delivery_actor::stateful_pointer<DeliveryState>;
+
+// A connection counted on an egress path (EgressPath::try_open), given back when the session
+// goes, however it goes (closed, stopped, or the actor dying with it).
+class PathSlot {
+ public:
+  PathSlot() = default;
+  explicit PathSlot(std::shared_ptr<EgressPath> path) : path_(std::move(path)) {}
+  PathSlot(PathSlot&& o) noexcept : path_(std::move(o.path_)) {}
+  PathSlot& operator=(PathSlot&& o) noexcept {
+    if (this != &o) {
+      if (path_) path_->closed();
+      path_ = std::move(o.path_);
+    }
+    return *this;
+  }
+  PathSlot(const PathSlot&) = delete;
+  PathSlot& operator=(const PathSlot&) = delete;
+  ~PathSlot() {
+    if (path_) path_->closed();
+  }
+  EgressPath* operator->() const { return path_.get(); }
+  explicit operator bool() const { return path_ != nullptr; }
+
+ private:
+  std::shared_ptr<EgressPath> path_;
+};
+
+struct Session {
+  std::shared_ptr<SmtpSession> handle;
+  std::size_t lane = 0;
+  PathSlot path;  // the path its connection is counted on
+  bool greeted = false;
+  bool quitting = false;
+  std::optional<DeliveryJob> job;  // the transaction in flight
+  std::uint32_t sent = 0;
+  std::uint64_t idle_generation = 0;
+  std::string mx_host;
+};
+
+// Carries out the queue's decisions: events and metrics for every outcome, the spool's records.
+class DeliveryReporter final : public delivery::QueueListener<QueuedMessage> {
+ public:
+  explicit DeliveryReporter(DeliverySelf self) : self_(self) {}
+  void outcome(const DeliveryJob& job, const delivery::PendingRcpt& rcpt, std::size_t lane,
+               const std::string& mx_host, delivery::Decision decision) override;
+  void rate_limited(std::size_t lane, std::int64_t now_ms) override;
+  void unknown_pool(const std::string& pool) override;
+
+ private:
+  DeliverySelf self_;
+};
+
+struct DeliveryState {
+  std::string domain;
+  DeliveryContextPtr ctx;
+  delivery_parent router;
+  std::optional<DestinationQueue> queue;  // built when the actor starts
+  std::optional<DeliveryReporter> reporter;
+  // Each lane's egress path (by source index), once the MX hosts (and so the provider, the
+  // limits and the rollup key) are known.
+  std::vector<std::shared_ptr<EgressPath>> paths;
+
+  std::uint64_t timer_generation = 0;
+  std::int64_t timer_at = 0;  // 0 = no retry timer armed
+  std::uint64_t pace_generation = 0;
+  std::int64_t pace_at = 0;  // 0 = no pacing timer armed
+
+  std::optional<dns::MxResolution> mx;
+  std::int64_t mx_expires_ms = 0;
+  bool resolving = false;
+  delivery::Shaping shaping;  // the destination's own (no source rule), once the MX is known
+
+  std::map<std::uint64_t, Session> sessions;
+  std::uint64_t next_session = 1;
+
+  // Bodies being read back from the spool, by message id; and messages whose body is gone
+  // (their recipients are left in the spool for an operator, not sent).
+  std::unordered_set<std::string> loading;
+  std::unordered_set<std::string> missing_bodies;
+  bool load_retry_pending = false;
+  bool reap_pending = false;
+
+  std::uint64_t batches_received = 0;
+  std::uint64_t reap_generation = 0;
+  std::uint64_t reported_depth = ~0ull, reported_conns = ~0ull;
+};
+
+// delivery_actor.cpp
+void arm_pace_timer(DeliverySelf self, std::int64_t at_ms);  // a limit said "not before at_ms"
+void ensure_bodies(DeliverySelf self, std::size_t lane);     // the lane's next jobs get their bodies
+void pump(DeliverySelf self);  // the heart of the actor: moves work on, arms timers, reports gauges
+// delivery_sessions.cpp
+void resolve(DeliverySelf self);  // asks DNS (or the route) for the MX hosts; pumps when answered
+void pump_lane(DeliverySelf self, std::size_t lane, std::int64_t now);  // hands out work, opens sessions
+void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev);  // then pumps
+void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation);
+void quit_suspended_sessions(DeliverySelf self, std::int64_t now);
+void stop_sessions(DeliverySelf self);
+
+}  // namespace volley
