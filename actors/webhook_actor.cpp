@@ -14,7 +14,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/webhook_client.hpp"
-#include "core/events/event_queue.hpp"
+#include "storage/event_queue.hpp"
 #include "core/events/webhook_backoff.hpp"
 #include "core/events/webhook_signature.hpp"
 #include "core/events/webhook_url.hpp"

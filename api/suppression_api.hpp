@@ -20,7 +20,7 @@
 #include <memory>
 
 #include "api/http_server.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/suppression_list.hpp"
 
 namespace volley::api {
 
