@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/messages.hpp"
-#include "actors/smtp_session.hpp"
+#include "net/smtp_session.hpp"
 #include "core/delivery/classify.hpp"
 #include "core/util/ids.hpp"
 

@@ -13,7 +13,7 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/webhook_client.hpp"
+#include "net/webhook_client.hpp"
 #include "storage/event_queue.hpp"
 #include "core/events/webhook_backoff.hpp"
 #include "core/events/webhook_signature.hpp"

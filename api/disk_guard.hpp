@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "core/disk/free_space.hpp"
 
 namespace volley::api {

@@ -14,7 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
 
 namespace volley::api {

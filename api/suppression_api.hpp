@@ -19,7 +19,7 @@
 #include <functional>
 #include <memory>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "storage/suppression_list.hpp"
 
 namespace volley::api {

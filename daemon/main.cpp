@@ -25,12 +25,12 @@
 #include "actors/recipient_status.hpp"
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "api/api_auth.hpp"
 #include "api/disk_guard.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
-#include "api/smtp_listener.hpp"
+#include "net/smtp_listener.hpp"
 #include "api/suppression_api.hpp"
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
@@ -368,7 +368,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     std::optional<api::SmtpListener> smtp_in;
     if (cfg.smtp_in.listen) {
       auto smtp_options = listener_options(cfg);
-      smtp_options.disk_guard = disk_guard;
+      smtp_options.refuse_for_storage = [disk_guard] { return disk_guard->refuse(api::GuardedEdge::smtp_in); };
       smtp_in.emplace(io, std::move(smtp_options), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
         auto report = std::make_shared<InboundReport>();
         report->peer = std::move(m.peer);

@@ -1,4 +1,4 @@
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 
 // Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
 #include <utility>
@@ -20,7 +20,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "api/http_json.hpp"
+#include <nlohmann/json.hpp>
 
 namespace volley::api {
 
@@ -70,6 +70,24 @@ std::string_view HttpRequest::path() const {
   std::string_view t(target);
   const auto q = t.find_first_of("?#");
   return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(int status, std::string_view code, std::string_view message,
+                            std::string_view field) {
+  const nlohmann::json j = {{"error",
+                             {{"code", std::string(code)},
+                              {"message", std::string(message)},
+                              {"field", std::string(field)}}}};
+  // Messages may quote client input: never let invalid UTF-8 turn an answer into an exception.
+  return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {

@@ -1,4 +1,4 @@
-#include "actors/dns_transport.hpp"
+#include "net/dns_transport.hpp"
 
 #include <utility>  // before Asio: Boost 1.74 with C++20 needs it
 

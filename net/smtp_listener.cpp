@@ -1,4 +1,4 @@
-#include "api/smtp_listener.hpp"
+#include "net/smtp_listener.hpp"
 
 // Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
 #include <utility>
@@ -23,10 +23,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "api/disk_guard.hpp"
-#include "api/http_server.hpp"  // split_host_port
-#include "api/tls_context.hpp"
+#include "net/http_server.hpp"  // split_host_port
+#include "net/tls_context.hpp"
 #include "core/util/ascii.hpp"
+#include "core/smtp/inbound_recipient.hpp"
 #include "core/smtp/server.hpp"
 
 namespace volley::api {
@@ -41,24 +41,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 using util::ascii_lower;
-
-// RFC 5322 atext without '%' and '!': both are legal in a local part, and both are how old
-// relays were tricked into forwarding ("victim%elsewhere@us", "elsewhere!victim@us").
-bool plain_local_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("#$&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-// A dot-atom: atoms of plain characters separated by single dots.
-bool plain_local_part(std::string_view s) {
-  if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.' ? prev == '.' : !plain_local_char(c)) return false;
-    prev = c;
-  }
-  return true;
-}
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto a = ep.address();
@@ -76,15 +58,6 @@ constexpr std::size_t kMaxAnswerText = 400;
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 
 }  // namespace
-
-bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains) {
-  if (ascii_lower(address) == "postmaster") return true;
-  const auto at = address.rfind('@');
-  if (at == std::string::npos) return false;
-  const std::string_view local(address.data(), at);
-  const auto domain = ascii_lower(std::string_view(address).substr(at + 1));
-  return plain_local_part(local) && std::find(domains.begin(), domains.end(), domain) != domains.end();
-}
 
 class Session;
 
@@ -196,14 +169,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A report taken now could not be stored: the sender keeps it and tries later.
   bool refused_for_storage() {
-    const auto& guard = shared_->options.disk_guard;
-    if (!guard || !guard->refuse(GuardedEdge::smtp_in)) return false;
+    const auto& refuse = shared_->options.refuse_for_storage;
+    if (!refuse || !refuse()) return false;
     sm_.answer(smtp::Reply::synthetic(452, "4.3.1", "Insufficient system storage, try again later"));
     return true;
   }
 
   void on_rcpt(const smtp::RcptRequest& r) {
-    if (inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
+    if (smtp::inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
     spdlog::warn("smtp_in: {} (helo {}) relay attempt refused: RCPT TO:<{}>", peer_, sm_.helo_name(), r.forward_path);
     sm_.answer(smtp::Reply::synthetic(550, "5.7.1", "Relaying denied"));
   }
