@@ -28,6 +28,7 @@
 #include "core/util/ascii.hpp"
 #include "core/smtp/inbound_recipient.hpp"
 #include "core/smtp/server.hpp"
+#include "net/acceptor.hpp"
 
 namespace volley::api {
 
@@ -369,9 +370,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string wire_;  // replies being written
 };
 
-struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
-  Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler)
-      : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
+struct SmtpListener::Impl {
+  Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler) : io(io_) {
     shared = std::make_shared<ListenerShared>();
     for (const auto& d : options.accept_domains) shared->domains.push_back(ascii_lower(d));
     auto& s = shared->smtp;
@@ -380,25 +380,13 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
     s.max_recipients = options.max_recipients;
     shared->options = std::move(options);
     shared->handler = std::move(handler);
+    Acceptor::Options o;
+    o.name = "SMTP listener";
+    o.on_error = [](const error_code& ec) { spdlog::warn("smtp_in: accept failed: {}", ec.message()); };
+    acceptor = Acceptor::make(io, std::move(o), [shared = shared](tcp::socket socket) { admit(shared, std::move(socket)); });
   }
 
-  void accept() {
-    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](error_code ec, tcp::socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
-  }
-
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      // Out of descriptors, most likely: back off briefly instead of spinning.
-      spdlog::warn("smtp_in: accept failed: {}", ec.message());
-      retry_timer.expires_after(std::chrono::milliseconds(100));
-      retry_timer.async_wait([self = shared_from_this()](error_code e) {
-        if (!e && self->acceptor.is_open()) self->accept();
-      });
-      return;
-    }
+  static void admit(const std::shared_ptr<ListenerShared>& shared, tcp::socket socket) {
     std::shared_ptr<Session> session;
     {
       std::lock_guard lock(shared->mu);
@@ -410,14 +398,11 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
       shared->live.emplace(session.get(), session);
     }
     session->start();
-    accept();
   }
 
   net::io_context& io;
-  tcp::acceptor acceptor;
-  net::steady_timer retry_timer;
   std::shared_ptr<ListenerShared> shared;
-  std::atomic<std::uint16_t> bound_port{0};
+  std::shared_ptr<Acceptor> acceptor;
   std::atomic<bool> stopped{false};
 };
 
@@ -438,31 +423,14 @@ void SmtpListener::start(const std::string& host_port) {
 
   const auto hp = split_host_port(host_port);
   if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
-  error_code ec;
-  tcp::endpoint endpoint;
-  const auto address = net::ip::make_address(hp->first, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, hp->second);
-  } else {
-    tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
-    endpoint = results.begin()->endpoint();
-  }
-  auto& acceptor = impl_->acceptor;
-  auto fail = [&](const char* what) {
-    throw std::runtime_error("SMTP listener " + host_port + ": " + what + ": " + ec.message());
-  };
-  if (acceptor.open(endpoint.protocol(), ec)) fail("open");
-  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
-  if (acceptor.bind(endpoint, ec)) fail("bind");
-  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) fail("listen");
-  impl_->bound_port = acceptor.local_endpoint().port();
-  spdlog::info("smtp_in: listening on {}{}", endpoint_text(acceptor.local_endpoint()), shared.tls ? " (STARTTLS)" : "");
-  net::dispatch(acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+  const auto endpoint = Acceptor::resolve(impl_->io, hp->first, hp->second);
+  if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
+  const auto bound = impl_->acceptor->listen(*endpoint, host_port);
+  spdlog::info("smtp_in: listening on {}{}", endpoint_text(bound), shared.tls ? " (STARTTLS)" : "");
+  impl_->acceptor->start();
 }
 
-std::uint16_t SmtpListener::port() const { return impl_->bound_port.load(); }
+std::uint16_t SmtpListener::port() const { return impl_->acceptor->port(); }
 
 std::size_t SmtpListener::connection_count() const {
   std::lock_guard lock(impl_->shared->mu);
@@ -471,12 +439,7 @@ std::size_t SmtpListener::connection_count() const {
 
 void SmtpListener::stop() {
   if (impl_->stopped.exchange(true)) return;
-  // The acceptor is not thread-safe: close it on its own strand.
-  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
-    error_code ec;
-    impl->acceptor.close(ec);
-    impl->retry_timer.cancel();
-  });
+  impl_->acceptor->close();
   std::vector<std::shared_ptr<Session>> open;
   {
     std::lock_guard lock(impl_->shared->mu);
