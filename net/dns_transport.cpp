@@ -236,7 +236,6 @@ void DnsTransport::exchange(dns::Query query, Reply reply) {
   });
 }
 
-std::size_t DnsTransport::usable_servers() const { return shared_->servers.size(); }
 std::size_t DnsTransport::invalid_servers() const { return shared_->invalid; }
 
 }  // namespace volley
