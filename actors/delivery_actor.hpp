@@ -15,7 +15,7 @@
 
 #include "actors/delivery_context.hpp"
 #include "actors/messages.hpp"
-#include "actors/smtp_session.hpp"
+#include "net/smtp_session.hpp"
 #include "core/delivery/queue_snapshot.hpp"
 
 namespace volley {

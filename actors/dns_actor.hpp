@@ -10,7 +10,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/dns_transport.hpp"
+#include "net/dns_transport.hpp"
 #include "core/dns/mx_lookup.hpp"
 
 namespace boost::asio {

@@ -9,7 +9,7 @@
 #include "actors/messages.hpp"
 #include "core/feedback/report.hpp"
 #include "core/smtp/reply.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 

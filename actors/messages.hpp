@@ -33,7 +33,6 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using gauge_atom = caf::atom_constant<caf::atom("gauge")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using session_atom = caf::atom_constant<caf::atom("session")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;

@@ -13,8 +13,8 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/webhook_client.hpp"
-#include "core/events/event_queue.hpp"
+#include "net/webhook_client.hpp"
+#include "storage/event_queue.hpp"
 #include "core/events/webhook_backoff.hpp"
 #include "core/events/webhook_signature.hpp"
 #include "core/events/webhook_url.hpp"

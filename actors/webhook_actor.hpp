@@ -2,7 +2,7 @@
 // The webhook sink: POSTs events, in batches, to the configured URLs, signed
 // (core/events/webhook_signature), and never loses one because an endpoint was down. Every
 // event an endpoint's filters accept goes to that endpoint's durable queue
-// (core/events/event_queue) before anything is sent; it leaves the queue only when a POST
+// (storage/event_queue) before anything is sent; it leaves the queue only when a POST
 // holding it was answered 2xx. Delivery is therefore at-least-once: a POST that timed out after
 // the receiver took it, or one in flight at shutdown, is sent again (receivers dedupe on the
 // events' own ids).

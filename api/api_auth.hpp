@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 
 namespace volley::api {
 

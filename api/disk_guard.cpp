@@ -42,7 +42,7 @@ struct DiskGuard::Impl {
   struct Filesystem {
     dev_t device = 0;
     std::vector<std::size_t> databases;  // indexes into options.databases
-    storage::FreeSpaceGuard guard;
+    disk::FreeSpaceGuard guard;
     bool unreadable = false;  // statvfs failed at the last check (logged once)
   };
 
@@ -82,7 +82,7 @@ struct DiskGuard::Impl {
       for (auto& fs : filesystems)
         if (known && fs.device == st.st_dev) same = &fs;
       if (same == nullptr) {
-        filesystems.push_back(Filesystem{known ? st.st_dev : dev_t{}, {}, storage::FreeSpaceGuard(options.min_free)});
+        filesystems.push_back(Filesystem{known ? st.st_dev : dev_t{}, {}, disk::FreeSpaceGuard(options.min_free)});
         same = &filesystems.back();
       }
       same->databases.push_back(i);
@@ -112,17 +112,17 @@ struct DiskGuard::Impl {
       const std::uint64_t free = std::uint64_t{st.f_bavail} * st.f_frsize;
       const std::uint64_t total = std::uint64_t{st.f_blocks} * st.f_frsize;
       switch (fs.guard.observe(free, total)) {
-        case storage::FreeSpaceGuard::Change::tripped:
+        case disk::FreeSpaceGuard::Change::tripped:
           spdlog::warn("disk guard: {} free on the filesystem of {}, below min_free_space ({}): refusing new mail "
                        "until {} are free",
                        approx_size(free), names(fs), approx_size(fs.guard.threshold()),
-                       approx_size(storage::resume_free_bytes(fs.guard.threshold())));
+                       approx_size(disk::resume_free_bytes(fs.guard.threshold())));
           break;
-        case storage::FreeSpaceGuard::Change::cleared:
+        case disk::FreeSpaceGuard::Change::cleared:
           spdlog::info("disk guard: {} free on the filesystem of {}: accepting new mail again", approx_size(free),
                        names(fs));
           break;
-        case storage::FreeSpaceGuard::Change::none:
+        case disk::FreeSpaceGuard::Change::none:
           break;
       }
       for (auto i : fs.databases) {

@@ -5,7 +5,7 @@
 // atomic load on the request path). Below [spool] min_free_space injection answers 503
 // storage_full with Retry-After, the bounce listener 452 4.3.1 (RFC 3463: mail system full), and
 // suppression writes 503; all of it clears by itself once space is back (with hysteresis, see
-// core/storage/free_space.hpp). One log line when it trips and one when it clears.
+// core/disk/free_space.hpp). One log line when it trips and one when it clears.
 //
 // Metrics (own registry, rendered with /metrics): volley_spool_free_bytes{database,path},
 // volley_disk_guard_min_free_bytes{database,path}, volley_disk_guard_active (0/1),
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.hpp"
-#include "core/storage/free_space.hpp"
+#include "net/http_server.hpp"
+#include "core/disk/free_space.hpp"
 
 namespace volley::api {
 
@@ -27,7 +27,7 @@ struct DiskGuardDatabase {
 
 struct DiskGuardOptions {
   std::vector<DiskGuardDatabase> databases;  // databases on one filesystem are measured once
-  storage::MinFreeSpace min_free;
+  disk::MinFreeSpace min_free;
   std::chrono::milliseconds interval{1000};
 };
 

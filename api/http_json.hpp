@@ -11,13 +11,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 
 namespace volley::api {
 
-HttpResponse json_response(int status, std::string body);
-HttpResponse error_response(int status, std::string_view code, std::string_view message,
-                            std::string_view field = {});
+// json_response() and error_response(): net/http_server.hpp (the server answers in this shape too).
 // 405 with the Allow header: `allow` is the method the resource takes.
 HttpResponse method_not_allowed(std::string_view allow);
 

@@ -15,7 +15,7 @@
 #include "api/http_json.hpp"
 #include "core/json/members.hpp"
 #include "core/smtp/wire.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 

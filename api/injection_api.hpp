@@ -28,7 +28,7 @@
 
 #include <caf/actor.hpp>
 
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
 

@@ -17,7 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/router.hpp"
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/queue_snapshot.hpp"
 

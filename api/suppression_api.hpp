@@ -19,8 +19,8 @@
 #include <functional>
 #include <memory>
 
-#include "api/http_server.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "net/http_server.hpp"
+#include "storage/suppression_list.hpp"
 
 namespace volley::api {
 

@@ -25,18 +25,18 @@
 #include "actors/recipient_status.hpp"
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "api/api_auth.hpp"
 #include "api/disk_guard.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
-#include "api/smtp_listener.hpp"
+#include "net/smtp_listener.hpp"
 #include "api/suppression_api.hpp"
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
-#include "core/spool/spool.hpp"
-#include "core/storage/rocksdb_logger.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/rocksdb_spool.hpp"
+#include "storage/rocksdb_logger.hpp"
+#include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 
 #ifndef VOLLEY_VERSION
@@ -148,7 +148,7 @@ api::DiskGuardOptions disk_guard_options(const Config& cfg) {
   o.databases.push_back({"spool", cfg.spool.path});
   o.databases.push_back({"suppressions", cfg.suppression.path});
   if (!cfg.webhooks.empty()) o.databases.push_back({"webhooks", cfg.events.webhook_queue});
-  o.min_free = storage::MinFreeSpace{cfg.spool.min_free_bytes, cfg.spool.min_free_percent};
+  o.min_free = disk::MinFreeSpace{cfg.spool.min_free_bytes, cfg.spool.min_free_percent};
   return o;
 }
 
@@ -235,7 +235,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
   log_rocksdb_to_spdlog();
   std::string error;
-  auto spool = spool::Spool::open(cfg.spool.path, &error);
+  auto spool = storage::open_spool(cfg.spool.path, &error);
   if (!spool) {
     spdlog::critical("spool {}: {}", cfg.spool.path, error);
     work.reset();
@@ -368,7 +368,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     std::optional<api::SmtpListener> smtp_in;
     if (cfg.smtp_in.listen) {
       auto smtp_options = listener_options(cfg);
-      smtp_options.disk_guard = disk_guard;
+      smtp_options.refuse_for_storage = [disk_guard] { return disk_guard->refuse(api::GuardedEdge::smtp_in); };
       smtp_in.emplace(io, std::move(smtp_options), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
         auto report = std::make_shared<InboundReport>();
         report->peer = std::move(m.peer);

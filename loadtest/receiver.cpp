@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/smtp/server.hpp"
+#include "net/acceptor.hpp"
 #include "receiver_bouncer.hpp"
 #include "receiver_policy.hpp"
 #include "receiver_script.hpp"
@@ -82,17 +83,13 @@ class Receiver {
   }
 
   tcp::endpoint listen(const tcp::endpoint& ep) {
-    auto& l = listeners_.emplace_back(std::make_unique<Listener>(io_));
-    open(l->acceptor, ep);
-    accept(*l);
-    return l->acceptor.local_endpoint();
+    return open(ep, "SMTP listener", [this](tcp::socket socket) { on_accept(std::move(socket)); });
   }
 
   tcp::endpoint control(const tcp::endpoint& ep) {
-    control_.emplace(io_);
-    open(*control_, ep);
-    accept_control();
-    return control_->local_endpoint();
+    return open(ep, "control listener", [this](tcp::socket socket) {
+      if (!stopping_) serve_control(std::move(socket));
+    });
   }
 
   // SIGTERM/SIGINT: no new connections, every session closed and logged, the log flushed.
@@ -132,21 +129,20 @@ class Receiver {
   void set_bounce_to(tcp::endpoint ep) { bounce_to_ = ep; }
 
  private:
-  struct Listener {
-    explicit Listener(asio::io_context& io) : acceptor(io), retry(io) {}
-    tcp::acceptor acceptor;
-    asio::steady_timer retry;
-  };
-
-  static void open(tcp::acceptor& a, const tcp::endpoint& ep) {
-    a.open(ep.protocol());
-    a.set_option(tcp::acceptor::reuse_address(true));
-    a.bind(ep);
-    a.listen(asio::socket_base::max_listen_connections);
+  // One thread runs io_: connections need no strand of their own.
+  tcp::endpoint open(const tcp::endpoint& ep, std::string name, volley::Acceptor::OnAccept on_accept) {
+    volley::Acceptor::Options o;
+    o.name = std::move(name);
+    o.strand_per_connection = false;
+    o.on_error = [](const error_code& ec) { std::cerr << "volley-receiver: accept: " << ec.message() << std::endl; };
+    auto acceptor = volley::Acceptor::make(io_, std::move(o), std::move(on_accept));
+    const auto bound = acceptor->listen(ep, endpoint_text(ep));
+    acceptor->start();
+    acceptors_.push_back(std::move(acceptor));
+    return bound;
   }
 
-  void accept(Listener& l);
-  void accept_control();
+  void on_accept(tcp::socket socket);
   void serve_control(tcp::socket socket);
   void sweep();
 
@@ -158,8 +154,7 @@ class Receiver {
   smtp::SmtpServer::Options smtp_;
   std::size_t max_connections_;
   std::optional<tcp::endpoint> bounce_to_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
-  std::optional<tcp::acceptor> control_;
+  std::vector<std::shared_ptr<volley::Acceptor>> acceptors_;  // SMTP listeners and the control one
   asio::steady_timer sweep_timer_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::uint64_t next_id_ = 0;
@@ -433,35 +428,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> delayed_;
 };
 
-void Receiver::accept(Listener& l) {
-  l.acceptor.async_accept([this, &l](error_code ec, tcp::socket socket) {
-    if (stopping_ || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      // Out of descriptors, most likely: try again shortly instead of spinning.
-      std::cerr << "volley-receiver: accept: " << ec.message() << std::endl;
-      l.retry.expires_after(std::chrono::milliseconds(100));
-      l.retry.async_wait([this, &l](error_code e) {
-        if (!e && !stopping_) accept(l);
-      });
-      return;
-    }
-    const auto id = ++next_id_;
-    auto session = std::make_shared<Session>(*this, std::move(socket), id);
-    sessions_.emplace(id, session);
-    session->start();
-    accept(l);
-  });
+void Receiver::on_accept(tcp::socket socket) {
+  if (stopping_) return;
+  const auto id = ++next_id_;
+  auto session = std::make_shared<Session>(*this, std::move(socket), id);
+  sessions_.emplace(id, session);
+  session->start();
 }
 
 // GET /stats over HTTP/1.0: one request per connection, answered and closed.
-void Receiver::accept_control() {
-  control_->async_accept([this](error_code ec, tcp::socket socket) {
-    if (stopping_ || ec == asio::error::operation_aborted) return;
-    if (!ec) serve_control(std::move(socket));
-    accept_control();
-  });
-}
-
 void Receiver::serve_control(tcp::socket socket) {
   struct Exchange {
     explicit Exchange(tcp::socket s) : socket(std::move(s)) {}
@@ -505,12 +480,7 @@ void Receiver::sweep() {
 
 void Receiver::stop() {
   stopping_ = true;
-  error_code ec;
-  for (auto& l : listeners_) {
-    l->acceptor.close(ec);
-    l->retry.cancel();
-  }
-  if (control_) control_->close(ec);
+  for (auto& a : acceptors_) a->close();
   sweep_timer_.cancel();
   for (const auto& [id, weak] : std::vector(sessions_.begin(), sessions_.end()))
     if (auto s = weak.lock()) s->finish("receiver stopping");

@@ -40,7 +40,7 @@ struct Config {
   struct Spool {
     std::string path = "./var/spool";  // relative paths are relative to the working directory
     // min_free_space: below this much free space on a database's filesystem, new work is
-    // refused (core/storage/free_space.hpp). Bytes, or a percentage of the filesystem's size;
+    // refused (core/disk/free_space.hpp). Bytes, or a percentage of the filesystem's size;
     // neither: automatic (1 GiB or 5 %, whichever is smaller, at least 64 MiB).
     std::optional<std::uint64_t> min_free_bytes;
     std::optional<double> min_free_percent;

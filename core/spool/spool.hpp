@@ -1,6 +1,7 @@
 #pragma once
-// The on-disk queue: the truth about what Volley still owes (RocksDB). Synchronous and not
-// thread-safe; one owner (the spool actor's thread) calls it.
+// The on-disk queue: the truth about what Volley still owes. Synchronous and not thread-safe;
+// one owner (the spool actor's thread) calls it. The storage layer implements it on RocksDB
+// (storage/rocksdb_spool.hpp: storage::open_spool).
 //
 // Keys: "m/<id>" message record, "b/<id>" wire body, "r/<rcpt id>" recipient record,
 // "i/<idempotency key>" stored 202 answer with its time, "h/<rcpt id>" final event (history).
@@ -21,8 +22,6 @@ namespace volley::spool {
 
 class Spool {
  public:
-  // Opens (creating if needed) the spool at path. nullptr and *error on failure.
-  static std::unique_ptr<Spool> open(const std::string& path, std::string* error);
   virtual ~Spool() = default;
 
   // Writes every message of the batch (records, body, idempotency entries) in one synced

@@ -22,7 +22,7 @@ api::DiskGuardOptions options(std::uint64_t min_free) {
   const auto tmp = std::filesystem::temp_directory_path().string();
   api::DiskGuardOptions o;
   o.databases = {{"spool", tmp}, {"suppressions", tmp}};
-  o.min_free = storage::MinFreeSpace{min_free, std::nullopt};
+  o.min_free = disk::MinFreeSpace{min_free, std::nullopt};
   return o;
 }
 

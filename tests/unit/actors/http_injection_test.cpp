@@ -20,7 +20,7 @@
 #include "api/api_auth.hpp"
 #include "api/injection_api.hpp"
 #include "core/smtp/wire.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/suppression_list.hpp"
 #include "core/util/ids.hpp"
 
 using namespace volley::api;

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_json.hpp"
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 
 using namespace volley::api;
 using volley::test::HttpTestClient;

@@ -15,9 +15,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "api/smtp_listener.hpp"
+#include "core/smtp/inbound_recipient.hpp"
+#include "net/smtp_listener.hpp"
 
 using namespace volley::api;
+using volley::smtp::inbound_recipient_allowed;
 using volley::test::IoThread;
 using volley::test::SmtpTestClient;
 using namespace std::chrono_literals;

@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/recipient_status.hpp"
 #include "core/util/ids.hpp"
+#include "storage/rocksdb_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley;
@@ -131,7 +132,7 @@ std::vector<spool::NewMessage> one(spool::NewMessage m) {
 
 std::unique_ptr<spool::Spool> open_spool(const std::string& path) {
   std::string error;
-  auto s = spool::Spool::open(path, &error);
+  auto s = storage::open_spool(path, &error);
   INFO(error);
   REQUIRE(s);
   return s;

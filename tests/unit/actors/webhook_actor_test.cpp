@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/messages.hpp"
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 #include "core/events/webhook_signature.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 

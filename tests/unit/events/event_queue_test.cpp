@@ -1,4 +1,4 @@
-#include "core/events/event_queue.hpp"
+#include "storage/event_queue.hpp"
 
 #include <catch2/catch.hpp>
 

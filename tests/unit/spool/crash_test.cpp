@@ -14,7 +14,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/spool/spool.hpp"
+#include "storage/rocksdb_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley::spool;
@@ -35,7 +35,7 @@ std::uint32_t recipients_for(int n) { return 1 + static_cast<std::uint32_t>(n % 
 // acknowledged batch as one write() of "id\n" lines (below PIPE_BUF, so never torn).
 [[noreturn]] void commit_until_killed(const std::string& path, int out) {
   std::string error;
-  auto spool = Spool::open(path, &error);
+  auto spool = volley::storage::open_spool(path, &error);
   if (!spool) {
     std::string line = "E " + error + "\n";
     (void)!::write(out, line.data(), line.size());
@@ -124,7 +124,7 @@ TEST_CASE("spool: every acknowledged message survives SIGKILL", "[spool][crash]"
     CHECK(pending.empty());  // acknowledgements are written whole
 
     std::string error;
-    auto spool = Spool::open(dir.path(), &error);
+    auto spool = volley::storage::open_spool(dir.path(), &error);
     INFO(error);
     REQUIRE(spool);
     std::set<std::string> stored;

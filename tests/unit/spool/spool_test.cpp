@@ -1,4 +1,4 @@
-#include "core/spool/spool.hpp"
+#include "storage/rocksdb_spool.hpp"
 
 #include <map>
 #include <string>
@@ -17,7 +17,7 @@ namespace {
 
 std::unique_ptr<Spool> open_or_fail(const std::string& path) {
   std::string error;
-  auto spool = Spool::open(path, &error);
+  auto spool = volley::storage::open_spool(path, &error);
   INFO(error);
   REQUIRE(spool);
   return spool;
@@ -247,10 +247,10 @@ TEST_CASE("spool: a message's recipients still spooled are found by its id", "[s
 TEST_CASE("spool: open reports why it failed", "[spool]") {
   TempDir dir;
   std::string error;
-  auto first = Spool::open(dir.path(), &error);
+  auto first = volley::storage::open_spool(dir.path(), &error);
   REQUIRE(first);
   // The same directory is locked by its owner.
-  auto second = Spool::open(dir.path(), &error);
+  auto second = volley::storage::open_spool(dir.path(), &error);
   CHECK_FALSE(second);
   CHECK_THAT(error, Catch::Contains(dir.path()));
 }

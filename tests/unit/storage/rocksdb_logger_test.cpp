@@ -11,11 +11,11 @@
 
 #include <rocksdb/db.h>
 
-#include "core/events/event_queue.hpp"
-#include "core/spool/spool.hpp"
-#include "core/storage/rocksdb_logger.hpp"
-#include "core/storage/rocksdb_open.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/event_queue.hpp"
+#include "storage/rocksdb_spool.hpp"
+#include "storage/rocksdb_logger.hpp"
+#include "storage/rocksdb_open.hpp"
+#include "storage/suppression_list.hpp"
 
 using namespace volley;
 
@@ -107,7 +107,7 @@ TEST_CASE("no database writes an info LOG into its directory", "[storage]") {
   CapturedLog log;
   std::string error;
   {
-    auto spool = spool::Spool::open((dir.path / "spool").string(), &error);
+    auto spool = storage::open_spool((dir.path / "spool").string(), &error);
     INFO(error);
     REQUIRE(spool);
     CHECK_FALSE(spool->instance_secret(&error).empty());

@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/suppression/address_table.hpp"
-#include "core/suppression/suppression_list.hpp"
+#include "storage/suppression_list.hpp"
 
 using namespace volley::suppression;
 

@@ -1,4 +1,4 @@
-#include "api/smtp_listener.hpp"
+#include "net/smtp_listener.hpp"
 
 // Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
 #include <utility>
@@ -23,11 +23,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "api/disk_guard.hpp"
-#include "api/http_server.hpp"  // split_host_port
-#include "api/tls_context.hpp"
+#include "net/http_server.hpp"  // split_host_port
+#include "net/tls_context.hpp"
 #include "core/util/ascii.hpp"
+#include "core/smtp/inbound_recipient.hpp"
 #include "core/smtp/server.hpp"
+#include "net/acceptor.hpp"
 
 namespace volley::api {
 
@@ -41,24 +42,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 using util::ascii_lower;
-
-// RFC 5322 atext without '%' and '!': both are legal in a local part, and both are how old
-// relays were tricked into forwarding ("victim%elsewhere@us", "elsewhere!victim@us").
-bool plain_local_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("#$&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-// A dot-atom: atoms of plain characters separated by single dots.
-bool plain_local_part(std::string_view s) {
-  if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.' ? prev == '.' : !plain_local_char(c)) return false;
-    prev = c;
-  }
-  return true;
-}
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   const auto a = ep.address();
@@ -76,15 +59,6 @@ constexpr std::size_t kMaxAnswerText = 400;
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 
 }  // namespace
-
-bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains) {
-  if (ascii_lower(address) == "postmaster") return true;
-  const auto at = address.rfind('@');
-  if (at == std::string::npos) return false;
-  const std::string_view local(address.data(), at);
-  const auto domain = ascii_lower(std::string_view(address).substr(at + 1));
-  return plain_local_part(local) && std::find(domains.begin(), domains.end(), domain) != domains.end();
-}
 
 class Session;
 
@@ -196,14 +170,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A report taken now could not be stored: the sender keeps it and tries later.
   bool refused_for_storage() {
-    const auto& guard = shared_->options.disk_guard;
-    if (!guard || !guard->refuse(GuardedEdge::smtp_in)) return false;
+    const auto& refuse = shared_->options.refuse_for_storage;
+    if (!refuse || !refuse()) return false;
     sm_.answer(smtp::Reply::synthetic(452, "4.3.1", "Insufficient system storage, try again later"));
     return true;
   }
 
   void on_rcpt(const smtp::RcptRequest& r) {
-    if (inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
+    if (smtp::inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
     spdlog::warn("smtp_in: {} (helo {}) relay attempt refused: RCPT TO:<{}>", peer_, sm_.helo_name(), r.forward_path);
     sm_.answer(smtp::Reply::synthetic(550, "5.7.1", "Relaying denied"));
   }
@@ -396,9 +370,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string wire_;  // replies being written
 };
 
-struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
-  Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler)
-      : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
+struct SmtpListener::Impl {
+  Impl(net::io_context& io_, SmtpListenerOptions options, InboundHandler handler) : io(io_) {
     shared = std::make_shared<ListenerShared>();
     for (const auto& d : options.accept_domains) shared->domains.push_back(ascii_lower(d));
     auto& s = shared->smtp;
@@ -407,25 +380,13 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
     s.max_recipients = options.max_recipients;
     shared->options = std::move(options);
     shared->handler = std::move(handler);
+    Acceptor::Options o;
+    o.name = "SMTP listener";
+    o.on_error = [](const error_code& ec) { spdlog::warn("smtp_in: accept failed: {}", ec.message()); };
+    acceptor = Acceptor::make(io, std::move(o), [shared = shared](tcp::socket socket) { admit(shared, std::move(socket)); });
   }
 
-  void accept() {
-    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](error_code ec, tcp::socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
-  }
-
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      // Out of descriptors, most likely: back off briefly instead of spinning.
-      spdlog::warn("smtp_in: accept failed: {}", ec.message());
-      retry_timer.expires_after(std::chrono::milliseconds(100));
-      retry_timer.async_wait([self = shared_from_this()](error_code e) {
-        if (!e && self->acceptor.is_open()) self->accept();
-      });
-      return;
-    }
+  static void admit(const std::shared_ptr<ListenerShared>& shared, tcp::socket socket) {
     std::shared_ptr<Session> session;
     {
       std::lock_guard lock(shared->mu);
@@ -437,14 +398,11 @@ struct SmtpListener::Impl : std::enable_shared_from_this<SmtpListener::Impl> {
       shared->live.emplace(session.get(), session);
     }
     session->start();
-    accept();
   }
 
   net::io_context& io;
-  tcp::acceptor acceptor;
-  net::steady_timer retry_timer;
   std::shared_ptr<ListenerShared> shared;
-  std::atomic<std::uint16_t> bound_port{0};
+  std::shared_ptr<Acceptor> acceptor;
   std::atomic<bool> stopped{false};
 };
 
@@ -465,31 +423,14 @@ void SmtpListener::start(const std::string& host_port) {
 
   const auto hp = split_host_port(host_port);
   if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
-  error_code ec;
-  tcp::endpoint endpoint;
-  const auto address = net::ip::make_address(hp->first, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, hp->second);
-  } else {
-    tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
-    endpoint = results.begin()->endpoint();
-  }
-  auto& acceptor = impl_->acceptor;
-  auto fail = [&](const char* what) {
-    throw std::runtime_error("SMTP listener " + host_port + ": " + what + ": " + ec.message());
-  };
-  if (acceptor.open(endpoint.protocol(), ec)) fail("open");
-  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
-  if (acceptor.bind(endpoint, ec)) fail("bind");
-  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) fail("listen");
-  impl_->bound_port = acceptor.local_endpoint().port();
-  spdlog::info("smtp_in: listening on {}{}", endpoint_text(acceptor.local_endpoint()), shared.tls ? " (STARTTLS)" : "");
-  net::dispatch(acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+  const auto endpoint = Acceptor::resolve(impl_->io, hp->first, hp->second);
+  if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
+  const auto bound = impl_->acceptor->listen(*endpoint, host_port);
+  spdlog::info("smtp_in: listening on {}{}", endpoint_text(bound), shared.tls ? " (STARTTLS)" : "");
+  impl_->acceptor->start();
 }
 
-std::uint16_t SmtpListener::port() const { return impl_->bound_port.load(); }
+std::uint16_t SmtpListener::port() const { return impl_->acceptor->port(); }
 
 std::size_t SmtpListener::connection_count() const {
   std::lock_guard lock(impl_->shared->mu);
@@ -498,12 +439,7 @@ std::size_t SmtpListener::connection_count() const {
 
 void SmtpListener::stop() {
   if (impl_->stopped.exchange(true)) return;
-  // The acceptor is not thread-safe: close it on its own strand.
-  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
-    error_code ec;
-    impl->acceptor.close(ec);
-    impl->retry_timer.cancel();
-  });
+  impl_->acceptor->close();
   std::vector<std::shared_ptr<Session>> open;
   {
     std::lock_guard lock(impl_->shared->mu);

@@ -1,12 +1,28 @@
-#include "core/storage/rocksdb_open.hpp"
+#include "storage/rocksdb_open.hpp"
 
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
-#include "core/storage/rocksdb_logger.hpp"
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "storage/rocksdb_logger.hpp"
 
 namespace volley::storage {
+
+rocksdb::Options base_options() {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  return o;
+}
+
+void add_bloom_filter(rocksdb::Options& options) {
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+}
 
 std::unique_ptr<rocksdb::DB> open_db(const std::string& path, rocksdb::Options options, const std::string& database,
                                      std::string* error) {

@@ -1,4 +1,4 @@
-#include "core/storage/rocksdb_logger.hpp"
+#include "storage/rocksdb_logger.hpp"
 
 #include <cstdarg>
 #include <cstdio>

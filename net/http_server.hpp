@@ -96,6 +96,12 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
+// JSON answers in the shape of every Volley API answer (api/http_json.hpp), the server's own
+// (400, 413, 431, 500) included; errors are {"error":{"code":"...","message":"...","field":"..."}}.
+HttpResponse json_response(int status, std::string body);
+HttpResponse error_response(int status, std::string_view code, std::string_view message,
+                            std::string_view field = {});
+
 // Splits "host:port" / "[v6]:port". Returns nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
 

@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
 
 #include "core/smtp/client.hpp"
 
@@ -18,6 +19,9 @@ class io_context;
 }
 
 namespace volley {
+
+// The tag of a session's reports to its owner (see SmtpSession::start).
+using session_atom = caf::atom_constant<caf::atom("session")>;
 
 // Where to connect, in order of preference: each MX host with its addresses.
 struct SessionTarget {

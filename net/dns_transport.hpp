@@ -44,7 +44,6 @@ class DnsTransport {
   // Thread-safe. `reply` runs exactly once, on the io_context's thread; it must not block.
   void exchange(dns::Query query, Reply reply);
 
-  std::size_t usable_servers() const;
   std::size_t invalid_servers() const;
 
   struct Shared;  // what in-flight exchanges keep alive (dns_transport.cpp)

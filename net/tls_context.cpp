@@ -1,4 +1,4 @@
-#include "api/tls_context.hpp"
+#include "net/tls_context.hpp"
 
 // Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
 #include <utility>

@@ -1,12 +1,10 @@
-#include "actors/smtp_session.hpp"
+#include "net/smtp_session.hpp"
 
 #include <utility>  // before Boost.Asio: Boost 1.74 + C++20 (see build-facts)
 
 #include <boost/asio.hpp>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
-
-#include "actors/messages.hpp"
 
 namespace volley {
 

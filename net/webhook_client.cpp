@@ -1,6 +1,6 @@
 #include <utility>  // before Boost.Asio (Boost 1.74 + C++20)
 
-#include "actors/webhook_client.hpp"
+#include "net/webhook_client.hpp"
 
 #include <optional>
 #include <stdexcept>

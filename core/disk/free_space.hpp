@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace volley::storage {
+namespace volley::disk {
 
 inline constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t kAutomaticMinFree = 1024 * kMiB;
@@ -52,4 +52,4 @@ class FreeSpaceGuard {
   std::uint64_t free_ = 0;
 };
 
-}  // namespace volley::storage
+}  // namespace volley::disk

@@ -1,4 +1,4 @@
-#include "actors/dns_transport.hpp"
+#include "net/dns_transport.hpp"
 
 #include <utility>  // before Asio: Boost 1.74 with C++20 needs it
 
@@ -236,7 +236,6 @@ void DnsTransport::exchange(dns::Query query, Reply reply) {
   });
 }
 
-std::size_t DnsTransport::usable_servers() const { return shared_->servers.size(); }
 std::size_t DnsTransport::invalid_servers() const { return shared_->invalid; }
 
 }  // namespace volley

@@ -1,4 +1,6 @@
-// Spool::open(): the spool on RocksDB (one default column family, key prefixes per record kind).
+// The spool on RocksDB (one default column family, key prefixes per record kind).
+#include "storage/rocksdb_spool.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -8,16 +10,14 @@
 #include <utility>
 
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
-#include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 #include "core/spool/codec.hpp"
 #include "core/spool/spool.hpp"
-#include "core/storage/rocksdb_open.hpp"
-#include "core/storage/rocksdb_writer.hpp"
+#include "storage/rocksdb_open.hpp"
+#include "storage/rocksdb_writer.hpp"
 
 namespace volley::spool {
 
@@ -45,10 +45,10 @@ std::string make_key(std::string_view prefix, std::string_view id) {
 // - Durability comes from the WAL, fsync'd once per group commit (WriteOptions::sync), and
 //   recovery replays it to the last intact record (point-in-time): a torn tail can only be
 //   unsynced outcome writes, which are safe to lose (a recipient is tried again).
-// - A 64 MiB write buffer (up to 4 of them) lets most messages be put and deleted while still in
+// - A 32 MiB write buffer (up to 3 of them) lets most messages be put and deleted while still in
 //   the memtable: the flush then drops the body and keeps only a small tombstone, so bodies of
 //   delivered mail mostly never reach an SST file. max_total_wal_size bounds the WAL the
-//   memtables pin (and so the replay time after a crash) by forcing a flush past 256 MiB.
+//   memtables pin (and so the replay time after a crash) by forcing a flush past 128 MiB.
 // - Level compaction with dynamic level sizes moves data (and tombstones) to the last level
 //   quickly, where tombstones are dropped; the compact-on-deletion collector marks SST files
 //   made mostly of deletes for compaction, so prefix scans at recovery do not wade through
@@ -58,13 +58,11 @@ std::string make_key(std::string_view prefix, std::string_view id) {
 // - A Bloom filter: idempotency lookups mostly miss, and the filter answers a miss without
 //   reading a data block.
 rocksdb::Options spool_options() {
-  rocksdb::Options o;
-  o.create_if_missing = true;
+  rocksdb::Options o = storage::base_options();
   o.max_background_jobs = 2;
   o.write_buffer_size = 32u << 20;
   o.max_write_buffer_number = 3;
   o.max_total_wal_size = 128u << 20;
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.compaction_style = rocksdb::kCompactionStyleLevel;
   o.level_compaction_dynamic_level_bytes = true;
   o.compression = rocksdb::kNoCompression;
@@ -72,9 +70,7 @@ rocksdb::Options spool_options() {
   o.table_properties_collector_factories.emplace_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/128,
                                                     /*deletion_trigger=*/64));
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  storage::add_bloom_filter(o);
   return o;
 }
 
@@ -368,10 +364,14 @@ class RocksSpool final : public Spool {
 
 }  // namespace
 
-std::unique_ptr<Spool> Spool::open(const std::string& path, std::string* error) {
-  auto db = storage::open_db(path, spool_options(), "spool", error);
+}  // namespace volley::spool
+
+namespace volley::storage {
+
+std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error) {
+  auto db = open_db(path, spool::spool_options(), "spool", error);
   if (!db) return nullptr;
-  return std::make_unique<RocksSpool>(std::move(db));
+  return std::make_unique<spool::RocksSpool>(std::move(db));
 }
 
-}  // namespace volley::spool
+}  // namespace volley::storage

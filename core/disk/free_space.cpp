@@ -1,9 +1,9 @@
-#include "core/storage/free_space.hpp"
+#include "core/disk/free_space.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace volley::storage {
+namespace volley::disk {
 
 std::uint64_t min_free_bytes(const MinFreeSpace& setting, std::uint64_t total_bytes) {
   auto share = [total_bytes](double percent) {
@@ -33,4 +33,4 @@ FreeSpaceGuard::Change FreeSpaceGuard::observe(std::uint64_t free_bytes, std::ui
   return Change::none;
 }
 
-}  // namespace volley::storage
+}  // namespace volley::disk

@@ -1,4 +1,4 @@
-#include "core/events/event_queue.hpp"
+#include "storage/event_queue.hpp"
 
 #include <algorithm>
 #include <map>
@@ -9,8 +9,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
-#include "core/storage/rocksdb_open.hpp"
-#include "core/storage/rocksdb_writer.hpp"
+#include "storage/rocksdb_open.hpp"
+#include "storage/rocksdb_writer.hpp"
 
 namespace volley::events {
 
@@ -59,12 +59,10 @@ std::string event_key(const std::string& endpoint, std::uint64_t seq) {
 // A small queue that is written and deleted within seconds when the endpoint is up: the
 // defaults, with a modest write buffer and no compression (events are short JSON).
 rocksdb::Options queue_options() {
-  rocksdb::Options o;
-  o.create_if_missing = true;
+  rocksdb::Options o = storage::base_options();
   o.max_background_jobs = 1;
   o.write_buffer_size = 8u << 20;
   o.max_total_wal_size = 64u << 20;
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.compression = rocksdb::kNoCompression;
   return o;
 }

@@ -1,15 +1,15 @@
 // The disk guard's decision: thresholds from [spool] min_free_space, and hysteresis.
 #include <catch2/catch.hpp>
 
-#include "core/storage/free_space.hpp"
+#include "core/disk/free_space.hpp"
 
-using namespace volley::storage;
+using namespace volley::disk;
 
 namespace {
 constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
 }
 
-TEST_CASE("automatic: 1 GiB or 5 % of the filesystem, whichever is smaller, never below 64 MiB", "[storage]") {
+TEST_CASE("automatic: 1 GiB or 5 % of the filesystem, whichever is smaller, never below 64 MiB", "[disk]") {
   const MinFreeSpace automatic;
   CHECK(min_free_bytes(automatic, 100 * kGiB) == kGiB);             // 5 % = 5 GiB
   CHECK(min_free_bytes(automatic, 10 * kGiB) == kGiB / 2);          // 5 % = 512 MiB
@@ -18,7 +18,7 @@ TEST_CASE("automatic: 1 GiB or 5 % of the filesystem, whichever is smaller, neve
   CHECK(min_free_bytes(automatic, 0) == 64 * kMiB);
 }
 
-TEST_CASE("an explicit size or percentage is taken as it is, 0 turning the guard off", "[storage]") {
+TEST_CASE("an explicit size or percentage is taken as it is, 0 turning the guard off", "[disk]") {
   CHECK(min_free_bytes(MinFreeSpace{2 * kGiB, std::nullopt}, 100 * kGiB) == 2 * kGiB);
   CHECK(min_free_bytes(MinFreeSpace{kMiB, std::nullopt}, 100 * kGiB) == kMiB);  // below the automatic floor
   CHECK(min_free_bytes(MinFreeSpace{std::nullopt, 10.0}, 100 * kGiB) == 10 * kGiB);
@@ -31,7 +31,7 @@ TEST_CASE("an explicit size or percentage is taken as it is, 0 turning the guard
   CHECK_FALSE(off.refusing());
 }
 
-TEST_CASE("the guard trips below the minimum and clears only a quarter above it", "[storage]") {
+TEST_CASE("the guard trips below the minimum and clears only a quarter above it", "[disk]") {
   FreeSpaceGuard guard(MinFreeSpace{100 * kMiB, std::nullopt});
   const std::uint64_t total = 10 * kGiB;
   CHECK(guard.observe(200 * kMiB, total) == FreeSpaceGuard::Change::none);
@@ -52,7 +52,7 @@ TEST_CASE("the guard trips below the minimum and clears only a quarter above it"
   CHECK(guard.observe(0, total) == FreeSpaceGuard::Change::tripped);
 }
 
-TEST_CASE("the margin to clear is capped at 256 MiB", "[storage]") {
+TEST_CASE("the margin to clear is capped at 256 MiB", "[disk]") {
   CHECK(resume_free_bytes(64 * kMiB) == 80 * kMiB);
   CHECK(resume_free_bytes(kGiB) == kGiB + 256 * kMiB);
   CHECK(resume_free_bytes(10 * kGiB) == 10 * kGiB + 256 * kMiB);

@@ -20,8 +20,6 @@ class io_context;
 
 namespace volley::api {
 
-class DiskGuard;
-
 struct InboundMessage {
   std::string peer;                     // "ip:port"
   std::string helo;
@@ -42,7 +40,8 @@ using InboundHandler =
 struct SmtpListenerOptions {
   std::string hostname = "localhost";
   // RCPT domains taken (exact, case-insensitive), with a plain local part only; all else (other
-  // domains, '%' and '!' paths, quoted local parts) gets 550 5.7.1 relaying denied.
+  // domains, '%' and '!' paths, quoted local parts) gets 550 5.7.1 relaying denied
+  // (core/smtp/inbound_recipient.hpp).
   std::vector<std::string> accept_domains;
   std::uint64_t max_message_size = 10 << 20;  // SIZE= and actual -> 552
   std::size_t max_recipients = 50;
@@ -55,9 +54,9 @@ struct SmtpListenerOptions {
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
   std::string tls_certificate_file, tls_private_key_file;  // both set: STARTTLS offered
-  // While it says the disk is (nearly) full, MAIL, RCPT and the end of DATA answer 452 4.3.1
-  // (null: never).
-  std::shared_ptr<DiskGuard> disk_guard;
+  // While it answers true (the disk is (nearly) full: api/disk_guard), MAIL, RCPT and the end of
+  // DATA answer 452 4.3.1 (empty: never). Called on the io thread; must not block.
+  std::function<bool()> refuse_for_storage;
 };
 
 class SmtpListener {
@@ -82,9 +81,5 @@ class SmtpListener {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// True when `address` (a RCPT forward path, without <>) is one this listener takes: a plain
-// dot-atom local part at one of `domains` (lower case), or bare "postmaster" (RFC 5321 §4.5.1).
-bool inbound_recipient_allowed(const std::string& address, const std::vector<std::string>& domains);
 
 }  // namespace volley::api

@@ -1,4 +1,4 @@
-#include "api/http_server.hpp"
+#include "net/http_server.hpp"
 
 // Boost 1.74's asio headers use std::exchange without including <utility> (C++20 build).
 #include <utility>
@@ -20,7 +20,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "api/http_json.hpp"
+#include <nlohmann/json.hpp>
+
+#include "net/acceptor.hpp"
 
 namespace volley::api {
 
@@ -70,6 +72,24 @@ std::string_view HttpRequest::path() const {
   std::string_view t(target);
   const auto q = t.find_first_of("?#");
   return q == std::string_view::npos ? t : t.substr(0, q);
+}
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(int status, std::string_view code, std::string_view message,
+                            std::string_view field) {
+  const nlohmann::json j = {{"error",
+                             {{"code", std::string(code)},
+                              {"message", std::string(message)},
+                              {"field", std::string(field)}}}};
+  // Messages may quote client input: never let invalid UTF-8 turn an answer into an exception.
+  return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
@@ -324,30 +344,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<char, 4096> scratch_{};
 };
 
-struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(net::io_context& io_, Handler handler, HttpServerOptions options)
-      : io(io_), acceptor(net::make_strand(io_)), retry_timer(acceptor.get_executor()) {
+struct HttpServer::Impl {
+  Impl(net::io_context& io_, Handler handler, HttpServerOptions options) : io(io_) {
     shared = std::make_shared<ServerShared>();
     shared->handler = std::move(handler);
     shared->options = std::move(options);
+    Acceptor::Options o;
+    o.name = "HTTP listener";
+    o.retry_after = std::chrono::milliseconds(50);
+    acceptor = Acceptor::make(io, std::move(o), [shared = shared](tcp::socket socket) { admit(shared, std::move(socket)); });
   }
 
-  void accept() {
-    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
-  }
-
-  void on_accept(beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (ec) {
-      // Out of descriptors and the like: back off briefly instead of spinning.
-      retry_timer.expires_after(std::chrono::milliseconds(50));
-      retry_timer.async_wait([self = shared_from_this()](beast::error_code tec) {
-        if (!tec) self->accept();
-      });
-      return;
-    }
+  static void admit(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::shared_ptr<Connection> conn;
@@ -363,14 +371,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     } else {
       socket.close(ignored);
     }
-    accept();
   }
 
   net::io_context& io;
-  tcp::acceptor acceptor;
-  net::steady_timer retry_timer;
   std::shared_ptr<ServerShared> shared;
-  std::atomic<std::uint16_t> bound_port{0};
+  std::shared_ptr<Acceptor> acceptor;
   std::atomic<bool> stopped{false};
 };
 
@@ -382,30 +387,13 @@ HttpServer::~HttpServer() { stop(); }
 void HttpServer::start(const std::string& listen) {
   const auto hp = split_host_port(listen);
   if (!hp) throw std::runtime_error("invalid listen address '" + listen + "' (want host:port)");
-  beast::error_code ec;
-  tcp::endpoint endpoint;
-  const auto address = net::ip::make_address(hp->first, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, hp->second);
-  } else {
-    tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("cannot resolve listen host '" + hp->first + "'");
-    endpoint = results.begin()->endpoint();
-  }
-  auto& acceptor = impl_->acceptor;
-  auto fail = [&](const char* what) {
-    throw std::runtime_error(std::string("HTTP listener ") + listen + ": " + what + ": " + ec.message());
-  };
-  if (acceptor.open(endpoint.protocol(), ec)) fail("open");
-  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
-  if (acceptor.bind(endpoint, ec)) fail("bind");
-  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) fail("listen");
-  impl_->bound_port = acceptor.local_endpoint().port();
-  net::dispatch(acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+  const auto endpoint = Acceptor::resolve(impl_->io, hp->first, hp->second);
+  if (!endpoint) throw std::runtime_error("cannot resolve listen host '" + hp->first + "'");
+  impl_->acceptor->listen(*endpoint, listen);
+  impl_->acceptor->start();
 }
 
-std::uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
+std::uint16_t HttpServer::port() const { return impl_->acceptor->port(); }
 
 std::size_t HttpServer::connection_count() const {
   std::lock_guard lock(impl_->shared->mu);
@@ -414,12 +402,7 @@ std::size_t HttpServer::connection_count() const {
 
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
-  // The acceptor is not thread-safe: close it on its own strand.
-  net::post(impl_->acceptor.get_executor(), [impl = impl_] {
-    beast::error_code ec;
-    impl->acceptor.close(ec);
-    impl->retry_timer.cancel();
-  });
+  impl_->acceptor->close();
   std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(impl_->shared->mu);

@@ -1,6 +1,7 @@
 #pragma once
 // The per-tenant suppression list: addresses Volley must not mail again (hard bounces,
 // complaints, entries made through the API). Persistent in its own RocksDB; thread-safe.
+// What an entry is and how it is stored (core/suppression/entry.hpp) is pure code in core.
 //
 // contains() is on the injection hot path (every recipient of every message, on the HTTP io
 // thread): it is one lookup in an in-memory index under a shared lock, without allocating.
@@ -17,33 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/suppression/entry.hpp"
+
 namespace volley::suppression {
-
-inline constexpr std::size_t kMaxReason = 200;
-inline constexpr std::size_t kMaxDescription = 500;
-inline constexpr std::size_t kMaxCategory = 200;
-inline constexpr std::size_t kMaxSource = 64;
-inline constexpr std::size_t kMaxTenant = 200;
-inline constexpr std::size_t kMaxAddress = 254;  // RFC 5321 path minus its angle brackets
-
-struct Entry {
-  std::string email;        // normalised (see normalize_address)
-  std::string tenant;
-  std::string reason;       // "hard_bounce", "complaint", "manual", ...
-  std::string category;     // bounce category ("bad-mailbox") or feedback type ("abuse")
-  std::string source;       // "async_bounce", "bounce", "complaint", "api"
-  std::string description;  // e.g. the SMTP reply
-  std::int64_t created_at_ms = 0;
-  std::int64_t updated_at_ms = 0;
-
-  bool operator==(const Entry&) const = default;
-};
-
-// The form addresses are kept and compared in: surrounding white space trimmed, ASCII
-// lower-cased (local part included: a list errs on the side of not mailing). nullopt and *error
-// when it is empty, too long, has no local part or domain, or holds white space or control
-// characters.
-std::optional<std::string> normalize_address(std::string_view address, std::string* error);
 
 struct Added {
   bool created = false;  // false: an entry for the address existed and was updated
