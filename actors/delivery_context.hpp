@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/dns_actor.hpp"
 #include "actors/egress_path.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
@@ -52,7 +53,7 @@ using BodyBudget = std::atomic<std::int64_t>;
 struct DeliveryContext {
   DeliverySettings settings;
   boost::asio::io_context* io = nullptr;  // where SMTP sessions run
-  caf::actor dns;
+  dns_actor dns;
   caf::actor spool;
   caf::actor metrics;
   caf::actor events;
