@@ -9,6 +9,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/dns_actor.hpp"
 #include "actors/egress_path.hpp"
 #include "core/delivery/body_budget.hpp"
 #include "core/delivery/reply_classifier.hpp"
@@ -53,7 +54,7 @@ using BodyBudget = delivery::BodyBudget;
 struct DeliveryContext {
   DeliverySettings settings;
   boost::asio::io_context* io = nullptr;  // where SMTP sessions run
-  caf::actor dns;
+  dns_actor dns;
   caf::actor spool;
   caf::actor metrics;
   caf::actor events;

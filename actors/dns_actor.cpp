@@ -21,6 +21,13 @@ using dns_timeout_atom = caf::atom_constant<caf::atom("dnstimeout")>;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<std::uint8_t>;
 
+// The public protocol and the transport's answers, which only the actor sends itself.
+using dns_actor_impl = dns_actor::extend<
+    // An answer to query `id` (by wire id) of lookup `serial`.
+    caf::reacts_to<dns_reply_atom, std::uint64_t, std::uint16_t, Bytes>,
+    // Query `id` of lookup `serial` got no answer from any server in time.
+    caf::reacts_to<dns_timeout_atom, std::uint64_t, std::uint16_t>>;
+
 struct DnsActorState {
   static inline const char* name = "volley.dns";
 
@@ -43,7 +50,7 @@ struct DnsActorState {
   std::uint64_t next_serial = 1;
 };
 
-using DnsActor = caf::stateful_actor<DnsActorState>;
+using DnsActor = dns_actor_impl::stateful_base<DnsActorState>;
 
 // A copy for one requester: TTL counted down, equal preferences in a fresh order.
 dns::MxResolution hand_out(DnsActorState& st, const dns::MxResolution& r, Clock::time_point expires,
@@ -70,7 +77,7 @@ void send_queries(DnsActor* self, std::uint64_t serial, std::vector<dns::Query> 
   for (auto& q : queries) {
     const std::uint16_t id = q.id;
     self->state.transport->exchange(std::move(q), [me, serial, id](std::optional<Bytes> reply) {
-      auto strong = caf::actor_cast<caf::actor>(me);
+      auto strong = caf::actor_cast<dns_actor_impl>(me);
       if (!strong) return;
       if (reply) {
         caf::anon_send(strong, dns_reply_atom::value, serial, id, std::move(*reply));
@@ -128,7 +135,7 @@ caf::result<dns::MxResolution> resolve(DnsActor* self, const std::string& reques
   return promise;
 }
 
-caf::behavior dns_actor(DnsActor* self, std::shared_ptr<DnsTransport> transport, DnsConfig config) {
+dns_actor_impl::behavior_type dns_behavior(DnsActor* self, std::shared_ptr<DnsTransport> transport, DnsConfig config) {
   self->state.transport = std::move(transport);
   self->state.config = std::move(config);
   return {
@@ -152,11 +159,11 @@ caf::behavior dns_actor(DnsActor* self, std::shared_ptr<DnsTransport> transport,
 
 }  // namespace
 
-caf::actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
-                           DnsConfig config) {
+dns_actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
+                          DnsConfig config) {
   auto transport = std::make_shared<DnsTransport>(
       io, DnsTransport::Settings{config.servers, config.timeout, config.attempts});
-  return system.spawn(dns_actor, std::move(transport), std::move(config));
+  return system.spawn(dns_behavior, std::move(transport), std::move(config));
 }
 
 }  // namespace volley

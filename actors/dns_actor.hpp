@@ -1,5 +1,5 @@
 #pragma once
-// The DNS actor: answers (resolve_atom, std::string domain) -> dns::MxResolution.
+// The DNS actor: MX resolution for delivery (dns_actor below is its whole protocol).
 // Results are cached by TTL (positive and negative), concurrent lookups of one domain share
 // one resolution, and all network I/O runs on an Asio io_context (DnsTransport), so the actor
 // never blocks.
@@ -9,9 +9,12 @@
 #include <vector>
 
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
-#include "net/dns_transport.hpp"
+#include "actors/messages.hpp"
 #include "core/dns/mx_lookup.hpp"
+#include "net/dns_transport.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -31,8 +34,14 @@ struct DnsConfig {
   static DnsConfig from_resolv_conf(const std::string& path = "/etc/resolv.conf");
 };
 
+using dns_actor = caf::typed_actor<
+    // The MX hosts of a domain with their addresses, in the order to try them (equal preferences
+    // shuffled per answer); its ttl counts down from the cached answer. Never an error: a failed
+    // lookup is a resolution with status temp_fail or perm_fail (an invalid name: perm_fail at once).
+    caf::replies_to<resolve_atom, std::string>::with<dns::MxResolution>>;
+
 // `io` must run (on some thread) for as long as the actor lives.
-caf::actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
+dns_actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,
                            DnsConfig config);
 
 }  // namespace volley

@@ -200,7 +200,7 @@ struct ReceivedNote {
 using ReceivedNotes = std::vector<ReceivedNote>;
 
 // ---- DNS ----
-// request: (resolve_atom, std::string domain) -> dns::MxResolution
+// request: (resolve_atom, std::string domain) -> dns::MxResolution (actors/dns_actor.hpp)
 
 }  // namespace volley
 

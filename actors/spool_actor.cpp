@@ -408,9 +408,9 @@ void run_spool_actor(caf::blocking_actor* self, std::shared_ptr<SpoolActorInit> 
 
 }  // namespace
 
-caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics, caf::actor events,
-                             std::chrono::milliseconds history_retention) {
+spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
+                              caf::actor router, caf::actor metrics, caf::actor events,
+                              std::chrono::milliseconds history_retention) {
   // CAF keeps the spawn arguments as long as any handle to the actor lives. Moving the state
   // out on start means the spool is closed and the other actors' handles are released as soon
   // as the actor quits, not when its last handle goes. (It is an argument, not a lambda
@@ -419,7 +419,7 @@ caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::S
   auto init = std::make_shared<SpoolActorInit>(
       SpoolActorInit{std::move(spool), std::move(router), std::move(metrics), std::move(events),
                      history_retention.count()});
-  return system.spawn<caf::detached>(run_spool_actor, std::move(init));
+  return caf::actor_cast<spool_actor>(system.spawn<caf::detached>(run_spool_actor, std::move(init)));
 }
 
 }  // namespace volley

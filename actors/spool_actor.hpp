@@ -7,30 +7,11 @@
 // new requests pile up and the next write takes them all, so batches grow with load without
 // any timer adding latency when the load is light.
 //
-// Protocol (types in actors/messages.hpp):
-//   (put_atom, InjectBatchPtr)  The batch's done() is called exactly once on this actor's
-//       thread: committed, replayed (idempotency key seen within 24 h, in the spool or earlier
-//       in the same write, with the same request digest: nothing is written), reused (the key
-//       answered a request with another digest: nothing is written) or failed. After done(), the actor moves the
-//       messages out of the batch (bodies go to delivery without a copy): the sender must not
-//       read batch->messages once it has sent the put.
-//   (done_atom, SpoolReleases)  Recipients that are final: their records go, and a message with
-//       its body when its last recipient is among them; a release with history leaves it
-//       (the final event) under the recipient id.
-//   (history_atom, std::string rcpt_id) -> std::string  Its delivered event (or, while it is
-//       still spooled, what its records say), "" if none: what feedback reports are matched with.
-//   (history_atom, std::string message_id, std::string recipient) -> std::string  The same,
-//       found by message and address.
-//   (defer_atom, spool::RecipientRecord)  A recipient's new delivery state.
-//   (load_atom, std::vector<std::string> message ids) -> LoadedBodies  Bodies read back for
-//       recipients that are due again (null where a body is missing).
-//   (status_atom, std::string id) -> RecipientStatuses  A recipient id: its status (from its
-//       history when final, else its record); a message id: every recipient's it has. Empty when
-//       none is known.
-//   (recover_atom) -> std::size_t  Re-queues everything in the spool without reading a body
-//       (recipients recovered is the answer), deletes messages with no recipients left and expires old idempotency
-//       keys. Send it once at start-up, before the API accepts requests.
-//   (stop_atom)  Writes what it has gathered, fails the puts still waiting, and quits.
+// Protocol: spool_actor below (types in actors/messages.hpp and actors/recipient_status.hpp).
+// It is a blocking actor (it waits on fsync), so CAF does not check its receive loop against
+// spool_actor: a message added here must be added to SpoolWriter::run by hand (anything else
+// is answered with unexpected_message).
+//
 // Sent by the actor:
 //   to router:  (enqueue_atom, SpooledMessages): one per synced write (recovery: per 1,000
 //               messages); each message's recipients share one QueuedMessagePtr.
@@ -47,15 +28,51 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/messages.hpp"
+#include "actors/recipient_status.hpp"
 #include "core/spool/spool.hpp"
 
 namespace volley {
 
+using spool_actor = caf::typed_actor<
+    // The batch's done() is called exactly once on this actor's thread: committed, replayed
+    // (idempotency key seen within 24 h, in the spool or earlier in the same write, with the same
+    // request digest: nothing is written), reused (the key answered a request with another digest:
+    // nothing is written) or failed. After done(), the actor moves the messages out of the batch
+    // (bodies go to delivery without a copy): the sender must not read batch->messages once it
+    // has sent the put.
+    caf::reacts_to<put_atom, InjectBatchPtr>,
+    // Recipients that are final: their records go, and a message with its body when its last
+    // recipient is among them; a release with history leaves it (the final event) under the
+    // recipient id.
+    caf::reacts_to<done_atom, SpoolReleases>,
+    // (rcpt_id) Its delivered event (or, while it is still spooled, what its records say), ""
+    // if none: what feedback reports are matched with.
+    caf::replies_to<history_atom, std::string>::with<std::string>,
+    // (message_id, recipient address) The same, found by message and address.
+    caf::replies_to<history_atom, std::string, std::string>::with<std::string>,
+    // A recipient's new delivery state.
+    caf::reacts_to<defer_atom, spool::RecipientRecord>,
+    // (message ids) Bodies read back for recipients that are due again (null where a body is
+    // missing).
+    caf::replies_to<load_atom, std::vector<std::string>>::with<LoadedBodies>,
+    // (a recipient or message id) A recipient id: its status (from its history when final, else
+    // its record); a message id: every recipient's it has. Empty when none is known.
+    caf::replies_to<status_atom, std::string>::with<RecipientStatuses>,
+    // Re-queues everything in the spool without reading a body (the answer: recipients
+    // recovered), deletes messages with no recipients left and expires old idempotency keys.
+    // Send it once at start-up, before the API accepts requests.
+    caf::replies_to<recover_atom>::with<std::size_t>,
+    // Writes what it has gathered, fails the puts still waiting, and quits.
+    caf::reacts_to<stop_atom>>;
+
 // Spawns the spool actor (detached). router, metrics and events may be invalid (nothing is
 // sent). Delivery history older than history_retention is deleted (0: kept).
-caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics, caf::actor events = {},
-                             std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
+spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
+                              caf::actor router, caf::actor metrics, caf::actor events = {},
+                              std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
 
 }  // namespace volley

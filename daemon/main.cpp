@@ -299,15 +299,18 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);
-    caf::anon_send(router, spool_atom::value, spool_actor);  // see router_actor: the one late wiring
-    caf::anon_send(events, spool_atom::value, spool_actor);
+    // Who does not take the typed handle yet gets the dynamic one (a typed handle in a message
+    // would not match their (spool_atom, caf::actor) handlers).
+    const auto spool_handle = caf::actor_cast<caf::actor>(spool_actor);
+    caf::anon_send(router, spool_atom::value, spool_handle);  // see router_actor: the one late wiring
+    caf::anon_send(events, spool_atom::value, spool_handle);
     FeedbackOptions feedback_opts;
     feedback_opts.return_paths = ctx.settings.return_paths;
     feedback_opts.classifier = ctx.settings.classifier;
     feedback_opts.suppressions = suppressions;
     feedback_opts.suppress_categories = cfg.suppression.bounce_categories;
     feedback_opts.suppress_complaints = cfg.suppression.complaints;
-    feedback_opts.spool = spool_actor;
+    feedback_opts.spool = spool_handle;
     feedback_opts.events = events;
     feedback_opts.metrics = metrics.actor;
     auto feedback = spawn_feedback_actor(sys, feedback_opts);
@@ -325,10 +328,10 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     disk_guard->start();
 
     api::InjectionApiConfig api_cfg;
-    api_cfg.spool = spool_actor;
+    api_cfg.spool = spool_handle;
     api_cfg.prepare.hostname = cfg.hostname;
     api_cfg.prepare.max_message_size = cfg.http.max_message_size;
-    api_cfg.status = status_lookup(sys, events, spool_actor);
+    api_cfg.status = status_lookup(sys, events, spool_handle);
     api_cfg.render_metrics = [render = metrics.render, disk_guard] { return render() + disk_guard->render_metrics(); };
     api_cfg.disk_guard = disk_guard;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);

@@ -105,7 +105,7 @@ DnsConfig config_for(std::vector<std::uint16_t> ports, std::chrono::milliseconds
   return cfg;
 }
 
-dns::MxResolution resolve(caf::scoped_actor& self, const caf::actor& dns,
+dns::MxResolution resolve(caf::scoped_actor& self, const dns_actor& dns,
                           const std::string& domain) {
   std::optional<dns::MxResolution> out;
   self->request(dns, 30s, resolve_atom::value, domain)

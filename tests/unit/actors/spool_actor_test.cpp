@@ -155,12 +155,12 @@ struct Fixture {
     system.reset();  // waits for every actor, the spool actor included
   }
 
-  caf::actor spawn(const std::string& path) {
+  spool_actor spawn(const std::string& path) {
     return spawn_spool_actor(*system, open_spool(path), recorder, recorder);
   }
 
   // Stops the actor and waits until it has quit (and so closed its spool).
-  void stop(caf::actor& a) {
+  void stop(spool_actor& a) {
     caf::scoped_actor self{*system};
     caf::anon_send(a, stop_atom::value);
     self->wait_for(a);
@@ -551,7 +551,7 @@ std::string final_event(const std::string& kind, const std::string& rcpt_id, con
       .dump();
 }
 
-RecipientStatuses ask_status(caf::actor_system& sys, const caf::actor& actor, const std::string& id) {
+RecipientStatuses ask_status(caf::actor_system& sys, const spool_actor& actor, const std::string& id) {
   caf::scoped_actor self{sys};
   RecipientStatuses out;
   self->request(actor, caf::infinite, status_atom::value, id)
@@ -560,7 +560,7 @@ RecipientStatuses ask_status(caf::actor_system& sys, const caf::actor& actor, co
   return out;
 }
 
-std::string ask_history(caf::actor_system& sys, const caf::actor& actor, const std::string& rcpt_id) {
+std::string ask_history(caf::actor_system& sys, const spool_actor& actor, const std::string& rcpt_id) {
   caf::scoped_actor self{sys};
   std::string out;
   self->request(actor, caf::infinite, history_atom::value, rcpt_id)
