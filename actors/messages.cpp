@@ -29,18 +29,4 @@ const Suspension* EgressControl::find(QueueScope::Kind kind, const std::string& 
   return it != scopes.end() && it->second.active(now_ms) ? &it->second : nullptr;
 }
 
-const char* to_string(OutcomeKind k) {
-  switch (k) {
-    case OutcomeKind::delivered: return "delivered";
-    case OutcomeKind::deferred: return "deferred";
-    case OutcomeKind::bounced: return "bounced";
-    case OutcomeKind::expired: return "expired";
-    case OutcomeKind::received: return "received";
-    case OutcomeKind::suppressed: return "suppressed";
-    case OutcomeKind::async_bounce: return "async_bounce";
-    case OutcomeKind::complaint: return "complaint";
-  }
-  return "unknown";
-}
-
 }  // namespace volley

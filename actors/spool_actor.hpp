@@ -48,6 +48,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/events_actor.hpp"
 #include "core/spool/spool.hpp"
 
 namespace volley {
@@ -55,7 +56,7 @@ namespace volley {
 // Spawns the spool actor (detached). router, metrics and events may be invalid (nothing is
 // sent). Delivery history older than history_retention is deleted (0: kept).
 caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics, caf::actor events = {},
+                             caf::actor router, caf::actor metrics, events_actor events = {},
                              std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
 
 }  // namespace volley
