@@ -12,6 +12,7 @@
 #include "actors/dns_actor.hpp"
 #include "actors/egress_path.hpp"
 #include "core/delivery/body_budget.hpp"
+#include "actors/events_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -57,7 +58,7 @@ struct DeliveryContext {
   dns_actor dns;
   caf::actor spool;
   caf::actor metrics;
-  caf::actor events;
+  events_actor events;
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();
 };

@@ -1,15 +1,13 @@
 #include "actors/events_actor.hpp"
 
 #include <map>
+#include <memory>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/event_log.hpp"
-#include "actors/messages.hpp"
-#include "actors/recipient_status.hpp"
-#include "actors/webhook_actor.hpp"
 
 namespace volley {
 
@@ -30,11 +28,10 @@ struct EventsState {
   bool flush_pending = false;
   bool retry_pending = false;  // a write failed; tried again by a tick
   caf::actor spool;
-  caf::actor feedback;  // where synchronous bounces go to be suppressed
   // Final outcomes whose lines are in `buffer`: released in the spool after the write.
   SpoolReleases to_release;
   // Reports waiting for their lines to be written and queued.
-  std::vector<caf::response_promise> waiting;
+  std::vector<caf::typed_response_promise<bool>> waiting;
   // rcpt id -> final status, until the spool has it in its history (ordered: a message's
   // recipients are one range).
   std::map<std::string, RecipientStatus> status;
@@ -49,14 +46,12 @@ struct EventsState {
   }
 };
 
-using EventsActor = caf::stateful_actor<EventsState>;
+using Self = events_actor::stateful_pointer<EventsState>;
 
 // Writes the buffered lines to the kernel (they survive a crash of this process) and hands them
 // to the webhook queue; once that is done, the spool forgets the recipients they report and the
 // reports waiting are answered.
-void schedule_flush(EventsActor* self);
-
-void flush(EventsActor* self) {
+void flush(Self self) {
   auto& st = self->state;
   if (!st.buffer.empty() && !st.log->append(st.buffer)) {
     // Disk full or an I/O error: keep the lines, their releases and the reports waiting, and try
@@ -69,7 +64,7 @@ void flush(EventsActor* self) {
   }
   st.buffer.clear();
   auto releases = std::make_shared<SpoolReleases>(std::move(st.to_release));
-  auto waiting = std::make_shared<std::vector<caf::response_promise>>(std::move(st.waiting));
+  auto waiting = std::make_shared<std::vector<caf::typed_response_promise<bool>>>(std::move(st.waiting));
   st.to_release.clear();
   st.waiting.clear();
   ++st.flushes_in_flight;
@@ -79,7 +74,7 @@ void flush(EventsActor* self) {
       // From now on the spool answers for these recipients: a status request reaches it after
       // this release, so it finds them in the history.
       for (const auto& r : *releases) st.status.erase(r.rcpt_id);
-      self->send(st.spool, done_atom::value, std::move(*releases));
+      caf::anon_send(st.spool, done_atom::value, std::move(*releases));
     }
     for (auto& rp : *waiting) rp.deliver(true);
     if (--st.flushes_in_flight == 0 && st.stopping) self->quit();
@@ -99,7 +94,7 @@ void flush(EventsActor* self) {
 }
 
 // Writes at once past 64 KiB of lines, else within 100 ms.
-void schedule_flush(EventsActor* self) {
+void schedule_flush(Self self) {
   auto& st = self->state;
   if (st.buffer.size() >= kFlushBytes) {
     flush(self);
@@ -109,57 +104,9 @@ void schedule_flush(EventsActor* self) {
   }
 }
 
-// One event as a JSON object. Metadata and report are JSON objects already (checked at
-// injection, built by Volley): spliced in rather than parsed again.
-std::string to_json(const Outcome& o) {
-  nlohmann::json j{{"event", to_string(o.kind)},
-                   {"id", o.rcpt_id},
-                   {"message_id", o.message_id},
-                   {"recipient", o.recipient},
-                   {"domain", o.domain},
-                   {"tenant", o.tenant},
-                   {"at", o.at_ms},
-                   {"received_at", o.received_at_ms}};
-  if (o.attempt > 0) j["attempt"] = o.attempt;
-  if (!o.campaign.empty()) j["campaign"] = o.campaign;
-  if (!o.mx_host.empty()) j["mx_host"] = o.mx_host;
-  if (!o.pool.empty()) j["pool"] = o.pool;
-  if (!o.source.empty()) j["source"] = o.source;
-  if (!o.reply.empty()) j["reply"] = o.reply;
-  if (!o.category.empty()) j["category"] = o.category;
-  if (o.smtp_stage != smtp::Stage::none) j["smtp_stage"] = smtp::to_string(o.smtp_stage);
-  if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;
-  if (o.extras && !o.extras->tags.empty()) j["tags"] = o.extras->tags;
-  std::string out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  auto splice = [&out](std::string_view name, const std::string& object) {
-    if (object.empty() || object == "{}") return;
-    out.pop_back();  // '}'
-    out += ",\"";
-    out += name;
-    out += "\":";
-    out += object;
-    out += '}';
-  };
-  if (o.extras) splice("metadata", o.extras->metadata_json);
-  splice("report", o.report_json);
-  return out;
-}
-
-void add(EventsActor* self, const Outcome& o) {
-  auto& st = self->state;
-  std::string line = to_json(o);
-  const bool final = o.kind == OutcomeKind::delivered || o.kind == OutcomeKind::bounced || o.kind == OutcomeKind::expired;
-  // A suppressed recipient was never spooled, but its status is as final.
-  const bool last_word = final || o.kind == OutcomeKind::suppressed;
-  st.buffer += line;
-  st.buffer += '\n';
-  std::string history = last_word ? line : std::string();
-  if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
-  if (!last_word) return;
-  if (o.kind == OutcomeKind::bounced && smtp::about_recipient(o.smtp_stage) && st.feedback)
-    self->send(st.feedback, suppress_atom::value, o);
-  // Final statuses are kept here until the spool has them in its history; a deferred
-  // recipient's status is its spool record.
+// Final statuses are kept here until the spool has them in its history; a deferred recipient's
+// status is its spool record.
+RecipientStatus final_status(const Outcome& o) {
   RecipientStatus status;
   status.id = o.rcpt_id;
   status.message_id = o.message_id;
@@ -171,79 +118,98 @@ void add(EventsActor* self, const Outcome& o) {
   status.reply = o.reply;
   status.reply_is_last = false;
   status.category = o.category;
-  st.remember_final(std::move(status));
-  st.to_release.push_back(SpoolRelease{o.rcpt_id, o.message_id, o.message_finished, std::move(history), final});
+  return status;
+}
+
+void add(Self self, const Outcome& o) {
+  auto& st = self->state;
+  std::string line = events::to_json(o);
+  st.buffer += line;
+  st.buffer += '\n';
+  const bool last_word = events::ends_status(o.kind);
+  // The final event line is the recipient's history record.
+  std::string history = last_word ? line : std::string();
+  if (st.opts.webhooks) st.for_webhooks.push_back(WebhookEvent{to_string(o.kind), o.tenant, std::move(line)});
+  if (!last_word) return;
+  st.remember_final(final_status(o));
+  st.to_release.push_back(
+      SpoolRelease{o.rcpt_id, o.message_id, o.message_finished, std::move(history), events::is_final(o.kind)});
+}
+
+Outcome received_event(const ReceivedNote& n) {
+  const auto& m = *n.message;
+  Outcome o;
+  o.kind = OutcomeKind::received;
+  o.rcpt_id = n.rcpt_id;
+  o.message_id = m.id;
+  o.recipient = n.recipient;
+  o.domain = n.domain;
+  o.tenant = m.tenant;
+  o.campaign = m.campaign;
+  o.pool = m.pool;
+  o.received_at_ms = m.received_at_ms;
+  o.at_ms = m.received_at_ms;
+  o.extras = m.extras;
+  return o;
+}
+
+events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.log = std::make_unique<EventLog>(st.opts.event_log_path, st.opts.event_log_max_size, st.opts.event_log_keep);
+  return {
+      [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
+      [self](outcome_atom, const Outcome& o) {
+        add(self, o);
+        auto& st = self->state;
+        // Sent before the line is written: the address is listed no later than the event is seen.
+        if (st.opts.suppressions && suppression::suppresses(o, st.opts.suppression_policy))
+          self->send(st.opts.suppressions, suppress_atom::value, *suppression::entry_for(o, st.opts.suppression_policy));
+        schedule_flush(self);
+      },
+      [self](outcome_atom, const ReceivedNotes& notes) {
+        for (const auto& n : notes) add(self, received_event(n));
+        schedule_flush(self);
+      },
+      [self](report_atom, const std::vector<Outcome>& events) -> caf::typed_response_promise<bool> {
+        for (const auto& o : events) add(self, o);
+        auto rp = self->make_response_promise<bool>();
+        self->state.waiting.push_back(rp);
+        schedule_flush(self);
+        return rp;
+      },
+      [self](status_atom, const std::string& id) -> RecipientStatuses {
+        const auto& status = self->state.status;
+        RecipientStatuses out;
+        if (names_recipient(id)) {
+          if (auto it = status.find(id); it != status.end()) out.push_back(it->second);
+          return out;
+        }
+        const std::string prefix = id + "-";
+        for (auto it = status.lower_bound(prefix); it != status.end() && it->first.rfind(prefix, 0) == 0; ++it)
+          out.push_back(it->second);
+        return out;
+      },
+      [self](stop_atom) -> caf::typed_response_promise<bool> {
+        // Answered, and the actor quits, once everything written has been queued and released.
+        auto rp = self->make_response_promise<bool>();
+        self->state.waiting.push_back(rp);
+        self->state.stopping = true;
+        flush(self);
+        return rp;
+      },
+      [self](tick_atom) {
+        self->state.flush_pending = false;
+        self->state.retry_pending = false;
+        flush(self);
+      },
+  };
 }
 
 }  // namespace
 
-caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
-  return sys.spawn([](EventsActor* self, EventsOptions opts) -> caf::behavior {
-    auto& st = self->state;
-    st.opts = opts;
-    st.log = std::make_unique<EventLog>(opts.event_log_path, opts.event_log_max_size, opts.event_log_keep);
-    return {
-        [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
-        [self](suppress_atom, caf::actor feedback) { self->state.feedback = std::move(feedback); },
-        [self](outcome_atom, const Outcome& o) {
-          add(self, o);
-          schedule_flush(self);
-        },
-        [self](outcome_atom, const ReceivedNotes& notes) {
-          Outcome o;
-          o.kind = OutcomeKind::received;
-          for (const auto& n : notes) {
-            const auto& m = *n.message;
-            o.rcpt_id = n.rcpt_id;
-            o.message_id = m.id;
-            o.recipient = n.recipient;
-            o.domain = n.domain;
-            o.tenant = m.tenant;
-            o.campaign = m.campaign;
-            o.pool = m.pool;
-            o.received_at_ms = m.received_at_ms;
-            o.at_ms = m.received_at_ms;
-            o.extras = m.extras;
-            add(self, o);
-          }
-          schedule_flush(self);
-        },
-        // Answered with the next write (within 100 ms): reports share writes like outcomes do.
-        [self](report_atom, const std::vector<Outcome>& events) -> caf::result<bool> {
-          for (const auto& o : events) add(self, o);
-          auto rp = self->make_response_promise<bool>();
-          self->state.waiting.push_back(rp);
-          schedule_flush(self);
-          return rp;
-        },
-        [self](tick_atom) {
-          self->state.flush_pending = false;
-          self->state.retry_pending = false;
-          flush(self);
-        },
-        // A recipient id: its final status, if still here; a message id: its recipients' here.
-        [self](status_atom, const std::string& id) -> RecipientStatuses {
-          const auto& status = self->state.status;
-          RecipientStatuses out;
-          if (names_recipient(id)) {
-            if (auto it = status.find(id); it != status.end()) out.push_back(it->second);
-            return out;
-          }
-          const std::string prefix = id + "-";
-          for (auto it = status.lower_bound(prefix); it != status.end() && it->first.rfind(prefix, 0) == 0; ++it)
-            out.push_back(it->second);
-          return out;
-        },
-        [self](stop_atom) -> caf::result<bool> {
-          // Answered, and the actor quits, once everything written has been queued and released.
-          auto rp = self->make_response_promise<bool>();
-          self->state.waiting.push_back(rp);
-          self->state.stopping = true;
-          flush(self);
-          return rp;
-        },
-    };
-  }, std::move(opts));
+events_actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts) {
+  return sys.spawn(behaviour, std::move(opts));
 }
 
 }  // namespace volley

@@ -1,10 +1,17 @@
 #pragma once
-// The event sink: one event model for everything that happens to a recipient message
-// (received, delivered, deferred, bounced, expired, suppressed, async_bounce, complaint). Each
-// event is a JSON line in the rotated event log and, when webhooks are configured, goes to the
-// webhook actor's disk queue. A final event (delivered, bounced, expired, suppressed) goes to the
-// spool as the recipient's history, where GET /api/v1/messages/{id} finds it; until then its
-// status is answered from here (a recipient not final yet is answered from its spool record).
+// The event sink: every event about a recipient message (received, delivered, deferred,
+// bounced, expired, suppressed, async_bounce, complaint; core/events/outcome.hpp) becomes a JSON
+// line in the rotated event log and, when webhooks are configured, goes to the webhook actor's
+// disk queue. A final event (delivered, bounced, expired, suppressed) goes to the spool as the
+// recipient's history, where GET /api/v1/messages/{id} finds it; until then its status is
+// answered from here (a recipient not final yet is answered from its spool record).
+//
+// Data flows one way through it: delivery, the spool (received), the feedback actor
+// (async_bounce, complaint) and the suppression API (suppressed) send events here; they go on to
+// the log, the webhook actor and the spool. A synchronous bounce is seen here first, so this
+// actor asks core/suppression/policy.hpp whether it suppresses its address and, if so, sends the
+// entry to the suppression actor (never back to the feedback actor). Events that come as
+// reports (report_atom) were decided on by their sender.
 //
 // A scheduled actor, not a detached one: its only I/O is an append of buffered lines to the page
 // cache (no fsync) at most every 100 ms or 64 KiB, which costs less than the thread wake-up a
@@ -12,23 +19,45 @@
 //
 // Ordering that keeps events from being lost: a final outcome's spool records are released only
 // after its line is written and the webhook actor has queued it. A crash in between repeats a
-// delivery (and its event) rather than losing the event.
-//   (spool_atom, caf::actor spool)             where final outcomes are released (given at start)
-//   (suppress_atom, caf::actor feedback)       where synchronous bounces go (it suppresses hard ones)
-//   (outcome_atom, Outcome)                    an event from delivery
-//   (outcome_atom, ReceivedNotes)              "received" events for recipients just spooled
-//   (report_atom, std::vector<Outcome>) -> bool  events written and queued for webhooks at once
-//                                              (feedback, suppression): answered once they are
-//   (stop_atom) -> bool                        write and release everything pending, then quit
-//   (status_atom, std::string id) -> RecipientStatuses  final statuses not yet in the spool: a
-//                                              recipient id's, or every recipient's of a message id
+// delivery (and its event) rather than losing the event. Reports are answered at the same point,
+// so a sender that waits for the answer knows its events are written and queued.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/recipient_status.hpp"
+#include "actors/suppression_actor.hpp"
+#include "actors/webhook_actor.hpp"
+#include "core/suppression/policy.hpp"
 
 namespace volley {
+
+using events_actor = caf::typed_actor<
+    // The spool actor, where final outcomes are released (done_atom, SpoolReleases). The one
+    // late wiring: the spool is spawned with this actor (it sends the "received" events), so
+    // this actor cannot be spawned with the spool. daemon/main.cpp sends it before anything is
+    // injected or recovered; a final outcome written without it is not released.
+    caf::reacts_to<spool_atom, caf::actor>,
+    // An event from delivery; a synchronous bounce may put its address on the suppression list.
+    caf::reacts_to<outcome_atom, Outcome>,
+    // "received" events for recipients just spooled (one message per spool commit).
+    caf::reacts_to<outcome_atom, ReceivedNotes>,
+    // Events decided on elsewhere (feedback reports, recipients suppressed at injection): answered
+    // (true) once they are written and queued for webhooks, with the next write (within 100 ms).
+    caf::replies_to<report_atom, std::vector<Outcome>>::with<bool>,
+    // A recipient id: its final status if this actor still has it; a message id: the final
+    // statuses of its recipients still here (the spool has the others' in its history).
+    caf::replies_to<status_atom, std::string>::with<RecipientStatuses>,
+    // Write and release everything pending, answer (true), then quit.
+    caf::replies_to<stop_atom>::with<bool>,
+    // Internal: the write timer (100 ms after the first unwritten line, 1 s after a failed write).
+    caf::reacts_to<tick_atom>>;
 
 struct EventsOptions {
   std::string event_log_path;               // "" = no log file
@@ -36,9 +65,11 @@ struct EventsOptions {
   std::size_t event_log_keep = 10;
   // Final statuses remembered until the spool has them (a bound for when it does not take them).
   std::size_t max_final_statuses = 200000;
-  caf::actor webhooks;                      // invalid: no webhooks
+  webhook_actor webhooks;                   // invalid: no webhooks
+  suppression_actor suppressions;           // invalid: synchronous bounces suppress nothing
+  suppression::Policy suppression_policy;
 };
 
-caf::actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts);
+events_actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts);
 
 }  // namespace volley

@@ -23,18 +23,4 @@ QueuedMessage::QueuedMessage(spool::MessageRecord&& record)
       body_8bit(record.body_8bit),
       needs_smtputf8(record.needs_smtputf8) {}
 
-const char* to_string(OutcomeKind k) {
-  switch (k) {
-    case OutcomeKind::delivered: return "delivered";
-    case OutcomeKind::deferred: return "deferred";
-    case OutcomeKind::bounced: return "bounced";
-    case OutcomeKind::expired: return "expired";
-    case OutcomeKind::received: return "received";
-    case OutcomeKind::suppressed: return "suppressed";
-    case OutcomeKind::async_bounce: return "async_bounce";
-    case OutcomeKind::complaint: return "complaint";
-  }
-  return "unknown";
-}
-
 }  // namespace volley

@@ -16,7 +16,7 @@
 
 #include "core/delivery/suspensions.hpp"
 #include "core/dns/mx.hpp"
-#include "core/smtp/stage.hpp"
+#include "core/events/outcome.hpp"
 #include "core/spool/records.hpp"
 
 namespace volley {
@@ -74,6 +74,12 @@ using InjectBatchPtr = std::shared_ptr<InjectBatch>;
 using BodyPtr = std::shared_ptr<const std::string>;
 using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one per id, null if gone
 
+// What events carry about a message beyond its envelope (core/events/outcome.hpp).
+using events::MessageExtras;
+using events::MessageExtrasPtr;
+// Null when the record has no tags and empty metadata.
+MessageExtrasPtr extras_of(const spool::MessageRecord& record);
+
 // A spooled message as delivery sees it: read-only, shared by all its recipients. It keeps only
 // what sending and events need (tags, metadata and the Message-ID header stay in the spool
 // record): a million queued messages are held in memory, so every field costs.
@@ -83,15 +89,6 @@ using LoadedBodies = std::vector<BodyPtr>;  // answer to (load_atom, ids): one p
 // due again, so a million deferred messages cost their records in memory, not their bodies.
 // While anyone holds a body, other domains' recipients of the same message find it here
 // instead of reading it again.
-// What events carry about a message beyond its envelope: shared by all its recipients, and
-// absent (null) for the many messages that have neither tags nor metadata.
-struct MessageExtras {
-  std::vector<std::string> tags;
-  std::string metadata_json = "{}";  // a JSON object
-};
-using MessageExtrasPtr = std::shared_ptr<const MessageExtras>;
-// Null when the record has no tags and empty metadata.
-MessageExtrasPtr extras_of(const spool::MessageRecord& record);
 
 struct QueuedMessage {
   explicit QueuedMessage(spool::MessageRecord&& record);
@@ -152,43 +149,9 @@ using delivery::QueueScope;
 using delivery::Suspension;
 
 // ---- events: what happened to a recipient message (delivery, injection, feedback) ----
-// delivered, deferred, bounced (a 5xx in the session), expired: from delivery actors;
-// received, suppressed: from injection; async_bounce, complaint: from reports that came back.
-enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint };
-const char* to_string(OutcomeKind k);
-
-struct Outcome {
-  OutcomeKind kind = OutcomeKind::deferred;
-  std::string rcpt_id;
-  std::string message_id;
-  std::string recipient;
-  std::string domain;
-  std::string tenant;
-  std::string campaign;
-  std::string mx_host;
-  std::string pool;
-  std::string source;    // the source address's name ("" before any connection)
-  std::string reply;     // SMTP reply summary or local reason
-  // bounced/expired: the bounce category; deferred: the kind of temporary failure (greylisted,
-  // rate_limited, mailbox_full, other).
-  std::string category;
-  std::uint32_t attempt = 0;
-  std::int64_t received_at_ms = 0;
-  std::int64_t at_ms = 0;
-  std::int64_t next_attempt_ms = 0;  // deferred only
-  MessageExtrasPtr extras;           // tags and metadata, when the message has any
-  // async_bounce and complaint: the report's own fields as a JSON object ("" = none), e.g.
-  // {"feedback_type":"abuse","source_ip":"192.0.2.1"} or {"status":"5.1.1","action":"failed"}.
-  std::string report_json;
-  // Final outcomes only: whether this was the message's last open recipient. The events actor
-  // releases the spool records after the event line is written, so a crash between the two
-  // repeats a delivery rather than losing its event.
-  bool message_finished = false;
-  // bounced, deferred: the SMTP command the reply answered (none: not known, or no reply). A
-  // bounce at the greeting, EHLO, MAIL or DATA is not about this recipient's address, which is
-  // then not suppressed, whatever the category.
-  smtp::Stage smtp_stage = smtp::Stage::none;
-};
+// The event model is core's (core/events/outcome.hpp); actors name it without the namespace.
+using events::Outcome;
+using events::OutcomeKind;
 
 // A recipient just spooled, for its "received" event (the spool actor sends these per commit).
 struct ReceivedNote {

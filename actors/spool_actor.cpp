@@ -36,7 +36,7 @@ struct SpoolActorInit {
   std::unique_ptr<spool::Spool> spool;
   caf::actor router;
   caf::actor metrics;
-  caf::actor events;
+  events_actor events;
   std::int64_t history_retention_ms = 0;
 };
 
@@ -384,7 +384,7 @@ class SpoolWriter {
   std::unique_ptr<spool::Spool> spool_;
   caf::actor router_;
   caf::actor metrics_;
-  caf::actor events_;
+  events_actor events_;
   std::int64_t history_retention_ms_ = 0;
   bool running_ = true;
   std::int64_t last_expiry_ms_ = 0;
@@ -409,7 +409,7 @@ void run_spool_actor(caf::blocking_actor* self, std::shared_ptr<SpoolActorInit> 
 }  // namespace
 
 spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                              caf::actor router, caf::actor metrics, caf::actor events,
+                              caf::actor router, caf::actor metrics, events_actor events,
                               std::chrono::milliseconds history_retention) {
   // CAF keeps the spawn arguments as long as any handle to the actor lives. Moving the state
   // out on start means the spool is closed and the other actors' handles are released as soon

@@ -53,17 +53,17 @@ struct Endpoint {
 
 bool retried_silently(unsigned status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
-class WebhookActor : public caf::event_based_actor {
+class WebhookActor : public webhook_actor::base {
  public:
   WebhookActor(caf::actor_config& config, std::unique_ptr<events::EventQueue> queue,
                std::vector<Endpoint> endpoints, caf::actor metrics)
-      : caf::event_based_actor(config),
+      : webhook_actor::base(config),
         queue_(std::move(queue)),
         endpoints_(std::move(endpoints)),
         metrics_(std::move(metrics)),
         rng_(std::random_device{}()) {}
 
-  caf::behavior make_behavior() override {
+  behavior_type make_behavior() override {
     std::set<std::string> configured;
     for (auto& ep : endpoints_) {
       configured.insert(ep.cfg.name);
@@ -82,6 +82,11 @@ class WebhookActor : public caf::event_based_actor {
           on_events(events);
           return true;
         },
+        [this](stop_atom) {
+          shut();
+          quit();
+          return true;
+        },
         [this](webhook_atom, std::size_t index, std::uint64_t post_id, std::uint32_t status,
                const std::string& error) { on_answer(index, post_id, status, error); },
         [this](tick_atom, std::size_t index, std::uint64_t gen) {
@@ -94,11 +99,6 @@ class WebhookActor : public caf::event_based_actor {
         [this](tick_atom) {
           append_retry_armed_ = false;
           on_events({});
-        },
-        [this](stop_atom) {
-          shut();
-          quit();
-          return true;
         },
     };
   }
@@ -165,7 +165,7 @@ class WebhookActor : public caf::event_based_actor {
     caf::actor_addr me = address();
     ep.client->post(std::move(body), std::move(headers), ep.cfg.timeout,
                     [me, index, post_id](WebhookResponse r) {
-                      if (auto self = caf::actor_cast<caf::actor>(me)) {
+                      if (auto self = caf::actor_cast<webhook_actor>(me)) {
                         caf::anon_send(self, webhook_atom::value, index, post_id,
                                        static_cast<std::uint32_t>(r.status), std::move(r.error));
                       }
@@ -207,7 +207,7 @@ class WebhookActor : public caf::event_based_actor {
 
   void report(const Endpoint& ep, const char* result, std::uint64_t events) {
     if (!metrics_ || !queue_) return;
-    send(metrics_, webhook_atom::value, ep.cfg.name, std::string(result), events,
+    caf::anon_send(metrics_, webhook_atom::value, ep.cfg.name, std::string(result), events,
          static_cast<std::uint64_t>(queue_->depth(ep.cfg.name)));
   }
 
@@ -228,7 +228,7 @@ class WebhookActor : public caf::event_based_actor {
 
 }  // namespace
 
-caf::actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
+webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
                                WebhookOptions options, caf::actor metrics) {
   std::vector<Endpoint> endpoints;
   std::set<std::string> names;

@@ -18,23 +18,24 @@
 // hold a scheduler thread that delivery actors share. The HTTP work runs on the io_context;
 // its completions come back to the actor as messages, so the actor never waits on the network.
 //
-// Protocol:
-//   (event_atom, WebhookEvents) -> bool  queue for every endpoint whose filters match (answered
-//                                once queued), send when idle
-//   (stop_atom) -> bool          stop sending, close the queue (true), quit
-// Sent to metrics (when valid):
+// Protocol: webhook_actor below. Sent to metrics (when valid):
 //   (webhook_atom, std::string endpoint, std::string result, std::uint64_t events_in_post,
 //    std::uint64_t queue_depth_after)
 //   result is "delivered" or "failed" for every finished POST; once per endpoint after start-up
 //   it is "" with 0 events and the depth recovered from the queue.
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -61,6 +62,20 @@ struct WebhookEvent {
 };
 using WebhookEvents = std::vector<WebhookEvent>;
 
+using webhook_actor = caf::typed_actor<
+    // Queue the events for every endpoint whose filters match, then send when idle. Answered
+    // (true) once queued: the events actor then releases their spool records.
+    caf::replies_to<event_atom, WebhookEvents>::with<bool>,
+    // Stop sending, close the queue (true), quit.
+    caf::replies_to<stop_atom>::with<bool>,
+    // Internal, from the HTTP client: a POST finished (endpoint index, POST id, HTTP status or 0,
+    // network error).
+    caf::reacts_to<webhook_atom, std::size_t, std::uint64_t, std::uint32_t, std::string>,
+    // Internal timers: an endpoint's retry is due (endpoint index, timer generation); events the
+    // queue refused are appended again.
+    caf::reacts_to<tick_atom, std::size_t, std::uint64_t>,
+    caf::reacts_to<tick_atom>>;
+
 struct WebhookOptions {
   std::string queue_path;
   std::vector<WebhookEndpoint> endpoints;
@@ -69,7 +84,7 @@ struct WebhookOptions {
 // Opens the queue and spawns the actor. Throws std::runtime_error (naming the endpoint) when
 // the queue cannot be opened or an endpoint is invalid (bad URL, empty or duplicate name,
 // max_batch 0, unreadable CA file). The io_context must outlive the actor.
-caf::actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
+webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
                                WebhookOptions options, caf::actor metrics);
 
 }  // namespace volley

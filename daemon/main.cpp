@@ -19,6 +19,7 @@
 #include "actors/dns_actor.hpp"
 #include "actors/events_actor.hpp"
 #include "actors/feedback_actor.hpp"
+#include "actors/suppression_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
@@ -164,10 +165,10 @@ DnsConfig dns_config(const Config& cfg) {
 // answers the API. Final statuses the events actor has not handed to the spool yet are only there
 // (and newer than the spool's record); the rest are in the spool: open ones in their records,
 // final ones in the history. A recipient id the events actor knows needs no second question.
-api::StatusLookup status_lookup(caf::actor_system& sys, caf::actor events, caf::actor spool) {
+api::StatusLookup status_lookup(caf::actor_system& sys, events_actor events, caf::actor spool) {
   return [&sys, events, spool](std::string id, std::function<void(std::optional<api::StatusFound>)> answer) {
     using Answer = std::function<void(std::optional<api::StatusFound>)>;
-    sys.spawn([](caf::event_based_actor* self, caf::actor events, caf::actor spool, std::string id, Answer answer) {
+    sys.spawn([](caf::event_based_actor* self, events_actor events, caf::actor spool, std::string id, Answer answer) {
       auto reply = [id, answer](const RecipientStatuses& found) {
         if (found.empty()) return answer(std::nullopt);
         answer(api::StatusFound{found.front().tenant, render_answer(id, found)});
@@ -267,7 +268,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
   {
     auto metrics = spawn_metrics_actor(
         sys, MetricsOptions{cfg.metrics.idle_series_ttl, cfg.ip_pools, VOLLEY_VERSION, VOLLEY_BUILD_TYPE});
-    caf::actor webhooks;
+    webhook_actor webhooks;
     if (!cfg.webhooks.empty()) {
       try {
         webhooks = spawn_webhook_actor(sys, io, webhook_options(cfg), metrics.actor);
@@ -286,6 +287,12 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     events_opts.event_log_max_size = cfg.log.event_log_max_size;
     events_opts.event_log_keep = cfg.log.event_log_keep;
     events_opts.webhooks = webhooks;
+    // Outcomes suppress addresses one way: the events actor (synchronous bounces) and the
+    // feedback actor (reports) decide, the suppression actor writes.
+    const suppression::Policy suppression_policy(cfg.suppression.bounce_categories, cfg.suppression.complaints);
+    auto suppressor = spawn_suppression_actor(sys, SuppressionOptions{suppressions, metrics.actor});
+    events_opts.suppressions = suppressor;
+    events_opts.suppression_policy = suppression_policy;
     auto events = spawn_events_actor(sys, events_opts);
     auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
     DeliveryContext ctx;
@@ -307,14 +314,12 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     FeedbackOptions feedback_opts;
     feedback_opts.return_paths = ctx.settings.return_paths;
     feedback_opts.classifier = ctx.settings.classifier;
-    feedback_opts.suppressions = suppressions;
-    feedback_opts.suppress_categories = cfg.suppression.bounce_categories;
-    feedback_opts.suppress_complaints = cfg.suppression.complaints;
+    feedback_opts.suppression_policy = suppression_policy;
+    feedback_opts.suppressions = suppressor;
     feedback_opts.spool = spool_handle;
     feedback_opts.events = events;
     feedback_opts.metrics = metrics.actor;
     auto feedback = spawn_feedback_actor(sys, feedback_opts);
-    caf::anon_send(events, suppress_atom::value, feedback);
 
     {
       caf::scoped_actor self{sys};
@@ -419,6 +424,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
           });
     }
     caf::anon_send(spool_actor, stop_atom::value);
+    // After the events actor, the last to send it entries.
+    caf::anon_send_exit(suppressor, caf::exit_reason::user_shutdown);
     if (webhooks) {
       caf::scoped_actor self{sys};
       self->request(webhooks, std::chrono::seconds(10), stop_atom::value)

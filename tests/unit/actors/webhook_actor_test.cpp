@@ -178,7 +178,7 @@ struct Fixture {
   IoThreads client_io;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
   caf::actor metrics_handle;
-  caf::actor webhook;
+  webhook_actor webhook;
 
   Fixture() : sys(std::in_place, cfg) { metrics_handle = sys->spawn(metrics_actor, metrics); }
   ~Fixture() {
