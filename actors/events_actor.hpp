@@ -27,13 +27,14 @@
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include "core/config/config.hpp"
 
 namespace volley {
 
 struct EventsOptions {
   std::string event_log_path;               // "" = no log file
-  std::size_t event_log_max_size = 256 << 20;  // rotated past this
-  std::size_t event_log_keep = 10;
+  std::size_t event_log_max_size = Config::Log::kDefaultEventLogMaxSize;  // rotated past this
+  std::size_t event_log_keep = Config::Log::kDefaultEventLogKeep;
   // Final statuses remembered until the spool has them (a bound for when it does not take them).
   std::size_t max_final_statuses = 200000;
   caf::actor webhooks;                      // invalid: no webhooks

@@ -12,6 +12,7 @@
 #include "core/suppression/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/address_domain.hpp"
 
 namespace volley {
 
@@ -46,10 +47,7 @@ std::string feedback_type(const std::string& reported) {
   return reported.empty() ? "abuse" : "other";
 }
 
-std::string domain_of(const std::string& address) {
-  const auto at = address.rfind('@');
-  return at == std::string::npos ? std::string() : util::ascii_lower(address.substr(at + 1));
-}
+using util::domain_of;
 
 // Where a report points: the VERP address it came to, else the quoted original's X-Volley-ID,
 // else the original's VERP Return-Path. Sets rcpt_id, or message_id (X-Volley-ID of a message

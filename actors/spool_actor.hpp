@@ -49,6 +49,7 @@
 #include <caf/fwd.hpp>
 
 #include "core/spool/spool.hpp"
+#include "core/config/config.hpp"
 
 namespace volley {
 
@@ -56,6 +57,6 @@ namespace volley {
 // sent). Delivery history older than history_retention is deleted (0: kept).
 caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
                              caf::actor router, caf::actor metrics, caf::actor events = {},
-                             std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
+                             std::chrono::milliseconds history_retention = Config::Events::kDefaultHistoryRetention);
 
 }  // namespace volley

@@ -24,7 +24,6 @@
 #include <spdlog/spdlog.h>
 
 #include "api/disk_guard.hpp"
-#include "api/http_server.hpp"  // split_host_port
 #include "api/tls_context.hpp"
 #include "core/util/ascii.hpp"
 #include "core/smtp/server.hpp"
@@ -65,7 +64,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
-// "host:port" or "[v6]:port" with a numeric port; the host may be a name to resolve.
 // A client that stops reading must not hold a session open for the full command timeout after
 // the listener was told to stop.
 constexpr std::chrono::seconds kStopGrace{2};
@@ -453,7 +451,7 @@ SmtpListener::SmtpListener(net::io_context& io, SmtpListenerOptions options, Inb
 
 SmtpListener::~SmtpListener() { stop(); }
 
-void SmtpListener::start(const std::string& host_port) {
+void SmtpListener::start(const HostPort& listen) {
   auto& shared = *impl_->shared;
   const auto& o = shared.options;
   smtp::SmtpServer probe(shared.smtp);  // throws now on a hostname or limit the machine refuses
@@ -463,22 +461,20 @@ void SmtpListener::start(const std::string& host_port) {
   }
   if (shared.domains.empty()) spdlog::warn("smtp_in: no accept_domains: every recipient will be refused");
 
-  const auto hp = split_host_port(host_port);
-  if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
   error_code ec;
   tcp::endpoint endpoint;
-  const auto address = net::ip::make_address(hp->first, ec);
+  const auto address = net::ip::make_address(listen.host, ec);
   if (!ec) {
-    endpoint = tcp::endpoint(address, hp->second);
+    endpoint = tcp::endpoint(address, listen.port);
   } else {
     tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(hp->first, std::to_string(hp->second), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + listen.host + "'");
     endpoint = results.begin()->endpoint();
   }
   auto& acceptor = impl_->acceptor;
   auto fail = [&](const char* what) {
-    throw std::runtime_error("SMTP listener " + host_port + ": " + what + ": " + ec.message());
+    throw std::runtime_error("SMTP listener " + listen.to_string() + ": " + what + ": " + ec.message());
   };
   if (acceptor.open(endpoint.protocol(), ec)) fail("open");
   if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
