@@ -17,6 +17,7 @@
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/shaping.hpp"
+#include "core/config/config.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -30,8 +31,8 @@ struct StaticRouteTarget {
 };
 
 struct DeliverySettings {
-  std::uint16_t smtp_port = 25;
-  std::chrono::seconds connect_timeout{30};
+  std::uint16_t smtp_port = Config::Delivery::kDefaultSmtpPort;
+  std::chrono::seconds connect_timeout = Config::Delivery::kDefaultConnectTimeout;
   std::chrono::seconds reap_after{60};       // an empty delivery actor stops after this
   std::unordered_map<std::string, StaticRouteTarget> routes;  // lower-cased domain -> smarthost
   // Where mail leaves from, and how hard each destination may be fed (connections, rates,

@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "core/dns/mx_lookup.hpp"
 #include "net/dns_transport.hpp"
+#include "core/config/config.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,14 +25,16 @@ namespace volley {
 
 struct DnsConfig {
   std::vector<DnsServer> servers;
-  std::chrono::milliseconds timeout{2000};  // per try
-  int attempts = 2;                         // passes over `servers`
+  std::chrono::milliseconds timeout = Config::Dns::kDefaultTimeout;  // per try
+  int attempts = Config::Dns::kDefaultAttempts;                        // passes over `servers`
   dns::LookupLimits limits;                 // CNAME hops, TTL bounds, ...
   std::size_t max_cache_entries = 100000;
 
   // nameserver lines and "options timeout:N attempts:N" as resolv.conf(5) reads them; no
   // usable nameserver (or no file) means 127.0.0.1, as in the C library.
   static DnsConfig from_resolv_conf(const std::string& path = "/etc/resolv.conf");
+  // [dns]: its servers, else those of its resolv_conf; its timeout and attempts either way.
+  static DnsConfig from_config(const Config::Dns& dns);
 };
 
 using dns_actor = caf::typed_actor<

@@ -59,4 +59,12 @@ DnsConfig DnsConfig::from_resolv_conf(const std::string& path) {
   return cfg;
 }
 
+DnsConfig DnsConfig::from_config(const Config::Dns& dns) {
+  DnsConfig d = dns.servers.empty() ? from_resolv_conf(dns.resolv_conf) : DnsConfig{};
+  for (const auto& s : dns.servers) d.servers.push_back(DnsServer{s.host, s.port});
+  d.timeout = dns.timeout;
+  d.attempts = dns.attempts;
+  return d;
+}
+
 }  // namespace volley

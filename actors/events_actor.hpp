@@ -35,6 +35,7 @@
 #include "actors/suppression_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "core/suppression/policy.hpp"
+#include "core/config/config.hpp"
 
 namespace volley {
 
@@ -61,8 +62,8 @@ using events_actor = caf::typed_actor<
 
 struct EventsOptions {
   std::string event_log_path;               // "" = no log file
-  std::size_t event_log_max_size = 256 << 20;  // rotated past this
-  std::size_t event_log_keep = 10;
+  std::size_t event_log_max_size = Config::Log::kDefaultEventLogMaxSize;  // rotated past this
+  std::size_t event_log_keep = Config::Log::kDefaultEventLogKeep;
   // Final statuses remembered until the spool has them (a bound for when it does not take them).
   std::size_t max_final_statuses = 200000;
   webhook_actor webhooks;                   // invalid: no webhooks

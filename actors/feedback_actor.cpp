@@ -6,6 +6,7 @@
 #include "core/feedback/correlate.hpp"
 #include "core/feedback/report.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/address_domain.hpp"
 
 namespace volley {
 

@@ -15,11 +15,12 @@
 #include <caf/actor.hpp>
 
 #include "core/delivery/ip_pool.hpp"
+#include "core/config/config.hpp"
 
 namespace volley {
 
 struct MetricsOptions {
-  std::chrono::milliseconds idle_series_ttl{0};  // 0: a destination's series stay for ever
+  std::chrono::milliseconds idle_series_ttl = Config::Metrics::kDefaultIdleSeriesTtl;  // 0: kept for ever
   // The sources of each pool: a destination's zero series are made for each source of the pool
   // its messages use.
   delivery::IpPools pools = delivery::IpPools::builtin("localhost");

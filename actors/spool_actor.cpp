@@ -14,6 +14,7 @@
 #include "actors/recipient_status.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/address_domain.hpp"
 
 namespace volley {
 
@@ -263,11 +264,10 @@ class SpoolWriter {
     // Called with a recipient record's own id and address, never with an address from a report.
     auto m = spool_->find_message(message_id);
     if (!m) return {};
-    const auto at = recipient.rfind('@');
     nlohmann::json j{{"id", rcpt_id},
                      {"message_id", m->id},
                      {"recipient", recipient},
-                     {"domain", at == std::string::npos ? std::string() : recipient.substr(at + 1)},
+                     {"domain", util::domain_of(recipient)},
                      {"tenant", m->tenant},
                      {"received_at", m->received_at_ms}};
     if (!m->campaign.empty()) j["campaign"] = m->campaign;

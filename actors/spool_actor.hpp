@@ -35,6 +35,7 @@
 #include "actors/recipient_status.hpp"
 #include "actors/events_actor.hpp"
 #include "core/spool/spool.hpp"
+#include "core/config/config.hpp"
 
 namespace volley {
 
@@ -74,6 +75,6 @@ using spool_actor = caf::typed_actor<
 // sent). Delivery history older than history_retention is deleted (0: kept).
 spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
                               caf::actor router, caf::actor metrics, events_actor events = {},
-                              std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
+                              std::chrono::milliseconds history_retention = Config::Events::kDefaultHistoryRetention);
 
 }  // namespace volley

@@ -37,22 +37,17 @@
 
 #include "actors/messages.hpp"
 
+#include "core/config/config.hpp"
+
 namespace boost::asio {
 class io_context;
 }
 
 namespace volley {
 
-struct WebhookEndpoint {
-  std::string name;                  // unique; used in the queue and metrics
-  std::string url;                   // http://host:port/path or https://...
-  std::string secret;                // HMAC key
-  std::vector<std::string> events;   // event types to send; empty = all
-  std::vector<std::string> tenants;  // tenants to send; empty = all
-  std::size_t max_batch = 100;       // events per POST
-  std::chrono::milliseconds timeout{10000};
-  std::chrono::milliseconds retry_first{1000}, retry_max{300000};
-  std::string ca_file;               // https: CA bundle to verify against; "" = system CAs
+// A [[webhook]] of the configuration, and what only tests set.
+struct WebhookEndpoint : Config::Webhook {
+  std::string ca_file;  // https: CA bundle to verify against; "" = system CAs
 };
 
 struct WebhookEvent {

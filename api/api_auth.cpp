@@ -5,15 +5,16 @@
 #include <string_view>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "api/http_json.hpp"
+#include "core/util/ascii.hpp"
+#include "core/util/sha256.hpp"
 
 namespace volley::api {
 
 namespace {
 
-using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+using Digest = util::Sha256;
 
 Digest from_hex(std::string_view hex) {
   Digest d{};
@@ -54,13 +55,10 @@ class Auth {
   const Key* find(std::optional<std::string_view> header) const {
     constexpr std::string_view kScheme = "bearer ";
     if (!header || header->size() <= kScheme.size()) return nullptr;
-    for (std::size_t i = 0; i < kScheme.size(); ++i) {  // the scheme is case-insensitive (RFC 9110)
-      const char c = (*header)[i];
-      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return nullptr;
-    }
+    // The scheme is case-insensitive (RFC 9110).
+    if (!util::ascii_iequals(header->substr(0, kScheme.size()), kScheme)) return nullptr;
     const std::string_view secret = header->substr(kScheme.size());
-    Digest d{};
-    SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), d.data());
+    const Digest d = util::sha256(secret);
     const Key* found = nullptr;
     for (const auto& k : keys_)  // every key is compared, so timing says nothing about which matched
       if (CRYPTO_memcmp(k.digest.data(), d.data(), d.size()) == 0) found = &k;

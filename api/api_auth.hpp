@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "net/http_server.hpp"
+#include "core/config/config.hpp"
 
 namespace volley::api {
 
-struct ApiKeyEntry {
-  std::string name;
-  std::string key_sha256;  // lower-case hex
-  std::string tenant = "default";
-  bool admin = false;
-};
+using ApiKeyEntry = Config::ApiKey;
 
 Handler make_auth_handler(std::vector<ApiKeyEntry> keys, Handler next);
 

@@ -8,7 +8,6 @@
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include "actors/messages.hpp"
 #include "api/disk_guard.hpp"
@@ -18,8 +17,16 @@
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/address_domain.hpp"
+#include "core/util/sha256.hpp"
 
 namespace volley::api {
+
+using message::prepare_message;
+using message::PreparedMessage;
+using message::PrepareError;
+using message::PrepareOptions;
+using message::PrepareResult;
 
 namespace {
 
@@ -74,10 +81,8 @@ std::variant<std::string, HttpResponse> idempotency_key(const HttpRequest& req, 
 
 // What tells two requests with one key apart: SHA-256 of the body, byte for byte.
 std::string request_digest(const std::string& body) {
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
-  return digest;
+  const util::Sha256 digest = util::sha256(body);
+  return std::string(digest.begin(), digest.end());
 }
 
 bool valid_status_id(std::string_view id) {
@@ -135,8 +140,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const suppr
     r.id = std::move(id);
     r.message_id = rec.id;
     r.recipient = std::move(prepared.recipients[i]);
-    const auto at = r.recipient.rfind('@');
-    r.domain = util::ascii_lower(at == std::string::npos ? std::string_view() : std::string_view(r.recipient).substr(at + 1));
+    r.domain = util::domain_of(r.recipient);
     recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
     spooled.recipients.push_back(std::move(r));
   }

@@ -14,7 +14,7 @@
 // their index in the message ("<id>-<i>"), so ids do not shift; the stored message counts only
 // the recipients spooled, and a message without any is not spooled at all.
 // A message is answered 202 only after the spool actor has durably committed it. Errors are
-// {"error":{"code","message","field"}} with the status of volley::PrepareError, or 413/415/404/
+// {"error":{"code","message","field"}} with the status of volley::message::PrepareError, or 413/415/404/
 // 405/503 from this layer.
 // Idempotency-Key: a key is the tenant's and the endpoint's own; repeated within 24 h with the
 // same body it gets the first answer again, with another body 422 idempotency_key_reused.
@@ -31,6 +31,7 @@
 #include "net/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
+#include "core/config/config.hpp"
 
 namespace volley::suppression {
 class SuppressionList;
@@ -63,7 +64,7 @@ using StatusLookup =
 
 struct InjectionApiConfig {
   caf::actor spool;  // receives (put_atom, InjectBatchPtr)
-  PrepareOptions prepare;
+  message::PrepareOptions prepare;
   StatusLookup status;                          // empty: GET /api/v1/messages/{id} answers 503
   std::function<std::string()> render_metrics;  // empty: /metrics answers an empty page
   // Messages accepted by the API and handed to the spool but not yet committed (or failed).
@@ -72,7 +73,7 @@ struct InjectionApiConfig {
   std::shared_ptr<std::atomic<std::int64_t>> pending;
   // Above this many pending messages, injection answers 503 with Retry-After before doing any
   // work (parsing included): the spool is the bottleneck and queuing more only adds latency.
-  std::int64_t max_pending = 50'000;
+  std::int64_t max_pending = Config::Http::kDefaultMaxPending;
   std::size_t max_batch = 1'000;
   int retry_after_seconds = 1;
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.

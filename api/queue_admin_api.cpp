@@ -175,7 +175,7 @@ class QueueAdminApi {
     scope.name = std::string(p.name);
     if (p.collection == "queues") {
       std::string error;
-      auto mailbox = parse_address("postmaster@" + scope.name, &error);
+      auto mailbox = message::parse_address("postmaster@" + scope.name, &error);
       if (!mailbox || scope.name.find('/') != std::string::npos) {
         respond(error_response(400, "invalid_domain", "not a domain name: " + error, "domain"));
         return std::nullopt;

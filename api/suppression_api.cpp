@@ -52,7 +52,7 @@ std::string located(const std::string& prefix, volley::json::Member field) {
 // An address as the injection API would accept it, normalised; else the 400 answer.
 std::variant<std::string, HttpResponse> checked_address(std::string_view address, const std::string& field) {
   std::string why;
-  if (!parse_address(address, &why)) {
+  if (!message::parse_address(address, &why)) {
     return error_response(400, "invalid_address", "invalid email address: " + why, field);
   }
   auto normal = sup::normalize_address(address, &why);

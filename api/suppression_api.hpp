@@ -14,8 +14,9 @@
 // "updated_at"}, times in milliseconds since the epoch. {email} is percent-decoded. Other paths
 // go to `next`.
 //
-// Reads and writes go to RocksDB on the calling (io) thread: a POST waits for one synced write
-// (about a millisecond), which this low-volume API can afford.
+// Reads and writes go to RocksDB on a worker thread of this handler's own, never on the io
+// thread that carries every SMTP session and HTTP connection: a POST waits for one synced write
+// (about a millisecond), and the answer goes back through the Responder.
 #include <functional>
 #include <memory>
 

@@ -39,6 +39,7 @@
 #include "storage/rocksdb_logger.hpp"
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
+#include "core/util/address_domain.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -62,27 +63,13 @@ DeliverySettings delivery_settings(const Config& cfg) {
 
 // key: the spool's instance secret, which signs VERP addresses and X-Volley-ID.
 delivery::ReturnPaths return_paths(const Config& cfg, std::string key) {
-  std::vector<delivery::ReturnPathRule> rules;
-  for (const auto& r : cfg.return_paths) rules.push_back(delivery::ReturnPathRule{r.sender_domain, r.domain, r.prefix});
-  return delivery::ReturnPaths(std::move(rules), std::move(key));
+  return delivery::ReturnPaths(cfg.return_paths, std::move(key));
 }
 
 WebhookOptions webhook_options(const Config& cfg) {
   WebhookOptions w;
   w.queue_path = cfg.events.webhook_queue;
-  for (const auto& h : cfg.webhooks) {
-    WebhookEndpoint e;
-    e.name = h.name;
-    e.url = h.url;
-    e.secret = h.secret;
-    e.events = h.events;
-    e.tenants = h.tenants;
-    e.max_batch = h.max_batch;
-    e.timeout = h.timeout;
-    e.retry_first = h.retry_first;
-    e.retry_max = h.retry_max;
-    w.endpoints.push_back(std::move(e));
-  }
+  for (const auto& h : cfg.webhooks) w.endpoints.push_back(WebhookEndpoint{h, {}});
   return w;
 }
 
@@ -113,8 +100,7 @@ std::vector<Outcome> suppressed_events(std::vector<api::SuppressedRecipient>&& l
     o.kind = OutcomeKind::suppressed;
     o.rcpt_id = std::move(r.rcpt_id);
     o.message_id = std::move(r.message_id);
-    const auto at = r.recipient.rfind('@');
-    o.domain = at == std::string::npos ? std::string() : util::ascii_lower(std::string_view(r.recipient).substr(at + 1));
+    o.domain = util::domain_of(r.recipient);
     o.recipient = std::move(r.recipient);
     o.tenant = std::move(r.tenant);
     o.campaign = std::move(r.campaign);
@@ -151,14 +137,6 @@ api::DiskGuardOptions disk_guard_options(const Config& cfg) {
   if (!cfg.webhooks.empty()) o.databases.push_back({"webhooks", cfg.events.webhook_queue});
   o.min_free = disk::MinFreeSpace{cfg.spool.min_free_bytes, cfg.spool.min_free_percent};
   return o;
-}
-
-DnsConfig dns_config(const Config& cfg) {
-  DnsConfig d = cfg.dns.servers.empty() ? DnsConfig::from_resolv_conf(cfg.dns.resolv_conf) : DnsConfig{};
-  for (const auto& s : cfg.dns.servers) d.servers.push_back(DnsServer{s.host, s.port});
-  d.timeout = cfg.dns.timeout;
-  d.attempts = cfg.dns.attempts;
-  return d;
 }
 
 // GET /api/v1/messages/{id}: a short-lived actor asks the events actor, then the spool, and
@@ -233,24 +211,26 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
   // Keeps io.run() going while nothing is listening yet (and during shutdown's last messages).
   auto work = boost::asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
+  // Lets the io thread finish and waits for it: the last step of every way out of run().
+  auto stop_io = [&] {
+    work.reset();
+    io.stop();
+    io_thread.join();
+  };
 
   log_rocksdb_to_spdlog();
   std::string error;
   auto spool = storage::open_spool(cfg.spool.path, &error);
   if (!spool) {
     spdlog::critical("spool {}: {}", cfg.spool.path, error);
-    work.reset();
-    io.stop();
-    io_thread.join();
+    stop_io();
     return 1;
   }
   spool->set_reporter([](const std::string& problem) { spdlog::error("spool: {}", problem); });
   const std::string secret = spool->instance_secret(&error);
   if (secret.empty()) {
     spdlog::critical("spool {}: {}", cfg.spool.path, error);
-    work.reset();
-    io.stop();
-    io_thread.join();
+    stop_io();
     return 1;
   }
 
@@ -258,9 +238,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
       suppression::SuppressionList::open(cfg.suppression.path, &error));
   if (!suppressions) {
     spdlog::critical("suppression list {}: {}", cfg.suppression.path, error);
-    work.reset();
-    io.stop();
-    io_thread.join();
+    stop_io();
     return 1;
   }
 
@@ -276,9 +254,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
         spdlog::critical("webhooks: {}", e.what());
         caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
         sys.await_all_actors_done();
-        work.reset();
-        io.stop();
-        io_thread.join();
+        stop_io();
         return 1;
       }
     }
@@ -294,7 +270,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     events_opts.suppressions = suppressor;
     events_opts.suppression_policy = suppression_policy;
     auto events = spawn_events_actor(sys, events_opts);
-    auto dns = spawn_dns_actor(sys, io, dns_config(cfg));
+    auto dns = spawn_dns_actor(sys, io, DnsConfig::from_config(cfg.dns));
     DeliveryContext ctx;
     ctx.settings = delivery_settings(cfg);
     ctx.settings.return_paths = return_paths(cfg, secret);
@@ -356,17 +332,15 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     api::HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
-    std::vector<api::ApiKeyEntry> keys;
-    for (const auto& k : cfg.api_keys) keys.push_back(api::ApiKeyEntry{k.name, k.key_sha256, k.tenant, k.admin});
     const auto& host = cfg.http.listen.host;
     const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-    if (keys.empty() && !loopback)
+    if (cfg.api_keys.empty() && !loopback)
       spdlog::warn("the HTTP API on {} has no [[api_key]]: anyone who can reach it may send mail and control queues",
                    cfg.http.listen.to_string());
     api::HttpServer http(
         io,
         api::make_auth_handler(
-            std::move(keys),
+            cfg.api_keys,
             api::make_queue_admin_handler(
                 std::move(admin_cfg),
                 api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))),
@@ -388,7 +362,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
       });
     }
     try {
-      http.start(cfg.http.listen.to_string());
+      http.start(cfg.http.listen);
       spdlog::info("volleyd {}: HTTP API on {}:{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
                    cfg.spool.path);
     } catch (const std::exception& e) {
@@ -397,7 +371,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     }
     if (rc == 0 && smtp_in) {
       try {
-        smtp_in->start(cfg.smtp_in.listen->to_string());
+        smtp_in->start(*cfg.smtp_in.listen);
         spdlog::info("bounce and feedback listener on {}:{}", cfg.smtp_in.listen->host, smtp_in->port());
       } catch (const std::exception& e) {
         spdlog::critical("smtp_in listen {}: {}", cfg.smtp_in.listen->to_string(), e.what());
@@ -437,9 +411,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
   }
   sys.await_all_actors_done();
-  work.reset();
-  io.stop();
-  io_thread.join();
+  stop_io();
   return rc;
 }
 

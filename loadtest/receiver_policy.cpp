@@ -1,4 +1,5 @@
 #include "receiver_policy.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 
@@ -34,9 +35,7 @@ std::optional<smtp::Reply> Policy::mail(const std::string& ip, Clock::time_point
 }
 
 bool Policy::tempfail(const Rule& rule, const std::string& recipient) {
-  std::string key = recipient;
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  const std::string key = util::ascii_lower(recipient);
   int& served = tempfails_[key];
   if (served >= rule.times) return false;
   ++served;

@@ -1,4 +1,5 @@
 #include "receiver_script.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,122 +9,121 @@
 
 #include <toml++/toml.h>
 
+#include "core/toml/table_reader.hpp"
+
 namespace volley::receiver {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-  return out;
+using util::ascii_lower;
+
+using toml_file::integer_in;
+using toml_file::Parse;
+using toml_file::Problems;
+using toml_file::TableReader;
+
+// Values as the script's errors describe them ("key: expected ..."); the tables are read by the
+// shared TOML reader (core/toml), which names the file and line of every problem and refuses keys
+// it does not know, so a misspelt behaviour fails the test that wrote it instead of silently
+// accepting everything.
+Parse<double> non_negative_number() {
+  return [](const toml::node& node, double* out, std::string* why) {
+    const auto v = node.value<double>();
+    if (!v || !std::isfinite(*v) || *v < 0) {
+      *why = "expected a number >= 0";
+      return false;
+    }
+    *out = *v;
+    return true;
+  };
 }
 
-// Reads values with an error that names the file and line; refuses keys it does not know, so a
-// misspelt behaviour fails the test that wrote it instead of silently accepting everything.
-class Reader {
- public:
-  explicit Reader(std::string_view source) : source_(source) {}
+Parse<bool> boolean() {
+  return [](const toml::node& node, bool* out, std::string* why) {
+    if (!node.is_boolean()) {
+      *why = "expected true or false";
+      return false;
+    }
+    *out = node.as_boolean()->get();
+    return true;
+  };
+}
 
-  [[noreturn]] void fail(const toml::node& at, std::string_view key, const std::string& message) const {
-    throw std::runtime_error(source_ + ":" + std::to_string(at.source().begin.line) + ": " + std::string(key) +
-                             ": " + message);
-  }
+Parse<std::string> string() {
+  return [](const toml::node& node, std::string* out, std::string* why) {
+    if (!node.is_string()) {
+      *why = "expected a string";
+      return false;
+    }
+    *out = node.as_string()->get();
+    return true;
+  };
+}
 
-  void only_keys(const toml::table& t, std::initializer_list<std::string_view> known) const {
-    for (const auto& [key, node] : t)
-      if (std::find(known.begin(), known.end(), key.str()) == known.end()) fail(node, key.str(), "unknown key");
-  }
-
-  template <class T>
-  void integer(const toml::table& t, std::string_view key, std::int64_t lo, std::int64_t hi, T& out) const {
-    const auto* node = t.get(key);
-    if (!node) return;
-    const auto* v = node->as_integer();
-    if (!v || v->get() < lo || v->get() > hi)
-      fail(*node, key, "expected an integer " + std::to_string(lo) + ".." + std::to_string(hi));
-    out = static_cast<T>(v->get());
-  }
-
-  void milliseconds(const toml::table& t, std::string_view key, std::chrono::milliseconds& out) const {
-    std::int64_t ms = out.count();
-    integer(t, key, 0, 3'600'000, ms);
-    out = std::chrono::milliseconds(ms);
-  }
-
-  void number(const toml::table& t, std::string_view key, double& out) const {
-    const auto* node = t.get(key);
-    if (!node) return;
-    const auto v = node->value<double>();
-    if (!v || !std::isfinite(*v) || *v < 0) fail(*node, key, "expected a number >= 0");
-    out = *v;
-  }
-
-  void boolean(const toml::table& t, std::string_view key, bool& out) const {
-    const auto* node = t.get(key);
-    if (!node) return;
-    if (!node->is_boolean()) fail(*node, key, "expected true or false");
-    out = node->as_boolean()->get();
-  }
-
-  std::optional<std::string> string(const toml::table& t, std::string_view key) const {
-    const auto* node = t.get(key);
-    if (!node) return std::nullopt;
-    if (!node->is_string()) fail(*node, key, "expected a string");
-    return node->as_string()->get();
-  }
-
-  template <class T>
-  T choice(const toml::table& t, std::string_view key, std::initializer_list<std::pair<std::string_view, T>> options,
-           T fallback) const {
-    const auto text = string(t, key);
-    if (!text) return fallback;
-    for (const auto& [name, value] : options)
-      if (*text == name) return value;
+template <class T>
+Parse<T> choice(std::initializer_list<std::pair<std::string_view, T>> options) {
+  std::vector<std::pair<std::string_view, T>> list(options);
+  return [list](const toml::node& node, T* out, std::string* why) {
+    if (const auto* text = node.as_string()) {
+      for (const auto& [name, value] : list) {
+        if (text->get() == name) {
+          *out = value;
+          return true;
+        }
+      }
+    }
     std::string names;
-    for (const auto& [name, value] : options) names += (names.empty() ? "" : ", ") + std::string(name);
-    fail(*t.get(key), key, "expected one of " + names);
-  }
+    for (const auto& [name, value] : list) names += (names.empty() ? "" : ", ") + std::string(name);
+    *why = "expected one of " + names;
+    return false;
+  };
+}
 
-  Rule rule(const toml::table& t) const {
-    Rule r;
-    r.action = choice<Action>(t, "action",
-                              {{"accept", Action::accept},
-                               {"reject", Action::reject},
-                               {"tempfail", Action::tempfail},
-                               {"greylist", Action::greylist},
-                               {"drop", Action::drop},
-                               {"bounce_later", Action::bounce_later}},
-                              Action::accept);
-    r.stage = choice<Stage>(t, "stage",
-                            {{"rcpt", Stage::rcpt}, {"data", Stage::data}, {"end_of_data", Stage::end_of_data}},
-                            Stage::rcpt);
-    if (r.stage != Stage::rcpt && r.action != Action::reject && r.action != Action::tempfail)
-      fail(*t.get("stage"), "stage", "only reject and tempfail can answer at data or end_of_data");
-    const char* default_reply = r.action == Action::bounce_later
-                                    ? "550 5.1.1 The email account that you tried to reach does not exist"
-                                : r.action == Action::reject   ? "550 5.7.1 Rejected by script"
-                                : r.action == Action::greylist ? "451 4.7.1 Greylisted, please retry later"
-                                                               : "451 4.3.0 Temporary failure, try again later";
-    const auto text = string(t, "reply").value_or(default_reply);
-    const auto reply = parse_reply(text);
-    const int wanted = r.action == Action::reject || r.action == Action::bounce_later ? 5 : 4;
-    if (!reply || (r.action != Action::accept && r.action != Action::drop && reply->code / 100 != wanted))
-      fail(t.get("reply") ? *t.get("reply") : static_cast<const toml::node&>(t), "reply",
-           "expected a " + std::to_string(wanted) + "xx reply such as \"" + default_reply + "\"");
-    r.reply = *reply;
-    integer(t, "times", 0, 1'000'000, r.times);
-    double seconds = 0;
-    number(t, "seconds", seconds);
-    r.greylist = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
-    integer(t, "after_bytes", 0, std::numeric_limits<std::int64_t>::max(), r.after_bytes);
-    milliseconds(t, "delay_ms", r.delay);
-    return r;
-  }
+Parse<std::chrono::milliseconds> milliseconds() {
+  return [](const toml::node& node, std::chrono::milliseconds* out, std::string* why) {
+    std::int64_t ms = 0;
+    if (!integer_in<std::int64_t>(0, 3'600'000)(node, &ms, why)) return false;
+    *out = std::chrono::milliseconds(ms);
+    return true;
+  };
+}
 
- private:
-  std::string source_;
-};
+// The keys of a [default] or [[rule]] table (match: only a [[rule]]'s, read by the caller).
+Rule read_rule(TableReader& r) {
+  const toml::table& t = r.table();
+  Rule rule;
+  r.read("action", &rule.action,
+         choice<Action>({{"accept", Action::accept},
+                         {"reject", Action::reject},
+                         {"tempfail", Action::tempfail},
+                         {"greylist", Action::greylist},
+                         {"drop", Action::drop},
+                         {"bounce_later", Action::bounce_later}}));
+  if (const auto* stage = r.read("stage", &rule.stage,
+                                 choice<Stage>({{"rcpt", Stage::rcpt}, {"data", Stage::data}, {"end_of_data", Stage::end_of_data}}));
+      stage && rule.stage != Stage::rcpt && rule.action != Action::reject && rule.action != Action::tempfail)
+    r.report(*stage, "stage", "only reject and tempfail can answer at data or end_of_data");
+  const char* default_reply = rule.action == Action::bounce_later
+                                  ? "550 5.1.1 The email account that you tried to reach does not exist"
+                              : rule.action == Action::reject   ? "550 5.7.1 Rejected by script"
+                              : rule.action == Action::greylist ? "451 4.7.1 Greylisted, please retry later"
+                                                                : "451 4.3.0 Temporary failure, try again later";
+  std::string text = default_reply;
+  const auto* reply_node = r.read("reply", &text, string());
+  const auto reply = parse_reply(text);
+  const int wanted = rule.action == Action::reject || rule.action == Action::bounce_later ? 5 : 4;
+  if (!reply || (rule.action != Action::accept && rule.action != Action::drop && reply->code / 100 != wanted))
+    r.report(reply_node ? *reply_node : static_cast<const toml::node&>(t), "reply",
+             "expected a " + std::to_string(wanted) + "xx reply such as \"" + default_reply + "\"");
+  if (reply) rule.reply = *reply;
+  r.read("times", &rule.times, integer_in<int>(0, 1'000'000));
+  double seconds = 0;
+  r.read("seconds", &seconds, non_negative_number());
+  rule.greylist = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  r.read("after_bytes", &rule.after_bytes, integer_in<std::uint64_t>(0, std::numeric_limits<std::int64_t>::max()));
+  r.read("delay_ms", &rule.delay, milliseconds());
+  return rule;
+}
 
 }  // namespace
 
@@ -150,7 +150,7 @@ bool Script::answers_at(Stage stage) const {
 
 const Rule& Script::rule_for(std::string_view recipient) const {
   if (addresses.empty() && domains.empty()) return fallback;
-  const auto key = lower(recipient);
+  const auto key = ascii_lower(recipient);
   if (auto it = addresses.find(key); it != addresses.end()) return it->second;
   const auto at = key.rfind('@');
   if (at != std::string::npos)
@@ -159,74 +159,89 @@ const Rule& Script::rule_for(std::string_view recipient) const {
 }
 
 Script Script::parse(std::string_view text, std::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw std::runtime_error(std::string(source) + ":" + std::to_string(e.source().begin.line) + ": " +
-                             std::string(e.description()));
-  }
-  const Reader in(source);
-  in.only_keys(root, {"hostname", "max_message_size", "max_recipients", "max_concurrent", "max_concurrent_per_ip",
-                      "rate", "rate_action", "delay_ms", "idle_timeout_s", "pipelining", "chunking", "default",
-                      "rule", "bounce_to", "refuse"});
+  Problems problems(source);
+  const auto root = toml_file::parse_document(text, source, problems);
+  if (!root) throw std::runtime_error(problems.report());
   Script s;
-  if (auto h = in.string(root, "hostname")) {
-    if (h->empty() || h->find_first_of(" \t\r\n") != std::string::npos)
-      in.fail(*root.get("hostname"), "hostname", "expected a host name");
-    s.hostname = *h;
-  }
-  in.integer(root, "max_message_size", 1, 1LL << 40, s.max_message_size);
-  in.integer(root, "max_recipients", 1, 1'000'000, s.max_recipients);
-  in.integer(root, "max_concurrent", 0, 1'000'000, s.max_concurrent);
-  in.integer(root, "max_concurrent_per_ip", 0, 1'000'000, s.max_concurrent_per_ip);
-  in.number(root, "rate", s.rate);
-  s.rate_close = in.choice<bool>(root, "rate_action", {{"defer", false}, {"close", true}}, false);
-  in.milliseconds(root, "delay_ms", s.delay);
+  TableReader in(problems, *root, "");
+  if (const auto* node = in.read("hostname", &s.hostname, string());
+      node && (s.hostname.empty() || s.hostname.find_first_of(" \t\r\n") != std::string::npos))
+    in.report(*node, "hostname", "expected a host name");
+  in.read("max_message_size", &s.max_message_size, integer_in<std::uint64_t>(1, 1LL << 40));
+  in.read("max_recipients", &s.max_recipients, integer_in<std::size_t>(1, 1'000'000));
+  in.read("max_concurrent", &s.max_concurrent, integer_in<std::size_t>(0, 1'000'000));
+  in.read("max_concurrent_per_ip", &s.max_concurrent_per_ip, integer_in<std::size_t>(0, 1'000'000));
+  in.read("rate", &s.rate, non_negative_number());
+  in.read("rate_action", &s.rate_close, choice<bool>({{"defer", false}, {"close", true}}));
+  in.read("delay_ms", &s.delay, milliseconds());
   std::int64_t idle = s.idle_timeout.count();
-  in.integer(root, "idle_timeout_s", 1, 86'400, idle);
+  in.read("idle_timeout_s", &idle, integer_in<std::int64_t>(1, 86'400));
   s.idle_timeout = std::chrono::seconds(idle);
-  in.boolean(root, "pipelining", s.pipelining);
-  in.boolean(root, "chunking", s.chunking);
-  if (auto b = in.string(root, "bounce_to")) s.bounce_to = *b;
+  in.read("pipelining", &s.pipelining, boolean());
+  in.read("chunking", &s.chunking, boolean());
+  in.read("bounce_to", &s.bounce_to, string());
 
-  if (const auto* node = root.get("refuse")) {
+  in.accept("refuse");
+  if (const auto* node = root->get("refuse")) {
     const auto* t = node->as_table();
-    if (!t) in.fail(*node, "refuse", "expected a table of stage = \"reply\"");
-    for (const auto& [key, value] : *t) {
+    if (!t) in.report(*node, "refuse", "expected a table of stage = \"reply\"");
+    const toml::table none;
+    for (const auto& [key, value] : t ? *t : none) {
       const auto stage = smtp::parse_stage(key.str());
-      if (!stage)
-        in.fail(value, key.str(), "unknown stage (expected greeting, ehlo, mail, rcpt, data or end_of_data)");
-      const auto* text = value.as_string();
-      const auto reply = text ? parse_reply(text->get()) : std::nullopt;
-      if (!reply || reply->code < 400) in.fail(value, key.str(), "expected a 4xx or 5xx reply such as \"550 5.7.1 Refused\"");
+      if (!stage) {
+        in.report(value, key.str(), "unknown stage (expected greeting, ehlo, mail, rcpt, data or end_of_data)");
+        continue;
+      }
+      const auto* reply_text = value.as_string();
+      const auto reply = reply_text ? parse_reply(reply_text->get()) : std::nullopt;
+      if (!reply || reply->code < 400) {
+        in.report(value, key.str(), "expected a 4xx or 5xx reply such as \"550 5.7.1 Refused\"");
+        continue;
+      }
       s.refuse.emplace(*stage, *reply);
     }
   }
-  if (const auto* node = root.get("default")) {
-    const auto* t = node->as_table();
-    if (!t) in.fail(*node, "default", "expected a table");
-    in.only_keys(*t, {"action", "stage", "reply", "times", "seconds", "after_bytes", "delay_ms"});
-    s.fallback = in.rule(*t);
-  }
-  if (const auto* node = root.get("rule")) {
-    const auto* rules = node->as_array();
-    if (!rules) in.fail(*node, "rule", "expected [[rule]] tables");
-    for (const auto& item : *rules) {
-      const auto* t = item.as_table();
-      if (!t) in.fail(item, "rule", "expected a table");
-      in.only_keys(*t, {"match", "action", "stage", "reply", "times", "seconds", "after_bytes", "delay_ms"});
-      const auto match = in.string(*t, "match");
-      if (!match || match->empty()) in.fail(item, "match", "every rule needs a recipient address or domain");
-      auto& table = match->find('@') == std::string::npos ? s.domains : s.addresses;
-      if (!table.emplace(lower(*match), in.rule(*t)).second) in.fail(item, "match", "\"" + *match + "\" twice");
+  in.accept("default");
+  if (const auto* node = root->get("default")) {
+    if (const auto* t = node->as_table()) {
+      TableReader r(problems, *t, "");
+      s.fallback = read_rule(r);
+      r.reject_unknown_keys();
+    } else {
+      in.report(*node, "default", "expected a table");
     }
   }
+  in.accept("rule");
+  if (const auto* node = root->get("rule")) {
+    const auto* rules = node->as_array();
+    if (!rules) in.report(*node, "rule", "expected [[rule]] tables");
+    const toml::array none;
+    for (const auto& item : rules ? *rules : none) {
+      const auto* t = item.as_table();
+      if (!t) {
+        in.report(item, "rule", "expected a table");
+        continue;
+      }
+      TableReader r(problems, *t, "");
+      std::string match;
+      r.read("match", &match, string());
+      Rule rule = read_rule(r);
+      r.reject_unknown_keys();
+      if (match.empty()) {
+        r.report(item, "match", "every rule needs a recipient address or domain");
+        continue;
+      }
+      auto& table = match.find('@') == std::string::npos ? s.domains : s.addresses;
+      if (!table.emplace(ascii_lower(match), std::move(rule)).second) r.report(item, "match", "\"" + match + "\" twice");
+    }
+  }
+  in.reject_unknown_keys();
   auto bounces = [](const auto& rules) {
     return std::any_of(rules.begin(), rules.end(), [](const auto& e) { return e.second.action == Action::bounce_later; });
   };
   if (s.bounce_to.empty() && (s.fallback.action == Action::bounce_later || bounces(s.domains) || bounces(s.addresses)))
-    in.fail(root, "bounce_to", "action \"bounce_later\" needs bounce_to = \"host:port\" (where DSNs are sent)");
+    in.report(*root, "bounce_to", "action \"bounce_later\" needs bounce_to = \"host:port\" (where DSNs are sent)");
+  if (!problems.empty()) throw std::runtime_error(problems.report());
   return s;
 }
 

@@ -1,4 +1,5 @@
 #include "receiver_stats.hpp"
+#include "core/util/address_domain.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,13 +14,7 @@ namespace volley::receiver {
 
 namespace {
 
-std::string domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  std::string d(at == std::string_view::npos ? std::string_view{} : address.substr(at + 1));
-  std::transform(d.begin(), d.end(), d.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-  return d;
-}
+using util::domain_of;
 
 }  // namespace
 

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/acceptor.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::api {
 
@@ -33,12 +34,7 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
+using util::ascii_lower;
 
 // A header the handler asks for must not be able to split the response.
 bool safe_header_text(std::string_view s) {
@@ -90,31 +86,6 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
                               {"field", std::string(field)}}}};
   // Messages may quote client input: never let invalid UTF-8 turn an answer into an exception.
   return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen) {
-  std::string_view host;
-  std::string_view port;
-  if (!listen.empty() && listen.front() == '[') {
-    const auto close = listen.find(']');
-    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') return std::nullopt;
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-  } else {
-    const auto colon = listen.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs []
-  }
-  if (host.empty() || port.empty() || port.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return std::nullopt;
-  return std::make_pair(std::string(host), static_cast<std::uint16_t>(value));
 }
 
 class Connection;
@@ -189,7 +160,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec) return on_read_error(ec);
     const auto& req = parser_->get();
     const auto expect = req[http::field::expect];
-    if (!parser_->is_done() && req.version() >= 11 && iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+    if (!parser_->is_done() && req.version() >= 11 && util::ascii_iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(k100.data(), k100.size()),
                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
@@ -241,7 +212,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
       std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), ascii_lower);
+      std::transform(name.begin(), name.end(), name.begin(), [](char c) { return ascii_lower(c); });
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request.body = std::move(req.body());
@@ -384,12 +355,10 @@ HttpServer::HttpServer(net::io_context& io, Handler handler, HttpServerOptions o
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::start(const std::string& listen) {
-  const auto hp = split_host_port(listen);
-  if (!hp) throw std::runtime_error("invalid listen address '" + listen + "' (want host:port)");
-  const auto endpoint = Acceptor::resolve(impl_->io, hp->first, hp->second);
-  if (!endpoint) throw std::runtime_error("cannot resolve listen host '" + hp->first + "'");
-  impl_->acceptor->listen(*endpoint, listen);
+void HttpServer::start(const HostPort& listen) {
+  const auto endpoint = Acceptor::resolve(impl_->io, listen.host, listen.port);
+  if (!endpoint) throw std::runtime_error("cannot resolve listen host '" + listen.host + "'");
+  impl_->acceptor->listen(*endpoint, listen.to_string());
   impl_->acceptor->start();
 }
 

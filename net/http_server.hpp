@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/config/host_port.hpp"
+
 namespace boost::asio {
 class io_context;
 }
@@ -79,10 +81,10 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens on "host:port" ("127.0.0.1:8025", "[::1]:0", "0.0.0.0:0"; port 0 picks a
-  // free port) and starts accepting. Throws std::runtime_error when the address is invalid or
-  // cannot be bound. Call once.
-  void start(const std::string& listen);
+  // Binds and listens on an address the config reader parsed ({"127.0.0.1", 8025}, {"::1", 0};
+  // port 0 picks a free port; a host name is resolved) and starts accepting. Throws
+  // std::runtime_error when the host does not resolve or the address cannot be bound. Call once.
+  void start(const HostPort& listen);
   // The bound port (after start()).
   std::uint16_t port() const;
   // Stops accepting and closes every connection; requests in flight get no answer. Idempotent,
@@ -101,8 +103,5 @@ class HttpServer {
 HttpResponse json_response(int status, std::string body);
 HttpResponse error_response(int status, std::string_view code, std::string_view message,
                             std::string_view field = {});
-
-// Splits "host:port" / "[v6]:port". Returns nullopt when malformed.
-std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view listen);
 
 }  // namespace volley::api

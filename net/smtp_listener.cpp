@@ -23,7 +23,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "net/http_server.hpp"  // split_host_port
 #include "net/tls_context.hpp"
 #include "core/util/ascii.hpp"
 #include "core/smtp/inbound_recipient.hpp"
@@ -48,7 +47,6 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
-// "host:port" or "[v6]:port" with a numeric port; the host may be a name to resolve.
 // A client that stops reading must not hold a session open for the full command timeout after
 // the listener was told to stop.
 constexpr std::chrono::seconds kStopGrace{2};
@@ -411,7 +409,7 @@ SmtpListener::SmtpListener(net::io_context& io, SmtpListenerOptions options, Inb
 
 SmtpListener::~SmtpListener() { stop(); }
 
-void SmtpListener::start(const std::string& host_port) {
+void SmtpListener::start(const HostPort& listen) {
   auto& shared = *impl_->shared;
   const auto& o = shared.options;
   smtp::SmtpServer probe(shared.smtp);  // throws now on a hostname or limit the machine refuses
@@ -421,11 +419,9 @@ void SmtpListener::start(const std::string& host_port) {
   }
   if (shared.domains.empty()) spdlog::warn("smtp_in: no accept_domains: every recipient will be refused");
 
-  const auto hp = split_host_port(host_port);
-  if (!hp) throw std::runtime_error("SMTP listener: invalid listen address '" + host_port + "' (want host:port)");
-  const auto endpoint = Acceptor::resolve(impl_->io, hp->first, hp->second);
-  if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + hp->first + "'");
-  const auto bound = impl_->acceptor->listen(*endpoint, host_port);
+  const auto endpoint = Acceptor::resolve(impl_->io, listen.host, listen.port);
+  if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + listen.host + "'");
+  const auto bound = impl_->acceptor->listen(*endpoint, listen.to_string());
   spdlog::info("smtp_in: listening on {}{}", endpoint_text(bound), shared.tls ? " (STARTTLS)" : "");
   impl_->acceptor->start();
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "core/config/config.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -43,16 +44,16 @@ struct SmtpListenerOptions {
   // domains, '%' and '!' paths, quoted local parts) gets 550 5.7.1 relaying denied
   // (core/smtp/inbound_recipient.hpp).
   std::vector<std::string> accept_domains;
-  std::uint64_t max_message_size = 10 << 20;  // SIZE= and actual -> 552
+  std::uint64_t max_message_size = Config::SmtpIn::kDefaultMaxMessageSize;  // SIZE= and actual -> 552
   std::size_t max_recipients = 50;
-  std::size_t max_connections = 200;          // beyond: 421 4.7.0 and close
+  std::size_t max_connections = Config::SmtpIn::kDefaultMaxConnections;  // beyond: 421 4.7.0 and close
   // Deadlines, not idle timers: bytes trickling in do not extend them, so a client sending a byte
   // a second cannot hold a connection slot for ever (as Postfix's smtpd_per_request_deadline).
   // command_timeout: from the last reply (or the greeting) until the next command line is whole;
   // also how long the handler may take to answer a message. data_timeout: the whole DATA phase,
   // from 354 to the final dot (RFC 5321 4.5.3.2 suggests 10 minutes for the data block).
-  std::chrono::seconds command_timeout{300};
-  std::chrono::seconds data_timeout{600};
+  std::chrono::seconds command_timeout = Config::SmtpIn::kDefaultTimeout;
+  std::chrono::seconds data_timeout = Config::SmtpIn::kDefaultDataTimeout;
   std::string tls_certificate_file, tls_private_key_file;  // both set: STARTTLS offered
   // While it answers true (the disk is (nearly) full: api/disk_guard), MAIL, RCPT and the end of
   // DATA answer 452 4.3.1 (empty: never). Called on the io thread; must not block.
@@ -66,10 +67,10 @@ class SmtpListener {
   SmtpListener(const SmtpListener&) = delete;
   SmtpListener& operator=(const SmtpListener&) = delete;
 
-  // Binds "host:port" ("127.0.0.1:2526", "[::1]:0"; port 0 picks a free port) and starts
-  // accepting. Throws std::runtime_error on a bad address, a failed bind, or a TLS certificate or
-  // key that cannot be used. Call once.
-  void start(const std::string& host_port);
+  // Binds an address the config reader parsed ({"127.0.0.1", 2526}, {"::1", 0}; port 0 picks a
+  // free port; a host name is resolved) and starts accepting. Throws std::runtime_error on a host
+  // that does not resolve, a failed bind, or a TLS certificate or key that cannot be used. Call once.
+  void start(const HostPort& listen);
   std::uint16_t port() const;  // the bound port, after start()
   // Closes the acceptor and every session (each is sent 421 first if it can take it quickly).
   // Idempotent, callable from any thread.

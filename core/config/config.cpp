@@ -15,6 +15,7 @@
 #include "core/config/shaping_config.hpp"
 #include "core/config/toml_reader.hpp"
 #include "core/config/units.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley {
 namespace {
@@ -233,24 +234,17 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
 std::string system_hostname() {
   std::array<char, 256> buffer{};
   if (::gethostname(buffer.data(), buffer.size() - 1) != 0) return "localhost";
-  std::string name = lower(buffer.data());
+  std::string name = util::ascii_lower(buffer.data());
   return is_host_name(name) ? name : "localhost";
 }
 
 LoadResult parse_config(std::string_view toml_text, std::string_view source_name) {
   Problems problems(source_name);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    std::string message = "syntax error at column " + std::to_string(at.column) + ": " + std::string(e.description());
-    problems.add(e.source(), "", message);
-    return {std::nullopt, problems.report()};
-  }
+  const auto root = toml_file::parse_document(toml_text, source_name, problems);
+  if (!root) return {std::nullopt, problems.report()};
 
   Config config;
-  read_root(root, config, problems);
+  read_root(*root, config, problems);
   if (!problems.empty()) return {std::nullopt, problems.report()};
   return {std::move(config), {}};
 }

@@ -2,7 +2,9 @@
 // Volley's configuration: what the TOML file may say, its defaults, and how it is read.
 // Every setting has a default, so an empty file is a valid configuration. Mistakes are never
 // guessed around: a wrong type, an out-of-range value or an unknown key is an error that names
-// the file, the line and the key. toml++ stays in config.cpp.
+// the file, the line and the key. toml++ stays behind this header (core/config's readers, on the
+// shared TOML reader of core/toml). The defaults here are the only ones: a component whose options
+// repeat a setting takes its default from the kDefault* constant of the section.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include "core/config/host_port.hpp"
 #include "core/delivery/ip_pool.hpp"
+#include "core/delivery/return_path.hpp"
 #include "core/delivery/shaping.hpp"
 
 namespace volley {
@@ -30,10 +33,11 @@ std::string system_hostname();
 
 struct Config {
   struct Http {
+    static constexpr std::size_t kDefaultMaxPending = 20000;
     HostPort listen{"127.0.0.1", 8025};  // port 0: the kernel picks one
     std::size_t max_message_size = 25 * 1024 * 1024;
     // Back-pressure: accepted messages not yet committed to the spool; beyond it, 503.
-    std::size_t max_pending = 20000;
+    std::size_t max_pending = kDefaultMaxPending;
     friend bool operator==(const Http&, const Http&) = default;
   } http;
 
@@ -48,17 +52,21 @@ struct Config {
   } spool;
 
   struct Dns {
+    static constexpr std::chrono::milliseconds kDefaultTimeout{2000};
+    static constexpr int kDefaultAttempts = 2;
     std::vector<HostPort> servers;  // IP addresses; empty: the nameservers in resolv_conf
-    std::chrono::milliseconds timeout{2000};  // per query attempt
-    int attempts = 2;
+    std::chrono::milliseconds timeout = kDefaultTimeout;  // per query attempt
+    int attempts = kDefaultAttempts;
     std::string resolv_conf = "/etc/resolv.conf";
     friend bool operator==(const Dns&, const Dns&) = default;
   } dns;
 
   struct Delivery {
-    std::uint16_t smtp_port = 25;
+    static constexpr std::uint16_t kDefaultSmtpPort = 25;
+    static constexpr std::chrono::seconds kDefaultConnectTimeout{30};
+    std::uint16_t smtp_port = kDefaultSmtpPort;
     std::string ehlo_name = system_hostname();
-    std::chrono::seconds connect_timeout{30};
+    std::chrono::seconds connect_timeout = kDefaultConnectTimeout;
     std::string bounce_rules;  // the operator's bounce rules file (read elsewhere); empty: none
     friend bool operator==(const Delivery&, const Delivery&) = default;
   } delivery;
@@ -79,10 +87,12 @@ struct Config {
   delivery::ShapingPolicy shaping;
 
   struct Log {
+    static constexpr std::size_t kDefaultEventLogMaxSize = 256 * 1024 * 1024;
+    static constexpr std::size_t kDefaultEventLogKeep = 10;
     std::string event_log = "./var/events.jsonl";
     // The event log is rotated past this size: events.jsonl -> events.jsonl.1 -> ... .<keep>.
-    std::size_t event_log_max_size = 256 * 1024 * 1024;
-    std::size_t event_log_keep = 10;  // rotated files kept
+    std::size_t event_log_max_size = kDefaultEventLogMaxSize;
+    std::size_t event_log_keep = kDefaultEventLogKeep;  // rotated files kept
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
     friend bool operator==(const Log&, const Log&) = default;
   } log;
@@ -101,13 +111,17 @@ struct Config {
   // [smtp_in]: the SMTP listener for asynchronous bounces and feedback-loop reports. Off unless
   // `listen` is set. It takes mail only for the return-path domains and `domains` (no relay).
   struct SmtpIn {
+    static constexpr std::size_t kDefaultMaxMessageSize = 10 * 1024 * 1024;
+    static constexpr std::size_t kDefaultMaxConnections = 200;
+    static constexpr std::chrono::seconds kDefaultTimeout{300};
+    static constexpr std::chrono::seconds kDefaultDataTimeout{600};
     std::optional<HostPort> listen;
     std::string hostname = system_hostname();
     std::vector<std::string> domains;  // beyond the return-path domains: e.g. the FBL address's domain
-    std::size_t max_message_size = 10 * 1024 * 1024;
-    std::size_t max_connections = 200;
-    std::chrono::seconds timeout{300};       // deadline for each command line (not re-armed by bytes)
-    std::chrono::seconds data_timeout{600};  // deadline for the whole DATA phase
+    std::size_t max_message_size = kDefaultMaxMessageSize;
+    std::size_t max_connections = kDefaultMaxConnections;
+    std::chrono::seconds timeout = kDefaultTimeout;           // deadline for each command line (not re-armed by bytes)
+    std::chrono::seconds data_timeout = kDefaultDataTimeout;  // deadline for the whole DATA phase
     std::string tls_certificate, tls_private_key;  // both set: STARTTLS is offered
     friend bool operator==(const SmtpIn&, const SmtpIn&) = default;
   } smtp_in;
@@ -115,12 +129,7 @@ struct Config {
   // [[return_path]]: VERP. Mail from `sender_domain` ("*": any sender no other entry names)
   // leaves with the envelope sender <prefix>+<recipient id>@<domain>, so a bounce names the exact
   // recipient message it is about. With none, the sender's own address is the return path.
-  struct ReturnPath {
-    std::string sender_domain;
-    std::string domain;
-    std::string prefix = "bounces";
-    friend bool operator==(const ReturnPath&, const ReturnPath&) = default;
-  };
+  using ReturnPath = delivery::ReturnPathRule;
   std::vector<ReturnPath> return_paths;
 
   // [suppression]: addresses a tenant no longer mails.
@@ -134,12 +143,12 @@ struct Config {
 
   // [[webhook]]: event batches POSTed to an application, signed, queued on disk until taken.
   struct Webhook {
-    std::string name;
-    std::string url;
-    std::string secret;
+    std::string name;                  // unique; used in the queue and metrics
+    std::string url;                   // http://host:port/path or https://...
+    std::string secret;                // HMAC key
     std::vector<std::string> events;   // empty: every event type
     std::vector<std::string> tenants;  // empty: every tenant
-    std::size_t max_batch = 100;
+    std::size_t max_batch = 100;       // events per POST
     std::chrono::milliseconds timeout{10000};
     std::chrono::milliseconds retry_first{1000};
     std::chrono::milliseconds retry_max{300000};
@@ -150,7 +159,8 @@ struct Config {
     std::string webhook_queue = "./var/webhooks";  // the webhooks' queue on disk (RocksDB)
     // How long a delivered recipient's event stays in the spool, so that a late bounce or
     // complaint still finds its message, tenant and campaign.
-    std::chrono::seconds history_retention{30 * 24 * 3600};
+    static constexpr std::chrono::seconds kDefaultHistoryRetention{30 * 24 * 3600};
+    std::chrono::seconds history_retention = kDefaultHistoryRetention;
     friend bool operator==(const Events&, const Events&) = default;
   } events;
 
@@ -158,7 +168,8 @@ struct Config {
   struct Metrics {
     // A destination's series (outcome counters, queue depth, connections) are dropped once it has
     // had nothing queued, no connection and no event for this long; 0: kept for ever.
-    std::chrono::seconds idle_series_ttl{3600};
+    static constexpr std::chrono::seconds kDefaultIdleSeriesTtl{3600};
+    std::chrono::seconds idle_series_ttl = kDefaultIdleSeriesTtl;
     friend bool operator==(const Metrics&, const Metrics&) = default;
   } metrics;
 

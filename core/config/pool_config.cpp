@@ -1,4 +1,5 @@
 #include "core/config/pool_config.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -17,7 +18,7 @@ Parse<std::string> ip_address() {
       *why = "expected an IPv4 or IPv6 address such as \"192.0.2.1\" or \"2001:db8::1\", got " + describe(node);
       return false;
     }
-    *out = lower(ip);
+    *out = util::ascii_lower(ip);
     return true;
   };
 }

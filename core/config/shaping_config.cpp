@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/delivery/rate.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::config_detail {
 namespace {
@@ -54,7 +55,7 @@ Parse<std::vector<std::string>> mx_suffixes() {
       if (suffix.starts_with('.')) suffix.remove_prefix(1);
       if (suffix.ends_with('.')) suffix.remove_suffix(1);
       if (!is_host_name(suffix)) break;
-      list.push_back("." + lower(suffix));
+      list.push_back("." + util::ascii_lower(suffix));
     }
     if (array == nullptr || array->empty() || array->size() > kMaxSuffixes || list.size() != array->size()) {
       *why = "expected an array of 1 to " + std::to_string(kMaxSuffixes) +

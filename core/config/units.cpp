@@ -1,4 +1,5 @@
 #include "core/config/units.hpp"
+#include "core/util/ascii.hpp"
 
 #include <array>
 #include <cctype>
@@ -31,14 +32,6 @@ std::string_view take_letters(std::string_view& text) {
   return letters;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 struct Unit {
   std::string_view name;
@@ -90,7 +83,7 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
   if (!unit_name.empty()) {
     const Unit* unit = nullptr;
     for (const auto& u : kSizeUnits) {
-      if (iequals(u.name, unit_name)) unit = &u;
+      if (util::ascii_iequals(u.name, unit_name)) unit = &u;
     }
     if (unit == nullptr) return std::nullopt;
     factor = unit->factor;

@@ -1,9 +1,6 @@
 #pragma once
-// What an SMTP reply means for a recipient: delivered, deferred or bounced; and, with the shipped
-// rules of reply_classifier.hpp, which bounce category or temporary-failure kind it falls in.
-#include <string>
-
-#include "core/delivery/tempfail.hpp"
+// What an SMTP reply means for a recipient: delivered, deferred or bounced. Which bounce category
+// or temporary-failure kind it falls in is reply_classifier.hpp's to say.
 #include "core/smtp/reply.hpp"
 
 namespace volley::delivery {
@@ -11,11 +8,5 @@ namespace volley::delivery {
 enum class Disposition { delivered, deferred, bounced };
 
 Disposition disposition(const smtp::Reply& reply);
-
-// One of kBounceCategories (reply_classifier.hpp), by the shipped rules.
-std::string bounce_category(const smtp::Reply& reply);
-
-// The kind of a temporary failure, by the shipped rules.
-TempfailKind classify_tempfail(const smtp::Reply& reply);
 
 }  // namespace volley::delivery

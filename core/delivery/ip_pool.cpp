@@ -1,4 +1,5 @@
 #include "core/delivery/ip_pool.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,11 +7,6 @@
 namespace volley::delivery {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 }  // namespace
 
@@ -37,7 +33,7 @@ const Pool* choose_pool(const IpPools& pools, std::string_view requested, std::s
   if (!requested.empty()) return pools.pool(requested);
   for (const auto& rule : pools.rules) {
     if (!rule.tenant.empty() && rule.tenant != tenant) continue;
-    if (!rule.sender_domain.empty() && !iequals(rule.sender_domain, sender_domain)) continue;
+    if (!rule.sender_domain.empty() && !util::ascii_iequals(rule.sender_domain, sender_domain)) continue;
     return pools.pool(rule.pool);
   }
   return pools.pool(pools.default_pool);

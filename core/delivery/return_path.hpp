@@ -18,6 +18,7 @@ struct ReturnPathRule {
   std::string sender_domain;  // lower case; "*" = every sender no other rule names
   std::string domain;         // where bounces go (its MX is Volley's [smtp_in])
   std::string prefix = "bounces";
+  friend bool operator==(const ReturnPathRule&, const ReturnPathRule&) = default;
 };
 
 class ReturnPaths {

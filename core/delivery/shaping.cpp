@@ -1,4 +1,5 @@
 #include "core/delivery/shaping.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,9 +9,7 @@ namespace {
 
 std::string canonical(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string out(name);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return util::ascii_lower(name);
 }
 
 // On a label boundary, so ".google.com" matches mx.google.com but not evilgoogle.com.

@@ -1,4 +1,5 @@
 #include "core/dns/names.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::dns {
 
@@ -8,7 +9,7 @@ bool is_label_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using util::ascii_lower;
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "core/events/webhook_url.hpp"
+#include "core/util/ascii.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -13,11 +14,7 @@ std::optional<WebhookUrl> bad(std::string* error, std::string why) {
 }
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && util::ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace

@@ -110,20 +110,6 @@ std::string_view field_value(const Fields& fields, std::string_view name) {
   return {};
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto l = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
-           return l(x) == l(y);
-         });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 std::size_t ifind(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return 0;
   auto first = lower(needle.substr(0, 1)).front();

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/util/ascii.hpp"
 
 namespace volley::feedback {
 
@@ -26,8 +27,9 @@ std::vector<Fields> parse_field_groups(std::string_view text, std::size_t max_gr
 std::string_view field_value(const Fields& fields, std::string_view name);
 
 // Small text helpers shared by the report readers.
-bool iequals(std::string_view a, std::string_view b);
-std::string lower(std::string_view text);
+// ASCII case, as everywhere (core/util/ascii.hpp).
+inline bool iequals(std::string_view a, std::string_view b) { return util::ascii_iequals(a, b); }
+inline std::string lower(std::string_view text) { return util::ascii_lower(text); }
 // Offset of `needle` in `hay` compared without ASCII case, or npos.
 std::size_t ifind(std::string_view hay, std::string_view needle);
 bool istarts_with(std::string_view text, std::string_view prefix);

@@ -5,8 +5,10 @@
 #include <cstdio>
 
 #include "core/message/utf8.hpp"
+#include "core/util/ascii.hpp"
+#include "core/util/utf8.hpp"
 
-namespace volley {
+namespace volley::message {
 
 namespace {
 
@@ -111,10 +113,7 @@ std::string check_hostname(std::string_view d) {
 }  // namespace
 
 std::string Mailbox::domain_key() const {
-  std::string key = domain;
-  for (char& c : key)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return key;
+  return util::ascii_lower(domain);
 }
 
 bool Mailbox::needs_smtputf8() const {
@@ -127,7 +126,7 @@ std::optional<Mailbox> parse_address(std::string_view s, std::string* error) {
     return std::nullopt;
   };
   if (s.empty()) return fail("empty address");
-  if (!message::is_valid_utf8(s)) return fail("address is not valid UTF-8");
+  if (!util::valid_utf8(s)) return fail("address is not valid UTF-8");
   for (char ch : s) {
     if (ch == '\r' || ch == '\n' || ch == '\0') return fail("CR, LF or NUL in address");
     if (ch == '<' || ch == '>')
@@ -164,4 +163,4 @@ std::optional<Mailbox> parse_address(std::string_view s, std::string* error) {
   return box;
 }
 
-}  // namespace volley
+}  // namespace volley::message

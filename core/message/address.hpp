@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace volley {
+namespace volley::message {
 
 struct Mailbox {
   std::string local;         // local part, as given (case preserved)
@@ -24,4 +24,4 @@ struct Mailbox {
 // reason fit for an API answer ("missing @", "domain has an empty label", ...).
 std::optional<Mailbox> parse_address(std::string_view addr_spec, std::string* error);
 
-}  // namespace volley
+}  // namespace volley::message

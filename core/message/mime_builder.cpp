@@ -6,6 +6,7 @@
 
 #include "core/message/header_encoding.hpp"
 #include "core/message/transfer_encoding.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::message {
 
@@ -120,9 +121,7 @@ std::string normalise_content_type(std::string_view value, std::string* error) {
   std::size_t slash = type.find('/');
   if (slash == std::string_view::npos || !is_token(type.substr(0, slash)) || !is_token(type.substr(slash + 1)))
     return fail("content_type must look like type/subtype");
-  std::string out(type);
-  for (char& ch : out)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  std::string out = util::ascii_lower(type);
   if (out.rfind("multipart/", 0) == 0 || out.rfind("message/", 0) == 0)
     return fail("multipart/* and message/* cannot be sent as attachments");
   // Parameters: attr=token or attr="quoted string", re-emitted as given.
@@ -133,9 +132,7 @@ std::string normalise_content_type(std::string_view value, std::string* error) {
     if (eq == std::string_view::npos) return fail("content_type parameter without =");
     std::string_view attr = trim(rest.substr(0, eq));
     if (!is_token(attr)) return fail("content_type parameter name is not a token");
-    std::string lower(attr);
-    for (char& ch : lower)
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    const std::string lower = util::ascii_lower(attr);
     if (lower == "name" || lower.rfind("name*", 0) == 0)
       return fail("content_type must not carry a name parameter (use filename)");
     rest = trim(rest.substr(eq + 1));

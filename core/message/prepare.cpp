@@ -14,15 +14,16 @@
 #include "core/message/raw_message.hpp"
 #include "core/message/transfer_encoding.hpp"
 #include "core/message/utf8.hpp"
+#include "core/util/ascii.hpp"
+#include "core/util/utf8.hpp"
 
-namespace volley {
+namespace volley::message {
 
 namespace {
 
 using nlohmann::json;
 using ::volley::json::Member;
 using ::volley::json::Members;
-namespace msg = volley::message;
 
 // The members of each kind of request object, read only through these lists (member() takes a
 // Member): whatever else a request holds is refused as unknown_field. "headers" and "metadata"
@@ -66,13 +67,6 @@ void refuse_unknown(const json& obj, std::string_view field, std::span<const std
     refuse("unknown_field", std::move(unknown->field), std::move(unknown->message));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 std::string indexed(std::string_view field, std::size_t i) {
   return std::string(field) + "[" + std::to_string(i) + "]";
 }
@@ -87,7 +81,7 @@ const json* member(const json& obj, Member key) {
 const std::string& as_string(const json& v, const std::string& field) {
   if (!v.is_string()) refuse("invalid_field", field, field + " must be a string");
   const auto& s = v.get_ref<const std::string&>();
-  if (!msg::is_valid_utf8(s)) refuse("invalid_field", field, field + " is not valid UTF-8");
+  if (!util::valid_utf8(s)) refuse("invalid_field", field, field + " is not valid UTF-8");
   return s;
 }
 
@@ -95,7 +89,7 @@ const std::string& as_string(const json& v, const std::string& field) {
 void check_header_text(std::string_view s, const std::string& field, std::size_t max_octets, bool allow_tab) {
   if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
     refuse("header_injection", field, field + " contains CR, LF or NUL");
-  if (msg::has_control_chars(s) || (!allow_tab && s.find('\t') != std::string_view::npos))
+  if (has_control_chars(s) || (!allow_tab && s.find('\t') != std::string_view::npos))
     refuse("invalid_field", field, field + " contains control characters");
   if (s.size() > max_octets)
     refuse("invalid_field", field, field + " is longer than " + std::to_string(max_octets) + " octets");
@@ -104,7 +98,7 @@ void check_header_text(std::string_view s, const std::string& field, std::size_t
 // Plain text for events and metrics (tags, campaign): no control characters at all.
 void check_label(std::string_view s, const std::string& field, std::size_t max_octets) {
   if (s.empty()) refuse("invalid_field", field, field + " must not be empty");
-  if (s.find_first_of(std::string_view("\t\r\n\0", 4)) != std::string_view::npos || msg::has_control_chars(s))
+  if (s.find_first_of(std::string_view("\t\r\n\0", 4)) != std::string_view::npos || has_control_chars(s))
     refuse("invalid_field", field, field + " contains control characters");
   if (s.size() > max_octets)
     refuse("invalid_field", field, field + " is longer than " + std::to_string(max_octets) + " octets");
@@ -179,14 +173,14 @@ bool is_msg_id(std::string_view s) {
 }
 
 std::string new_message_id_value(const std::string& hostname) {
-  std::string id = "<" + msg::random_hex(16);
+  std::string id = "<" + random_hex(16);
   id += '@';
   id += is_dot_atom_text(hostname) ? hostname : std::string("localhost");
   id += '>';
   return id;
 }
 
-bool any_8bit(std::string_view s) { return !msg::is_ascii(s); }
+bool any_8bit(std::string_view s) { return !is_ascii(s); }
 
 struct Envelope {
   Mailbox from;
@@ -271,7 +265,7 @@ std::string date_value(const PrepareOptions& opts) {
   if (now == 0)
     now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
               .count();
-  return msg::rfc5322_date(now);
+  return rfc5322_date(now);
 }
 
 void prepare_raw(const json& req, const json& raw, const PrepareOptions& opts, PreparedMessage& out) {
@@ -283,17 +277,17 @@ void prepare_raw(const json& req, const json& raw, const PrepareOptions& opts, P
   if (!raw.is_string()) refuse("invalid_field", "raw", "raw must be a string");
   const auto& text = raw.get_ref<const std::string&>();  // any bytes: 8bit bodies are allowed
   if (text.size() > opts.max_message_size) refuse_too_large(opts);
-  msg::RawMessage rm;
-  if (auto problem = msg::normalise_raw_message(text, date_value(opts), new_message_id_value(opts.hostname), &rm))
+  RawMessage rm;
+  if (auto problem = normalise_raw_message(text, date_value(opts), new_message_id_value(opts.hostname), &rm))
     refuse(problem->code, "raw", "raw: " + problem->message);
   out.message = std::move(rm.message);
   out.message_id = std::move(rm.message_id);
   out.needs_smtputf8 = out.needs_smtputf8 || rm.header_8bit;
 }
 
-std::vector<msg::AttachmentPart> read_attachments(const json& req, const PrepareOptions& opts,
+std::vector<AttachmentPart> read_attachments(const json& req, const PrepareOptions& opts,
                                                   std::size_t* encoded_size) {
-  std::vector<msg::AttachmentPart> parts;
+  std::vector<AttachmentPart> parts;
   const json* list = member(req, kMessage("attachments"));
   if (!list) return parts;
   if (!list->is_array()) refuse("invalid_field", "attachments", "attachments must be an array");
@@ -304,7 +298,7 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
     std::string field = indexed("attachments", i);
     if (!a.is_object()) refuse("invalid_field", field, field + " must be an object");
     refuse_unknown(a, field, kAttachment.names());
-    msg::AttachmentPart part;
+    AttachmentPart part;
 
     const json* filename = member(a, kAttachment("filename"));
     if (!filename) refuse("missing_field", field + ".filename", field + ".filename is required");
@@ -317,7 +311,7 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
       const std::string& s = as_string(*ct, field + ".content_type");
       check_header_text(s, field + ".content_type", 200, true);
       std::string why;
-      part.content_type = msg::normalise_content_type(s, &why);
+      part.content_type = normalise_content_type(s, &why);
       if (part.content_type.empty()) refuse("invalid_field", field + ".content_type", field + ": " + why);
     }
 
@@ -328,7 +322,7 @@ std::vector<msg::AttachmentPart> read_attachments(const json& req, const Prepare
     *encoded_size += b64.size();
     if (*encoded_size / 4 * 3 > opts.max_message_size) refuse_too_large(opts);
     std::size_t bad = 0;
-    auto data = msg::base64_decode(b64, &bad);
+    auto data = base64_decode(b64, &bad);
     if (!data)
       refuse("invalid_field", field + ".content",
              field + ".content is not valid base64 (at offset " + std::to_string(bad) + ")");
@@ -356,7 +350,7 @@ std::string read_custom_headers(const json& req, std::string* message_id) {
         refuse("invalid_field", field, "\"" + name + "\" is not a valid header field name");
     const std::string& v = as_string(value, field);
     check_header_text(v, field, kMaxHeaderValueOctets, true);
-    std::string key = lower(name);
+    std::string key = util::ascii_lower(name);
     if (kReservedHeaders.count(key))
       refuse("invalid_field", field, name + " is set by Volley and cannot be given in headers");
     if (key == "message-id") {
@@ -367,7 +361,7 @@ std::string read_custom_headers(const json& req, std::string* message_id) {
       *message_id = id;
       continue;
     }
-    out += msg::unstructured_field(name, v);
+    out += unstructured_field(name, v);
   }
   return out;
 }
@@ -379,7 +373,7 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
     subject = as_string(*s, "subject");
     check_header_text(*subject, "subject", kMaxSubjectOctets, true);
   }
-  msg::MimeContent content;
+  MimeContent content;
   if (const json* t = member(req, kMessage("text"))) content.text = as_string(*t, "text");
   if (const json* h = member(req, kMessage("html"))) content.html = as_string(*h, "html");
   std::size_t size = (content.text ? content.text->size() : 0) + (content.html ? content.html->size() : 0);
@@ -390,18 +384,18 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
   std::string custom = read_custom_headers(req, &out.message_id);
   if (out.message_id.empty()) out.message_id = new_message_id_value(opts.hostname);
 
-  std::string head = msg::address_list_field("From", {env.from});
-  if (!env.to.empty()) head += msg::address_list_field("To", env.to);
-  if (!env.cc.empty()) head += msg::address_list_field("Cc", env.cc);
-  if (!reply_to.empty()) head += msg::address_list_field("Reply-To", reply_to);
-  if (subject) head += msg::unstructured_field("Subject", *subject);
+  std::string head = address_list_field("From", {env.from});
+  if (!env.to.empty()) head += address_list_field("To", env.to);
+  if (!env.cc.empty()) head += address_list_field("Cc", env.cc);
+  if (!reply_to.empty()) head += address_list_field("Reply-To", reply_to);
+  if (subject) head += unstructured_field("Subject", *subject);
   head += "Date: " + date_value(opts) + "\r\n";
   head += "Message-ID: " + out.message_id + "\r\n";
   head += custom;
   // Header addresses in UTF-8 (RFC 6532) can only travel over SMTPUTF8.
   out.needs_smtputf8 = out.needs_smtputf8 || any_8bit(head);
 
-  msg::MimeEntity mime = msg::build_mime(content);
+  MimeEntity mime = build_mime(content);
   out.message.reserve(head.size() + mime.headers.size() + mime.body.size() + 2);
   out.message = std::move(head);
   out.message += mime.headers;
@@ -433,4 +427,4 @@ PrepareResult prepare_message(const nlohmann::json& req, const PrepareOptions& o
   }
 }
 
-}  // namespace volley
+}  // namespace volley::message

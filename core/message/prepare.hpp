@@ -11,7 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace volley {
+namespace volley::message {
 
 struct PrepareOptions {
   std::string hostname = "localhost";  // right side of generated Message-IDs
@@ -62,4 +62,4 @@ using PrepareResult = std::variant<PreparedMessage, PrepareError>;
 PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts,
                               std::span<const std::string_view> caller_members = {});
 
-}  // namespace volley
+}  // namespace volley::message

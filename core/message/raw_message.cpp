@@ -3,21 +3,11 @@
 #include <vector>
 
 #include "core/message/header_encoding.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::message {
 
 namespace {
-
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -80,10 +70,10 @@ std::optional<RawProblem> normalise_raw_message(std::string_view raw, std::strin
   msg.reserve(raw.size() + raw.size() / 40 + 128);
   out->header_8bit = false;
   for (const auto& f : fields) {
-    if (ieq(f.name, "Bcc")) continue;  // blind copies stay blind
-    has_from = has_from || ieq(f.name, "From");
-    has_date = has_date || ieq(f.name, "Date");
-    if (ieq(f.name, "Message-ID") && !has_message_id) {
+    if (util::ascii_iequals(f.name, "Bcc")) continue;  // blind copies stay blind
+    has_from = has_from || util::ascii_iequals(f.name, "From");
+    has_date = has_date || util::ascii_iequals(f.name, "Date");
+    if (util::ascii_iequals(f.name, "Message-ID") && !has_message_id) {
       has_message_id = true;
       std::string unfolded(f.lines[0].substr(f.name.size() + 1));
       for (std::size_t k = 1; k < f.lines.size(); ++k) unfolded += f.lines[k];

@@ -2,11 +2,12 @@
 // Byte-level text checks shared by address parsing, header building and body encoding.
 #include <string_view>
 
+#include "core/util/utf8.hpp"
+
 namespace volley::message {
 
-// Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
-bool is_valid_utf8(std::string_view s);
-bool is_ascii(std::string_view s);
+using util::is_ascii;  // one copy, with the UTF-8 check (core/util/utf8.hpp)
+
 // C0 controls other than TAB, DEL, and the C1 controls (U+0080..U+009F as UTF-8).
 // Assumes valid UTF-8.
 bool has_control_chars(std::string_view s);

@@ -1,4 +1,5 @@
 #include "core/smtp/client.hpp"
+#include "core/util/ascii.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -70,12 +71,6 @@ bool safe_in_command(std::string_view s) {
   });
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
-           return up(x) == up(y);
-         });
-}
 
 // EHLO reply lines after the first: "KEYWORD [params]" (RFC 5321 §4.1.1.1).
 Capabilities parse_ehlo(const Reply& r) {
@@ -86,17 +81,17 @@ Capabilities parse_ehlo(const Reply& r) {
     const auto sp = line.find(' ');
     const auto keyword = line.substr(0, sp);
     const auto param = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
-    if (iequals(keyword, "PIPELINING")) {
+    if (util::ascii_iequals(keyword, "PIPELINING")) {
       caps.pipelining = true;
-    } else if (iequals(keyword, "8BITMIME")) {
+    } else if (util::ascii_iequals(keyword, "8BITMIME")) {
       caps.eightbitmime = true;
-    } else if (iequals(keyword, "SMTPUTF8")) {
+    } else if (util::ascii_iequals(keyword, "SMTPUTF8")) {
       caps.smtputf8 = true;
-    } else if (iequals(keyword, "STARTTLS")) {
+    } else if (util::ascii_iequals(keyword, "STARTTLS")) {
       caps.starttls = true;
-    } else if (iequals(keyword, "CHUNKING")) {
+    } else if (util::ascii_iequals(keyword, "CHUNKING")) {
       caps.chunking = true;
-    } else if (iequals(keyword, "SIZE")) {
+    } else if (util::ascii_iequals(keyword, "SIZE")) {
       caps.size = true;
       // "SIZE" alone, "SIZE 0" or an unreadable number: no limit announced (RFC 1870 §4).
       std::uint64_t n = 0;

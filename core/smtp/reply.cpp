@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "core/smtp/utf8.hpp"
+#include "core/util/utf8.hpp"
 
 namespace volley::smtp {
 
@@ -50,7 +50,7 @@ bool append_printable(std::string& out, std::string_view text, std::size_t limit
     if (c >= 0x20 && c < 0x7F) {
       out += static_cast<char>(c);
       ++i;
-    } else if (std::size_t n = c >= 0x80 ? utf8_sequence_length(text, i) : 0; n > 0) {
+    } else if (std::size_t n = c >= 0x80 ? util::utf8_sequence_length(text, i) : 0; n > 0) {
       out.append(text.substr(i, n));
       i += n;
     } else {

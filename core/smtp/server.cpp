@@ -6,21 +6,16 @@
 #include <stdexcept>
 #include <utility>
 
-#include "core/smtp/utf8.hpp"
+#include "core/util/utf8.hpp"
+#include "core/util/ascii.hpp"
 
 namespace volley::smtp {
 
 namespace {
 
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return upper(x) == upper(y); });
-}
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && util::ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // Control characters have no place in a command line: NUL and bare CR smuggle, the rest are
@@ -477,25 +472,25 @@ struct SmtpServer::Impl {
     const auto sp = l.find(' ');
     const auto verb = l.substr(0, sp);
     const auto args = sp == std::string_view::npos ? std::string_view{} : trim(l.substr(sp + 1));
-    if (iequals(verb, "EHLO")) return hello("EHLO", args, true);
-    if (iequals(verb, "HELO")) return hello("HELO", args, false);
-    if (iequals(verb, "MAIL")) return mail(args);
-    if (iequals(verb, "RCPT")) return rcpt(args);
-    if (iequals(verb, "DATA")) return data(args);
-    if (iequals(verb, "BDAT")) return bdat(args);
-    if (iequals(verb, "RSET")) return rset(args);
-    if (iequals(verb, "NOOP")) return reply(250, "2.0.0", "OK");
-    if (iequals(verb, "QUIT")) {
+    if (util::ascii_iequals(verb, "EHLO")) return hello("EHLO", args, true);
+    if (util::ascii_iequals(verb, "HELO")) return hello("HELO", args, false);
+    if (util::ascii_iequals(verb, "MAIL")) return mail(args);
+    if (util::ascii_iequals(verb, "RCPT")) return rcpt(args);
+    if (util::ascii_iequals(verb, "DATA")) return data(args);
+    if (util::ascii_iequals(verb, "BDAT")) return bdat(args);
+    if (util::ascii_iequals(verb, "RSET")) return rset(args);
+    if (util::ascii_iequals(verb, "NOOP")) return reply(250, "2.0.0", "OK");
+    if (util::ascii_iequals(verb, "QUIT")) {
       reply(221, "2.0.0", opts.hostname + " closing connection");
       return hang_up();
     }
-    if (iequals(verb, "VRFY")) {
+    if (util::ascii_iequals(verb, "VRFY")) {
       if (args.empty()) return error("VRFY", 501, "5.5.4", "Syntax: VRFY address");
       return reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
     }
-    if (iequals(verb, "STARTTLS")) return starttls(args);
+    if (util::ascii_iequals(verb, "STARTTLS")) return starttls(args);
     for (const char* known : {"EXPN", "HELP", "TURN", "ETRN", "AUTH", "ATRN"})
-      if (iequals(verb, known)) return error(known, 502, "5.5.1", "Command not implemented");
+      if (util::ascii_iequals(verb, known)) return error(known, 502, "5.5.1", "Command not implemented");
     error("", 500, "5.5.2", "Command unrecognized");
   }
 
@@ -548,15 +543,15 @@ struct SmtpServer::Impl {
       const auto key = word.substr(0, eq);
       const auto value = eq == std::string_view::npos ? std::string_view{} : word.substr(eq + 1);
       std::uint64_t n = 0;
-      if (iequals(key, "SIZE") && parse_number(value, n)) {
+      if (util::ascii_iequals(key, "SIZE") && parse_number(value, n)) {
         if (n > opts.max_message_size)
           return refuse("MAIL", 552, "5.3.4", "Message size exceeds fixed maximum message size");
         p.size = n;
-      } else if (iequals(key, "BODY") && iequals(value, "7BIT")) {
+      } else if (util::ascii_iequals(key, "BODY") && util::ascii_iequals(value, "7BIT")) {
         p.body = BodyType::seven_bit;
-      } else if (iequals(key, "BODY") && opts.eightbitmime && iequals(value, "8BITMIME")) {
+      } else if (util::ascii_iequals(key, "BODY") && opts.eightbitmime && util::ascii_iequals(value, "8BITMIME")) {
         p.body = BodyType::eight_bit_mime;
-      } else if (iequals(word, "SMTPUTF8") && opts.smtputf8) {
+      } else if (util::ascii_iequals(word, "SMTPUTF8") && opts.smtputf8) {
         p.smtputf8 = true;
       } else {
         return error("MAIL", 555, "5.5.4", "MAIL parameter not recognized or not implemented");
@@ -586,7 +581,7 @@ struct SmtpServer::Impl {
   // The address checks shared by MAIL and RCPT; false when a reply has been sent.
   bool check_address(std::string_view verb, std::string_view path, bool smtputf8, std::string_view enhanced,
                      bool null_allowed) {
-    const bool ok = path.empty() ? null_allowed : plausible_mailbox(path) || (!null_allowed && iequals(path, "postmaster"));
+    const bool ok = path.empty() ? null_allowed : plausible_mailbox(path) || (!null_allowed && util::ascii_iequals(path, "postmaster"));
     if (!ok) {
       error(verb, 501, enhanced, null_allowed ? "Bad sender address syntax" : "Bad recipient address syntax");
       return false;
@@ -596,7 +591,7 @@ struct SmtpServer::Impl {
         refuse(verb, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
         return false;
       }
-      if (!valid_utf8(path)) {
+      if (!util::valid_utf8(path)) {
         error(verb, 501, enhanced, "Address is not valid UTF-8");
         return false;
       }
@@ -636,7 +631,7 @@ struct SmtpServer::Impl {
     std::uint64_t n = 0;
     const auto size = next_word(args);
     const auto last = next_word(args);
-    if (!parse_number(size, n) || !(last.empty() || iequals(last, "LAST")) || !trim(args).empty())
+    if (!parse_number(size, n) || !(last.empty() || util::ascii_iequals(last, "LAST")) || !trim(args).empty())
       return error("BDAT", 501, "5.5.4", "Syntax: BDAT size [LAST]");
     // The chunk follows the command whatever the reply will be, and is read before replying
     // (RFC 3030 §2).

@@ -1,7 +1,7 @@
 // The injection API end to end over HTTP: a real HttpServer on loopback, the real
 // prepare_message, and a small CAF actor standing in for the spool (it records each InjectBatch
 // and answers it the way the test asks).
-#include "http_test_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
 
 #include <atomic>
 #include <condition_variable>
@@ -119,7 +119,7 @@ struct Fixture {
     auto handler = make_injection_handler(api);
     if (!keys.empty()) handler = make_auth_handler(std::move(keys), std::move(handler));
     server = std::make_unique<HttpServer>(io.io, std::move(handler), opts);
-    server->start("127.0.0.1:0");
+    server->start({"127.0.0.1", 0});
   }
 
   ~Fixture() {

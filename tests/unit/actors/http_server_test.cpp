@@ -1,5 +1,5 @@
-// HttpServer against real clients on loopback: a Beast client (http_test_client.hpp) and curl.
-#include "http_test_client.hpp"  // first: <utility> before Boost.Asio
+// HttpServer against real clients on loopback: a Beast client (tests/support/http_client.hpp) and curl.
+#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
 
 #include <atomic>
 #include <condition_variable>
@@ -73,28 +73,18 @@ struct HeldRequests {
 
 }  // namespace
 
-TEST_CASE("split_host_port parses IPv4, IPv6 and names", "[http]") {
-  CHECK(split_host_port("127.0.0.1:8025") == std::make_pair(std::string("127.0.0.1"), std::uint16_t{8025}));
-  CHECK(split_host_port("[::1]:0") == std::make_pair(std::string("::1"), std::uint16_t{0}));
-  CHECK(split_host_port("localhost:65535") == std::make_pair(std::string("localhost"), std::uint16_t{65535}));
-  CHECK_FALSE(split_host_port("127.0.0.1"));
-  CHECK_FALSE(split_host_port("127.0.0.1:65536"));
-  CHECK_FALSE(split_host_port(":80"));
-  CHECK_FALSE(split_host_port("::1:80"));
-  CHECK_FALSE(split_host_port("[::1]80"));
-  CHECK_FALSE(split_host_port("host:8x"));
-}
-
-TEST_CASE("HttpServer refuses a malformed listen address", "[http]") {
+// Listen addresses are parsed once, by the config reader (tests/unit/config/host_port_test.cpp):
+// the server gets a HostPort, and refuses one it cannot bind.
+TEST_CASE("HttpServer refuses a listen address it cannot bind", "[http]") {
   IoThreads io;
   HttpServer server(io.io, echo);
-  CHECK_THROWS_AS(server.start("127.0.0.1"), std::runtime_error);
+  CHECK_THROWS_AS(server.start({"192.0.2.1", 0}), std::runtime_error);
 }
 
 TEST_CASE("HttpServer keeps a connection alive over several requests", "[http]") {
   IoThreads io;
   HttpServer server(io.io, echo);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   REQUIRE(server.port() != 0);
 
   HttpTestClient client(server.port());
@@ -120,7 +110,7 @@ TEST_CASE("HttpServer keeps a connection alive over several requests", "[http]")
 TEST_CASE("HttpServer answers pipelined requests in order", "[http]") {
   IoThreads io(2);
   HttpServer server(io.io, echo);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   HttpTestClient client(server.port());
   client.write_raw(
       "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -138,7 +128,7 @@ TEST_CASE("HttpServer answers pipelined requests in order", "[http]") {
 TEST_CASE("HttpServer serves many concurrent clients on several io threads", "[http]") {
   IoThreads io(2);
   HttpServer server(io.io, echo);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
 
   constexpr int kClients = 32;
   constexpr int kRequests = 20;
@@ -179,7 +169,7 @@ TEST_CASE("HttpServer refuses an oversized body with 413 without reading it", "[
   opts.max_body_bytes = 1024;
   HttpServer server(
       io.io, [&](HttpRequest&& r, Responder respond) { ++handled; echo(std::move(r), std::move(respond)); }, opts);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
 
   SECTION("declared by Content-Length: answered before the body is sent") {
     HttpTestClient client(server.port());
@@ -217,7 +207,7 @@ TEST_CASE("HttpServer refuses oversized headers with 431 and garbage with 400", 
   opts.max_header_bytes = 4096;
   HttpServer server(
       io.io, [&](HttpRequest&& r, Responder respond) { ++handled; echo(std::move(r), std::move(respond)); }, opts);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
 
   {
     HttpTestClient client(server.port());
@@ -252,7 +242,7 @@ TEST_CASE("HttpServer closes idle and slow connections", "[http]") {
     opts.idle_timeout = 200ms;
     opts.request_timeout = 30s;
     HttpServer server(io.io, echo, opts);
-    server.start("127.0.0.1:0");
+    server.start({"127.0.0.1", 0});
     HttpTestClient client(server.port());
     CHECK(client.request("GET", "/").result_int() == 200);
     const auto before = std::chrono::steady_clock::now();
@@ -264,7 +254,7 @@ TEST_CASE("HttpServer closes idle and slow connections", "[http]") {
     opts.idle_timeout = 30s;  // so only the request timeout can close it
     opts.request_timeout = 300ms;
     HttpServer server(io.io, echo, opts);
-    server.start("127.0.0.1:0");
+    server.start({"127.0.0.1", 0});
     HttpTestClient client(server.port());
     client.write_raw("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
     CHECK(client.closed_by_peer(5s));
@@ -277,7 +267,7 @@ TEST_CASE("A Responder may be called later from another thread", "[http]") {
   IoThreads io;
   HeldRequests held;
   HttpServer server(io.io, held.handler());
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
 
   std::optional<volley::test::Response> res;
   std::jthread client_thread([&] {
@@ -307,7 +297,7 @@ TEST_CASE("A dropped Responder or a throwing handler answers 500", "[http]") {
     if (req.path() == "/throw") throw std::runtime_error("boom");
     // "/drop": the Responder goes out of scope unanswered
   });
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   HttpTestClient client(server.port());
   const auto dropped = client.request("GET", "/drop");
   CHECK(dropped.result_int() == 500);
@@ -324,7 +314,7 @@ TEST_CASE("HttpServer closes connections beyond max_connections at once", "[http
   HttpServerOptions opts;
   opts.max_connections = 2;
   HttpServer server(io.io, echo, opts);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   HttpTestClient a(server.port());
   HttpTestClient b(server.port());
   CHECK(a.request("GET", "/a").result_int() == 200);
@@ -339,7 +329,7 @@ TEST_CASE("HttpServer closes connections beyond max_connections at once", "[http
 TEST_CASE("HTTP/1.0 without keep-alive gets its answer and a close", "[http]") {
   IoThreads io;
   HttpServer server(io.io, echo);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   HttpTestClient client(server.port());
   client.write_raw("GET /old HTTP/1.0\r\n\r\n");
   const auto res = client.read();
@@ -354,7 +344,7 @@ TEST_CASE("stop() closes open connections, even with a request in flight", "[htt
   IoThreads io;
   HeldRequests held;
   HttpServer server(io.io, held.handler());
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   HttpTestClient idle(server.port());
   HttpTestClient busy(server.port());
   busy.write_raw("GET /pending HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -371,7 +361,7 @@ TEST_CASE("stop() closes open connections, even with a request in flight", "[htt
 TEST_CASE("curl talks to HttpServer: keep-alive and Expect: 100-continue", "[http]") {
   IoThreads io;
   HttpServer server(io.io, echo);
-  server.start("127.0.0.1:0");
+  server.start({"127.0.0.1", 0});
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 
   // Three URLs in one curl run reuse one connection.

@@ -1,6 +1,6 @@
 // The suppression API over HTTP: a real HttpServer on loopback and a real SuppressionList in a
 // temporary directory.
-#include "http_test_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
 
 #include <filesystem>
 #include <mutex>
@@ -59,7 +59,7 @@ struct Fixture {
       if (auto a = req.header("x-admin")) req.admin = *a == "true";
       api(std::move(req), std::move(respond));
     });
-    server->start("127.0.0.1:0");
+    server->start({"127.0.0.1", 0});
   }
   ~Fixture() {
     server->stop();

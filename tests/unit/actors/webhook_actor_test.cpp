@@ -1,7 +1,7 @@
 // The webhook actor against a real HTTP receiver on loopback (api::HttpServer on its own
 // thread), with its queue on disk: order, batching, signatures, outages, retries, restarts and
 // filters. Every wait is bounded; none stands in for synchronisation.
-#include "http_test_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
 
 #include "actors/webhook_actor.hpp"
 
@@ -57,7 +57,7 @@ class Receiver {
       }
       respond(api::HttpResponse{p.answered, "application/json", "{}", {}});
     });
-    server_->start("127.0.0.1:" + std::to_string(port));
+    server_->start({"127.0.0.1", port});
   }
   ~Receiver() {
     server_->stop();

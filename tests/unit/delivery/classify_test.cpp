@@ -15,9 +15,7 @@
 #include "core/delivery/classify.hpp"
 #include "core/delivery/reply_classifier.hpp"
 
-using volley::delivery::bounce_category;
 using volley::delivery::Classification;
-using volley::delivery::classify_tempfail;
 using volley::delivery::disposition;
 using volley::delivery::Disposition;
 using volley::delivery::kBounceCategories;
@@ -106,6 +104,10 @@ const ReplyClassifier& builtin() {
   static const ReplyClassifier classifier = ReplyClassifier::builtin();
   return classifier;
 }
+
+// The shipped rules' bounce category and temporary-failure kind of a reply.
+std::string bounce_category(const Reply& reply) { return builtin().classify_permanent(reply).category; }
+TempfailKind classify_tempfail(const Reply& reply) { return builtin().classify_temporary(reply).kind; }
 
 // The classifier of an operator's file that must load.
 ReplyClassifier user(std::string_view toml) {

@@ -4,7 +4,7 @@
 
 #include "core/message/address.hpp"
 
-using volley::parse_address;
+using volley::message::parse_address;
 
 namespace {
 

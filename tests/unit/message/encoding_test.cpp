@@ -219,7 +219,7 @@ TEST_CASE("whitespace before a word is folded with it and counted against the li
 
 TEST_CASE("address fields: plain, quoted and encoded display names") {
   auto box = [](std::string local, std::string domain, std::string name) {
-    volley::Mailbox b;
+    volley::message::Mailbox b;
     b.local = std::move(local);
     b.domain = std::move(domain);
     b.display_name = std::move(name);
@@ -235,7 +235,7 @@ TEST_CASE("address fields: plain, quoted and encoded display names") {
   CHECK(address_list_field("To", {box("a", "x.example", "A"), box("b", "y.example", "")}) ==
         "To: A <a@x.example>, b@y.example\r\n");
 
-  std::vector<volley::Mailbox> many;
+  std::vector<volley::message::Mailbox> many;
   for (int i = 0; i < 30; ++i) many.push_back(box("user" + std::to_string(i), "example.com", "User Number " + std::to_string(i)));
   auto ls = crlf_lines(address_list_field("To", many));
   CHECK(ls.size() > 5);

@@ -20,6 +20,8 @@
 
 namespace volley::test {
 
+using namespace volley::message;
+
 using nlohmann::json;
 
 inline PrepareOptions fixed_options() {

@@ -10,9 +10,11 @@
 #include "core/message/raw_message.hpp"
 #include "core/message/transfer_encoding.hpp"
 #include "core/message/utf8.hpp"
+#include "core/util/utf8.hpp"
 #include "message_test_support.hpp"
 
 using namespace volley;
+using volley::message::parse_address;
 
 namespace {
 
@@ -58,7 +60,7 @@ TEST_CASE("parse_address never crashes and what it accepts is header- and SMTP-s
     INFO(s);
     REQUIRE(box->address() == s);
     REQUIRE(s.find_first_of(std::string("\r\n\t<>\0", 6)) == std::string::npos);
-    REQUIRE(message::is_valid_utf8(s));
+    REQUIRE(util::valid_utf8(s));
     REQUIRE(box->local.size() <= 64);
     REQUIRE(s.size() <= 254);
   }
@@ -204,9 +206,9 @@ TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
     std::string s(100, 'x');
     s[at] = '\xc3';
     CHECK_FALSE(message::is_ascii(s));
-    CHECK_FALSE(message::is_valid_utf8(s));  // a lead byte without its continuation
+    CHECK_FALSE(util::valid_utf8(s));  // a lead byte without its continuation
     s.insert(at + 1, 1, '\xa9');
-    CHECK(message::is_valid_utf8(s));
+    CHECK(util::valid_utf8(s));
     CHECK_FALSE(message::fits_7bit(s));
   }
 }

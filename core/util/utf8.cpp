@@ -1,6 +1,18 @@
-#include "core/smtp/utf8.hpp"
+#include "core/util/utf8.hpp"
 
-namespace volley::smtp {
+namespace volley::util {
+
+namespace {
+
+constexpr std::size_t kAsciiBlock = 32;
+
+bool block_is_ascii(const unsigned char* p) {
+  unsigned char acc = 0;
+  for (std::size_t k = 0; k < kAsciiBlock; ++k) acc |= p[k];
+  return acc < 0x80;
+}
+
+}  // namespace
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -20,7 +32,7 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   } else {
     return 0;
   }
-  if (i + len > s.size()) return 0;
+  if (s.size() - i < len) return 0;
   if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
   for (std::size_t k = 2; k < len; ++k) {
     if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
@@ -29,8 +41,14 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 }
 
 bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Most text is ASCII: skip it a block at a time (the OR over a block vectorises).
+    while (n - i >= kAsciiBlock && block_is_ascii(p + i)) i += kAsciiBlock;
+    if (i == n) break;
+    if (p[i] < 0x80) {
       ++i;
       continue;
     }
@@ -41,4 +59,14 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-}  // namespace volley::smtp
+bool is_ascii(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = 0;
+  for (; s.size() - i >= kAsciiBlock; i += kAsciiBlock)
+    if (!block_is_ascii(p + i)) return false;
+  unsigned char acc = 0;
+  for (; i < s.size(); ++i) acc |= p[i];
+  return acc < 0x80;
+}
+
+}  // namespace volley::util
