@@ -79,8 +79,9 @@ struct DeliveryRig {
     events = sys.spawn(sink, seen);
     ctx.settings.pools = delivery::IpPools::builtin("volley.example");
     ctx.settings.shaping.defaults.retry.first = std::chrono::seconds(300);
-    ctx.dns = dns;
-    ctx.events = events;
+    // Stand-ins: dynamically typed, so cast (unchecked) to the typed handles delivery expects.
+    ctx.dns = caf::actor_cast<dns_actor>(dns);
+    ctx.events = caf::actor_cast<events_actor>(events);
     ctx.spool = events;  // the same sink records deferrals
   }
   // Actors the test spawned (routers, delivery actors, their parents): stopped at the end even
