@@ -121,3 +121,17 @@ TEST_CASE("delivery actor: a suspended domain holds its work and shows it") {
   caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
   rig.sched.run();
 }
+
+TEST_CASE("delivery actor: a static route by name is resolved instead of the domain") {
+  DeliveryRig rig(dns::Status::temp_fail);
+  rig.ctx.settings.routes["routed.example"] = StaticRouteTarget{"smarthost.invalid", 2525};
+  auto router = rig.keep(rig.sys.spawn(parent, std::make_shared<Idle>()));
+  auto actor = rig.keep(spawn_delivery_actor(rig.sys, "routed.example",
+                                             std::make_shared<const DeliveryContext>(rig.ctx), router, nullptr));
+  caf::anon_send(actor, enqueue_atom::value, batch_for("m1", "routed.example", 1));
+  rig.sched.run();
+  CHECK(rig.seen->dns_questions == std::vector<std::string>{"smarthost.invalid"});
+  REQUIRE(rig.seen->outcomes.size() == 1);
+  CHECK(rig.seen->outcomes[0].kind == OutcomeKind::deferred);
+  CHECK(rig.seen->outcomes[0].reply.find("routed.example: DNS: SERVFAIL") != std::string::npos);
+}
