@@ -11,6 +11,7 @@
 
 #include "actors/egress_path.hpp"
 #include "actors/events_actor.hpp"
+#include "actors/metrics_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -55,7 +56,7 @@ struct DeliveryContext {
   boost::asio::io_context* io = nullptr;  // where SMTP sessions run
   caf::actor dns;
   caf::actor spool;
-  caf::actor metrics;
+  metrics_actor metrics;
   events_actor events;
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();

@@ -49,6 +49,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/events_actor.hpp"
+#include "actors/metrics_actor.hpp"
 #include "core/spool/spool.hpp"
 
 namespace volley {
@@ -56,7 +57,7 @@ namespace volley {
 // Spawns the spool actor (detached). router, metrics and events may be invalid (nothing is
 // sent). Delivery history older than history_retention is deleted (0: kept).
 caf::actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                             caf::actor router, caf::actor metrics, events_actor events = {},
+                             caf::actor router, metrics_actor metrics, events_actor events = {},
                              std::chrono::milliseconds history_retention = std::chrono::hours(24 * 30));
 
 }  // namespace volley

@@ -155,7 +155,7 @@ struct Fixture {
   }
 
   caf::actor spawn(const std::string& path) {
-    return spawn_spool_actor(*system, open_spool(path), recorder, recorder);
+    return spawn_spool_actor(*system, open_spool(path), recorder, caf::actor_cast<metrics_actor>(recorder));
   }
 
   // Stops the actor and waits until it has quit (and so closed its spool).
