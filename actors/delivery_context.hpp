@@ -13,6 +13,7 @@
 #include "actors/egress_path.hpp"
 #include "core/delivery/body_budget.hpp"
 #include "actors/events_actor.hpp"
+#include "actors/metrics_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -58,7 +59,7 @@ struct DeliveryContext {
   boost::asio::io_context* io = nullptr;  // where SMTP sessions run
   dns_actor dns;
   caf::actor spool;
-  caf::actor metrics;
+  metrics_actor metrics;
   events_actor events;
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();

@@ -60,7 +60,7 @@ void finish(Self self, InboundReportPtr in, std::shared_ptr<Lookups> lookups, bo
     }
     o.at_ms = now_unix_ms();
     if (auto e = suppression::entry_for(o, st.opts.suppression_policy)) entries.push_back(std::move(*e));
-    if (st.opts.metrics) caf::anon_send(st.opts.metrics, outcome_atom::value, o);
+    if (st.opts.metrics) self->send(st.opts.metrics, outcome_atom::value, o);
     events.push_back(std::move(o));
   }
   if (!st.opts.suppressions || entries.empty()) return write_events(self, std::move(in), std::move(events));

@@ -30,6 +30,7 @@
 
 #include "actors/events_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics_actor.hpp"
 #include "actors/suppression_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
@@ -64,7 +65,7 @@ struct FeedbackOptions {
   caf::actor spool;                  // history lookups: (history_atom, rcpt id | message id, recipient)
   events_actor events;               // where the events go
   suppression_actor suppressions;    // invalid: nothing is suppressed
-  caf::actor metrics;                // (outcome_atom, Outcome) per event
+  metrics_actor metrics;             // (outcome_atom, Outcome) per event
   bool own_thread = true;            // false: on the scheduler (deterministic tests)
 };
 

@@ -254,7 +254,7 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
       .Set(1);
   // Spawn arguments rather than lambda captures: CAF 0.17's factory for an argument-less
   // function trips UBSan (see the spool actor).
-  auto actor = sys.spawn([](caf::event_based_actor* self, std::shared_ptr<Metrics> metrics) -> caf::behavior {
+  auto actor = sys.spawn([](metrics_actor::pointer self, std::shared_ptr<Metrics> metrics) -> metrics_actor::behavior_type {
     if (metrics->idle.enabled())
       self->delayed_send(self, std::chrono::milliseconds(metrics->idle.sweep_interval_ms()), tick_atom::value);
     return {

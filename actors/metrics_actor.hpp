@@ -1,23 +1,46 @@
 #pragma once
 // The metrics actor: the one writer of Volley's Prometheus counters. Every outcome, commit and
-// queue change is reported to it by message, so the hot path never takes a metrics lock.
-//   (outcome_atom, Outcome)                                   per recipient outcome
-//   (commit_atom, double seconds, size_t messages, size_t recipients)  per synced spool write
-//   (enqueue_atom, std::string domain, std::string pool)      messages arrived for a destination
-//   (gauge_atom, std::string domain, uint64 depth, uint64 connections)
+// queue change is reported to it by message (metrics_actor below), so the hot path never takes a
+// metrics lock.
 // A destination's outcome series are created at zero when its first message arrives, and all
 // its series are dropped once it has been idle for idle_series_ttl (core/metrics/idle_destinations.hpp).
 #include <chrono>
 #include <functional>
 #include <string>
 
+#include <cstddef>
+#include <cstdint>
+
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/replies_to.hpp>
+
+#include "actors/messages.hpp"
 
 #include "core/delivery/ip_pool.hpp"
 #include "core/config/config.hpp"
 
 namespace volley {
+
+using metrics_actor = caf::typed_actor<
+    // Per recipient outcome (delivery, feedback, recipients suppressed at injection).
+    caf::reacts_to<outcome_atom, Outcome>,
+    // Per synced spool write: seconds it took, messages and recipients it spooled.
+    caf::reacts_to<commit_atom, double, std::size_t, std::size_t>,
+    // Messages arrived for a destination domain and pool: its series exist from now on.
+    caf::reacts_to<enqueue_atom, std::string, std::string>,
+    // A destination's queue depth and open connections.
+    caf::reacts_to<gauge_atom, std::string, std::uint64_t, std::uint64_t>,
+    // A webhook POST finished (endpoint, "delivered" | "failed" | "" at start-up, events in it,
+    // queue depth after).
+    caf::reacts_to<webhook_atom, std::string, std::string, std::uint64_t, std::uint64_t>,
+    // An address put on a suppression list, by source ("bounce", "async_bounce", "complaint", "api").
+    caf::reacts_to<suppress_atom, std::string>,
+    // Ignored (callers may stop every actor alike); exit it to stop it.
+    caf::reacts_to<stop_atom>,
+    // Internal: the sweep of idle destinations' series.
+    caf::reacts_to<tick_atom>>;
 
 struct MetricsOptions {
   std::chrono::milliseconds idle_series_ttl = Config::Metrics::kDefaultIdleSeriesTtl;  // 0: kept for ever
@@ -29,7 +52,7 @@ struct MetricsOptions {
 };
 
 struct MetricsHandle {
-  caf::actor actor;
+  metrics_actor actor;
   // Renders the Prometheus text exposition format, process_* metrics included (read from /proc
   // at each call); safe to call from any thread.
   std::function<std::string()> render;

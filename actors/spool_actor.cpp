@@ -36,7 +36,7 @@ constexpr std::int64_t kExpiryIntervalMs = 3600 * 1000;
 struct SpoolActorInit {
   std::unique_ptr<spool::Spool> spool;
   caf::actor router;
-  caf::actor metrics;
+  metrics_actor metrics;
   events_actor events;
   std::int64_t history_retention_ms = 0;
 };
@@ -383,7 +383,7 @@ class SpoolWriter {
   caf::blocking_actor* self_;
   std::unique_ptr<spool::Spool> spool_;
   caf::actor router_;
-  caf::actor metrics_;
+  metrics_actor metrics_;
   events_actor events_;
   std::int64_t history_retention_ms_ = 0;
   bool running_ = true;
@@ -409,7 +409,7 @@ void run_spool_actor(caf::blocking_actor* self, std::shared_ptr<SpoolActorInit> 
 }  // namespace
 
 spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                              caf::actor router, caf::actor metrics, events_actor events,
+                              caf::actor router, metrics_actor metrics, events_actor events,
                               std::chrono::milliseconds history_retention) {
   // CAF keeps the spawn arguments as long as any handle to the actor lives. Moving the state
   // out on start means the spool is closed and the other actors' handles are released as soon

@@ -34,6 +34,7 @@
 #include "actors/messages.hpp"
 #include "actors/recipient_status.hpp"
 #include "actors/events_actor.hpp"
+#include "actors/metrics_actor.hpp"
 #include "core/spool/spool.hpp"
 #include "core/config/config.hpp"
 
@@ -74,7 +75,7 @@ using spool_actor = caf::typed_actor<
 // Spawns the spool actor (detached). router, metrics and events may be invalid (nothing is
 // sent). Delivery history older than history_retention is deleted (0: kept).
 spool_actor spawn_spool_actor(caf::actor_system& system, std::unique_ptr<spool::Spool> spool,
-                              caf::actor router, caf::actor metrics, events_actor events = {},
+                              caf::actor router, metrics_actor metrics, events_actor events = {},
                               std::chrono::milliseconds history_retention = Config::Events::kDefaultHistoryRetention);
 
 }  // namespace volley

@@ -20,6 +20,7 @@
 #include <caf/replies_to.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/metrics_actor.hpp"
 #include "storage/suppression_list.hpp"
 
 namespace volley {
@@ -34,7 +35,7 @@ using suppression_actor = caf::typed_actor<
 
 struct SuppressionOptions {
   std::shared_ptr<suppression::SuppressionList> list;  // required
-  caf::actor metrics;                                  // receives (suppress_atom, std::string source)
+  metrics_actor metrics;                               // counts each entry written
   bool own_thread = true;  // false: on the scheduler (deterministic tests)
 };
 

@@ -56,7 +56,7 @@ bool retried_silently(unsigned status) { return status == 0 || status == 408 || 
 class WebhookActor : public webhook_actor::base {
  public:
   WebhookActor(caf::actor_config& config, std::unique_ptr<events::EventQueue> queue,
-               std::vector<Endpoint> endpoints, caf::actor metrics)
+               std::vector<Endpoint> endpoints, metrics_actor metrics)
       : webhook_actor::base(config),
         queue_(std::move(queue)),
         endpoints_(std::move(endpoints)),
@@ -207,7 +207,7 @@ class WebhookActor : public webhook_actor::base {
 
   void report(const Endpoint& ep, const char* result, std::uint64_t events) {
     if (!metrics_ || !queue_) return;
-    caf::anon_send(metrics_, webhook_atom::value, ep.cfg.name, std::string(result), events,
+    send(metrics_, webhook_atom::value, ep.cfg.name, std::string(result), events,
          static_cast<std::uint64_t>(queue_->depth(ep.cfg.name)));
   }
 
@@ -221,7 +221,7 @@ class WebhookActor : public webhook_actor::base {
 
   std::unique_ptr<events::EventQueue> queue_;
   std::vector<Endpoint> endpoints_;
-  caf::actor metrics_;
+  metrics_actor metrics_;
   std::mt19937_64 rng_;
   bool append_retry_armed_ = false;
 };
@@ -229,7 +229,7 @@ class WebhookActor : public webhook_actor::base {
 }  // namespace
 
 webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
-                               WebhookOptions options, caf::actor metrics) {
+                               WebhookOptions options, metrics_actor metrics) {
   std::vector<Endpoint> endpoints;
   std::set<std::string> names;
   for (auto& cfg : options.endpoints) {

@@ -36,6 +36,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/metrics_actor.hpp"
 
 #include "core/config/config.hpp"
 
@@ -80,7 +81,7 @@ struct WebhookOptions {
 // the queue cannot be opened or an endpoint is invalid (bad URL, empty or duplicate name,
 // max_batch 0, unreadable CA file). The io_context must outlive the actor.
 webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_context& io,
-                               WebhookOptions options, caf::actor metrics);
+                               WebhookOptions options, metrics_actor metrics);
 
 }  // namespace volley
 

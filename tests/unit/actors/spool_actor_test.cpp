@@ -156,7 +156,7 @@ struct Fixture {
   }
 
   spool_actor spawn(const std::string& path) {
-    return spawn_spool_actor(*system, open_spool(path), recorder, recorder);
+    return spawn_spool_actor(*system, open_spool(path), recorder, caf::actor_cast<metrics_actor>(recorder));
   }
 
   // Stops the actor and waits until it has quit (and so closed its spool).

@@ -128,7 +128,7 @@ struct Metrics {
   }
 };
 
-caf::behavior metrics_actor(caf::event_based_actor*, std::shared_ptr<Metrics> m) {
+caf::behavior metrics_recorder(caf::event_based_actor*, std::shared_ptr<Metrics> m) {
   return {[m](webhook_atom, const std::string& endpoint, const std::string& result,
               std::uint64_t events, std::uint64_t depth) {
     std::lock_guard<std::mutex> lock(m->mu);
@@ -177,10 +177,10 @@ struct Fixture {
   std::optional<caf::actor_system> sys;
   IoThreads client_io;
   std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
-  caf::actor metrics_handle;
+  volley::metrics_actor metrics_handle;
   webhook_actor webhook;
 
-  Fixture() : sys(std::in_place, cfg) { metrics_handle = sys->spawn(metrics_actor, metrics); }
+  Fixture() : sys(std::in_place, cfg) { metrics_handle = caf::actor_cast<volley::metrics_actor>(sys->spawn(metrics_recorder, metrics)); }
   ~Fixture() {
     if (webhook) caf::anon_send_exit(webhook, caf::exit_reason::user_shutdown);
     webhook = nullptr;
