@@ -34,7 +34,7 @@ using suppression_actor = caf::typed_actor<
     caf::replies_to<suppress_atom, std::vector<suppression::Entry>>::with<bool>>;
 
 struct SuppressionOptions {
-  std::shared_ptr<suppression::SuppressionList> list;  // required
+  std::shared_ptr<storage::SuppressionList> list;  // required
   metrics_actor metrics;                               // counts each entry written
   bool own_thread = true;  // false: on the scheduler (deterministic tests)
 };

@@ -55,7 +55,7 @@ bool retried_silently(unsigned status) { return status == 0 || status == 408 || 
 
 class WebhookActor : public webhook_actor::base {
  public:
-  WebhookActor(caf::actor_config& config, std::unique_ptr<events::EventQueue> queue,
+  WebhookActor(caf::actor_config& config, std::unique_ptr<storage::EventQueue> queue,
                std::vector<Endpoint> endpoints, metrics_actor metrics)
       : webhook_actor::base(config),
         queue_(std::move(queue)),
@@ -219,7 +219,7 @@ class WebhookActor : public webhook_actor::base {
     queue_.reset();
   }
 
-  std::unique_ptr<events::EventQueue> queue_;
+  std::unique_ptr<storage::EventQueue> queue_;
   std::vector<Endpoint> endpoints_;
   metrics_actor metrics_;
   std::mt19937_64 rng_;
@@ -248,7 +248,7 @@ webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_con
     endpoints.push_back(std::move(ep));
   }
   std::string error;
-  auto queue = events::EventQueue::open(options.queue_path, &error);
+  auto queue = storage::EventQueue::open(options.queue_path, &error);
   if (!queue) throw std::runtime_error(error);
   return system.spawn<WebhookActor, caf::detached>(std::move(queue), std::move(endpoints),
                                                    std::move(metrics));

@@ -104,7 +104,7 @@ struct Accepted {
   std::vector<SuppressedRecipient> suppressed;
 };
 
-Accepted accept_message(Prepared&& ready, const std::string& tenant, const suppression::SuppressionList* list) {
+Accepted accept_message(Prepared&& ready, const std::string& tenant, const storage::SuppressionList* list) {
   PreparedMessage& prepared = ready.message;
   Accepted out;
   spool::NewMessage spooled;

@@ -33,7 +33,7 @@
 #include "core/message/prepare.hpp"
 #include "core/config/config.hpp"
 
-namespace volley::suppression {
+namespace volley::storage {
 class SuppressionList;
 }
 
@@ -79,7 +79,7 @@ struct InjectionApiConfig {
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
   delivery::IpPools pools = delivery::IpPools::builtin("localhost");
   // Recipients on their tenant's list are not spooled (null: no list). Read on the io thread.
-  std::shared_ptr<const suppression::SuppressionList> suppressions;
+  std::shared_ptr<const storage::SuppressionList> suppressions;
   // The suppressed recipients of one request, called once after the spool committed its
   // messages (at once when it had none to spool); never for a refused or failed request, nor
   // for an idempotent replay. Called on the spool actor's thread or the io thread: must not

@@ -28,7 +28,7 @@ namespace volley::api {
 class DiskGuard;
 
 struct SuppressionApiConfig {
-  std::shared_ptr<suppression::SuppressionList> list;  // null: these routes answer 503
+  std::shared_ptr<storage::SuppressionList> list;  // null: these routes answer 503
   // Called for every entry a POST stored (new or updated), after the write; may be empty.
   std::function<void(const suppression::Entry&)> on_added;
   // While it says the disk is (nearly) full, POST and DELETE answer 503 storage_full (null: never).

@@ -74,8 +74,8 @@ WebhookOptions webhook_options(const Config& cfg) {
 }
 
 // What the listener accepts: every return-path domain and the extra ([smtp_in] domains).
-api::SmtpListenerOptions listener_options(const Config& cfg) {
-  api::SmtpListenerOptions o;
+SmtpListenerOptions listener_options(const Config& cfg) {
+  SmtpListenerOptions o;
   o.hostname = cfg.smtp_in.hostname;
   o.accept_domains = return_paths(cfg, "").bounce_domains();
   for (const auto& d : cfg.smtp_in.domains) {
@@ -234,8 +234,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     return 1;
   }
 
-  auto suppressions = std::shared_ptr<suppression::SuppressionList>(
-      suppression::SuppressionList::open(cfg.suppression.path, &error));
+  auto suppressions = std::shared_ptr<storage::SuppressionList>(
+      storage::SuppressionList::open(cfg.suppression.path, &error));
   if (!suppressions) {
     spdlog::critical("suppression list {}: {}", cfg.suppression.path, error);
     stop_io();
@@ -329,7 +329,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     suppression_cfg.on_added = [metrics_actor = metrics.actor](const suppression::Entry& e) {
       caf::anon_send(metrics_actor, suppress_atom::value, e.source);
     };
-    api::HttpServerOptions http_opts;
+    HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
     const auto& host = cfg.http.listen.host;
@@ -337,7 +337,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (cfg.api_keys.empty() && !loopback)
       spdlog::warn("the HTTP API on {} has no [[api_key]]: anyone who can reach it may send mail and control queues",
                    cfg.http.listen.to_string());
-    api::HttpServer http(
+    HttpServer http(
         io,
         api::make_auth_handler(
             cfg.api_keys,
@@ -347,11 +347,11 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
-    std::optional<api::SmtpListener> smtp_in;
+    std::optional<SmtpListener> smtp_in;
     if (cfg.smtp_in.listen) {
       auto smtp_options = listener_options(cfg);
       smtp_options.refuse_for_storage = [disk_guard] { return disk_guard->refuse(api::GuardedEdge::smtp_in); };
-      smtp_in.emplace(io, std::move(smtp_options), [feedback](api::InboundMessage&& m, std::function<void(bool, std::string)> answer) {
+      smtp_in.emplace(io, std::move(smtp_options), [feedback](InboundMessage&& m, std::function<void(bool, std::string)> answer) {
         auto report = std::make_shared<InboundReport>();
         report->peer = std::move(m.peer);
         report->reverse_path = std::move(m.reverse_path);

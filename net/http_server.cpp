@@ -25,7 +25,7 @@
 #include "net/acceptor.hpp"
 #include "core/util/ascii.hpp"
 
-namespace volley::api {
+namespace volley {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -88,7 +88,7 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-class Connection;
+class ServerConnection;
 
 // What the acceptor and every connection share; outlives them all (held by shared_ptr).
 struct ServerShared {
@@ -96,15 +96,15 @@ struct ServerShared {
   HttpServerOptions options;
   std::mutex mu;
   bool stopped = false;
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
+  std::unordered_map<ServerConnection*, std::weak_ptr<ServerConnection>> live;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
-  Connection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
+  ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
       : shared_(std::move(shared)), stream_(std::move(socket)) {}
 
-  ~Connection() {
+  ~ServerConnection() {
     std::lock_guard lock(shared_->mu);
     shared_->live.erase(this);
   }
@@ -230,7 +230,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Shared by every copy of one request's Responder: answers once; answers 500 if dropped.
   struct ResponderState {
-    explicit ResponderState(std::shared_ptr<Connection> c) : conn(std::move(c)) {}
+    explicit ResponderState(std::shared_ptr<ServerConnection> c) : conn(std::move(c)) {}
     ~ResponderState() {
       if (!answered.load(std::memory_order_acquire)) {
         conn->post_response(error_response(500, "internal_error", "the request was dropped without an answer"));
@@ -240,7 +240,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (answered.exchange(true, std::memory_order_acq_rel)) return;
       conn->post_response(std::move(r));
     }
-    std::shared_ptr<Connection> conn;
+    std::shared_ptr<ServerConnection> conn;
     std::atomic<bool> answered{false};
   };
 
@@ -329,11 +329,11 @@ struct HttpServer::Impl {
   static void admit(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::shared_ptr<Connection> conn;
+    std::shared_ptr<ServerConnection> conn;
     {
       std::lock_guard lock(shared->mu);
       if (!shared->stopped && shared->live.size() < shared->options.max_connections) {
-        conn = std::make_shared<Connection>(shared, std::move(socket));
+        conn = std::make_shared<ServerConnection>(shared, std::move(socket));
         shared->live.emplace(conn.get(), conn);
       }
     }
@@ -372,7 +372,7 @@ std::size_t HttpServer::connection_count() const {
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->acceptor->close();
-  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<ServerConnection>> open;
   {
     std::lock_guard lock(impl_->shared->mu);
     impl_->shared->stopped = true;
@@ -383,4 +383,4 @@ void HttpServer::stop() {
   for (auto& c : open) c->post_close();
 }
 
-}  // namespace volley::api
+}  // namespace volley

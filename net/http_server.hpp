@@ -22,7 +22,7 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace volley::api {
+namespace volley {
 
 struct HttpRequest {
   std::string method;  // as sent, e.g. "GET"
@@ -104,4 +104,4 @@ HttpResponse json_response(int status, std::string body);
 HttpResponse error_response(int status, std::string_view code, std::string_view message,
                             std::string_view field = {});
 
-}  // namespace volley::api
+}  // namespace volley

@@ -29,7 +29,7 @@
 #include "core/smtp/server.hpp"
 #include "net/acceptor.hpp"
 
-namespace volley::api {
+namespace volley {
 
 namespace net = boost::asio;
 namespace ssl = net::ssl;
@@ -58,7 +58,7 @@ constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 
 }  // namespace
 
-class Session;
+class InboundSession;
 
 // What the acceptor and every session share; outlives them all (held by shared_ptr).
 struct ListenerShared {
@@ -70,15 +70,15 @@ struct ListenerShared {
   std::mutex mu;
   bool stopped = false;
   std::size_t admitted = 0;
-  std::unordered_map<Session*, std::weak_ptr<Session>> live;
+  std::unordered_map<InboundSession*, std::weak_ptr<InboundSession>> live;
 };
 
 // One SMTP connection: bytes from the socket (plain, then TLS after STARTTLS) into the state
 // machine, its replies out, its requests answered here (MAIL, RCPT) or by the handler (messages).
 // Everything runs on the session's strand; the handler's answer is posted back to it.
-class Session : public std::enable_shared_from_this<Session> {
+class InboundSession : public std::enable_shared_from_this<InboundSession> {
  public:
-  Session(std::shared_ptr<ListenerShared> shared, tcp::socket socket, bool admitted)
+  InboundSession(std::shared_ptr<ListenerShared> shared, tcp::socket socket, bool admitted)
       : shared_(std::move(shared)),
         executor_(socket.get_executor()),
         socket_(std::move(socket)),
@@ -125,13 +125,13 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   // Shared by every copy of one message's answer function: answers once; a 451 if dropped.
   struct AnswerState {
-    AnswerState(std::weak_ptr<Session> s, std::uint64_t g) : session(std::move(s)), generation(g) {}
+    AnswerState(std::weak_ptr<InboundSession> s, std::uint64_t g) : session(std::move(s)), generation(g) {}
     ~AnswerState() { answer(false, "Message was not processed, try again later"); }
     void answer(bool ok, std::string text) {
       if (answered.exchange(true, std::memory_order_acq_rel)) return;
       if (auto s = session.lock()) s->post_answer(generation, ok, std::move(text));
     }
-    std::weak_ptr<Session> session;
+    std::weak_ptr<InboundSession> session;
     std::uint64_t generation;
     std::atomic<bool> answered{false};
   };
@@ -385,13 +385,13 @@ struct SmtpListener::Impl {
   }
 
   static void admit(const std::shared_ptr<ListenerShared>& shared, tcp::socket socket) {
-    std::shared_ptr<Session> session;
+    std::shared_ptr<InboundSession> session;
     {
       std::lock_guard lock(shared->mu);
       if (shared->stopped) return;  // the socket closes as it goes out of scope
       // Connections beyond the limit get a session too, so that they are told why (421).
       const bool admitted = shared->admitted < shared->options.max_connections;
-      session = std::make_shared<Session>(shared, std::move(socket), admitted);
+      session = std::make_shared<InboundSession>(shared, std::move(socket), admitted);
       if (admitted) ++shared->admitted;
       shared->live.emplace(session.get(), session);
     }
@@ -436,7 +436,7 @@ std::size_t SmtpListener::connection_count() const {
 void SmtpListener::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->acceptor->close();
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<InboundSession>> open;
   {
     std::lock_guard lock(impl_->shared->mu);
     impl_->shared->stopped = true;
@@ -447,4 +447,4 @@ void SmtpListener::stop() {
   for (auto& s : open) s->post_stop();
 }
 
-}  // namespace volley::api
+}  // namespace volley

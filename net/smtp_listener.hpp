@@ -19,7 +19,7 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace volley::api {
+namespace volley {
 
 struct InboundMessage {
   std::string peer;                     // "ip:port"
@@ -83,4 +83,4 @@ class SmtpListener {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace volley::api
+}  // namespace volley

@@ -9,7 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-namespace volley::api {
+namespace volley {
 
 namespace ssl = boost::asio::ssl;
 
@@ -51,4 +51,4 @@ std::shared_ptr<ssl::context> make_server_tls_context(const std::string& certifi
   return ctx;
 }
 
-}  // namespace volley::api
+}  // namespace volley

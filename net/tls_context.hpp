@@ -9,7 +9,7 @@ namespace boost::asio::ssl {
 class context;
 }
 
-namespace volley::api {
+namespace volley {
 
 // TLS 1.2 or later, the certificate chain and private key read from PEM files. Throws
 // std::runtime_error naming the file and OpenSSL's reason when either cannot be loaded or the
@@ -18,4 +18,4 @@ namespace volley::api {
 std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const std::string& certificate_file,
                                                                    const std::string& private_key_file);
 
-}  // namespace volley::api
+}  // namespace volley

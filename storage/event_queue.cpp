@@ -12,7 +12,7 @@
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 
-namespace volley::events {
+namespace volley::storage {
 
 namespace {
 
@@ -193,4 +193,4 @@ std::vector<std::string> EventQueue::endpoints_with_events() const {
   return out;
 }
 
-}  // namespace volley::events
+}  // namespace volley::storage

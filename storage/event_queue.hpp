@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace volley::events {
+namespace volley::storage {
 
 class EventQueue {
  public:
@@ -54,4 +54,4 @@ class EventQueue {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace volley::events
+}  // namespace volley::storage

@@ -17,7 +17,9 @@
 #include "core/suppression/entry.hpp"
 #include "core/util/ids.hpp"
 
-namespace volley::suppression {
+namespace volley::storage {
+
+using namespace volley::suppression;  // the entry, its limits and its stored form (core)
 
 namespace {
 
@@ -245,4 +247,4 @@ std::size_t SuppressionList::total() const {
 
 std::size_t SuppressionList::skipped_at_open() const { return impl_->skipped; }
 
-}  // namespace volley::suppression
+}  // namespace volley::storage

@@ -20,15 +20,15 @@
 
 #include "core/suppression/entry.hpp"
 
-namespace volley::suppression {
+namespace volley::storage {
 
 struct Added {
   bool created = false;  // false: an entry for the address existed and was updated
-  Entry entry;           // as stored (the existing entry's created_at is kept)
+  suppression::Entry entry;           // as stored (the existing entry's created_at is kept)
 };
 
 struct Page {
-  std::vector<Entry> entries;              // ordered by email
+  std::vector<suppression::Entry> entries;              // ordered by email
   std::optional<std::string> next_cursor;  // the last email of this page when more may follow
 };
 
@@ -46,13 +46,13 @@ class SuppressionList {
   // the existing entry's, else entry.created_at_ms, else updated_at. nullopt and *error when an
   // entry is invalid (nothing written; the error names the entry's index when there are several)
   // or the write fails. When one address appears twice, the later entry wins.
-  std::optional<std::vector<Added>> add(std::vector<Entry> entries, bool sync, std::string* error);
-  std::optional<Added> add(Entry entry, bool sync, std::string* error);
+  std::optional<std::vector<Added>> add(std::vector<suppression::Entry> entries, bool sync, std::string* error);
+  std::optional<Added> add(suppression::Entry entry, bool sync, std::string* error);
 
   // true when the address was on the tenant's list (and is now removed).
   bool remove(std::string_view tenant, std::string_view email, bool sync = true);
 
-  std::optional<Entry> find(std::string_view tenant, std::string_view email) const;
+  std::optional<suppression::Entry> find(std::string_view tenant, std::string_view email) const;
   // Whether the address is on the tenant's list; the entry's reason in *reason when given.
   bool contains(std::string_view tenant, std::string_view email, std::string* reason = nullptr) const;
 
@@ -69,4 +69,4 @@ class SuppressionList {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace volley::suppression
+}  // namespace volley::storage

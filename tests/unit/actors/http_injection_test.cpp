@@ -23,6 +23,7 @@
 #include "storage/suppression_list.hpp"
 #include "core/util/ids.hpp"
 
+using namespace volley;
 using namespace volley::api;
 using volley::InjectBatchPtr;
 using volley::InjectOutcome;
@@ -563,7 +564,7 @@ struct Suppressions {
     std::random_device rd;
     dir = std::filesystem::temp_directory_path() / ("volley-inject-supp-" + std::to_string(rd()) + std::to_string(rd()));
     std::string error;
-    list = volley::suppression::SuppressionList::open(dir.string(), &error);
+    list = volley::storage::SuppressionList::open(dir.string(), &error);
     if (!list) throw std::runtime_error(error);
   }
   ~Suppressions() {
@@ -594,7 +595,7 @@ struct Suppressions {
   }
 
   std::filesystem::path dir;
-  std::shared_ptr<volley::suppression::SuppressionList> list;
+  std::shared_ptr<volley::storage::SuppressionList> list;
   std::mutex mu;
   std::vector<std::vector<SuppressedRecipient>> reports;
 };

@@ -14,6 +14,7 @@
 #include "api/http_json.hpp"
 #include "net/http_server.hpp"
 
+using namespace volley;
 using namespace volley::api;
 using volley::test::HttpTestClient;
 using volley::test::IoThreads;

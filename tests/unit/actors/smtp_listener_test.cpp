@@ -18,7 +18,7 @@
 #include "core/smtp/inbound_recipient.hpp"
 #include "net/smtp_listener.hpp"
 
-using namespace volley::api;
+using namespace volley;
 using volley::smtp::inbound_recipient_allowed;
 using volley::test::IoThread;
 using volley::test::SmtpTestClient;

@@ -12,9 +12,10 @@
 #include "api/http_json.hpp"
 #include "api/suppression_api.hpp"
 
+using namespace volley;
 using namespace volley::api;
 using volley::suppression::Entry;
-using volley::suppression::SuppressionList;
+using volley::storage::SuppressionList;
 using volley::test::HttpTestClient;
 using volley::test::IoThreads;
 using volley::test::Response;

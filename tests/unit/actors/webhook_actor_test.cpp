@@ -1,4 +1,4 @@
-// The webhook actor against a real HTTP receiver on loopback (api::HttpServer on its own
+// The webhook actor against a real HTTP receiver on loopback (HttpServer on its own
 // thread), with its queue on disk: order, batching, signatures, outages, retries, restarts and
 // filters. Every wait is bounded; none stands in for synchronisation.
 #include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
@@ -41,7 +41,7 @@ struct Post {
 class Receiver {
  public:
   explicit Receiver(std::uint16_t port, int fail_first = 0) : fail_first_(fail_first) {
-    server_.emplace(io_.io, [this](api::HttpRequest&& req, api::Responder respond) {
+    server_.emplace(io_.io, [this](HttpRequest&& req, Responder respond) {
       Post p;
       p.target = req.target;
       p.body = req.body;
@@ -55,7 +55,7 @@ class Receiver {
         posts_.push_back(p);
         cv_.notify_all();
       }
-      respond(api::HttpResponse{p.answered, "application/json", "{}", {}});
+      respond(HttpResponse{p.answered, "application/json", "{}", {}});
     });
     server_->start({"127.0.0.1", port});
   }
@@ -92,7 +92,7 @@ class Receiver {
   }
 
   IoThreads io_;
-  std::optional<api::HttpServer> server_;
+  std::optional<HttpServer> server_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Post> posts_;

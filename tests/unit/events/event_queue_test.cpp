@@ -4,7 +4,7 @@
 
 #include "../spool/spool_fixtures.hpp"
 
-using volley::events::EventQueue;
+using volley::storage::EventQueue;
 using volley::spool::testing::TempDir;
 
 namespace {

@@ -111,9 +111,9 @@ TEST_CASE("no database writes an info LOG into its directory", "[storage]") {
     INFO(error);
     REQUIRE(spool);
     CHECK_FALSE(spool->instance_secret(&error).empty());
-    auto list = suppression::SuppressionList::open((dir.path / "suppressions").string(), &error);
+    auto list = storage::SuppressionList::open((dir.path / "suppressions").string(), &error);
     REQUIRE(list);
-    auto queue = events::EventQueue::open((dir.path / "webhooks").string(), &error);
+    auto queue = storage::EventQueue::open((dir.path / "webhooks").string(), &error);
     REQUIRE(queue);
     CHECK(queue->append("hook", {"{}"}, &error));
   }

@@ -10,6 +10,7 @@
 #include "storage/suppression_list.hpp"
 
 using namespace volley::suppression;
+using namespace volley::storage;
 
 namespace {
 
