@@ -9,15 +9,8 @@
 
 using volley::EventLog;
 using volley::spool::testing::TempDir;
+using volley::spool::testing::slurp;
 
-namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-}  // namespace
 
 TEST_CASE("event log: appends lines and rotates by size, keeping `keep` files", "[event_log]") {
   TempDir dir;

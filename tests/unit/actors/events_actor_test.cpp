@@ -15,15 +15,9 @@
 
 using namespace volley;
 using volley::spool::testing::TempDir;
+using volley::spool::testing::slurp;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // What the stand-ins for the webhook, spool and suppression actors saw.
 struct Seen {

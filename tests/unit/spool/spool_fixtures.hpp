@@ -5,13 +5,23 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "core/spool/records.hpp"
 
 namespace volley::spool::testing {
+
+// A whole file's bytes ("" when it cannot be read): what tests of files on disk compare.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 class TempDir {
  public:
