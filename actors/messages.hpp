@@ -48,6 +48,10 @@ using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
 using suppress_atom = caf::atom_constant<caf::atom("suppress")>;
+using txt_atom = caf::atom_constant<caf::atom("txt")>;    // dns: TXT lookup
+using tlsa_atom = caf::atom_constant<caf::atom("tlsa")>;  // dns: TLSA lookup (DANE)
+using sts_atom = caf::atom_constant<caf::atom("sts")>;    // MTA-STS policy of a domain
+using sign_atom = caf::atom_constant<caf::atom("sign")>;  // DKIM signing of injected mail
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {

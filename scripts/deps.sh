@@ -10,8 +10,13 @@ PACKAGES=(
   libgmime-3.0-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
+  # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating
+  # resolver and zone signing tools for DANE, swaks' TLS
+  python3-dkim python3-nacl unbound ldnsutils libnet-ssleay-perl
   # loadtest/bench.sh: Postfix to compare against, and its smtp-sink / smtp-source
   postfix
+  # ... and the milter people pair with Postfix for DKIM signing
+  opendkim opendkim-tools
 )
 
 missing=()

@@ -24,6 +24,9 @@ struct MxResolution {
   bool implicit_mx = false;   // no MX record: the domain's own A/AAAA (RFC 5321 §5.1)
   std::string error;          // why, when status != ok ("NXDOMAIN", "null MX", "SERVFAIL", ...)
   std::uint32_t ttl = 0;      // seconds this answer may be cached (min of the TTLs used)
+  // The MX answer was authenticated (AD bit from a validating resolver, [dns] dnssec on): only
+  // then may DANE be used for its hosts (RFC 7672 §2.2).
+  bool secure = false;
 };
 
 }  // namespace volley::dns
