@@ -140,6 +140,17 @@ dns_actor_impl::behavior_type dns_behavior(DnsActor* self, std::shared_ptr<DnsTr
   self->state.config = std::move(config);
   return {
       [=](resolve_atom, const std::string& domain) { return resolve(self, domain); },
+      // Placeholders until TXT and TLSA lookups exist: every answer is a temporary failure.
+      [=](txt_atom, const std::string&) {
+        dns::TxtResolution r;
+        r.error = "TXT lookups are not implemented yet";
+        return r;
+      },
+      [=](tlsa_atom, const std::string&, std::uint16_t) {
+        dns::TlsaResolution r;
+        r.error = "TLSA lookups are not implemented yet";
+        return r;
+      },
       [=](dns_reply_atom, std::uint64_t serial, std::uint16_t id, const Bytes& wire) {
         auto it = self->state.inflight.find(serial);
         if (it == self->state.inflight.end()) return;

@@ -14,6 +14,7 @@
 
 #include "actors/messages.hpp"
 #include "core/dns/mx_lookup.hpp"
+#include "core/dns/records.hpp"
 #include "net/dns_transport.hpp"
 #include "core/config/config.hpp"
 
@@ -41,7 +42,12 @@ using dns_actor = caf::typed_actor<
     // The MX hosts of a domain with their addresses, in the order to try them (equal preferences
     // shuffled per answer); its ttl counts down from the cached answer. Never an error: a failed
     // lookup is a resolution with status temp_fail or perm_fail (an invalid name: perm_fail at once).
-    caf::replies_to<resolve_atom, std::string>::with<dns::MxResolution>>;
+    caf::replies_to<resolve_atom, std::string>::with<dns::MxResolution>,
+    // The TXT records at a name (the _mta-sts record), cached by TTL.
+    caf::replies_to<txt_atom, std::string>::with<dns::TxtResolution>,
+    // The TLSA records of _<port>._tcp.<host> (DANE), cached by TTL; `secure` only from an
+    // authenticated answer with [dns] dnssec on.
+    caf::replies_to<tlsa_atom, std::string, std::uint16_t>::with<dns::TlsaResolution>>;
 
 // `io` must run (on some thread) for as long as the actor lives.
 dns_actor spawn_dns_actor(caf::actor_system& system, boost::asio::io_context& io,

@@ -16,6 +16,8 @@
 
 #include "core/delivery/suspensions.hpp"
 #include "core/dns/mx.hpp"
+#include "core/dns/records.hpp"
+#include "core/tls/inputs.hpp"
 #include "core/events/outcome.hpp"
 #include "core/spool/records.hpp"
 
@@ -168,6 +170,7 @@ using ReceivedNotes = std::vector<ReceivedNote>;
 
 // ---- DNS ----
 // request: (resolve_atom, std::string domain) -> dns::MxResolution (actors/dns_actor.hpp)
+// request: (txt_atom, name) -> dns::TxtResolution; (tlsa_atom, host, port) -> dns::TlsaResolution
 
 }  // namespace volley
 
@@ -184,4 +187,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueueScope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::Suspension)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::EgressControlPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::MxResolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::TxtResolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::dns::TlsaResolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::tls::StsPolicy)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::spool::RecipientRecord)
