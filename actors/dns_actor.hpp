@@ -30,6 +30,7 @@ struct DnsConfig {
   int attempts = Config::Dns::kDefaultAttempts;                        // passes over `servers`
   dns::LookupLimits limits;                 // CNAME hops, TTL bounds, ...
   std::size_t max_cache_entries = 100000;
+  bool dnssec = false;  // [dns] dnssec: the resolvers validate; AD-bit answers are authenticated
 
   // nameserver lines and "options timeout:N attempts:N" as resolv.conf(5) reads them; no
   // usable nameserver (or no file) means 127.0.0.1, as in the C library.

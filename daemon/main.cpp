@@ -32,6 +32,7 @@
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "net/smtp_listener.hpp"
+#include "net/tls_client_context.hpp"
 #include "api/suppression_api.hpp"
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
@@ -58,6 +59,7 @@ DeliverySettings delivery_settings(const Config& cfg) {
   s.pools = cfg.ip_pools;
   s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
+  s.dane = cfg.delivery.dane;
   return s;
 }
 
@@ -218,6 +220,16 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     io_thread.join();
   };
 
+  // Outbound TLS: a CA file that cannot be loaded stops the daemon before anything is served.
+  std::shared_ptr<TlsClientContext> tls_client;
+  try {
+    tls_client = std::make_shared<TlsClientContext>(TlsClientOptions{cfg.tls.ca_file, cfg.delivery.dane});
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    stop_io();
+    return 1;
+  }
+
   log_rocksdb_to_spdlog();
   std::string error;
   auto spool = storage::open_spool(cfg.spool.path, &error);
@@ -279,6 +291,11 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.dns = dns;
     ctx.metrics = metrics.actor;
     ctx.events = events;
+    ctx.tls = tls_client;
+    // TODO(i13-sts): with H3's branch merged, MTA-STS when [delivery] mta_sts:
+    //   if (cfg.delivery.mta_sts) ctx.mta_sts = spawn_mta_sts_actor(sys, io, dns,
+    //       MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
+    // Until then ctx.mta_sts stays invalid: no MTA-STS.
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);

@@ -35,8 +35,8 @@ struct SessionTarget {
   std::string host;                    // MX host name (or the route's host)
   std::vector<std::string> addresses;  // IP literals
   std::uint16_t port = 25;
-  tls::HostPlan tls;                   // how connections to this host are protected
-  std::vector<tls::Tlsa> tlsa;         // tls.verify == dane: the host's authenticated records
+  tls::HostPlan tls = {};              // how connections to this host are protected
+  std::vector<tls::Tlsa> tlsa = {};    // tls.verify == dane: the host's authenticated records
 };
 
 // How a session was protected, once STARTTLS succeeded.
