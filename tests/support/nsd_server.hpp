@@ -38,6 +38,51 @@ struct NsdZone {
   std::string text;  // the zone file
 };
 
+// Sends one SOA query for `zone` to 127.0.0.1:`port` (RD clear); true if any response to it
+// came back within `wait`: the server is up (whatever it answered).
+inline bool dns_soa_answered(std::uint16_t port, const std::string& zone,
+                             std::chrono::milliseconds wait) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::uint16_t id = static_cast<std::uint16_t>(::getpid() ^ port);
+  std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8),
+                                 static_cast<std::uint8_t>(id),
+                                 0x00,
+                                 0x00,
+                                 0,
+                                 1,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0,
+                                 0};
+  std::string label;
+  std::stringstream labels(zone);
+  while (std::getline(labels, label, '.')) {
+    if (label.empty()) continue;
+    q.push_back(static_cast<std::uint8_t>(label.size()));
+    q.insert(q.end(), label.begin(), label.end());
+  }
+  q.insert(q.end(), {0, 0, 6, 0, 1});  // root, SOA, IN
+  bool ok = false;
+  if (::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+      static_cast<ssize_t>(q.size())) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
+      std::uint8_t buf[512];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      ok = n >= 12 && buf[0] == q[0] && buf[1] == q[1] && (buf[2] & 0x80) != 0;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
 class NsdServer {
  public:
   static constexpr const char* binary = "/usr/sbin/nsd";
@@ -121,42 +166,7 @@ class NsdServer {
 
   // Sends one SOA query for the first zone; true if nsd answered it within `wait`.
   bool answers(std::chrono::milliseconds wait) const {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in to = loopback(port_);
-    const std::uint16_t id = static_cast<std::uint16_t>(::getpid() ^ port_);
-    std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8),
-                                   static_cast<std::uint8_t>(id),
-                                   0x00,
-                                   0x00,
-                                   0,
-                                   1,
-                                   0,
-                                   0,
-                                   0,
-                                   0,
-                                   0,
-                                   0};
-    std::string label;
-    std::stringstream labels(zones_.front().name);
-    while (std::getline(labels, label, '.')) {
-      if (label.empty()) continue;
-      q.push_back(static_cast<std::uint8_t>(label.size()));
-      q.insert(q.end(), label.begin(), label.end());
-    }
-    q.insert(q.end(), {0, 0, 6, 0, 1});  // root, SOA, IN
-    bool ok = false;
-    if (::sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-        static_cast<ssize_t>(q.size())) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
-        std::uint8_t buf[512];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        ok = n >= 12 && buf[0] == q[0] && buf[1] == q[1] && (buf[2] & 0x80) != 0;
-      }
-    }
-    ::close(fd);
-    return ok;
+    return dns_soa_answered(port_, zones_.front().name, wait);
   }
 
  private:

@@ -8,15 +8,20 @@
 #include <boost/asio.hpp>
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <thread>
 
 #include "actors/messages.hpp"
 #include "core/dns/wire.hpp"
+#include "dns_runtime.hpp"
 #include "tests/support/nsd_server.hpp"
 
 using namespace volley;
+using volley::test::ask;
+using volley::test::config_for;
+using volley::test::Runtime;
 using std::chrono_literals::operator""ms;
 using std::chrono_literals::operator""s;
 
@@ -39,7 +44,13 @@ std::string test_zone() {
       "a-only IN A 127.0.0.20\n"
       "noaddr IN MX 10 void.noaddr\n"
       "mixed IN MX 10 void.noaddr\n"
-      "mixed IN MX 20 mx-a.two-mx\n";
+      "mixed IN MX 20 mx-a.two-mx\n"
+      "_mta-sts IN TXT \"v=STSv1; \" \"id=20261205\"\n"
+      "multi IN TXT \"one\"\n"
+      "multi IN TXT \"two\"\n"
+      "txt-alias IN CNAME _mta-sts\n"
+      "_25._tcp.mx-a.two-mx IN TLSA 3 1 1 "
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
   // An MX set too big for a 1232-byte UDP answer: only TCP gets it whole.
   for (int i = 0; i < 40; ++i) {
     const std::string host = "mx-" + std::to_string(i) + "-with-a-rather-long-first-label.big";
@@ -76,44 +87,6 @@ class SilentServer {
   std::uint16_t port_ = 0;
 };
 
-// The actor system first (destroyed last), then the io_context and its thread.
-struct Runtime {
-  caf::actor_system_config cfg;
-  std::optional<caf::actor_system> system;
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread io_thread;
-
-  Runtime() {
-    cfg.set("scheduler.max-threads", 2);
-    system.emplace(cfg);
-    io_thread = std::thread([this] { io.run(); });
-  }
-  ~Runtime() {
-    work.reset();
-    io.stop();
-    io_thread.join();
-  }
-};
-
-DnsConfig config_for(std::vector<std::uint16_t> ports, std::chrono::milliseconds timeout = 1s,
-                     int attempts = 2) {
-  DnsConfig cfg;
-  for (auto p : ports) cfg.servers.push_back(DnsServer{"127.0.0.1", p});
-  cfg.timeout = timeout;
-  cfg.attempts = attempts;
-  return cfg;
-}
-
-dns::MxResolution resolve(caf::scoped_actor& self, const dns_actor& dns,
-                          const std::string& domain) {
-  std::optional<dns::MxResolution> out;
-  self->request(dns, 30s, resolve_atom::value, domain)
-      .receive([&](const dns::MxResolution& r) { out = r; },
-               [&](const caf::error& e) { FAIL("request failed: " << self->system().render(e)); });
-  REQUIRE(out);
-  return *out;
-}
 
 // One UDP query straight to `port`, to check what the test zone makes a server send.
 std::optional<dns::Response> udp_query(std::uint16_t port, const std::string& name,
@@ -137,6 +110,15 @@ std::optional<dns::Response> udp_query(std::uint16_t port, const std::string& na
   }
   ::close(fd);
   return out;
+}
+
+dns::MxResolution resolve(caf::scoped_actor& self, const dns_actor& dns,
+                          const std::string& domain) {
+  return ask<dns::MxResolution>(self, dns, resolve_atom::value, domain);
+}
+
+dns::TxtResolution txt(caf::scoped_actor& self, const dns_actor& dns, const std::string& name) {
+  return ask<dns::TxtResolution>(self, dns, txt_atom::value, name);
 }
 
 std::vector<std::string> names(const dns::MxResolution& r) {
@@ -228,6 +210,98 @@ TEST_CASE("DNS actor resolves MX against a real nsd", "[actors][dns]") {
     CHECK(cached_nx.error == "NXDOMAIN");
     auto cached_null = resolve(self, dns, "nullmx.volley.test");
     CHECK(cached_null.error == "null MX");
+    self->send_exit(dns, caf::exit_reason::user_shutdown);
+  }
+}
+
+TEST_CASE("DNS actor looks up TXT and TLSA records against a real nsd", "[actors][dns]") {
+  test::NsdServer nsd({{"volley.test", test_zone()}});
+  Runtime rt;
+  {
+    caf::scoped_actor self{*rt.system};
+    auto cfg = config_for({nsd.port()});
+    cfg.dnssec = true;  // asked for, but an authoritative server sets no AD: never secure
+    auto dns = spawn_dns_actor(*rt.system, rt.io, cfg);
+
+    auto sts = txt(self, dns, "_MTA-STS.volley.test.");
+    REQUIRE(sts.status == dns::Status::ok);
+    CHECK(sts.texts == std::vector<std::string>{"v=STSv1; id=20261205"});
+    CHECK_FALSE(sts.secure);
+    CHECK(sts.ttl > 0);
+    CHECK(sts.ttl <= 300);
+
+    auto multi = txt(self, dns, "multi.volley.test");
+    REQUIRE(multi.status == dns::Status::ok);
+    std::sort(multi.texts.begin(), multi.texts.end());
+    CHECK(multi.texts == std::vector<std::string>{"one", "two"});
+
+    auto alias = txt(self, dns, "txt-alias.volley.test");
+    REQUIRE(alias.status == dns::Status::ok);
+    CHECK(alias.texts == sts.texts);
+
+    auto nodata = txt(self, dns, "two-mx.volley.test");
+    CHECK(nodata.status == dns::Status::perm_fail);
+    CHECK(nodata.error == "no TXT record");
+    auto nx = txt(self, dns, "_mta-sts.missing.volley.test");
+    CHECK(nx.status == dns::Status::perm_fail);
+    CHECK(nx.error == "NXDOMAIN");
+    CHECK(txt(self, dns, "not a name").error == "invalid domain name");
+
+    auto tlsa = ask<dns::TlsaResolution>(self, dns, tlsa_atom::value,
+                                         std::string("MX-A.two-mx.volley.test"),
+                                         std::uint16_t{25});
+    REQUIRE(tlsa.status == dns::Status::ok);
+    REQUIRE(tlsa.records.size() == 1);
+    CHECK(tlsa.records[0].usage == 3);
+    CHECK(tlsa.records[0].selector == 1);
+    CHECK(tlsa.records[0].mtype == 1);
+    CHECK(tlsa.records[0].data.size() == 32);
+    CHECK_FALSE(tlsa.secure);
+    auto no_tlsa = ask<dns::TlsaResolution>(self, dns, tlsa_atom::value,
+                                            std::string("mx-a.two-mx.volley.test"),
+                                            std::uint16_t{465});
+    CHECK(no_tlsa.status == dns::Status::perm_fail);
+
+    // The MX answer asked for AD too, and got none.
+    auto mx = resolve(self, dns, "two-mx.volley.test");
+    REQUIRE(mx.status == dns::Status::ok);
+    CHECK_FALSE(mx.secure);
+
+    // With nsd gone, cached answers (positive and negative) still come back.
+    nsd.stop();
+    auto cached = txt(self, dns, "_mta-sts.volley.test");
+    REQUIRE(cached.status == dns::Status::ok);
+    CHECK(cached.texts == sts.texts);
+    CHECK(cached.ttl <= sts.ttl);
+    CHECK(txt(self, dns, "two-mx.volley.test").error == "no TXT record");
+    auto cached_tlsa = ask<dns::TlsaResolution>(self, dns, tlsa_atom::value,
+                                                std::string("mx-a.two-mx.volley.test"),
+                                                std::uint16_t{25});
+    CHECK(cached_tlsa.records == tlsa.records);
+    self->send_exit(dns, caf::exit_reason::user_shutdown);
+  }
+}
+
+TEST_CASE("DNS actor: concurrent TXT lookups of one name share one query", "[actors][dns]") {
+  SilentServer silent;
+  Runtime rt;
+  {
+    caf::scoped_actor self{*rt.system};
+    auto dns = spawn_dns_actor(*rt.system, rt.io, config_for({silent.port()}, 150ms, 1));
+    auto h1 = self->request(dns, 30s, txt_atom::value, std::string("_mta-sts.quiet.example"));
+    auto h2 = self->request(dns, 30s, txt_atom::value, std::string("_MTA-STS.quiet.example."));
+    int answered = 0;
+    for (auto* h : {&h1, &h2}) {
+      h->receive(
+          [&](const dns::TxtResolution& r) {
+            CHECK(r.status == dns::Status::temp_fail);
+            CHECK(r.error == "timeout");
+            ++answered;
+          },
+          [&](const caf::error& e) { FAIL("request failed: " << self->system().render(e)); });
+    }
+    CHECK(answered == 2);
+    CHECK(silent.drain_count() == 1);
     self->send_exit(dns, caf::exit_reason::user_shutdown);
   }
 }
