@@ -1,5 +1,6 @@
 #pragma once
-// The DNS actor: MX resolution for delivery (dns_actor below is its whole protocol).
+// The DNS actor: MX resolution for delivery, TXT (MTA-STS) and TLSA (DANE) records (dns_actor
+// below is its whole protocol).
 // Results are cached by TTL (positive and negative), concurrent lookups of one domain share
 // one resolution, and all network I/O runs on an Asio io_context (DnsTransport), so the actor
 // never blocks.
@@ -30,6 +31,10 @@ struct DnsConfig {
   int attempts = Config::Dns::kDefaultAttempts;                        // passes over `servers`
   dns::LookupLimits limits;                 // CNAME hops, TTL bounds, ...
   std::size_t max_cache_entries = 100000;
+  // Ask for authenticated data (AD and DO bits) and mark answers secure only when the resolver
+  // set AD: the servers must be a local validating resolver (unbound) on a trusted path. DANE
+  // needs it (RFC 7672 §2.1). [dns] dnssec.
+  bool dnssec = false;
 
   // nameserver lines and "options timeout:N attempts:N" as resolv.conf(5) reads them; no
   // usable nameserver (or no file) means 127.0.0.1, as in the C library.

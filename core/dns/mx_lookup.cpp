@@ -59,7 +59,7 @@ bool MxLookup::issue(std::vector<Query>& out, std::string name, RrType type, Pur
     id = pick(rng_);
   } while (std::any_of(pending_.begin(), pending_.end(),
                        [&](const Pending& p) { return p.query.id == id; }));
-  auto wire = encode_query(id, name, type, limits_.edns0);
+  auto wire = encode_query(id, name, type, limits_.edns0, limits_.dnssec);
   if (!wire) return false;
   ++queries_sent_;
   Pending p{Query{id, std::move(name), type, std::move(*wire)}, purpose, host, cname_hops};
@@ -121,6 +121,7 @@ std::uint32_t MxLookup::negative_ttl(const Response& r) const {
 
 std::vector<Query> MxLookup::on_mx_answer(const Pending& p, const Response& r) {
   std::vector<Query> out;
+  mx_secure_ = mx_secure_ && r.authenticated;
   if (r.truncated) {
     finish_temp("truncated response");
     return out;
@@ -268,6 +269,7 @@ void MxLookup::finish_if_idle() {
   if (!res.hosts.empty()) {
     res.status = Status::ok;
     res.implicit_mx = implicit_;
+    res.secure = limits_.dnssec && mx_secure_;
     res.ttl = clamp_ttl(ttl, limits_.min_ttl, limits_.max_ttl);
     result_ = std::move(res);
     done_ = true;
@@ -301,6 +303,8 @@ void MxLookup::finish_perm(std::string why, std::uint32_t ttl) {
   result_.status = Status::perm_fail;
   result_.error = std::move(why);
   result_.ttl = ttl;
+  // An authenticated NXDOMAIN or null MX; perm_fail before any response (a bad name) is not.
+  result_.secure = limits_.dnssec && mx_secure_ && queries_sent_ > 0;
 }
 
 }  // namespace volley::dns

@@ -37,6 +37,9 @@ struct LookupLimits {
   std::uint32_t negative_max_ttl = 300;
   std::uint32_t temp_fail_ttl = 30;  // a temp_fail is remembered this long
   bool edns0 = true;
+  // Ask for authenticated data (wire.hpp's encode_query) and report answers as secure only when
+  // the resolver set the AD bit: [dns] dnssec, for DANE.
+  bool dnssec = false;
 };
 
 class MxLookup {
@@ -97,6 +100,7 @@ class MxLookup {
   bool implicit_ = false;
   std::uint32_t mx_ttl_ = UINT32_MAX;          // TTLs on the way to the host list
   std::uint32_t no_address_ttl_ = UINT32_MAX;  // negative TTLs of empty address answers
+  bool mx_secure_ = true;  // every MX response so far (the CNAME chain included) had AD set
   std::size_t queries_sent_ = 0;
   bool done_ = false;
   MxResolution result_;

@@ -73,6 +73,33 @@ std::optional<std::string> address_to_string(const ldns_rdf* rdf, int family, st
   return std::string(buf);
 }
 
+// A TXT record's character-strings (each a length byte and its bytes), concatenated.
+std::optional<std::string> txt_strings(const ldns_rr* rr) {
+  std::string out;
+  for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+    if (rdf == nullptr || ldns_rdf_size(rdf) < 1) return std::nullopt;
+    const std::uint8_t* d = ldns_rdf_data(rdf);
+    if (std::size_t{d[0]} + 1 != ldns_rdf_size(rdf)) return std::nullopt;
+    out.append(reinterpret_cast<const char*>(d + 1), d[0]);
+  }
+  return out;
+}
+
+// A TLSA record's usage, selector and matching type into `rec`; its association data returned.
+std::optional<std::string> tlsa_fields(const ldns_rr* rr, Record& rec) {
+  if (ldns_rr_rd_count(rr) != 4) return std::nullopt;
+  std::uint8_t* fields[] = {&rec.usage, &rec.selector, &rec.mtype};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+    if (rdf == nullptr || ldns_rdf_size(rdf) != 1) return std::nullopt;
+    *fields[i] = ldns_rdf_data(rdf)[0];
+  }
+  const ldns_rdf* data = ldns_rr_rdf(rr, 3);
+  if (data == nullptr) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(ldns_rdf_data(data)), ldns_rdf_size(data));
+}
+
 // One record of interest, nullopt for any other (or malformed) record: callers skip those.
 std::optional<Record> to_record(const ldns_rr* rr) {
   if (ldns_rr_get_class(rr) != class_in) return std::nullopt;
@@ -104,6 +131,14 @@ std::optional<Record> to_record(const ldns_rr* rr) {
       data = dname_to_string(ldns_rr_rdf(rr, 1));
       break;
     }
+    case LDNS_RR_TYPE_TXT:
+      rec.type = RrType::txt;
+      data = txt_strings(rr);
+      break;
+    case LDNS_RR_TYPE_TLSA:
+      rec.type = RrType::tlsa;
+      data = tlsa_fields(rr, rec);
+      break;
     default: break;
   }
   if (!data) return std::nullopt;
@@ -148,7 +183,9 @@ const char* to_string(RrType t) {
     case RrType::cname: return "CNAME";
     case RrType::soa: return "SOA";
     case RrType::mx: return "MX";
+    case RrType::txt: return "TXT";
     case RrType::aaaa: return "AAAA";
+    case RrType::tlsa: return "TLSA";
   }
   return "?";
 }
@@ -166,7 +203,7 @@ std::string rcode_name(std::uint8_t code) {
 }
 
 std::optional<std::vector<std::uint8_t>> encode_query(std::uint16_t id, std::string_view name,
-                                                      RrType type, bool edns0) {
+                                                      RrType type, bool edns0, bool dnssec) {
   // Validating first also keeps ldns's text parser away from escapes and odd characters.
   auto normal = normalize_host_name(name);
   if (!normal) return std::nullopt;
@@ -175,7 +212,11 @@ std::optional<std::vector<std::uint8_t>> encode_query(std::uint16_t id, std::str
   PktPtr pkt(ldns_pkt_query_new(owner, static_cast<ldns_rr_type>(type), LDNS_RR_CLASS_IN, LDNS_RD));
   if (!pkt) return std::nullopt;
   ldns_pkt_set_id(pkt.get(), id);
-  if (edns0) ldns_pkt_set_edns_udp_size(pkt.get(), edns_udp_size);
+  if (edns0 || dnssec) ldns_pkt_set_edns_udp_size(pkt.get(), edns_udp_size);
+  if (dnssec) {
+    ldns_pkt_set_ad(pkt.get(), true);
+    ldns_pkt_set_edns_do(pkt.get(), true);
+  }
   std::uint8_t* raw = nullptr;
   std::size_t size = 0;
   const ldns_status st = ldns_pkt2wire(&raw, pkt.get(), &size);
@@ -200,6 +241,7 @@ std::optional<Response> decode_response(std::span<const std::uint8_t> wire, std:
   r.id = ldns_pkt_id(pkt.get());
   r.rcode = static_cast<std::uint8_t>(ldns_pkt_get_rcode(pkt.get()) & 0x0f);
   r.truncated = ldns_pkt_tc(pkt.get());
+  r.authenticated = ldns_pkt_ad(pkt.get());
   if (const ldns_rr_list* q = ldns_pkt_question(pkt.get())) {
     for (std::size_t i = 0; i < ldns_rr_list_rr_count(q); ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(q, i);

@@ -10,7 +10,15 @@
 
 namespace volley::dns {
 
-enum class RrType : std::uint16_t { a = 1, cname = 5, soa = 6, mx = 15, aaaa = 28 };
+enum class RrType : std::uint16_t {
+  a = 1,
+  cname = 5,
+  soa = 6,
+  mx = 15,
+  txt = 16,
+  aaaa = 28,
+  tlsa = 52,
+};
 const char* to_string(RrType t);
 
 namespace rcode {
@@ -39,13 +47,21 @@ struct Record {
   RrType type = RrType::a;
   std::uint32_t ttl = 0;
   std::uint16_t preference = 0;  // MX only
-  std::string data;              // A/AAAA: address literal; MX: exchange; CNAME: target
+  // A/AAAA: address literal; MX: exchange; CNAME: target; TXT: the record's character-strings
+  // concatenated (any bytes); TLSA: the certificate association data (binary).
+  std::string data;
+  std::uint8_t usage = 0;     // TLSA only (RFC 6698 §2.1)
+  std::uint8_t selector = 0;  // TLSA only
+  std::uint8_t mtype = 0;     // TLSA only
 };
 
 struct Response {
   std::uint16_t id = 0;
   std::uint8_t rcode = 0;  // the header's 4 bits
   bool truncated = false;
+  // The AD bit: the resolver validated every record in the answer and authority sections with
+  // DNSSEC (RFC 4035 §3.2.3). Only worth trusting from a validating resolver on a trusted path.
+  bool authenticated = false;
   std::vector<Question> questions;
   std::vector<Record> answers;
   std::vector<Record> additional;
@@ -60,8 +76,11 @@ inline constexpr std::size_t max_message_size = 65535;
 inline constexpr std::uint16_t edns_udp_size = 1232;
 
 // A recursive (RD) class-IN query; nullopt if `name` is not a valid host name (see names.hpp).
+// `dnssec` asks for authenticated data: the AD bit in the query (RFC 6840 §5.7) and EDNS0's DO
+// bit (RFC 3225), so a validating resolver says whether it validated the answer (EDNS0 implied).
 std::optional<std::vector<std::uint8_t>> encode_query(std::uint16_t id, std::string_view name,
-                                                      RrType type, bool edns0 = true);
+                                                      RrType type, bool edns0 = true,
+                                                      bool dnssec = false);
 
 // nullopt (and `why`, when given) for anything that is not a well-formed DNS response.
 std::optional<Response> decode_response(std::span<const std::uint8_t> wire,

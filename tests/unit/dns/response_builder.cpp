@@ -34,6 +34,7 @@ std::vector<std::uint8_t> build_response(const FakeResponse& r) {
   ldns_pkt_set_rd(pkt.get(), true);
   ldns_pkt_set_ra(pkt.get(), true);
   ldns_pkt_set_tc(pkt.get(), r.truncated);
+  ldns_pkt_set_ad(pkt.get(), r.authenticated);
   ldns_pkt_set_rcode(pkt.get(), r.rcode);
   ldns_rr* q = ldns_rr_new();
   ldns_rr_set_owner(q, ldns_dname_new_frm_str(r.qname.c_str()));

@@ -15,6 +15,7 @@ struct FakeResponse {
   RrType qtype = RrType::mx;
   std::uint8_t rcode = 0;
   bool truncated = false;
+  bool authenticated = false;  // the AD bit
   std::vector<std::string> answer;  // "example.com. 300 IN MX 10 mx1.example.com."
   std::vector<std::string> authority;
   std::vector<std::string> additional;

@@ -119,7 +119,8 @@ TEST_CASE("records of every kind decode, others are skipped", "[dns][wire]") {
   f.truncated = true;
   f.rcode = rcode::servfail;
   f.answer = {"ALIAS.Example. 30 IN CNAME Target.Example.",
-              "target.example. 40 IN AAAA 2001:db8::1", "target.example. 40 IN TXT \"hello\"",
+              "target.example. 40 IN AAAA 2001:db8::1",
+              "target.example. 40 IN SRV 0 0 25 mx.example.",
               "target.example. 40 CH A 10.0.0.1", "target.example. 50 IN A 10.0.0.2"};
   f.authority = {"example. 900 IN SOA ns.example. host.example. 1 2 3 4 120"};
   auto r = decode_response(build_response(f));
