@@ -23,6 +23,7 @@
 #include "actors/webhook_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/mta_sts_actor.hpp"
 #include "actors/recipient_status.hpp"
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
@@ -292,10 +293,13 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     ctx.tls = tls_client;
-    // TODO(i13-sts): with H3's branch merged, MTA-STS when [delivery] mta_sts:
-    //   if (cfg.delivery.mta_sts) ctx.mta_sts = spawn_mta_sts_actor(sys, io, dns,
-    //       MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
-    // Until then ctx.mta_sts stays invalid: no MTA-STS.
+    // Its CA file loaded already above (the TLS client context), so it does not throw here.
+    if (cfg.delivery.mta_sts) {  // else ctx.mta_sts stays invalid: no MTA-STS
+      MtaStsOptions sts;
+      sts.port = cfg.delivery.mta_sts_port;
+      sts.ca_file = cfg.tls.ca_file;
+      ctx.mta_sts = spawn_mta_sts_actor(sys, io, dns, std::move(sts));
+    }
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);
@@ -424,6 +428,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
             spdlog::warn("webhook actor did not stop cleanly: {}", sys.render(err));
           });
     }
+    if (ctx.mta_sts) caf::anon_send_exit(ctx.mta_sts, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dns, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
   }

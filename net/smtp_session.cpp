@@ -9,14 +9,9 @@
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
+#include "net/dane.hpp"
 #include "net/tls_client_context.hpp"
 
-// TODO(i13-dane): H4's net/dane.hpp sets DANE up on one SSL; until it is merged, a DANE plan
-// fails its handshake with "DANE not available" (below, in start_tls).
-#if __has_include("net/dane.hpp")
-#include "net/dane.hpp"
-#define VOLLEY_HAVE_DANE 1
-#endif
 
 namespace volley {
 
@@ -205,17 +200,11 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
     if (!literal) SSL_set_tlsext_host_name(ssl, t.host.c_str());
     const auto& p = plan();
     if (p.verify == tls::Verify::dane) {
-#ifdef VOLLEY_HAVE_DANE
       std::string error;
       if (!opts_.tls->dane_enabled() || !enable_dane(ssl, t.host, t.tlsa, &error)) {
         handshaking_ = false;
         return tls_failed("dane", error.empty() ? "DANE not enabled" : error);
       }
-      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
-#else
-      handshaking_ = false;
-      return tls_failed("dane", "DANE not available");
-#endif
     } else {
       // The name is checked whenever there is one, so the event can say whether it verified;
       // only a plan that requires it fails the handshake over it.

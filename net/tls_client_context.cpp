@@ -9,12 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-// TODO(i13-dane): H4's net/dane.hpp enables DANE on the context; without it, DANE plans fail
-// their handshake with "DANE not available" (net/smtp_session.cpp).
-#if __has_include("net/dane.hpp")
 #include "net/dane.hpp"
-#define VOLLEY_HAVE_DANE 1
-#endif
 
 namespace volley {
 
@@ -74,11 +69,9 @@ TlsClientContext::TlsClientContext(const TlsClientOptions& options)
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
   if (options.dane) {
-#ifdef VOLLEY_HAVE_DANE
     std::string error;
     if (!enable_dane_on_context(ctx, &error)) throw std::runtime_error("TLS client: DANE cannot be enabled: " + error);
     dane_ = true;
-#endif
   }
 }
 

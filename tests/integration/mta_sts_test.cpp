@@ -49,7 +49,7 @@ std::string policy(const std::string& mode, const std::string& mx) {
 }  // namespace
 
 TEST_CASE("MTA-STS: enforce picks matching MX hosts and needs a verified certificate, testing delivers",
-          "[.][integration][mta_sts]") {  // hidden ([.]) until delivery applies policies (i13-tls)
+          "[integration][mta_sts]") {
   TempDir dir("volley-it-mta-sts");
   NsdServer nsd({test_zone(kRecords)});
   // One certificate for the policy hosts and the MX hosts that should verify (not mx.badcert,
