@@ -33,6 +33,7 @@ struct VolleydOptions {
   std::string idle_timeout = "2s";
   std::string delivery_extra;  // more keys of [delivery], one "key = value" per line
   std::string spool_extra;     // more keys of [spool], one "key = value" per line
+  std::string dns_extra;       // more keys of [dns], one "key = value" per line
   std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
 };
 
@@ -56,7 +57,8 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
       o.spool_extra +
       "[dns]\n"
       "servers = [\"127.0.0.1:" + std::to_string(o.dns_port) + "\"]\n"
-      "timeout = \"1s\"\n"
+      "timeout = \"1s\"\n" +
+      o.dns_extra +
       "[delivery]\n"
       "smtp_port = " + std::to_string(o.smtp_port) + "\n"
       "ehlo_name = \"mta.volley.test\"\n"
