@@ -119,7 +119,7 @@ TEST_CASE("a destination's outcome series start at zero with its first message a
   REQUIRE(wait_until(
       [&] {
         page = scrape(http);
-        return of(page, "volley_messages_deferred_total", "m.test").size() == 4;
+        return of(page, "volley_messages_deferred_total", "m.test").size() == 5;
       },
       10s, 50ms));
   std::vector<std::string> kinds;
@@ -130,7 +130,7 @@ TEST_CASE("a destination's outcome series start at zero with its first message a
     kinds.push_back(s.labels.at("category"));
   }
   std::sort(kinds.begin(), kinds.end());
-  CHECK(kinds == std::vector<std::string>{"greylisted", "mailbox_full", "other", "rate_limited"});
+  CHECK(kinds == std::vector<std::string>{"greylisted", "mailbox_full", "other", "rate_limited", "tls_required"});
   const auto bounced = of(page, "volley_messages_bounced_total", "m.test");
   REQUIRE(bounced.size() == 1);
   CHECK(bounced[0].value == 0);
