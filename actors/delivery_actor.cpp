@@ -225,6 +225,10 @@ void DeliveryReporter::outcome(const DeliveryJob& job, const delivery::PendingRc
   o.extras = job.msg->extras;
   o.category = std::move(d.category);
   o.smtp_stage = d.stage;
+  if (d.verdict == delivery::Verdict::delivered && st.tls.reporting != nullptr && *st.tls.reporting) {
+    const auto& t = **st.tls.reporting;
+    o.tls = events::TlsSummary{t.version, t.cipher, t.verified, t.policy};
+  }
   if (d.verdict == delivery::Verdict::deferred) {
     o.next_attempt_ms = d.next_attempt_ms;
     if (st.ctx->spool) {  // the last reply is kept there (status lookups read it), not here
@@ -310,7 +314,7 @@ void pump(DeliverySelf self) {
                        *st.reporter);
       st.mx.reset();  // ask again when the deferred recipients come back
       queue.set_destination_limits(nullptr);
-    } else {
+    } else if (tls_inputs_ready(self, now)) {
       for (std::size_t l = 0; l < queue.lane_count(); ++l) pump_lane(self, l, now);
     }
   }

@@ -14,6 +14,7 @@
 #include "core/delivery/body_budget.hpp"
 #include "actors/events_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/mta_sts_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -25,6 +26,8 @@ class io_context;
 }
 
 namespace volley {
+
+class TlsClientContext;
 
 struct StaticRouteTarget {
   std::string host;  // IP literal, or a name resolved through DNS (its A/AAAA)
@@ -49,6 +52,10 @@ struct DeliverySettings {
   // VERP: senders whose mail leaves with a return path naming the recipient message (then one
   // recipient per transaction).
   delivery::ReturnPaths return_paths;
+  // DANE (RFC 7672): TLSA records are asked for the MX hosts of secure MX answers.
+  bool dane = false;
+  // How long an MX host whose opportunistic TLS handshake failed gets clear text only.
+  std::chrono::seconds tls_broken_for{3600};
 };
 
 // Bytes of bodies held under DeliverySettings::queued_body_budget, shared by delivery actors.
@@ -63,6 +70,8 @@ struct DeliveryContext {
   events_actor events;
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();
+  std::shared_ptr<TlsClientContext> tls;  // null: no STARTTLS at all
+  mta_sts_actor mta_sts;                  // invalid: no MTA-STS
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

@@ -30,11 +30,13 @@ void open_session(DeliverySelf self, std::size_t l) {
   opts.client.ehlo_name = source.ehlo_name;
   opts.source_address = source.address;
   opts.connect_timeout = st.ctx->settings.connect_timeout;
+  opts.tls = st.ctx->tls;
   const std::uint64_t id = st.next_session++;
   Session s;
   s.lane = l;
   s.path = PathSlot(st.paths[l]);
-  s.handle = SmtpSession::start(*st.ctx->io, id, targets_for(st), opts, caf::actor_cast<caf::actor>(self));
+  auto targets = plan_targets(st, targets_for(st), st.queue->lane(l).limits.tls, now_unix_ms());
+  s.handle = SmtpSession::start(*st.ctx->io, id, std::move(targets), opts, caf::actor_cast<caf::actor>(self));
   st.sessions.emplace(id, std::move(s));
   st.queue->session_opening(l);
 }
@@ -93,7 +95,9 @@ void on_transaction_done(DeliverySelf self, Session& s, smtp::TransactionResult 
   DeliveryJob job = std::move(*s.job);
   s.job.reset();
   ++s.sent;
+  st.tls.reporting = &s.tls;  // the delivered events say how the session was protected
   st.queue->transaction_done(job, result.per_rcpt, s.lane, s.mx_host, now_unix_ms(), *st.reporter);
+  st.tls.reporting = nullptr;
 }
 
 void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const SessionEvent& ev) {
@@ -123,6 +127,7 @@ void resolve(DeliverySelf self) {
     st.resolving = false;
     st.mx = std::move(r);
     st.mx_expires_ms = now_unix_ms() + ttl_ms;
+    forget_tls_inputs(st);
     if (st.mx->status == dns::Status::ok)
       shape_lanes(st);
     else
@@ -190,6 +195,8 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
       if (!s.greeted) st.queue->session_greeted(s.lane);
       s.greeted = true;
       s.mx_host = ev.mx_host;
+      s.tls = std::move(ev.tls);
+      on_tls_greeted(self, s);
       if (s.job) break;  // a ready that raced a job hand-over; done will follow
       const std::int64_t now = now_unix_ms();
       const auto& limits = st.queue->lane(s.lane).limits;
@@ -211,6 +218,9 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
     case SessionEvent::Kind::closed:
       on_session_closed(self, id, s, ev);
       break;
+    case SessionEvent::Kind::tls_problem:
+      on_tls_problem(self, ev.tls_problem);
+      return;  // nothing changed for the work
   }
   pump(self);
 }

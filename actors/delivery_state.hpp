@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -58,6 +59,27 @@ struct Session {
   std::uint32_t sent = 0;
   std::uint64_t idle_generation = 0;
   std::string mx_host;
+  std::optional<TlsFacts> tls;  // the session's TLS once greeted (none: clear text)
+  bool counted = false;         // its TLS result is in the metrics
+};
+
+// What decides how the destination's connections are protected (actors/delivery_tls.cpp),
+// gathered again with each new MX answer: the MTA-STS policy, the TLSA records of each MX host;
+// and the MX hosts whose opportunistic TLS failed lately.
+struct DestinationTls {
+  enum class Ask : std::uint8_t { not_asked, pending, known };
+  Ask sts_state = Ask::not_asked;
+  tls::StsPolicy sts;
+  struct HostTlsa {
+    Ask state = Ask::not_asked;
+    bool failed = false;  // the lookup failed (not "no records"): the host is not used
+    std::vector<tls::Tlsa> records;  // authenticated only
+  };
+  std::map<std::string, HostTlsa> tlsa;
+  std::uint64_t generation = 0;  // answers for an older MX answer are ignored
+  std::unordered_map<std::string, std::int64_t> broken_until;  // MX host -> unix ms
+  // While a session's transaction outcomes are reported: that session's TLS, for the event.
+  const std::optional<TlsFacts>* reporting = nullptr;
 };
 
 // Carries out the queue's decisions: events and metrics for every outcome, the spool's records.
@@ -92,6 +114,7 @@ struct DeliveryState {
   std::int64_t mx_expires_ms = 0;
   bool resolving = false;
   delivery::Shaping shaping;  // the destination's own (no source rule), once the MX is known
+  DestinationTls tls;
 
   std::map<std::uint64_t, Session> sessions;
   std::uint64_t next_session = 1;
@@ -119,5 +142,16 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev);  /
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation);
 void quit_suspended_sessions(DeliverySelf self, std::int64_t now);
 void stop_sessions(DeliverySelf self);
+// delivery_tls.cpp
+void forget_tls_inputs(DeliveryState& st);  // a new MX answer: MTA-STS and TLSA are asked again
+// Whether the MTA-STS policy and TLSA records the MX hosts need are known; asks for what is
+// missing (pumping when answered) and returns false meanwhile. When no MX host may be used
+// (MTA-STS enforce, failed TLSA lookups), the ready work is deferred with tls_required.
+bool tls_inputs_ready(DeliverySelf self, std::int64_t now);
+// The MX hosts to try, each with its TLS plan (hosts that may not be used left out).
+std::vector<SessionTarget> plan_targets(DeliveryState& st, std::vector<SessionTarget> targets, tls::Mode mode,
+                                        std::int64_t now);
+void on_tls_greeted(DeliverySelf self, Session& s);            // metrics: encrypted, verified or clear
+void on_tls_problem(DeliverySelf self, const TlsProblem& p);  // metrics; remembers a TLS-broken host
 
 }  // namespace volley

@@ -64,6 +64,7 @@ DnsConfig DnsConfig::from_config(const Config::Dns& dns) {
   for (const auto& s : dns.servers) d.servers.push_back(DnsServer{s.host, s.port});
   d.timeout = dns.timeout;
   d.attempts = dns.attempts;
+  d.dnssec = dns.dnssec;
   return d;
 }
 

@@ -54,6 +54,7 @@ using txt_atom = caf::atom_constant<caf::atom("txt")>;    // dns: TXT lookup
 using tlsa_atom = caf::atom_constant<caf::atom("tlsa")>;  // dns: TLSA lookup (DANE)
 using sts_atom = caf::atom_constant<caf::atom("sts")>;    // MTA-STS policy of a domain
 using sign_atom = caf::atom_constant<caf::atom("sign")>;  // DKIM signing of injected mail
+using tls_atom = caf::atom_constant<caf::atom("tls")>;    // metrics: an outbound TLS result
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {

@@ -114,6 +114,14 @@ struct Metrics {
           .Help("Time from injection to the final outcome (delivered, bounced, expired): one per recipient message")
           .Register(reg);
 
+  Family<Counter>& tls_sessions = counter(
+      reg, "volley_tls_sessions_total",
+      "Outbound SMTP sessions by TLS result: verified, encrypted (certificate not verified), clear, failed");
+  Family<Counter>& tls_policy_failures = counter(
+      reg, "volley_tls_policy_failures_total",
+      "Outbound TLS that a policy wanted and did not get, by policy (dane, mta-sts, mta-sts-testing, required, "
+      "opportunistic, ...) and reason");
+
   Counter& received_total = received.Add({});
   Counter& recipients_received_total = recipients_received.Add({});
   Histogram& commit_hist = commit_seconds.Add(
@@ -252,6 +260,8 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
             {"build_type", metrics->options.build_type},
             {"compiler", compiler()}})
       .Set(1);
+  for (const char* result : {"verified", "encrypted", "clear", "failed"})
+    metrics->by_label(metrics->tls_sessions, "result", result);  // at zero, so rates read 0
   // Spawn arguments rather than lambda captures: CAF 0.17's factory for an argument-less
   // function trips UBSan (see the spool actor).
   auto actor = sys.spawn([](metrics_actor::pointer self, std::shared_ptr<Metrics> metrics) -> metrics_actor::behavior_type {
@@ -285,6 +295,11 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
         },
         [metrics](suppress_atom, const std::string& source) {
           metrics->by_label(metrics->suppressions_added, "source", source).Increment();
+        },
+        [metrics](tls_atom, const std::string& result, const std::string& policy, const std::string& reason) {
+          if (!result.empty()) metrics->by_label(metrics->tls_sessions, "result", result).Increment();
+          if (!reason.empty())
+            metrics->tls_policy_failures.Add({{"policy", policy}, {"reason", reason}}).Increment();
         },
         [](stop_atom) {},
     };

@@ -37,6 +37,9 @@ using metrics_actor = caf::typed_actor<
     caf::reacts_to<webhook_atom, std::string, std::string, std::uint64_t, std::uint64_t>,
     // An address put on a suppression list, by source ("bounce", "async_bounce", "complaint", "api").
     caf::reacts_to<suppress_atom, std::string>,
+    // Outbound TLS: a session's result ("encrypted", "verified", "clear", "failed"; "" = none) and
+    // a policy failure (policy label and reason; "" = none).
+    caf::reacts_to<tls_atom, std::string, std::string, std::string>,
     // Ignored (callers may stop every actor alike); exit it to stop it.
     caf::reacts_to<stop_atom>,
     // Internal: the sweep of idle destinations' series.

@@ -23,6 +23,7 @@
 #include "actors/webhook_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/mta_sts_actor.hpp"
 #include "actors/recipient_status.hpp"
 #include "actors/router.hpp"
 #include "actors/spool_actor.hpp"
@@ -32,6 +33,7 @@
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "net/smtp_listener.hpp"
+#include "net/tls_client_context.hpp"
 #include "api/suppression_api.hpp"
 #include "core/config/config.hpp"
 #include "core/delivery/reply_classifier.hpp"
@@ -58,6 +60,7 @@ DeliverySettings delivery_settings(const Config& cfg) {
   s.pools = cfg.ip_pools;
   s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
+  s.dane = cfg.delivery.dane;
   return s;
 }
 
@@ -218,6 +221,16 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     io_thread.join();
   };
 
+  // Outbound TLS: a CA file that cannot be loaded stops the daemon before anything is served.
+  std::shared_ptr<TlsClientContext> tls_client;
+  try {
+    tls_client = std::make_shared<TlsClientContext>(TlsClientOptions{cfg.tls.ca_file, cfg.delivery.dane});
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    stop_io();
+    return 1;
+  }
+
   log_rocksdb_to_spdlog();
   std::string error;
   auto spool = storage::open_spool(cfg.spool.path, &error);
@@ -279,6 +292,12 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.dns = dns;
     ctx.metrics = metrics.actor;
     ctx.events = events;
+    ctx.tls = tls_client;
+    // MTA-STS (RFC 8461) when [delivery] mta_sts; without it ctx.mta_sts stays invalid. Its CA
+    // file loaded for the TLS client context above, so the policy fetcher cannot fail on it here.
+    if (cfg.delivery.mta_sts)
+      ctx.mta_sts = spawn_mta_sts_actor(
+          sys, io, dns, MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);

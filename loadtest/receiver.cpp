@@ -2,6 +2,8 @@
 // sans-IO SMTP server on one Asio thread; a behaviour file decides what each recipient gets
 // (accept, reject, tempfail, greylist, drop, delays, connection and rate limits); everything it
 // sees is counted per client IP (GET /stats on the control port) and logged as JSON lines.
+// With --tls-cert/--tls-key it offers STARTTLS; --tls-broken makes every handshake fail (it
+// answers STARTTLS with 220, then sends garbage and closes), for the sender's fallback tests.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -23,16 +25,20 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/ssl.h>
 
 #include "core/smtp/server.hpp"
 #include "net/acceptor.hpp"
+#include "net/tls_context.hpp"
 #include "receiver_bouncer.hpp"
 #include "receiver_policy.hpp"
 #include "receiver_script.hpp"
 #include "receiver_stats.hpp"
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 namespace smtp = volley::smtp;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
@@ -64,8 +70,12 @@ class Session;
 
 class Receiver {
  public:
-  Receiver(asio::io_context& io, Script script, const std::string& log_path, std::size_t max_connections)
+  // tls: null = no STARTTLS offered; tls_broken: offer it, then fail every handshake.
+  Receiver(asio::io_context& io, Script script, const std::string& log_path, std::size_t max_connections,
+           std::shared_ptr<ssl::context> tls, bool tls_broken)
       : io_(io),
+        tls_(std::move(tls)),
+        tls_broken_(tls_broken),
         script_(std::move(script)),
         policy_(script_),
         log_(log_path),
@@ -79,6 +89,7 @@ class Receiver {
     smtp_.chunking = script_.chunking;
     smtp_.ask_hello = script_.answers_at(Stage::ehlo);
     smtp_.ask_data = script_.answers_at(Stage::data);
+    smtp_.starttls = tls_ != nullptr || tls_broken_;
     sweep();
   }
 
@@ -101,6 +112,8 @@ class Receiver {
   Policy& policy() { return policy_; }
   Stats& stats() { return stats_; }
   std::size_t max_connections() const { return max_connections_; }
+  ssl::context* tls() const { return tls_.get(); }
+  bool tls_broken() const { return tls_broken_; }
   void log(nlohmann::json& event) {
     if (!log_.enabled()) return;
     log_.write(event);
@@ -147,6 +160,8 @@ class Receiver {
   void sweep();
 
   asio::io_context& io_;
+  std::shared_ptr<ssl::context> tls_;
+  bool tls_broken_ = false;
   Script script_;
   Policy policy_;
   Stats stats_;
@@ -218,13 +233,14 @@ class Session : public std::enable_shared_from_this<Session> {
   nlohmann::json event(const char* kind) const {
     nlohmann::json e{{"event", kind}, {"session", id_}, {"client", ip_}, {"local", local_}};
     if (!sm_.helo_name().empty()) e["ehlo"] = sm_.helo_name();
+    if (sm_.tls_active()) e["tls"] = true;
     return e;
   }
 
   void read() {
-    if (reading_ || done_ || !sm_.wants_input()) return;
+    if (reading_ || done_ || tls_wanted_ || !sm_.wants_input()) return;
     reading_ = true;
-    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    auto on_read = [self = shared_from_this()](error_code ec, std::size_t n) {
       self->reading_ = false;
       if (self->done_) return;
       if (ec) return self->finish(ec == asio::error::eof ? "client closed" : ec.message());
@@ -234,6 +250,44 @@ class Session : public std::enable_shared_from_this<Session> {
       const auto& t = self->txn_;
       if (!self->done_ && t.drop_after && self->sm_.in_data() && self->sm_.data_bytes() >= *t.drop_after)
         self->drop();
+    };
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(buf_), std::move(on_read));
+    } else {
+      socket_.async_read_some(asio::buffer(buf_), std::move(on_read));
+    }
+  }
+
+  // STARTTLS answered and its 220 written: the handshake (or, with --tls-broken, garbage).
+  void handshake() {
+    tls_wanted_ = false;
+    if (rx_.tls_broken()) {
+      auto e = event("tls");
+      e["ok"] = false;
+      e["error"] = "broken on purpose";
+      rx_.log(e);
+      auto garbage = std::make_shared<std::string>("this is not a TLS server hello\r\n");
+      asio::async_write(socket_, asio::buffer(*garbage), [self = shared_from_this(), garbage](error_code, std::size_t) {
+        self->finish("TLS broken on purpose");
+      });
+      return;
+    }
+    tls_.emplace(socket_, *rx_.tls());
+    tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+      if (self->done_) return;
+      auto e = self->event("tls");
+      e["ok"] = !ec;
+      if (ec) {
+        e["error"] = ec.message();
+        self->rx_.log(e);
+        return self->finish("TLS handshake failed");
+      }
+      e["version"] = SSL_get_version(self->tls_->native_handle());
+      e["cipher"] = SSL_get_cipher_name(self->tls_->native_handle());
+      self->rx_.log(e);
+      self->rx_.stats().tls(self->ip_);
+      self->sm_.on_tls_established();
+      self->pump();
     });
   }
 
@@ -262,8 +316,10 @@ class Session : public std::enable_shared_from_this<Session> {
         } else if (std::holds_alternative<smtp::Hangup>(a)) {
           hangup_ = true;
           close_when_written();
+        } else if (std::holds_alternative<smtp::StartTls>(a)) {
+          tls_wanted_ = true;  // once the 220 is on the wire
+          if (!writing_ && out_.empty() && delayed_.empty()) handshake();
         }
-        // StartTls: never offered (no TLS here).
       }
     }
     read();
@@ -327,6 +383,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const int code = v.reply ? v.reply->code : 250;
     const auto outcome = outcome_of(code);
     if (outcome == Outcome::accepted) rx_.stats().message(ip_);
+    if (outcome == Outcome::accepted && sm_.tls_active()) rx_.stats().tls_message(ip_);
     for (const auto& r : msg.recipients) rx_.stats().recipient(ip_, r, outcome);
     auto e = event("data");
     e["sender"] = msg.reverse_path;
@@ -388,17 +445,24 @@ class Session : public std::enable_shared_from_this<Session> {
     if (out_.empty()) return close_when_written();
     std::swap(out_, wire_);  // both keep their capacity: no allocation per reply
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(wire_), [self = shared_from_this()](error_code ec, std::size_t) {
+    auto on_write = [self = shared_from_this()](error_code ec, std::size_t) {
       self->writing_ = false;
       if (self->done_) return;
       if (ec) return self->finish(ec.message());
       self->wire_.clear();
       self->write();
-    });
+    };
+    if (tls_) {
+      asio::async_write(*tls_, asio::buffer(wire_), std::move(on_write));
+    } else {
+      asio::async_write(socket_, asio::buffer(wire_), std::move(on_write));
+    }
   }
 
   void close_when_written() {
-    if (hangup_ && !writing_ && out_.empty() && delayed_.empty()) finish("hangup");
+    if (writing_ || !out_.empty() || !delayed_.empty()) return;
+    if (hangup_) return finish("hangup");
+    if (tls_wanted_) handshake();
   }
 
   struct Transaction {
@@ -409,6 +473,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Receiver& rx_;
   tcp::socket socket_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_
   asio::steady_timer answer_timer_;
   asio::steady_timer reply_timer_;
   smtp::SmtpServer sm_;
@@ -419,6 +484,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool hangup_ = false;
+  bool tls_wanted_ = false;  // STARTTLS answered: handshake once the 220 is written
   bool done_ = false;
   Clock::time_point last_active_;
   Transaction txn_;
@@ -502,6 +568,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   std::string script_path, log_path, control;
   std::size_t max_connections = 1000;
+  std::string tls_cert, tls_key;
+  bool tls_broken = false;
   app.add_option("--listen", listen, "address:port to accept SMTP on (repeatable; port 0 = any free port)")
       ->required();
   app.add_option("--script", script_path, "behaviour file (TOML); without one every recipient is accepted");
@@ -509,7 +577,15 @@ int main(int argc, char** argv) {
   app.add_option("--control", control, "address:port serving GET /stats (port 0 = any free port)");
   app.add_option("--max-connections", max_connections, "open sessions beyond which connections get 421")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: offer STARTTLS (with --tls-key)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_flag("--tls-broken", tls_broken,
+               "offer STARTTLS but fail every handshake (220, then garbage and close); for tests");
   CLI11_PARSE(app, argc, argv);
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "volley-receiver: --tls-cert and --tls-key go together" << std::endl;
+    return 2;
+  }
 
   // Hundreds of sessions need more descriptors than the usual soft limit of 1024.
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -521,7 +597,8 @@ int main(int argc, char** argv) {
     Script script = script_path.empty() ? Script{} : Script::parse(read_text(script_path), script_path);
     asio::io_context io(1);
     const std::string bounce_to = script.bounce_to;
-    Receiver rx(io, std::move(script), log_path, max_connections);
+    auto tls = tls_cert.empty() ? nullptr : volley::make_server_tls_context(tls_cert, tls_key);
+    Receiver rx(io, std::move(script), log_path, max_connections, std::move(tls), tls_broken);
     if (!bounce_to.empty()) rx.set_bounce_to(parse_endpoint(bounce_to));
     // The bound addresses, first thing on stdout: a test that asked for port 0 reads them here.
     std::string bound;

@@ -63,6 +63,14 @@ void Stats::dropped(const std::string& ip) {
   both(ip, [](Counters& c) { ++c.dropped; });
 }
 
+void Stats::tls(const std::string& ip) {
+  both(ip, [](Counters& c) { ++c.tls_sessions; });
+}
+
+void Stats::tls_message(const std::string& ip) {
+  both(ip, [](Counters& c) { ++c.tls_messages; });
+}
+
 std::size_t Stats::concurrent(const std::string& ip) const {
   const auto it = clients_.find(ip);
   return it == clients_.end() ? 0 : it->second.concurrent;
@@ -72,7 +80,8 @@ nlohmann::json Stats::Counters::to_json() const {
   nlohmann::json j{{"connections", connections}, {"refused_connections", refused_connections},
                    {"concurrent", concurrent},   {"peak_concurrent", peak_concurrent},
                    {"messages", messages},       {"rate_limited", rate_limited},
-                   {"dropped", dropped},         {"domains", nlohmann::json::object()}};
+                   {"dropped", dropped},         {"tls_sessions", tls_sessions},
+                   {"tls_messages", tls_messages}, {"domains", nlohmann::json::object()}};
   for (const auto& [name, d] : domains)
     j["domains"][name] = {{"accepted", d.accepted}, {"rejected", d.rejected}, {"deferred", d.deferred},
                           {"dropped", d.dropped}};

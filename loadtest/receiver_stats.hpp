@@ -24,6 +24,8 @@ class Stats {
   void recipient(const std::string& ip, std::string_view address, Outcome outcome);
   void rate_limited(const std::string& ip);
   void dropped(const std::string& ip);
+  void tls(const std::string& ip);                   // a STARTTLS handshake completed
+  void tls_message(const std::string& ip);           // a message accepted over TLS
 
   std::size_t concurrent(const std::string& ip) const;
   std::size_t concurrent() const { return total_.concurrent; }
@@ -35,7 +37,7 @@ class Stats {
   };
   struct Counters {
     std::uint64_t connections = 0, refused_connections = 0, concurrent = 0, peak_concurrent = 0;
-    std::uint64_t messages = 0, rate_limited = 0, dropped = 0;
+    std::uint64_t messages = 0, rate_limited = 0, dropped = 0, tls_sessions = 0, tls_messages = 0;
     std::map<std::string, Domain> domains;
     nlohmann::json to_json() const;
   };

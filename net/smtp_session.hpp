@@ -2,9 +2,13 @@
 // One outbound SMTP connection: Boost.Asio socket I/O driving the sans-IO smtp::SmtpClient.
 // Owned by a domain's delivery actor, which it reports to by message; the actor hands it one
 // transaction at a time. All public calls are thread-safe (they post to the session's strand).
+// Each target carries its TLS plan (core/tls/policy.hpp): STARTTLS with SNI and the certificate
+// checked as the plan says; an opportunistic handshake that fails is retried in clear text on a
+// new connection to the same address, a required one moves on to the next MX host.
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +17,15 @@
 #include <caf/atom.hpp>
 
 #include "core/smtp/client.hpp"
+#include "core/tls/policy.hpp"
 
 namespace boost::asio {
 class io_context;
 }
 
 namespace volley {
+
+class TlsClientContext;
 
 // The tag of a session's reports to its owner (see SmtpSession::start).
 using session_atom = caf::atom_constant<caf::atom("session")>;
@@ -28,21 +35,47 @@ struct SessionTarget {
   std::string host;                    // MX host name (or the route's host)
   std::vector<std::string> addresses;  // IP literals
   std::uint16_t port = 25;
+  tls::HostPlan tls = {};              // how connections to this host are protected
+  std::vector<tls::Tlsa> tlsa = {};    // tls.verify == dane: the host's authenticated records
+};
+
+// How a session was protected, once STARTTLS succeeded.
+struct TlsFacts {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+  bool verified = false;  // the certificate verified against the MX name (or DANE matched)
+  bool resumed = false;   // an earlier session to the host was resumed
+  std::string policy;     // the plan's label
+};
+
+// A TLS attempt that did not give an encrypted session (STARTTLS not offered or refused while
+// wanted, a failed handshake, a certificate that does not verify), or one that succeeded with a
+// certificate that did not verify under MTA-STS testing.
+struct TlsProblem {
+  std::string mx_host;
+  std::string policy;           // the plan's label
+  std::string reason;           // "handshake", "certificate", "not_offered", "dane" (metric label)
+  std::string detail;           // for logs
+  bool fell_back = false;       // retried in clear text: the host is to be remembered as TLS-broken
+  bool report_only = false;     // MTA-STS testing: counted, not enforced
 };
 
 struct SessionEvent {
-  enum class Kind { ready, done, closed } kind = Kind::closed;
+  enum class Kind { ready, done, closed, tls_problem } kind = Kind::closed;
   std::string mx_host;                // the host this session is connected to
   smtp::TransactionResult result;     // done
   std::string reason;                 // closed: why ("" after a polite QUIT)
   bool greeted = false;               // closed: whether the session ever became ready
   smtp::Reply reply = {};             // closed: the server's reply that ended it, if one did (code 0: none)
+  std::optional<TlsFacts> tls = {};   // ready, done: the session's TLS (none: clear text)
+  TlsProblem tls_problem = {};        // tls_problem
 };
 
 struct SessionOptions {
   smtp::SmtpClient::Options client;
   std::chrono::seconds connect_timeout{30};
   std::string source_address;  // bind before connect; "" = any
+  std::shared_ptr<TlsClientContext> tls;  // null: never STARTTLS, whatever the plans say
 };
 
 class SmtpSession {

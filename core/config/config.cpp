@@ -31,7 +31,7 @@ constexpr double kMaxMinFreePercent = 90;
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
-                                              "metrics"};
+                                              "metrics", "tls"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -84,6 +84,14 @@ void read_spool(const toml::table& t, Config::Spool& spool, Problems& problems) 
   r.reject_unknown_keys();
 }
 
+Parse<bool> boolean() {
+  return [](const toml::node& n, bool* out, std::string* why) {
+    if (!n.is_boolean()) return *why = "expected true or false, got " + describe(n), false;
+    *out = n.as_boolean()->get();
+    return true;
+  };
+}
+
 Parse<std::vector<HostPort>> dns_servers() {
   return list_of(endpoint({.default_port = 53, .allow_port_zero = false, .ip_only = true}), kMaxDnsServers, "addresses",
                  "[\"127.0.0.1\", \"[::1]:5353\"]");
@@ -95,6 +103,7 @@ void read_dns(const toml::table& t, Config::Dns& dns, Problems& problems) {
   r.read("timeout", &dns.timeout, duration_in(milliseconds{10}, milliseconds{60'000}));
   r.read("attempts", &dns.attempts, integer_in<int>(1, 10));
   r.read("resolv_conf", &dns.resolv_conf, file_path());
+  r.read("dnssec", &dns.dnssec, boolean());
   r.reject_unknown_keys();
 }
 
@@ -104,6 +113,7 @@ struct DeliveryExtras {
   LimitsLayer limits;
   std::string default_pool;
   const toml::node* default_pool_node = nullptr;
+  const toml::node* dane_node = nullptr;  // where dane = true was said, for its check against [dns] dnssec
 };
 
 DeliveryExtras read_delivery(const toml::table& t, Config::Delivery& d, Problems& problems) {
@@ -113,11 +123,20 @@ DeliveryExtras read_delivery(const toml::table& t, Config::Delivery& d, Problems
          string_that("a host name or an address literal such as \"[192.0.2.1]\"", is_ehlo_name));
   r.read("connect_timeout", &d.connect_timeout, duration_in(seconds{1}, seconds{600}));
   r.read("bounce_rules", &d.bounce_rules, file_path());
+  r.read("mta_sts", &d.mta_sts, boolean());
+  r.read("mta_sts_port", &d.mta_sts_port, integer_in<std::uint16_t>(1, 65535));
   DeliveryExtras extras;
+  extras.dane_node = r.read("dane", &d.dane, boolean());
   extras.limits = read_limits(r, true);
   extras.default_pool_node = r.read("default_pool", &extras.default_pool, name_token());
   r.reject_unknown_keys();
   return extras;
+}
+
+void read_tls(const toml::table& t, Config::Tls& tls, Problems& problems) {
+  TableReader r(problems, t, "[tls]");
+  r.read("ca_file", &tls.ca_file, file_path());
+  r.reject_unknown_keys();
 }
 
 void read_log(const toml::table& t, Config::Log& log, Problems& problems) {
@@ -166,11 +185,7 @@ void read_api_key(const toml::table& table, std::vector<Config::ApiKey>& keys, P
                                         "printf %s \"$KEY\" | sha256sum",
                                         is_sha256_hex));
   r.read("tenant", &key.tenant, name_token());
-  r.read("admin", &key.admin, Parse<bool>([](const toml::node& n, bool* out, std::string* why) {
-           if (!n.is_boolean()) return *why = "expected true or false", false;
-           *out = n.as_boolean()->get();
-           return true;
-         }));
+  r.read("admin", &key.admin, boolean());
   r.reject_unknown_keys();
   if (name == nullptr) r.report_table("name", "missing (every [[api_key]] needs a name and a key_sha256)");
   if (hash == nullptr) r.report_table("key_sha256", "missing (every [[api_key]] needs a name and a key_sha256)");
@@ -192,6 +207,10 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   DeliveryExtras delivery;
   if (const auto* t = section(root, "delivery", problems)) delivery = read_delivery(*t, config.delivery, problems);
   if (const auto* t = section(root, "log", problems)) read_log(*t, config.log, problems);
+  if (const auto* t = section(root, "tls", problems)) read_tls(*t, config.tls, problems);
+  if (config.delivery.dane && !config.dns.dnssec && delivery.dane_node != nullptr)
+    problems.add(delivery.dane_node->source(), "[delivery] dane",
+                 "needs [dns] dnssec = true (TLSA records are trusted only from a validating resolver)");
   if (const auto* n = root.get("route"))
     for_each_table(*n, "route", "[[route]]", "domain, host and port", problems,
                    [&](const toml::table& t) { read_route(t, config.routes, problems); });

@@ -58,6 +58,9 @@ struct Config {
     std::chrono::milliseconds timeout = kDefaultTimeout;  // per query attempt
     int attempts = kDefaultAttempts;
     std::string resolv_conf = "/etc/resolv.conf";
+    // The resolvers validate DNSSEC (a local validating resolver): answers with the AD bit are
+    // taken as authenticated. DANE needs it.
+    bool dnssec = false;
     friend bool operator==(const Dns&, const Dns&) = default;
   } dns;
 
@@ -68,10 +71,21 @@ struct Config {
     std::string ehlo_name = system_hostname();
     std::chrono::seconds connect_timeout = kDefaultConnectTimeout;
     std::string bounce_rules;  // the operator's bounce rules file (read elsewhere); empty: none
+    static constexpr std::uint16_t kDefaultMtaStsPort = 443;
+    bool mta_sts = true;                            // RFC 8461 policies are fetched and applied
+    std::uint16_t mta_sts_port = kDefaultMtaStsPort;  // where policies are fetched (other than 443: tests)
+    bool dane = false;                              // RFC 7672; needs [dns] dnssec
     friend bool operator==(const Delivery&, const Delivery&) = default;
   } delivery;
 
   std::vector<StaticRoute> routes;  // [[route]]; at most one per domain
+
+  // [tls]: outbound TLS. Certificates are verified against the system's CA store and ca_file
+  // (PEM, e.g. a private CA; "" = none). The mode per destination is a shaping key (tls).
+  struct Tls {
+    std::string ca_file;
+    friend bool operator==(const Tls&, const Tls&) = default;
+  } tls;
 
   // Where mail leaves from: [[source]], [[pool]], [[pool_rule]] and [delivery] default_pool.
   // With no [[pool]], the built-in pool "default": one source that does not bind to an address

@@ -20,6 +20,7 @@ std::string str(std::string_view s) {
 }
 
 std::string num(std::size_t n) { return std::to_string(n); }
+std::string boolean(bool b) { return b ? "true" : "false"; }
 template <typename Rep, typename Period>
 std::string dur(std::chrono::duration<Rep, Period> d) {
   return str(format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(d)));
@@ -82,6 +83,9 @@ std::string default_config_toml() {
        "timeout = " + dur(c.dns.timeout) + "\n"
        "attempts = " + std::to_string(c.dns.attempts) + "\n"
        "resolv_conf = " + str(c.dns.resolv_conf) + "\n"
+       "# The resolvers validate DNSSEC (e.g. a local unbound): answers with the AD bit count as\n"
+       "# authenticated. Needed for DANE.\n"
+       "dnssec = " + boolean(c.dns.dnssec) + "\n"
        "\n"
        "[delivery]\n"
        "# Port of the destination MX hosts (other than 25 only for testing).\n"
@@ -96,6 +100,12 @@ std::string default_config_toml() {
        "# default_pool = \"shared\"\n"
        "# Bounce classification rules of your own, in a TOML file. Default: none.\n"
        "# bounce_rules = \"/etc/volley/bounce-rules.toml\"\n"
+       "# MTA-STS (RFC 8461): fetch each destination's policy and apply it (enforce: only its MX\n"
+       "# hosts, TLS with a verified certificate). mta_sts_port: other than 443 only for tests.\n"
+       "mta_sts = " + boolean(c.delivery.mta_sts) + "\n"
+       "mta_sts_port = " + std::to_string(c.delivery.mta_sts_port) + "\n"
+       "# DANE (RFC 7672): TLSA records of MX hosts from DNSSEC-signed zones; needs [dns] dnssec.\n"
+       "dane = " + boolean(c.delivery.dane) + "\n"
        "#\n"
        "# The keys from here to the end of [delivery] are the defaults of every destination: they\n"
        "# may be set here or in [shaping.default] (below), not in both.\n"
@@ -178,6 +188,12 @@ std::string default_config_toml() {
        "# rate_limit_recovery_step); afterwards the limits come back one halving per step.\n"
        "rate_limit_cooldown = " + dur(limits.backoff.cooldown) + "\n"
        "rate_limit_recovery_step = " + dur(limits.backoff.recovery_step) + "\n"
+       "# Outbound TLS: \"opportunistic\" (STARTTLS when offered, certificate not judged, clear text\n"
+       "# when the handshake fails), \"opportunistic_verify\" (the same, the certificate checked and\n"
+       "# shown), \"required\" (TLS with a certificate verified against the MX name, else deferred),\n"
+       "# \"required_insecure\" (TLS, certificate not judged, else deferred) or \"disabled\".\n"
+       "# DANE and MTA-STS enforce make TLS required where the domain publishes them.\n"
+       "tls = " + str(tls::mode_name(limits.tls)) + "\n"
        "\n"
        "# [[shaping.provider]]\n"
        "# name = \"google\"\n"
@@ -192,6 +208,11 @@ std::string default_config_toml() {
        "# source = \"ip2\"\n"
        "# provider = \"google\"  # or domain = \"example.org\", or neither: every destination\n"
        "# max_message_rate = \"50/s\"\n"
+       "\n"
+       "[tls]\n"
+       "# Certificates of MX hosts (and MTA-STS policy servers) are verified against the system's\n"
+       "# CA store and this file of PEM certificates, if set (e.g. a private CA).\n"
+       "# ca_file = \"/etc/volley/tls/ca.pem\"\n"
        "\n"
        "[log]\n"
        "# One JSON object per line for every event (received, delivered, deferred, bounced, ...).\n"

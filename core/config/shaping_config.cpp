@@ -31,6 +31,20 @@ Parse<delivery::Rate> rate() {
   };
 }
 
+Parse<tls::Mode> tls_mode() {
+  return [](const toml::node& node, tls::Mode* out, std::string* why) {
+    const auto* s = node.as_string();
+    auto parsed = s ? tls::parse_mode(s->get()) : std::nullopt;
+    if (!parsed) {
+      *why = "expected \"opportunistic\", \"opportunistic_verify\", \"required\", \"required_insecure\" or "
+             "\"disabled\", got " + describe(node);
+      return false;
+    }
+    *out = *parsed;
+    return true;
+  };
+}
+
 Parse<std::vector<seconds>> delays() {
   return list_of(duration_in(seconds{1}, kDay), kMaxGreylistDelays, "durations", "[\"5m\", \"10m\", \"20m\"]");
 }
@@ -223,6 +237,7 @@ LimitsLayer read_limits(TableReader& r, bool delivery_table) {
   key("max_recipients_per_transaction", &v.max_recipients_per_transaction, integer_in<std::size_t>(1, 10'000));
   key("rate_limit_cooldown", &v.rate_limit_cooldown, duration_in(seconds{1}, kDay));
   key("rate_limit_recovery_step", &v.rate_limit_recovery_step, duration_in(seconds{1}, seconds{3600}));
+  key("tls", &v.tls, tls_mode());
   return layer;
 }
 

@@ -1,6 +1,7 @@
 #include "core/delivery/outcome_policy.hpp"
 
 #include "core/delivery/classify.hpp"
+#include "core/smtp/client.hpp"
 
 namespace volley::delivery {
 
@@ -17,9 +18,11 @@ Decision OutcomePolicy::on_reply(const smtp::Reply& reply, const RetryPolicy& re
 Decision OutcomePolicy::on_temporary(const smtp::Reply& reply, bool from_server, const RetryPolicy& retry,
                                      const PendingRcpt& rcpt, std::int64_t received_at_ms,
                                      std::int64_t now_ms) const {
-  // A greylisting reply means nothing unless it came from a server we reached.
-  const auto kind =
-      reply.transient() && from_server ? classifier_->classify_temporary(reply).kind : TempfailKind::other;
+  // A greylisting reply means nothing unless it came from a server we reached; Volley's own
+  // tls_required (no MX host it may use, core/smtp/client.hpp) is classified wherever it arose.
+  const bool ours = reply.text().rfind(smtp::kTlsRequiredText, 0) == 0;
+  const auto kind = reply.transient() && (from_server || ours) ? classifier_->classify_temporary(reply).kind
+                                                                : TempfailKind::other;
   Decision d;
   d.reply = reply.summary();
   auto next = next_attempt_ms(retry, kind, rcpt.attempts, rcpt.greylist_retries, received_at_ms, now_ms);

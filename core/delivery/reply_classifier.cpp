@@ -69,7 +69,7 @@ class ReplyRules {
 namespace {
 
 constexpr std::array kTempfailKinds = {TempfailKind::greylisted, TempfailKind::rate_limited,
-                                       TempfailKind::mailbox_full, TempfailKind::other};
+                                       TempfailKind::mailbox_full, TempfailKind::tls_required, TempfailKind::other};
 
 std::string_view outcome_name(std::string_view category) { return category; }
 std::string_view outcome_name(TempfailKind kind) { return to_string(kind); }

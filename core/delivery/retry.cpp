@@ -19,6 +19,7 @@ std::chrono::seconds retry_delay(const RetryPolicy& policy, TempfailKind kind, s
       break;
     case TempfailKind::rate_limited: return policy.first;
     case TempfailKind::mailbox_full:
+    case TempfailKind::tls_required:
     case TempfailKind::other: break;
   }
   return retry_delay(policy, failed_attempts);

@@ -52,6 +52,7 @@ void LimitsOverride::apply_to(Limits& limits) const {
   set(greylist_retry, limits.retry.greylist);
   set(rate_limit_cooldown, limits.backoff.cooldown);
   set(rate_limit_recovery_step, limits.backoff.recovery_step);
+  set(tls, limits.tls);
 }
 
 Shaping resolve_shaping(const ShapingPolicy& policy, std::string_view domain, std::span<const std::string> mx_hosts,

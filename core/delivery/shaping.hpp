@@ -18,6 +18,7 @@
 #include "core/delivery/backoff.hpp"
 #include "core/delivery/rate.hpp"
 #include "core/delivery/retry.hpp"
+#include "core/tls/inputs.hpp"
 
 namespace volley::delivery {
 
@@ -30,6 +31,7 @@ struct Limits {
   std::chrono::seconds idle_timeout{10};
   RetryPolicy retry;
   BackoffPolicy backoff;
+  tls::Mode tls = tls::Mode::opportunistic;  // how connections are protected (core/tls/policy.hpp)
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 
@@ -47,6 +49,7 @@ struct LimitsOverride {
   std::optional<std::vector<std::chrono::seconds>> greylist_retry;
   std::optional<std::chrono::seconds> rate_limit_cooldown;
   std::optional<std::chrono::seconds> rate_limit_recovery_step;
+  std::optional<tls::Mode> tls;
 
   void apply_to(Limits& limits) const;
   friend bool operator==(const LimitsOverride&, const LimitsOverride&) = default;

@@ -40,6 +40,13 @@ std::string to_json(const Outcome& o) {
   if (!o.category.empty()) j["category"] = o.category;
   if (o.smtp_stage != smtp::Stage::none) j["smtp_stage"] = smtp::to_string(o.smtp_stage);
   if (o.kind == OutcomeKind::deferred) j["next_attempt_at"] = o.next_attempt_ms;
+  if (o.kind == OutcomeKind::delivered) {
+    j["tls"] = o.tls ? nlohmann::json{{"version", o.tls->version},
+                                      {"cipher", o.tls->cipher},
+                                      {"verified", o.tls->verified},
+                                      {"policy", o.tls->policy}}
+                     : nlohmann::json(nullptr);
+  }
   if (o.extras && !o.extras->tags.empty()) j["tags"] = o.extras->tags;
   std::string out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto splice = [&out](std::string_view name, const std::string& object) {

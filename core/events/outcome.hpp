@@ -6,6 +6,7 @@
 // (core/feedback/correlate.hpp reads it back).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ struct MessageExtras {
   std::string metadata_json = "{}";  // a JSON object
 };
 using MessageExtrasPtr = std::shared_ptr<const MessageExtras>;
+
+// How the session that delivered was protected (the delivered event's "tls").
+struct TlsSummary {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;   // OpenSSL's name: "TLS_AES_256_GCM_SHA384"
+  bool verified = false;  // the certificate verified (against the MX name, or DANE)
+  std::string policy;   // what decided: "opportunistic", "required", "mta-sts", "dane", ...
+  friend bool operator==(const TlsSummary&, const TlsSummary&) = default;
+};
 
 struct Outcome {
   OutcomeKind kind = OutcomeKind::deferred;
@@ -66,11 +76,13 @@ struct Outcome {
   // bounce at the greeting, EHLO, MAIL or DATA is not about this recipient's address, which is
   // then not suppressed, whatever the category (core/suppression/policy.hpp).
   smtp::Stage smtp_stage = smtp::Stage::none;
+  // delivered: the session's TLS; none = clear text ("tls": null).
+  std::optional<TlsSummary> tls;
 };
 
 // The event as one JSON object on one line (no newline): event, id, message_id, recipient,
 // domain, tenant, at, received_at, and when set attempt, campaign, mx_host, pool, source, reply,
-// category, smtp_stage, next_attempt_at (deferred only) and tags, in the sorted order of
+// category, smtp_stage, next_attempt_at (deferred only), tls (delivered only: an object or null) and tags, in the sorted order of
 // nlohmann's objects; then metadata (the message's object) and report (the report's object).
 // Invalid UTF-8 in a string field is replaced, never refused: an event is always written.
 std::string to_json(const Outcome& o);

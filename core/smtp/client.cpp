@@ -13,7 +13,7 @@ namespace {
 
 // The reply the client awaits: one per command sent (and the greeting), in order. With
 // PIPELINING several are outstanding at once and replies are matched to them in order.
-enum class Await { greeting, ehlo, helo, rset, mail, rcpt, data, data_end, quit };
+enum class Await { greeting, ehlo, helo, starttls, rset, mail, rcpt, data, data_end, quit };
 
 struct Expected {
   Await what;
@@ -29,6 +29,7 @@ const char* stage_name(Await a) {
     case Await::greeting: return "greeting";
     case Await::ehlo: return "EHLO";
     case Await::helo: return "HELO";
+    case Await::starttls: return "STARTTLS";
     case Await::rset: return "RSET";
     case Await::mail: return "MAIL";
     case Await::rcpt: return "RCPT";
@@ -44,7 +45,8 @@ Stage stage_of(Await a) {
   switch (a) {
     case Await::greeting: return Stage::greeting;
     case Await::ehlo:
-    case Await::helo: return Stage::ehlo;
+    case Await::helo:
+    case Await::starttls: return Stage::ehlo;  // setting the session up, as EHLO does
     case Await::mail: return Stage::mail;
     case Await::rcpt: return Stage::rcpt;
     case Await::data: return Stage::data;
@@ -115,6 +117,7 @@ struct SmtpClient::Impl {
   bool rset_needed = false;     // the server may hold state of an aborted transaction
   bool quit_requested = false;  // quit() came while busy: QUIT instead of the next SessionReady
   std::size_t writes = 0;       // WriteBytes emitted so far
+  bool tls = false;             // the handshake after STARTTLS succeeded
 
   // The transaction in flight (phase == in_transaction).
   struct InFlight {
@@ -171,6 +174,10 @@ struct SmtpClient::Impl {
     switch (phase) {
       case ClientPhase::closed:
         return;  // whatever follows a failure or QUIT is of no interest
+      case ClientPhase::tls_handshake:
+        // Clear text while TLS is being set up: the driver read the socket it must not read.
+        fail(synthetic_at(Stage::ehlo, 451, "4.5.0", "protocol error: data received during the TLS handshake"));
+        return;
       case ClientPhase::connecting:
         connected();  // the driver read before reporting the connection: same thing
         break;
@@ -192,6 +199,18 @@ struct SmtpClient::Impl {
       const auto before = writes;
       on_reply(std::move(*r));
       wrote = writes != before;
+      if (phase == ClientPhase::tls_handshake) {
+        // Anything after the 220 in the same read came before the TLS handshake, from whoever can
+        // write to the connection: taking it for a reply under TLS is the STARTTLS command
+        // injection hole (CVE-2011-0411). The session is not to be trusted.
+        if (parser.buffered() != 0 || parser.failed() || parser.next()) {
+          fail(synthetic_at(Stage::ehlo, 451, "4.5.0",
+                            "protocol error: data received after the STARTTLS reply, before the TLS handshake"));
+        } else {
+          emit<StartTls>();
+        }
+        return;
+      }
     }
     if (phase != ClientPhase::closed && parser.failed()) {
       if (phase == ClientPhase::quitting) {
@@ -212,6 +231,9 @@ struct SmtpClient::Impl {
       case ClientPhase::quitting:
         close();
         return;
+      case ClientPhase::tls_handshake:
+        tls_failed("timed out");
+        return;
       default:
         break;
     }
@@ -229,6 +251,9 @@ struct SmtpClient::Impl {
         return;
       case ClientPhase::quitting:
         close();  // the peer closing after QUIT is the expected end
+        return;
+      case ClientPhase::tls_handshake:
+        tls_failed("connection lost: " + reason);
         return;
       default:
         break;
@@ -264,6 +289,9 @@ struct SmtpClient::Impl {
         break;
       case Await::helo:
         on_helo(std::move(r));
+        break;
+      case Await::starttls:
+        on_starttls(std::move(r));
         break;
       case Await::rset:
         on_rset(std::move(r));
@@ -301,7 +329,7 @@ struct SmtpClient::Impl {
   void on_ehlo(Reply r) {
     if (r.code / 100 == 2) {
       caps = parse_ehlo(r);
-      ready();
+      hello_done();
     } else if (r.permanent()) {
       // 500/502/504/550: a server that speaks no ESMTP; RFC 5321 §3.2 says fall back to HELO.
       send("HELO " + opts.ehlo_name + "\r\n", {Await::helo});
@@ -316,12 +344,59 @@ struct SmtpClient::Impl {
   void on_helo(Reply r) {
     if (r.code / 100 == 2) {
       caps = Capabilities{};
-      ready();
+      hello_done();
     } else if (r.transient() || r.permanent()) {
       refuse(std::move(r));
     } else {
       fail(unexpected("HELO", r));
     }
+  }
+
+  // After EHLO (or HELO): STARTTLS when the options and the server say so, else ready.
+  void hello_done() {
+    if (tls || opts.starttls == StartTlsUse::never) {
+      ready();
+    } else if (caps.starttls) {
+      send("STARTTLS\r\n", {Await::starttls});
+      phase = ClientPhase::starttls;
+    } else if (opts.starttls == StartTlsUse::required) {
+      refuse(tls_required(caps.esmtp ? "STARTTLS not offered" : "no ESMTP, so no STARTTLS"));
+    } else {
+      ready();
+    }
+  }
+
+  void on_starttls(Reply r) {
+    if (r.code == 220) {
+      phase = ClientPhase::tls_handshake;  // bytes() emits StartTls once it has seen nothing follows
+    } else if (r.transient() || r.permanent()) {
+      // RFC 3207 §4: the session goes on in clear text, if clear text will do.
+      if (opts.starttls == StartTlsUse::required) {
+        refuse(tls_required("STARTTLS refused: " + r.summary()));
+      } else {
+        ready();
+      }
+    } else {
+      fail(unexpected("STARTTLS", r));
+    }
+  }
+
+  void tls_established() {
+    if (phase != ClientPhase::tls_handshake) return;
+    tls = true;
+    caps = Capabilities{};  // RFC 3207 §4.2: nothing learnt in clear text is kept
+    send("EHLO " + opts.ehlo_name + "\r\n", {Await::ehlo});
+    phase = ClientPhase::ehlo;
+  }
+
+  void tls_failed(const std::string& reason) {
+    if (phase != ClientPhase::tls_handshake) return;
+    const std::string text = "TLS handshake failed: " + reason;
+    fail(opts.starttls == StartTlsUse::required ? tls_required(text) : synthetic_at(Stage::ehlo, 451, "4.7.5", text));
+  }
+
+  static Reply tls_required(const std::string& why) {
+    return synthetic_at(Stage::ehlo, 451, "4.7.10", std::string(kTlsRequiredText) + ": " + why);
   }
 
   void on_rset(Reply r) {
@@ -572,6 +647,8 @@ struct SmtpClient::Impl {
       case ClientPhase::greeting:
       case ClientPhase::ehlo:
       case ClientPhase::helo:
+      case ClientPhase::starttls:
+      case ClientPhase::tls_handshake:
       case ClientPhase::in_transaction:
         quit_requested = true;  // after the work in hand
         break;
@@ -617,12 +694,14 @@ struct SmtpClient::Impl {
   }
 
   std::optional<std::chrono::seconds> timeout() const {
+    if (phase == ClientPhase::tls_handshake) return opts.tls_handshake_timeout;
     if (expected.empty()) return std::nullopt;
     switch (expected.front().what) {
       case Await::greeting: return opts.greeting_timeout;
       // RFC 5321 names no EHLO, HELO or RSET timeout; they are as cheap as MAIL.
       case Await::ehlo:
       case Await::helo:
+      case Await::starttls:
       case Await::rset:
       case Await::mail: return opts.mail_timeout;
       case Await::rcpt: return opts.rcpt_timeout;
@@ -642,11 +721,14 @@ void SmtpClient::on_timeout() { impl_->timed_out(); }
 void SmtpClient::on_closed(std::string reason) { impl_->lost(reason); }
 void SmtpClient::start(Transaction txn) { impl_->start(std::move(txn)); }
 void SmtpClient::quit() { impl_->quit(); }
+void SmtpClient::on_tls_established() { impl_->tls_established(); }
+void SmtpClient::on_tls_failed(std::string reason) { impl_->tls_failed(reason); }
 
 std::vector<ClientAction> SmtpClient::take_actions() { return std::exchange(impl_->actions, {}); }
 std::optional<std::chrono::seconds> SmtpClient::timeout() const { return impl_->timeout(); }
 ClientPhase SmtpClient::phase() const { return impl_->phase; }
 const Capabilities& SmtpClient::capabilities() const { return impl_->caps; }
 const std::string& SmtpClient::greeting_text() const { return impl_->greeting; }
+bool SmtpClient::tls_active() const { return impl_->tls; }
 
 }  // namespace volley::smtp

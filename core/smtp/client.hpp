@@ -60,9 +60,23 @@ struct TransactionDone { TransactionResult result; };
 struct SessionFailed { Reply reply; };   // the session is unusable (greeting refused, timeout,
                                          // protocol error, lost connection); close it
 struct CloseConnection {};               // after QUIT's reply, or after a failure
-using ClientAction = std::variant<WriteBytes, SessionReady, TransactionDone, SessionFailed, CloseConnection>;
+// STARTTLS was accepted (220): do the TLS handshake on the connection, then call
+// on_tls_established() or on_tls_failed(). Nothing may be written or read in clear text meanwhile.
+struct StartTls {};
+using ClientAction = std::variant<WriteBytes, SessionReady, TransactionDone, SessionFailed, CloseConnection, StartTls>;
 
-enum class ClientPhase { connecting, greeting, ehlo, helo, idle, in_transaction, quitting, closed };
+enum class ClientPhase { connecting, greeting, ehlo, helo, starttls, tls_handshake, idle, in_transaction, quitting, closed };
+
+// Whether the client asks for TLS (RFC 3207) after EHLO.
+enum class StartTlsUse : std::uint8_t {
+  never,         // clear text, whatever the server offers
+  when_offered,  // STARTTLS when the EHLO reply offers it; clear text when not offered or refused
+  required,      // STARTTLS or nothing: not offered or refused ends the session with a 4xx tls_required
+};
+
+// The text that starts the synthetic reply of a session ended because TLS was required and could
+// not be had; the reply classifier files it as a temporary failure of kind tls_required.
+inline constexpr std::string_view kTlsRequiredText = "tls_required";
 
 class SmtpClient {
  public:
@@ -78,6 +92,9 @@ class SmtpClient {
     std::chrono::seconds data_term_timeout{600};
     // Not in RFC 5321: how long a polite QUIT waits for its 221 before closing anyway.
     std::chrono::seconds quit_timeout{30};
+    StartTlsUse starttls = StartTlsUse::never;
+    // Not in RFC 3207: how long the driver's TLS handshake may take (timeout() during it).
+    std::chrono::seconds tls_handshake_timeout{60};
   };
 
   explicit SmtpClient(Options opts);
@@ -91,6 +108,13 @@ class SmtpClient {
   void start(Transaction txn);
   // Polite end: QUIT when idle; the session then asks to close.
   void quit();
+  // After StartTls: the handshake is done. The client forgets what it learnt in clear text
+  // (RFC 3207 §4.2) and says EHLO again.
+  void on_tls_established();
+  // After StartTls: the handshake failed. The session is over (SessionFailed, CloseConnection);
+  // the connection's state is unknown, so no QUIT is sent. Whether to try again in clear text is
+  // the caller's decision (it knows the policy).
+  void on_tls_failed(std::string reason);
 
   // Outputs.
   std::vector<ClientAction> take_actions();
@@ -100,6 +124,7 @@ class SmtpClient {
   ClientPhase phase() const;
   const Capabilities& capabilities() const;
   const std::string& greeting_text() const;
+  bool tls_active() const;  // the handshake after STARTTLS succeeded
 
  private:
   struct Impl;

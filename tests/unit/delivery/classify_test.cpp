@@ -410,7 +410,7 @@ category = "bad-mailbox"
   }
   SECTION("an unknown kind") {
     const auto error = load_error("[[tempfail]]\nname = \"x\"\ncodes = 451\nkind = \"greylist\"\n");
-    CHECK_THAT(error, Catch::Contains("kind must be one of greylisted, rate_limited, mailbox_full, other; not \"greylist\""));
+    CHECK_THAT(error, Catch::Contains("kind must be one of greylisted, rate_limited, mailbox_full, tls_required, other; not \"greylist\""));
   }
   SECTION("values of the wrong type") {
     const auto error = load_error(R"([[bounce]]

@@ -28,7 +28,7 @@ TEST_CASE("a delivered event has the envelope fields and only the optional ones 
   CHECK(events::to_json(o) ==
         R"({"at":2000,"attempt":1,"domain":"b.test","event":"delivered","id":"m-0","message_id":"m",)"
         R"("mx_host":"mx.b.test","received_at":1000,"recipient":"a@b.test","reply":"250 ok",)"
-        R"("smtp_stage":"end_of_data","source":"s1","tenant":"t1"})");
+        R"("smtp_stage":"end_of_data","source":"s1","tenant":"t1","tls":null})");
 }
 
 TEST_CASE("a deferred event has next_attempt_at, tags, and metadata and report spliced in last") {

@@ -34,6 +34,7 @@ std::string describe(const ClientAction& a) {
     }
     std::string operator()(const SessionFailed& f) const { return "failed:" + f.reply.summary(); }
     std::string operator()(const CloseConnection&) const { return "close"; }
+    std::string operator()(const StartTls&) const { return "starttls"; }
   };
   return std::visit(V{}, a);
 }
