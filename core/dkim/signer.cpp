@@ -125,7 +125,10 @@ std::vector<std::string> signed_header_names(const std::vector<HeaderField>& fie
   bool has_from = false;
   for (const auto& f : fields) has_from = has_from || util::ascii_iequals(f.name(), "from");
   if (!has_from) return out;
-  for (const auto& name : headers) {
+  // An over-signed name is signed even when `headers` does not list it.
+  std::vector<std::string> all = headers;
+  all.insert(all.end(), over_sign.begin(), over_sign.end());
+  for (const auto& name : all) {
     // X-Volley-ID differs per recipient: signing it would break every recipient but one.
     if (util::ascii_iequals(name, "x-volley-id") || contains_name(seen, name)) continue;
     seen.push_back(name);

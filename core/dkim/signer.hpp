@@ -33,8 +33,8 @@ struct SigningKey {
 };
 
 // The h= list for a message with these fields: every name of `headers` as often as it occurs
-// (a name in `over_sign` once more, even when absent), in the order of `headers`. X-Volley-ID is
-// never in it. Empty when the message has no From field.
+// (a name in `over_sign` once more, even when absent, and even when `headers` does not list it),
+// in the order of `headers` then `over_sign`. X-Volley-ID is never in it. Empty when the message has no From field.
 std::vector<std::string> signed_header_names(const std::vector<HeaderField>& fields,
                                              const std::vector<std::string>& headers,
                                              const std::vector<std::string>& over_sign);
