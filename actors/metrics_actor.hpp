@@ -37,6 +37,8 @@ using metrics_actor = caf::typed_actor<
     caf::reacts_to<webhook_atom, std::string, std::string, std::uint64_t, std::uint64_t>,
     // An address put on a suppression list, by source ("bounce", "async_bounce", "complaint", "api").
     caf::reacts_to<suppress_atom, std::string>,
+    // One batch's DKIM signing: the signatures made and the seconds each signed message took.
+    caf::reacts_to<sign_atom, DkimSignStats>,
     // Ignored (callers may stop every actor alike); exit it to stop it.
     caf::reacts_to<stop_atom>,
     // Internal: the sweep of idle destinations' series.
