@@ -4,9 +4,10 @@ namespace volley {
 
 MessageExtrasPtr extras_of(const spool::MessageRecord& record) {
   const bool no_metadata = record.metadata_json.empty() || record.metadata_json == "{}";
-  if (record.tags.empty() && no_metadata) return nullptr;
+  if (record.tags.empty() && no_metadata && record.dkim.empty()) return nullptr;
   auto extras = std::make_shared<MessageExtras>();
   extras->tags = record.tags;
+  extras->dkim = record.dkim;
   if (!no_metadata) extras->metadata_json = record.metadata_json;
   return extras;
 }

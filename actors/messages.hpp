@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "core/delivery/suspensions.hpp"
+#include "core/dkim/signature_info.hpp"
 #include "core/dns/mx.hpp"
 #include "core/dns/records.hpp"
 #include "core/tls/inputs.hpp"
@@ -74,6 +75,13 @@ struct InjectBatch {
   std::function<void(InjectOutcome)> done;
 };
 using InjectBatchPtr = std::shared_ptr<InjectBatch>;
+
+// ---- DKIM signer -> metrics ----
+// What one batch's signing did: every signature made, and the time each signed message took.
+struct DkimSignStats {
+  dkim::SignatureInfos signatures;
+  std::vector<double> message_seconds;
+};
 
 // ---- spool -> router -> delivery ----
 // A message body in SMTP wire form (smtp::to_wire_data), shared read-only by every recipient
@@ -176,6 +184,7 @@ using ReceivedNotes = std::vector<ReceivedNote>;
 }  // namespace volley
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::InjectBatchPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::DkimSignStats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueuedMessagePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::RecipientBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpooledMessages)

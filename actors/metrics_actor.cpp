@@ -121,6 +121,16 @@ struct Metrics {
       reg, "volley_tls_policy_failures_total",
       "Outbound TLS that a policy wanted and did not get, by policy (dane, mta-sts, mta-sts-testing, required, "
       "opportunistic, ...) and reason");
+  Family<Counter>& dkim_signatures = counter(reg, "volley_dkim_signatures_total",
+                                            "DKIM signatures made at injection: one per signature, by d= domain and algorithm");
+  Family<Histogram>& dkim_sign_seconds =
+      prometheus::BuildHistogram()
+          .Name("volley_dkim_sign_seconds")
+          .Help("Time to DKIM-sign one message (body hashes and all its signatures): one per signed message")
+          .Register(reg);
+  Histogram& dkim_sign_hist = dkim_sign_seconds.Add(
+      {}, Histogram::BucketBoundaries{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                      0.01, 0.025, 0.1});
 
   Counter& received_total = received.Add({});
   Counter& recipients_received_total = recipients_received.Add({});
@@ -300,6 +310,18 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
           if (!result.empty()) metrics->by_label(metrics->tls_sessions, "result", result).Increment();
           if (!reason.empty())
             metrics->tls_policy_failures.Add({{"policy", policy}, {"reason", reason}}).Increment();
+        },
+        [metrics](sign_atom, const DkimSignStats& stats) {
+          for (const auto& d : stats.signatures) {
+            const std::string key = std::string("dkim") + '\0' + d.domain + '\0' + d.algorithm;
+            auto it = metrics->labelled.find(key);
+            if (it == metrics->labelled.end())
+              it = metrics->labelled
+                       .emplace(key, &metrics->dkim_signatures.Add({{"domain", d.domain}, {"algorithm", d.algorithm}}))
+                       .first;
+            it->second->Increment();
+          }
+          for (double s : stats.message_seconds) metrics->dkim_sign_hist.Observe(s);
         },
         [](stop_atom) {},
     };

@@ -16,6 +16,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/dkim_signer.hpp"
 #include "actors/dns_actor.hpp"
 #include "actors/events_actor.hpp"
 #include "actors/feedback_actor.hpp"
@@ -42,6 +43,7 @@
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/address_domain.hpp"
+#include "daemon/dkim_setup.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -198,7 +200,8 @@ void wait_for_shutdown(boost::asio::signal_set& signals, boost::asio::io_context
   signals_io.run();
 }
 
-int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier) {
+int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier,
+        std::shared_ptr<const dkim::Signer> dkim_signer) {
   // Caught from the very start, so that a signal during recovery is not fatal either: it waits in
   // the set until wait_for_shutdown() takes it.
   boost::asio::io_context signals_io;
@@ -329,8 +332,11 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     auto disk_guard = std::make_shared<api::DiskGuard>(disk_guard_options(cfg));
     disk_guard->start();
 
+    // With [[dkim]] keys, injected batches are signed on the way to the spool (docs/auth-dkim.md).
+    caf::actor signer;
+    if (dkim_signer) signer = spawn_dkim_signer(sys, DkimSignerOptions{dkim_signer, spool_handle, metrics.actor, 2});
     api::InjectionApiConfig api_cfg;
-    api_cfg.spool = spool_handle;
+    api_cfg.spool = signer ? signer : spool_handle;
     api_cfg.prepare.hostname = cfg.hostname;
     api_cfg.prepare.max_message_size = cfg.http.max_message_size;
     api_cfg.status = status_lookup(sys, events, spool_handle);
@@ -405,6 +411,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
     http.stop();
     if (smtp_in) smtp_in->stop();
+    if (signer) caf::anon_send_exit(signer, caf::exit_reason::user_shutdown);
     disk_guard->stop();
     // Reports still being matched answer 451 to their senders, who send them again.
     caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
@@ -446,7 +453,15 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "TOML configuration file (default: embedded defaults)");
   app.add_flag("--print-default-config", print_default, "Print the default configuration as TOML and exit");
   app.set_version_flag("--version", std::string("volleyd ") + VOLLEY_VERSION);
+  std::string keygen_domain, keygen_selector, keygen_algorithm = "ed25519", keygen_out;
+  auto* keygen = app.add_subcommand("dkim-keygen", "Write a DKIM key and print the DNS TXT record to publish");
+  keygen->add_option("--domain", keygen_domain, "The signing domain (d=)")->required();
+  keygen->add_option("--selector", keygen_selector, "The selector (s=)")->required();
+  keygen->add_option("--algorithm", keygen_algorithm, "ed25519 (default) or rsa2048")
+      ->check(CLI::IsMember({"ed25519", "rsa2048"}));
+  keygen->add_option("--out", keygen_out, "Directory for <domain>.<selector>.pem")->required();
   CLI11_PARSE(app, argc, argv);
+  if (*keygen) return volley::run_dkim_keygen(keygen_domain, keygen_selector, keygen_algorithm, keygen_out);
 
   if (print_default) {
     std::cout << volley::default_config_toml();
@@ -468,5 +483,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(loaded.config->log.level));
-  return run(*loaded.config, std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier)));
+  // Before anything is opened: a bad key stops the daemon rather than letting mail leave unsigned.
+  std::string dkim_error;
+  auto dkim_signer = volley::load_dkim_signer(*loaded.config, &dkim_error);
+  if (!dkim_error.empty()) {
+    spdlog::critical("dkim: a key cannot be used:\n{}", dkim_error);
+    return 1;
+  }
+  if (dkim_signer) spdlog::info("dkim: {} signing keys loaded", dkim_signer->keys().size());
+  return run(*loaded.config, std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier)),
+             std::move(dkim_signer));
 }

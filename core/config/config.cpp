@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/config/dkim_config.hpp"
 #include "core/config/feedback_config.hpp"
 #include "core/config/pool_config.hpp"
 #include "core/config/shaping_config.hpp"
@@ -31,7 +32,7 @@ constexpr double kMaxMinFreePercent = 90;
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
-                                              "metrics", "tls"};
+                                              "metrics", "tls", "dkim"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -224,6 +225,9 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* n = root.get("webhook"))
     for_each_table(*n, "webhook", "[[webhook]]", "name, url, secret and filters", problems,
                    [&](const toml::table& t) { read_webhook(t, config.webhooks, problems); });
+  if (const auto* n = root.get("dkim"))
+    for_each_table(*n, "dkim", "[[dkim]]", "domain, selector, key_file and options", problems,
+                   [&](const toml::table& t) { read_dkim(t, config.dkim, problems); });
   if (const auto* n = root.get("api_key"))
     for_each_table(*n, "api_key", "[[api_key]]", "name, key_sha256, tenant and admin", problems,
                    [&](const toml::table& t) { read_api_key(t, config.api_keys, problems); });

@@ -187,6 +187,22 @@ struct Config {
     friend bool operator==(const Metrics&, const Metrics&) = default;
   } metrics;
 
+  // [[dkim]]: DKIM keys (docs/auth-dkim.md). Mail whose From: domain is `domain` (or, with
+  // subdomains, under it) is signed with each entry for it; keys are read at start-up.
+  struct Dkim {
+    std::string domain;  // d=, lower case
+    bool subdomains = false;
+    std::string selector;
+    std::string key_file;  // PEM: RSA (>= 1024 bits) or Ed25519
+    std::optional<std::vector<std::string>> headers;    // absent: core/dkim's default list
+    std::optional<std::vector<std::string>> over_sign;  // absent: From, Subject, List-Unsubscribe(-Post)
+    std::chrono::seconds expiration{0};                 // x= after t=; 0: none
+    std::string tenant;                                 // "": every tenant's mail
+    std::string canonicalization = "relaxed/relaxed";
+    friend bool operator==(const Dkim&, const Dkim&) = default;
+  };
+  std::vector<Dkim> dkim;
+
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 
   friend bool operator==(const Config&, const Config&) = default;

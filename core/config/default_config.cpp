@@ -274,7 +274,20 @@ std::string default_config_toml() {
        "# max_batch = 100\n"
        "# timeout = \"10s\"\n"
        "# retry_first = \"1s\"  # then doubling, up to retry_max\n"
-       "# retry_max = \"5m\"\n";
+       "# retry_max = \"5m\"\n"
+       "\n"
+       "# DKIM keys, one [[dkim]] each; several for one domain give several signatures (docs/auth-dkim.md).\n"
+       "# [[dkim]]\n"
+       "# domain = \"example.com\"  # signs mail whose From: domain is this one\n"
+       "# subdomains = false  # true: also news.example.com, ... (d= stays example.com)\n"
+       "# selector = \"s2026r\"\n"
+       "# key_file = \"/etc/volley/dkim/example.com.s2026r.pem\"  # volleyd dkim-keygen makes one\n"
+       "# canonicalization = \"relaxed/relaxed\"  # or simple/simple, relaxed/simple, simple/relaxed\n"
+       "# headers: the fields signed where present; absent: From, To, Cc, Subject, Date, Message-ID,\n"
+       "#   MIME-Version, Content-Type, Content-Transfer-Encoding, Reply-To, List-Unsubscribe(-Post), ...\n"
+       "# over_sign = [\"From\", \"Subject\", \"List-Unsubscribe\", \"List-Unsubscribe-Post\"]\n"
+       "# expiration = \"7d\"  # absent: signatures do not expire\n"
+       "# tenant = \"acme\"  # absent: every tenant's mail\n";
   return t;
 }
 

@@ -48,6 +48,12 @@ std::string to_json(const Outcome& o) {
                      : nlohmann::json(nullptr);
   }
   if (o.extras && !o.extras->tags.empty()) j["tags"] = o.extras->tags;
+  if (o.kind == OutcomeKind::delivered) {
+    auto& signatures = j["dkim"] = nlohmann::json::array();
+    if (o.extras)
+      for (const auto& d : o.extras->dkim)
+        signatures.push_back({{"domain", d.domain}, {"selector", d.selector}, {"algorithm", d.algorithm}});
+  }
   std::string out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto splice = [&out](std::string_view name, const std::string& object) {
     if (object.empty() || object == "{}") return;

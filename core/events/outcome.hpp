@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dkim/signature_info.hpp"
 #include "core/smtp/stage.hpp"
 
 namespace volley::events {
@@ -28,10 +29,11 @@ inline bool is_final(OutcomeKind k) {
 inline bool ends_status(OutcomeKind k) { return is_final(k) || k == OutcomeKind::suppressed; }
 
 // What events carry about a message beyond its envelope: shared by all its recipients, and
-// absent (null) for the many messages that have neither tags nor metadata.
+// absent (null) for the many messages that have neither tags, metadata nor DKIM signatures.
 struct MessageExtras {
   std::vector<std::string> tags;
   std::string metadata_json = "{}";  // a JSON object
+  dkim::SignatureInfos dkim;         // the signatures the message left with
 };
 using MessageExtrasPtr = std::shared_ptr<const MessageExtras>;
 
@@ -82,7 +84,8 @@ struct Outcome {
 
 // The event as one JSON object on one line (no newline): event, id, message_id, recipient,
 // domain, tenant, at, received_at, and when set attempt, campaign, mx_host, pool, source, reply,
-// category, smtp_stage, next_attempt_at (deferred only), tls (delivered only: an object or null) and tags, in the sorted order of
+// category, smtp_stage, next_attempt_at (deferred only), dkim (delivered only: [] when unsigned),
+// tls (delivered only: an object or null) and tags, in the sorted order of
 // nlohmann's objects; then metadata (the message's object) and report (the report's object).
 // Invalid UTF-8 in a string field is replaced, never refused: an event is always written.
 std::string to_json(const Outcome& o);

@@ -113,6 +113,18 @@ class Reader {
     return true;
   }
 
+  bool signatures(dkim::SignatureInfos* out) {
+    std::uint64_t n = 0;
+    if (!u64(&n)) return false;
+    // Each takes at least three length bytes (see strings()).
+    if (n > (in_.size() - pos_) / 3) return fail("list longer than record"), false;
+    out->resize(static_cast<std::size_t>(n));
+    for (auto& d : *out) {
+      if (!str(&d.domain) || !str(&d.selector) || !str(&d.algorithm)) return false;
+    }
+    return true;
+  }
+
   // Whether every field was read and nothing is left over.
   bool finish(std::string* error) {
     if (error_.empty() && pos_ != in_.size()) fail("trailing bytes after record");
@@ -149,6 +161,12 @@ std::string encode_message(const MessageRecord& m) {
                                    (m.needs_smtputf8 ? kFlagSmtputf8 : 0)));
   w.u64(m.recipient_count);
   w.str(m.pool);
+  w.u64(m.dkim.size());
+  for (const auto& d : m.dkim) {
+    w.str(d.domain);
+    w.str(d.selector);
+    w.str(d.algorithm);
+  }
   return w.take();
 }
 
@@ -161,6 +179,7 @@ std::optional<MessageRecord> decode_message(std::string_view bytes, std::string*
          r.i64(&m.received_at_ms) && r.u64(&m.message_size) && r.byte(&flags) &&
          r.u32(&m.recipient_count));
   if (r.version() >= 2) r.str(&m.pool);  // version 1 records predate pools: the default pool
+  if (r.version() >= 3) r.signatures(&m.dkim);  // older records predate DKIM: unsigned
   if ((flags & ~kKnownFlags) != 0) r.fail("unknown message flags");
   if (!r.finish(error)) return std::nullopt;
   m.body_8bit = (flags & kFlagBody8bit) != 0;

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/dkim/signature_info.hpp"
+
 namespace volley::spool {
 
 struct MessageRecord {
@@ -25,6 +27,7 @@ struct MessageRecord {
   bool needs_smtputf8 = false;
   std::uint32_t recipient_count = 0;
   std::string pool;  // IP pool chosen at injection; "" = the default pool at delivery time
+  dkim::SignatureInfos dkim;  // the DKIM signatures in front of the stored body (none: unsigned)
 
   bool operator==(const MessageRecord&) const = default;
 };

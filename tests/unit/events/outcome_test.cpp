@@ -26,9 +26,22 @@ TEST_CASE("a delivered event has the envelope fields and only the optional ones 
   o.reply = "250 ok";
   o.smtp_stage = smtp::Stage::end_of_data;
   CHECK(events::to_json(o) ==
-        R"({"at":2000,"attempt":1,"domain":"b.test","event":"delivered","id":"m-0","message_id":"m",)"
+        R"({"at":2000,"attempt":1,"dkim":[],"domain":"b.test","event":"delivered","id":"m-0","message_id":"m",)"
         R"("mx_host":"mx.b.test","received_at":1000,"recipient":"a@b.test","reply":"250 ok",)"
         R"("smtp_stage":"end_of_data","source":"s1","tenant":"t1","tls":null})");
+}
+
+TEST_CASE("a delivered event lists the DKIM signatures the message left with, only a delivered one") {
+  Outcome o;
+  o.kind = OutcomeKind::delivered;
+  auto extras = std::make_shared<events::MessageExtras>();
+  extras->dkim = {{"example.com", "s2026r", "rsa-sha256"}, {"example.com", "s2026e", "ed25519-sha256"}};
+  o.extras = extras;
+  const auto j = nlohmann::json::parse(events::to_json(o));
+  CHECK(j["dkim"] == nlohmann::json::parse(R"([{"algorithm":"rsa-sha256","domain":"example.com","selector":"s2026r"},)"
+                                           R"({"algorithm":"ed25519-sha256","domain":"example.com","selector":"s2026e"}])"));
+  o.kind = OutcomeKind::deferred;
+  CHECK(nlohmann::json::parse(events::to_json(o)).count("dkim") == 0);
 }
 
 TEST_CASE("a deferred event has next_attempt_at, tags, and metadata and report spliced in last") {

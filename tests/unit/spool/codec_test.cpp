@@ -25,6 +25,7 @@ MessageRecord full_message() {
   m.needs_smtputf8 = true;
   m.recipient_count = std::numeric_limits<std::uint32_t>::max();
   m.pool = "shared";
+  m.dkim = {{"example.com", "s2026r", "rsa-sha256"}, {"example.com", "s2026e", "ed25519-sha256"}};
   return m;
 }
 
@@ -61,18 +62,35 @@ TEST_CASE("codec: message records round-trip", "[spool][codec]") {
   CHECK(*decode_message(encode_message(flags_apart)) == flags_apart);
 }
 
-TEST_CASE("codec: version 1 message records (before pools) still read, in the default pool", "[spool][codec]") {
+// A version 2 record is the version 3 record without its last field (the DKIM signatures), a
+// version 1 record the version 2 record without its pool.
+TEST_CASE("codec: version 1 and 2 message records (before pools, before DKIM) still read", "[spool][codec]") {
   MessageRecord m = full_message();
   m.pool = "dedicated";  // shorter than 128 bytes: one length byte
-  std::string v2 = encode_message(m);
-  REQUIRE(static_cast<std::uint8_t>(v2[0]) == 2);
-  // A version 1 record is the version 2 record without its last field (the pool).
+  m.dkim.clear();        // an empty list: one count byte
+  const std::string v3 = encode_message(m);
+  REQUIRE(static_cast<std::uint8_t>(v3[0]) == 3);
+  const std::string v2 = "\x02" + v3.substr(1, v3.size() - 2);
+  auto back2 = decode_message(v2);
+  REQUIRE(back2);
+  CHECK(*back2 == m);
   const std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - (1 + m.pool.size()));
   auto back = decode_message(v1);
   REQUIRE(back);
   m.pool.clear();
   CHECK(*back == m);
   CHECK_FALSE(decode_message(v1 + "x"));
+  CHECK_FALSE(decode_message(v2 + "x"));
+}
+
+TEST_CASE("codec: a DKIM list longer than the record is refused", "[spool][codec]") {
+  MessageRecord m = full_message();
+  m.dkim.clear();
+  std::string bytes = encode_message(m);
+  bytes.back() = '\x7f';  // 127 signatures, none there
+  std::string why;
+  CHECK_FALSE(decode_message(bytes, &why));
+  CHECK(why == "list longer than record");
 }
 
 TEST_CASE("codec: recipient records round-trip", "[spool][codec]") {
@@ -142,9 +160,9 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
   }
   SECTION("unknown version") {
     std::string bytes = encode_message(full_message());
-    bytes[0] = 3;
+    bytes[0] = 4;
     CHECK_FALSE(decode_message(bytes, &why));
-    CHECK(why == "unsupported record version 3");
+    CHECK(why == "unsupported record version 4");
     std::string rcpt = encode_recipient(full_recipient());
     rcpt[0] = 2;  // recipients are still at version 1
     CHECK_FALSE(decode_recipient(rcpt, &why));
@@ -193,9 +211,10 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
     MessageRecord m;
     m.tags.clear();
     std::string bytes = encode_message(m);
-    // ... received_at (0), message_size (0), flags, recipient_count (0), pool ("") end the record.
-    REQUIRE(bytes[bytes.size() - 3] == 0);
-    bytes[bytes.size() - 3] = 0x04;
+    // ... received_at (0), message_size (0), flags, recipient_count (0), pool (""), dkim ([]) end
+    // the record.
+    REQUIRE(bytes[bytes.size() - 4] == 0);
+    bytes[bytes.size() - 4] = 0x04;
     CHECK_FALSE(decode_message(bytes, &why));
     CHECK(why == "unknown message flags");
   }

@@ -1,0 +1,159 @@
+#include "core/dkim/key.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "core/message/transfer_encoding.hpp"
+#include "core/util/sha256.hpp"
+
+namespace volley::dkim {
+
+namespace {
+
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+// No passphrase is ever asked for: an encrypted key fails to load instead of blocking on a prompt.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
+}
+
+const char* key_kind(int id) {
+  switch (id) {
+    case EVP_PKEY_EC: return "an EC key";
+    case EVP_PKEY_DSA: return "a DSA key";
+    case EVP_PKEY_DH: return "a DH key";
+    case EVP_PKEY_ED448: return "an Ed448 key";
+    case EVP_PKEY_X25519: return "an X25519 key";
+    case EVP_PKEY_RSA_PSS: return "an RSA-PSS key";
+    default: return "a key of an unsupported type";
+  }
+}
+
+}  // namespace
+
+const char* algorithm_name(Algorithm a) { return a == Algorithm::ed25519_sha256 ? "ed25519-sha256" : "rsa-sha256"; }
+
+std::optional<PrivateKey> parse_private_key(std::string_view pem, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<PrivateKey> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (pem.find("-----BEGIN ") == std::string_view::npos) return fail("not a PEM file (no -----BEGIN line)");
+  if (pem.find("ENCRYPTED") != std::string_view::npos) return fail("an encrypted key: give volleyd an unencrypted one");
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) throw std::runtime_error("BIO_new_mem_buf failed");
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
+  if (!raw) return fail("not a PEM private key (" + openssl_error() + ")");
+  PrivateKey key;
+  key.key_ = std::shared_ptr<evp_pkey_st>(raw, EVP_PKEY_free);
+  key.bits_ = EVP_PKEY_get_bits(raw);
+  const int id = EVP_PKEY_get_base_id(raw);
+  if (id == EVP_PKEY_RSA) {
+    if (key.bits_ < kMinRsaBits)
+      return fail("an RSA key of " + std::to_string(key.bits_) + " bits: DKIM needs at least " +
+                  std::to_string(kMinRsaBits) + " (2048 advised)");
+    key.algorithm_ = Algorithm::rsa_sha256;
+  } else if (id == EVP_PKEY_ED25519) {
+    key.algorithm_ = Algorithm::ed25519_sha256;
+  } else {
+    return fail(std::string(key_kind(id)) + " (" + std::to_string(key.bits_) +
+                " bits): DKIM signs with RSA (at least 1024 bits) or Ed25519 keys");
+  }
+  return key;
+}
+
+std::optional<PrivateKey> generate_key(Algorithm a, int rsa_bits, std::string* error) {
+  EVP_PKEY* raw = a == Algorithm::ed25519_sha256 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                                 : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(rsa_bits));
+  if (!raw) {
+    if (error) *error = "key generation failed: " + openssl_error();
+    return std::nullopt;
+  }
+  PrivateKey key;
+  key.key_ = std::shared_ptr<evp_pkey_st>(raw, EVP_PKEY_free);
+  key.algorithm_ = a;
+  key.bits_ = EVP_PKEY_get_bits(raw);
+  return key;
+}
+
+std::string private_key_pem(const PrivateKey& key) {
+  Bio bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    throw std::runtime_error("PEM_write_bio_PrivateKey failed: " + openssl_error());
+  return bio_text(bio.get());
+}
+
+std::string public_key_base64(const PrivateKey& key) {
+  if (key.algorithm() == Algorithm::ed25519_sha256) {
+    unsigned char raw[32];
+    std::size_t size = sizeof raw;
+    if (EVP_PKEY_get_raw_public_key(key.get(), raw, &size) != 1 || size != sizeof raw)
+      throw std::runtime_error("EVP_PKEY_get_raw_public_key failed: " + openssl_error());
+    return message::base64_encode(std::string_view(reinterpret_cast<const char*>(raw), size));
+  }
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(key.get(), &der);
+  if (size <= 0) throw std::runtime_error("i2d_PUBKEY failed: " + openssl_error());
+  std::string out = message::base64_encode(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size)));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string key_record(const PrivateKey& key) {
+  return std::string("v=DKIM1; k=") + (key.algorithm() == Algorithm::ed25519_sha256 ? "ed25519" : "rsa") +
+         "; p=" + public_key_base64(key);
+}
+
+std::string dns_txt_line(std::string_view domain, std::string_view selector, const PrivateKey& key) {
+  constexpr std::size_t kMaxString = 255;
+  const std::string record = key_record(key);
+  std::string out;
+  out.append(selector).append("._domainkey.").append(domain).append(". TXT");
+  for (std::size_t i = 0; i < record.size(); i += kMaxString) {
+    out.append(" \"").append(record.substr(i, kMaxString)).append("\"");
+  }
+  return out;
+}
+
+std::string sign_data(const PrivateKey& key, std::string_view data) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx) throw std::runtime_error("EVP_MD_CTX_new failed");
+  const bool ed = key.algorithm() == Algorithm::ed25519_sha256;
+  util::Sha256 digest{};
+  if (ed) {
+    digest = util::sha256(data);
+    data = std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size());
+  }
+  if (EVP_DigestSignInit(ctx.get(), nullptr, ed ? nullptr : EVP_sha256(), nullptr, key.get()) != 1)
+    throw std::runtime_error("EVP_DigestSignInit failed: " + openssl_error());
+  std::size_t size = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &size, in, data.size()) != 1)
+    throw std::runtime_error("EVP_DigestSign failed: " + openssl_error());
+  std::string sig(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &size, in, data.size()) != 1)
+    throw std::runtime_error("EVP_DigestSign failed: " + openssl_error());
+  sig.resize(size);
+  return sig;
+}
+
+}  // namespace volley::dkim
