@@ -359,7 +359,8 @@ check_signatures() { # dir
 }
 check_json() { [ -s "$1/dkim-check.json" ] && tail -n 1 "$1/dkim-check.json" || echo null; }
 
-# Waits for the sink to count MESSAGES; sets END (unix time) and COUNT; false on timeout.
+# Waits for the sink to count MESSAGES; sets END (unix time), COUNT and, from volley-receiver,
+# SINK_TLS (messages it received over TLS; 0 from smtp-sink); false on timeout.
 wait_delivered() { # dir
   local rc=0
   if [ "$SINK_KIND" = volley-receiver ]; then
@@ -369,8 +370,11 @@ wait_delivered() { # dir
   fi
   END=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['end'])" "$1/delivered.json")
   COUNT=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['count'])" "$1/delivered.json")
+  SINK_TLS=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1])).get('tls_messages', 0))" "$1/delivered.json")
   return "$rc"
 }
+# With STARTTLS, every message reached the sink over TLS (the receiver's own count).
+all_over_tls() { [ "$TLS" = 0 ] || [ "${SINK_TLS:-0}" -ge "$MESSAGES" ]; }
 
 record() { # JSON object text
   echo "$1" >>"$RESULTS_TMP"
@@ -479,8 +483,9 @@ run_volley() { # rep
     [ "${encrypted:-0}" -ge "$MESSAGES" ] || ok=0
   fi
   check_signatures "$dir" || ok=0
+  all_over_tls || ok=0
   record_run volley "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
-    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"delivered_events\": ${events:-0}, \"signed_events\": ${signed:-0}, \"tls_events\": ${encrypted:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"delivered_events\": ${events:-0}, \"signed_events\": ${signed:-0}, \"tls_events\": ${encrypted:-0}, \"sink_tls_messages\": ${SINK_TLS:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
   rm -rf "$dir/spool" "$dir/suppressions" "$dir/webhooks"
 }
 
@@ -607,14 +612,15 @@ run_postfix() { # rep
   stop_opendkim
   stop_sink
   [ "${sent:-0}" -ge "$MESSAGES" ] || ok=0
-  # STARTTLS used: one maillog line per new TLS session (smtp_tls_loglevel = 1).
+  # STARTTLS used: smtp logs one line per new TLS session (smtp_tls_loglevel = 1; tlsproxy a second).
   if [ "$TLS" = 1 ]; then
-    tls_sessions=$(grep -c 'TLS connection established to' "$dir/maillog" 2>/dev/null || true)
+    tls_sessions=$(grep -c 'postfix/smtp\[[0-9]*\]: .*TLS connection established to' "$dir/maillog" 2>/dev/null || true)
     [ "${tls_sessions:-0}" -gt 0 ] || ok=0
   fi
   check_signatures "$dir" || ok=0
+  all_over_tls || ok=0
   record_run postfix "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
-    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"status_sent\": ${sent:-0}, \"process_limit\": $limit, \"injector\": \"$INJECTOR\", \"cpu_by_process_name\": $by_name, \"cpu_opendkim_s\": $(calc "round($od_cpu1 - $od_cpu0, 2)"), \"opendkim_instances\": ${#DKIM_KEYS[@]}, \"tls_sessions\": ${tls_sessions:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"status_sent\": ${sent:-0}, \"process_limit\": $limit, \"injector\": \"$INJECTOR\", \"cpu_by_process_name\": $by_name, \"cpu_opendkim_s\": $(calc "round($od_cpu1 - $od_cpu0, 2)"), \"opendkim_instances\": ${#DKIM_KEYS[@]}, \"tls_sessions\": ${tls_sessions:-0}, \"sink_tls_messages\": ${SINK_TLS:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
   rm -rf "$dir/queue"
 }
 

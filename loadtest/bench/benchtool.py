@@ -8,6 +8,7 @@
   wait-count FILE N TIMEOUT          waits until smtp-sink's -c counter in FILE reaches N; prints
                                      {"end": unix time, "count": n}; exit 1 on timeout
   wait-stats URL N TIMEOUT           the same for volley-receiver: its GET /stats "messages" total
+                                     (and its tls_sessions, tls_messages)
   wait-line FILE PREFIX TIMEOUT      waits for a line "PREFIX rest" in FILE (a process's stdout), prints rest
   dkim-txt KEYFILE                   the p= value of the DNS TXT record for a PEM private key (RSA, Ed25519)
   dkim-check DIR DOMAIN SEL=KEYFILE... verifies the DKIM signatures of the messages smtp-sink -d dumped
@@ -118,13 +119,13 @@ def wait_count(path, n, timeout):
         time.sleep(0.01)
 
 
-def receiver_count(url):
+def receiver_stats(url):
     import urllib.request
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
-            return int(json.load(r).get("messages", 0))
+            return json.load(r)
     except (OSError, ValueError):
-        return 0
+        return {}
 
 
 def wait_stats(url, n, timeout):
@@ -132,9 +133,12 @@ def wait_stats(url, n, timeout):
     # 20 ms is a few hundred requests in a run, nothing beside its SMTP sessions.
     deadline = time.monotonic() + timeout
     while True:
-        count = receiver_count(url)
+        stats = receiver_stats(url)
+        count = int(stats.get("messages", 0))
         if count >= n or time.monotonic() >= deadline:
-            print(json.dumps({"end": time.time(), "count": count}))
+            print(json.dumps({"end": time.time(), "count": count,
+                              "tls_sessions": stats.get("tls_sessions", 0),
+                              "tls_messages": stats.get("tls_messages", 0)}))
             return 0 if count >= n else 1
         time.sleep(0.02)
 
@@ -335,7 +339,8 @@ def system_table(runs):
             else:
                 cells.append("-")
         each = ", ".join(f"{r['msgs_per_s']:.0f}" if r.get("ok") else "FAIL" for r in rs)
-        name = s if s != "sink" else f"sink ({rs[0].get('sink', 'smtp-sink')})"
+        kind = rs[0].get("sink", "smtp-sink")
+        name = f"sink ({kind})" if s == "sink" and kind != "smtp-sink" else s
         print(f"| {name} | {len(ok)}/{len(rs)} | " + " | ".join(cells) + f" | {each} |")
 
     def ratio(a, b, key):
