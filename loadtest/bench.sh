@@ -357,7 +357,10 @@ check_signatures() { # dir
   }
   rm -rf "$1/dump"
 }
-check_json() { [ -s "$1/dkim-check.json" ] && tail -n 1 "$1/dkim-check.json" || echo null; }
+check_json() { # dir: the check's counts for the run's JSON line, null without a check
+  "$PY" -c "import json,sys; print(json.dumps(json.loads(open(sys.argv[1]).read().splitlines()[-1])))" \
+    "$1/dkim-check.json" 2>/dev/null || echo null
+}
 
 # Waits for the sink to count MESSAGES; sets END (unix time), COUNT and, from volley-receiver,
 # SINK_TLS (messages it received over TLS; 0 from smtp-sink); false on timeout.
