@@ -2,6 +2,9 @@
 # Volley against Postfix on one machine, loopback only: the same messages, resolved through the
 # same DNS server (nsd) and delivered to the same SMTP sink (Postfix's smtp-sink), plus the sink's
 # own ceiling. Runs interleave (sink, volley, postfix, sink, ...) and repeat; medians are printed.
+# With --dkim and --tls both MTAs sign (Volley itself, Postfix through OpenDKIM as its milter) and
+# deliver over STARTTLS (to volley-receiver with a certificate); --matrix runs every combination
+# the cost table of loadtest/README.md asks for, interleaved, and prints that table.
 # Every wait is bounded; the bench stops by itself and removes its processes and files.
 # Needs root (nsd on port 53 of a loopback address, a mount namespace for Postfix's resolv.conf).
 # See loadtest/README.md.
@@ -30,6 +33,17 @@ usage: loadtest/bench.sh [options]
       --results FILE   also keep the per-run JSON lines here
       --keep           keep the temporary directory (logs, configs) for a look afterwards
       --volley-toml F  TOML appended to volleyd's configuration (e.g. a [[webhook]] to measure)
+  DKIM and TLS (see loadtest/README.md, "DKIM and TLS"):
+      --dkim MODE      none, ed25519, rsa (RSA-2048) or both: Volley signs with [[dkim]] keys the
+                       bench makes, Postfix through OpenDKIM milters with the same keys (default none)
+      --tls            the sink is volley-receiver offering STARTTLS (self-signed certificate);
+                       Volley delivers with its default opportunistic TLS, Postfix with "may"
+      --modes LIST     several of none, ed25519, rsa, both, tls, ed25519+tls, rsa+tls, both+tls,
+                       interleaved in every round, with a table of what each costs
+      --matrix         --modes none,ed25519,rsa,both,tls,rsa+tls; unless given, --budget 2700
+                       and --timeout 300
+      --verify         check the signatures: smtp-sink keeps every message (-d) and python3-dkim
+                       verifies them after each run (a check, not a measurement; modes without TLS)
 EOF
 }
 
@@ -44,6 +58,11 @@ TOOL=("$PY" "$HERE/benchtool.py")
 MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32
 ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
 WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML=""
+DKIM_OPT=none TLS_OPT=0 MODES="" VERIFY=0 BUDGET_SET=0 TIMEOUT_SET=0
+# The From: domain of both MTAs' messages (volley-loadgen --from, smtp-source -f) and the d= of
+# their signatures.
+SIGN_DOMAIN=client.bench.test
+MATRIX=none,ed25519,rsa,both,tls,rsa+tls
 
 size_bytes() {
   case "${1,,}" in
@@ -67,8 +86,13 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2 ;;
     --smtp-injector) INJECTOR=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
-    --timeout) TIMEOUT=$2; shift 2 ;;
-    --budget) BUDGET=$2; shift 2 ;;
+    --timeout) TIMEOUT=$2; TIMEOUT_SET=1; shift 2 ;;
+    --budget) BUDGET=$2; BUDGET_SET=1; shift 2 ;;
+    --dkim) DKIM_OPT=$2; shift 2 ;;
+    --tls) TLS_OPT=1; shift ;;
+    --modes) MODES=$2; shift 2 ;;
+    --matrix) MODES=$MATRIX; shift ;;
+    --verify) VERIFY=1; shift ;;
     --dns-addr) DNS_ADDR=$2; shift 2 ;;
     --sink-addr) SINK_ADDR=$2; shift 2 ;;
     --workdir) WORKBASE=$2; shift 2 ;;
@@ -80,6 +104,33 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$QUICK" = 1 ]; then MESSAGES=2000 REPEAT=1; fi
+[[ "$DKIM_OPT" =~ ^(none|ed25519|rsa|both)$ ]] || { echo "bench: --dkim is none, ed25519, rsa or both" >&2; exit 2; }
+# A mode is a DKIM choice, "+tls" for STARTTLS; "tls" alone is none+tls.
+mode_name() { # dkim tls(0|1)
+  if [ "$2" = 1 ]; then [ "$1" = none ] && echo tls || echo "$1+tls"; else echo "$1"; fi
+}
+if [ -z "$MODES" ]; then
+  MODES=$(mode_name "$DKIM_OPT" "$TLS_OPT")
+elif [ "$DKIM_OPT" != none ] || [ "$TLS_OPT" = 1 ]; then
+  echo "bench: --modes/--matrix replace --dkim and --tls" >&2; exit 2
+fi
+MODE_LIST=()
+for m in ${MODES//,/ }; do
+  [[ "$m" =~ ^(none|ed25519|rsa|both)(\+tls)?$|^tls$ ]] || { echo "bench: unknown mode '$m'" >&2; exit 2; }
+  [[ " ${MODE_LIST[*]} " == *" $m "* ]] || MODE_LIST+=("$m")
+done
+[ "${#MODE_LIST[@]}" -gt 0 ] || { echo "bench: --modes is empty" >&2; exit 2; }
+if [ "${#MODE_LIST[@]}" -gt 1 ]; then
+  [ "$BUDGET_SET" = 1 ] || BUDGET=2700
+  [ "$TIMEOUT_SET" = 1 ] || TIMEOUT=300
+fi
+# What the modes need, all of them together.
+NEED_RSA=0 NEED_ED=0 NEED_TLS=0 NEED_DKIM=0
+for m in "${MODE_LIST[@]}"; do
+  case "$m" in rsa* | both*) NEED_RSA=1 NEED_DKIM=1 ;; esac
+  case "$m" in ed25519* | both*) NEED_ED=1 NEED_DKIM=1 ;; esac
+  case "$m" in *tls) NEED_TLS=1 ;; esac
+done
 for v in MESSAGES SIZE DOMAINS REPEAT CONNS CONCURRENCY SINK_SESSIONS TIMEOUT BUDGET; do positive "$v" "${!v}"; done
 [[ "$INJECTOR" =~ ^(auto|source|python)$ ]] || { echo "bench: --smtp-injector is auto, source or python" >&2; exit 2; }
 if [ "$INJECTOR" = auto ]; then
@@ -97,11 +148,22 @@ done
 for b in nsd nsd-checkzone smtp-sink smtp-source postfix postconf unshare python3 curl; do
   command -v "$b" >/dev/null || { echo "bench: $b missing; run scripts/deps.sh" >&2; exit 1; }
 done
+if [ "$NEED_DKIM" = 1 ] || [ "$NEED_TLS" = 1 ]; then
+  command -v openssl >/dev/null || { echo "bench: openssl missing" >&2; exit 1; }
+fi
+if [ "$NEED_DKIM" = 1 ]; then
+  command -v opendkim >/dev/null || { echo "bench: opendkim missing; run scripts/deps.sh" >&2; exit 1; }
+fi
+if [ "$VERIFY" = 1 ]; then
+  "$PY" -c "import dkim, nacl" 2>/dev/null || { echo "bench: --verify needs python3-dkim and python3-nacl" >&2; exit 1; }
+fi
 # Always through ninja: a binary left from an older checkout would bench the wrong code (or refuse
 # the config). Up to date, this costs a second.
-echo "bench: building volleyd and volley-loadgen (Release) into $BUILD"
+TARGETS=(volleyd volley-loadgen)
+[ "$NEED_TLS" = 0 ] || TARGETS+=(volley-receiver)
+echo "bench: building ${TARGETS[*]} (Release) into $BUILD"
 [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C "$BUILD" volleyd volley-loadgen
+ninja -C "$BUILD" "${TARGETS[@]}"
 
 WORK=$(mktemp -d "$WORKBASE/volley-bench.XXXXXX")
 chmod 755 "$WORK"  # Postfix daemons, running as "postfix", walk down to their directories
@@ -216,25 +278,106 @@ if ! wait_on "$WORK/dns/ready.out" "${TOOL[@]}" dns-ready "$DNS_ADDR" test 20; t
 fi
 printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$DNS_ADDR" >"$WORK/resolv.conf"
 
+# --- keys and certificate, made once for the whole bench -------------------------------------
+KEYS=$WORK/keys
+mkdir -p "$KEYS"
+chmod 700 "$KEYS"
+if [ "$NEED_RSA" = 1 ]; then
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS/dkim-rsa.pem" 2>/dev/null
+fi
+if [ "$NEED_ED" = 1 ]; then
+  openssl genpkey -algorithm ed25519 -out "$KEYS/dkim-ed25519.pem" 2>/dev/null
+fi
+if [ "$NEED_TLS" = 1 ]; then
+  # The MX hosts' certificate, self-signed (opportunistic TLS does not judge it): P-256, what
+  # certbot issues by default.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=mx1.test \
+    -addext subjectAltName=DNS:mx1.test,DNS:mx2.test,DNS:mx3.test,DNS:mx4.test \
+    -keyout "$KEYS/tls-key.pem" -out "$KEYS/tls-cert.pem" 2>/dev/null
+fi
+chmod 600 "$KEYS"/*.pem 2>/dev/null || true
+
+# The current mode's settings: MODE (its name), DKIM (none, ed25519, rsa, both), TLS (0 or 1),
+# SINK_KIND (smtp-sink, or volley-receiver for STARTTLS), DKIM_KEYS (selector=key file, RSA first).
+set_mode() { # mode
+  MODE=$1 TLS=0 DKIM=${1%+tls}
+  case "$1" in *tls) TLS=1 ;; esac
+  [ "$DKIM" != tls ] || DKIM=none
+  SINK_KIND=smtp-sink
+  [ "$TLS" = 0 ] || SINK_KIND=volley-receiver
+  DKIM_KEYS=()
+  case "$DKIM" in rsa | both) DKIM_KEYS+=("bench-rsa=$KEYS/dkim-rsa.pem") ;; esac
+  case "$DKIM" in ed25519 | both) DKIM_KEYS+=("bench-ed25519=$KEYS/dkim-ed25519.pem") ;; esac
+  RUN_TAGS="\"mode\": \"$MODE\", \"dkim\": \"$DKIM\", \"tls\": $([ "$TLS" = 1 ] && echo true || echo false)"
+}
+set_mode "${MODE_LIST[0]}"
+# smtp-sink keeps every message for --verify where signatures are to be checked.
+dumping() { [ "$VERIFY" = 1 ] && [ "$DKIM" != none ] && [ "$SINK_KIND" = smtp-sink ]; }
+
 # --- the sink ------------------------------------------------------------------------------
-# One fresh smtp-sink per run, so its counter starts at zero. -c writes "sess=.. quit=.. mesg=N"
-# after every message: the run is over when mesg reaches the run's message count.
+# One fresh sink per run, so its counter starts at zero. smtp-sink's -c writes "sess=.. quit=..
+# mesg=N" after every message: the run is over when mesg reaches the run's message count. With
+# STARTTLS the sink is volley-receiver (smtp-sink offers no STARTTLS) with the bench's
+# certificate, and its GET /stats "messages" is the count.
 start_sink() { # dir
+  if [ "$SINK_KIND" = volley-receiver ]; then
+    start_bg "$1/sink.out" "$BUILD/loadtest/volley-receiver" --listen "$SINK_ADDR:0" --control 127.0.0.1:0 \
+      --tls-cert "$KEYS/tls-cert.pem" --tls-key "$KEYS/tls-key.pem" --max-connections 4000
+    SINK_PID=$LAST_PID
+    local bound control
+    wait_on "$1/sink-ready.out" "${TOOL[@]}" wait-line "$1/sink.out" control 10 ||
+      { echo "bench: volley-receiver did not start:" >&2; cat "$1/sink.out" >&2; exit 1; }
+    control=$(cat "$1/sink-ready.out")
+    bound=$("${TOOL[@]}" wait-line "$1/sink.out" listening 1)
+    SINK_PORT=${bound##*:}
+    SINK_STATS=http://$control/stats
+    return
+  fi
   SINK_PORT=$("${TOOL[@]}" free-port "$SINK_ADDR")
-  start_bg "$1/sink.out" smtp-sink -u nobody -c -4 -m 4000 "$SINK_ADDR:$SINK_PORT" 4000
+  local dump=()
+  if dumping; then
+    mkdir -p "$1/dump"
+    chmod 777 "$1/dump"  # smtp-sink writes as nobody
+    dump=(-d "$1/dump/%H%M%S.")
+  fi
+  start_bg "$1/sink.out" smtp-sink -u nobody -c -4 -m 4000 "${dump[@]}" "$SINK_ADDR:$SINK_PORT" 4000
   SINK_PID=$LAST_PID
   wait_on "$1/sink-ready.out" "${TOOL[@]}" wait-port "$SINK_ADDR" "$SINK_PORT" 10 || { echo "bench: smtp-sink did not start" >&2; exit 1; }
 }
 stop_sink() { stop_pid "$SINK_PID" 5; forget_pid "$SINK_PID"; }
 
-# Waits for the sink to count MESSAGES; sets END (unix time) and COUNT; false on timeout.
+# --verify: the signatures of every message the sink kept; the JSON counts in $1/dkim-check.json,
+# false when one does not verify or is missing.
+check_signatures() { # dir
+  dumping || return 0
+  wait_on "$1/dkim-check.json" "${TOOL[@]}" dkim-check "$1/dump" "$SIGN_DOMAIN" "${DKIM_KEYS[@]}" || {
+    echo "bench: DKIM check failed in $1: $(cat "$1/dkim-check.json")" >&2
+    rm -rf "$1/dump"
+    return 1
+  }
+  rm -rf "$1/dump"
+}
+check_json() { # dir: the check's counts for the run's JSON line, null without a check
+  "$PY" -c "import json,sys; print(json.dumps(json.loads(open(sys.argv[1]).read().splitlines()[-1])))" \
+    "$1/dkim-check.json" 2>/dev/null || echo null
+}
+
+# Waits for the sink to count MESSAGES; sets END (unix time), COUNT and, from volley-receiver,
+# SINK_TLS (messages it received over TLS; 0 from smtp-sink); false on timeout.
 wait_delivered() { # dir
   local rc=0
-  wait_on "$1/delivered.json" "${TOOL[@]}" wait-count "$1/sink.out" "$MESSAGES" "$TIMEOUT" || rc=$?
+  if [ "$SINK_KIND" = volley-receiver ]; then
+    wait_on "$1/delivered.json" "${TOOL[@]}" wait-stats "$SINK_STATS" "$MESSAGES" "$TIMEOUT" || rc=$?
+  else
+    wait_on "$1/delivered.json" "${TOOL[@]}" wait-count "$1/sink.out" "$MESSAGES" "$TIMEOUT" || rc=$?
+  fi
   END=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['end'])" "$1/delivered.json")
   COUNT=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['count'])" "$1/delivered.json")
+  SINK_TLS=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1])).get('tls_messages', 0))" "$1/delivered.json")
   return "$rc"
 }
+# With STARTTLS, every message reached the sink over TLS (the receiver's own count).
+all_over_tls() { [ "$TLS" = 0 ] || [ "${SINK_TLS:-0}" -ge "$MESSAGES" ]; }
 
 record() { # JSON object text
   echo "$1" >>"$RESULTS_TMP"
@@ -264,9 +407,10 @@ EOF
 }
 
 # --- one run of each kind --------------------------------------------------------------------
-# The sink's ceiling: smtp-source straight into smtp-sink, sessions reused (-d).
+# The sink's ceiling: smtp-source straight into the sink, sessions reused (-d). smtp-source
+# speaks no STARTTLS: volley-receiver's ceiling is in clear text.
 run_sink() { # rep
-  local dir=$WORK/sink-$1 t0 ok=1 cpu0 cpu1
+  local dir=$WORK/sink-$1-$SINK_KIND t0 ok=1 cpu0 cpu1
   mkdir -p "$dir"
   start_sink "$dir"
   cpu0=$("${TOOL[@]}" cpu "$SINK_PID")
@@ -274,7 +418,7 @@ run_sink() { # rep
   local mem_pid=$LAST_PID
   t0=$(now)
   start_bg "$dir/source.out" smtp-source -4 -d -s "$SINK_SESSIONS" -m "$MESSAGES" -l "$SIZE" \
-    -M client.bench.test -f sender@client.bench.test -t user@d1.test "$SINK_ADDR:$SINK_PORT"
+    -M client.bench.test -f "sender@$SIGN_DOMAIN" -t user@d1.test "$SINK_ADDR:$SINK_PORT"
   local src_pid=$LAST_PID
   wait_delivered "$dir" || ok=0
   cpu1=$("${TOOL[@]}" cpu "$SINK_PID")
@@ -282,16 +426,21 @@ run_sink() { # rep
   stop_pid "$src_pid" 5; forget_pid "$src_pid"
   stop_sink
   record_run sink "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "" "$dir/mem.json" \
-    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"sessions\": $SINK_SESSIONS}"
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"sessions\": $SINK_SESSIONS, \"sink\": \"$SINK_KIND\"}"
 }
 
 run_volley() { # rep
-  local dir=$WORK/volley-$1 t0 ok=1 cpu0 cpu1 http_port i inject events
+  local dir=$WORK/volley-$1-$MODE t0 ok=1 cpu0 cpu1 http_port i inject events signed=0 encrypted=0 key
   mkdir -p "$dir"
   start_sink "$dir"
   http_port=$("${TOOL[@]}" free-port 127.0.0.1)
   fill "$HERE/volleyd.toml.in" "$dir/volleyd.toml" DIR="$dir" HTTP_PORT="$http_port" \
     DNS_ADDR="$DNS_ADDR" SINK_PORT="$SINK_PORT" CONNS="$CONNS" LOG_LEVEL=info
+  # One [[dkim]] per key for the From: domain. TLS needs nothing: opportunistic is the default.
+  for key in "${DKIM_KEYS[@]}"; do
+    printf '\n[[dkim]]\ndomain = "%s"\nselector = "%s"\nkey_file = "%s"\n' \
+      "$SIGN_DOMAIN" "${key%%=*}" "${key#*=}" >>"$dir/volleyd.toml"
+  done
   [ -z "$VOLLEY_TOML" ] || cat "$VOLLEY_TOML" >> "$dir/volleyd.toml"
   start_bg "$dir/volleyd.log" "$BUILD/volleyd" --config "$dir/volleyd.toml"
   local vpid=$LAST_PID
@@ -308,7 +457,7 @@ run_volley() { # rep
   t0=$(now)
   start_bg "$dir/loadgen.out" "$BUILD/loadtest/volley-loadgen" --target "127.0.0.1:$http_port" \
     -n "$MESSAGES" -c "$CONCURRENCY" -s "$SIZE" --domains "$DOMAIN_LIST" --json "$dir/loadgen.json" \
-    --no-progress -d "$TIMEOUT"
+    --from "sender@$SIGN_DOMAIN" --no-progress -d "$TIMEOUT"
   local gen_pid=$LAST_PID
   wait_delivered "$dir" || ok=0
   cpu1=$("${TOOL[@]}" cpu "$vpid")
@@ -327,8 +476,19 @@ run_volley() { # rep
   stop_pid "$vpid" 20; forget_pid "$vpid"
   stop_sink
   [ "${events:-0}" -ge "$MESSAGES" ] || ok=0
+  # Signed and encrypted as asked: the delivered events' "dkim" list and "tls" object.
+  if [ "$DKIM" != none ]; then
+    signed=$(grep '"event":"delivered"' "$dir/events.jsonl" | grep -c '"dkim":\[{' || true)
+    [ "${signed:-0}" -ge "$MESSAGES" ] || ok=0
+  fi
+  if [ "$TLS" = 1 ]; then
+    encrypted=$(grep '"event":"delivered"' "$dir/events.jsonl" | grep -c '"tls":{' || true)
+    [ "${encrypted:-0}" -ge "$MESSAGES" ] || ok=0
+  fi
+  check_signatures "$dir" || ok=0
+  all_over_tls || ok=0
   record_run volley "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
-    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"delivered_events\": ${events:-0}}"
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"delivered_events\": ${events:-0}, \"signed_events\": ${signed:-0}, \"tls_events\": ${encrypted:-0}, \"sink_tls_messages\": ${SINK_TLS:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
   rm -rf "$dir/spool" "$dir/suppressions" "$dir/webhooks"
 }
 
@@ -355,7 +515,7 @@ postfix_inject() { # port end-file
         [ "$m" -gt 0 ] || continue
         s=$((sessions < m ? sessions : m))
         smtp-source -4 -d -N -s "$s" -m "$m" -l "$SIZE" -M client.bench.test \
-          -f sender@client.bench.test -t "user@d$d.test" "127.0.0.1:$1" || exit 1
+          -f "sender@$SIGN_DOMAIN" -t "user@d$d.test" "127.0.0.1:$1" || exit 1
       done
     ) &
     pids+=($!)
@@ -365,11 +525,39 @@ postfix_inject() { # port end-file
   return "$rc"
 }
 
+# OpenDKIM for this run's Postfix: one instance per key (Debian 12's OpenDKIM 2.11 signs with one
+# algorithm per instance); sets MILTERS (for smtpd_milters) and OPENDKIM_PIDS (comma-separated).
+start_opendkim() { # dir
+  local key name port alg
+  MILTERS="" OPENDKIM_PIDS=""
+  for key in "${DKIM_KEYS[@]}"; do
+    name=${key%%=*} name=${name#bench-}
+    alg=rsa-sha256
+    [ "$name" != ed25519 ] || alg=ed25519-sha256
+    port=$("${TOOL[@]}" free-port 127.0.0.1)
+    fill "$HERE/opendkim.conf.in" "$1/opendkim-$name.conf" PORT="$port" DIR="$1" NAME="$name" \
+      DOMAIN="$SIGN_DOMAIN" SELECTOR="${key%%=*}" KEY="${key#*=}" ALGORITHM="$alg"
+    start_bg "$1/opendkim-$name.out" opendkim -f -x "$1/opendkim-$name.conf"
+    OPENDKIM_PIDS+=${OPENDKIM_PIDS:+,}$LAST_PID
+    wait_on "$1/opendkim-$name-ready.out" "${TOOL[@]}" wait-port 127.0.0.1 "$port" 10 ||
+      { echo "bench: opendkim did not start:" >&2; cat "$1/opendkim-$name.out" >&2; exit 1; }
+    MILTERS+=${MILTERS:+, }inet:127.0.0.1:$port
+  done
+}
+stop_opendkim() {
+  local pid
+  for pid in ${OPENDKIM_PIDS//,/ }; do stop_pid "$pid" 5; forget_pid "$pid"; done
+  OPENDKIM_PIDS=""
+}
+
 run_postfix() { # rep
-  local dir=$WORK/postfix-$1 t0 ok=1 cpu0 cpu1 smtpd_port master i sent inject=""
+  local dir=$WORK/postfix-$1-$MODE t0 ok=1 cpu0 cpu1 smtpd_port master i sent inject="" tls_sessions=0
+  local od_cpu0=0 od_cpu1=0
   mkdir -p "$dir/conf" "$dir/queue" "$dir/data"
   chown postfix "$dir/data"
   start_sink "$dir"
+  OPENDKIM_PIDS="" MILTERS=""
+  [ "$DKIM" = none ] || start_opendkim "$dir"
   smtpd_port=$("${TOOL[@]}" free-port 127.0.0.1)
   # Enough processes for every destination's sessions, capped: more than a few hundred
   # delivery processes only cost context switches on a small machine.
@@ -378,6 +566,15 @@ run_postfix() { # rep
   [ "$limit" -ge $((CONCURRENCY + 10)) ] || limit=$((CONCURRENCY + 10))
   fill "$HERE/postfix-main.cf.in" "$dir/conf/main.cf" DIR="$dir" SINK_PORT="$SINK_PORT" \
     PROCESS_LIMIT="$limit" CONNS="$CONNS"
+  if [ "$TLS" = 1 ]; then
+    cat "$HERE/postfix-tls.cf" >>"$dir/conf/main.cf"
+  else
+    printf '\nsmtp_tls_security_level = none\n' >>"$dir/conf/main.cf"
+  fi
+  if [ -n "$MILTERS" ]; then
+    fill "$HERE/postfix-milter.cf.in" "$dir/milter.cf" MILTERS="$MILTERS"
+    cat "$dir/milter.cf" >>"$dir/conf/main.cf"
+  fi
   fill "$HERE/postfix-master.cf.in" "$dir/conf/master.cf" SMTPD_ADDR=127.0.0.1 SMTPD_PORT="$smtpd_port"
   POSTFIX_CONF=$dir/conf
   # Postfix resolves through the system resolver, which knows only port 53 and /etc/resolv.conf:
@@ -391,14 +588,17 @@ run_postfix() { # rep
   fi
   wait_on "$dir/smtpd-ready.out" "${TOOL[@]}" wait-port 127.0.0.1 "$smtpd_port" 20 || { echo "bench: postfix smtpd not listening" >&2; cat "$dir/maillog" >&2; exit 1; }
   master=$(master_pid)
-  cpu0=$("${TOOL[@]}" cpu "$master")
-  start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$master" "$dir/mem.json" 1
+  # OpenDKIM is part of this MTA: its CPU and memory count with Postfix's.
+  cpu0=$("${TOOL[@]}" cpu "$master${OPENDKIM_PIDS:+,$OPENDKIM_PIDS}")
+  [ -z "$OPENDKIM_PIDS" ] || od_cpu0=$("${TOOL[@]}" cpu "$OPENDKIM_PIDS")
+  start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$master${OPENDKIM_PIDS:+,$OPENDKIM_PIDS}" "$dir/mem.json" 1
   local mem_pid=$LAST_PID
   t0=$(now)
   start_bg "$dir/inject.out" postfix_inject "$smtpd_port" "$dir/inject.end"
   local inj_pid=$LAST_PID
   wait_delivered "$dir" || ok=0
-  cpu1=$("${TOOL[@]}" cpu "$master")
+  cpu1=$("${TOOL[@]}" cpu "$master${OPENDKIM_PIDS:+,$OPENDKIM_PIDS}")
+  [ -z "$OPENDKIM_PIDS" ] || od_cpu1=$("${TOOL[@]}" cpu "$OPENDKIM_PIDS")
   local by_name
   by_name=$("${TOOL[@]}" cpu-by-name "$master")
   stop_pid "$mem_pid" 5; forget_pid "$mem_pid"
@@ -412,38 +612,62 @@ run_postfix() { # rep
     sleep 0.1
   done
   stop_postfix
+  stop_opendkim
   stop_sink
   [ "${sent:-0}" -ge "$MESSAGES" ] || ok=0
+  # STARTTLS used: smtp logs one line per new TLS session (smtp_tls_loglevel = 1; tlsproxy a second).
+  if [ "$TLS" = 1 ]; then
+    tls_sessions=$(grep -c 'postfix/smtp\[[0-9]*\]: .*TLS connection established to' "$dir/maillog" 2>/dev/null || true)
+    [ "${tls_sessions:-0}" -gt 0 ] || ok=0
+  fi
+  check_signatures "$dir" || ok=0
+  all_over_tls || ok=0
   record_run postfix "$1" "$ok" "$(calc "$END - $t0")" "$(calc "$cpu1 - $cpu0")" "$inject" "$dir/mem.json" \
-    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"status_sent\": ${sent:-0}, \"process_limit\": $limit, \"injector\": \"$INJECTOR\", \"cpu_by_process_name\": $by_name}"
+    "{\"messages\": $MESSAGES, \"sink_count\": $COUNT, \"status_sent\": ${sent:-0}, \"process_limit\": $limit, \"injector\": \"$INJECTOR\", \"cpu_by_process_name\": $by_name, \"cpu_opendkim_s\": $(calc "round($od_cpu1 - $od_cpu0, 2)"), \"opendkim_instances\": ${#DKIM_KEYS[@]}, \"tls_sessions\": ${tls_sessions:-0}, \"sink_tls_messages\": ${SINK_TLS:-0}, \"dkim_check\": $(check_json "$dir"), $RUN_TAGS}"
   rm -rf "$dir/queue"
 }
 
 # --- the bench -----------------------------------------------------------------------------
 STARTED=$SECONDS
-record "$("$PY" - "$MESSAGES" "$SIZE" "$DOMAINS" "$REPEAT" "$CONNS" "$CONCURRENCY" <<'EOF'
+record "$("$PY" - "$MESSAGES" "$SIZE" "$DOMAINS" "$REPEAT" "$CONNS" "$CONCURRENCY" "${MODE_LIST[*]}" <<'EOF'
 import json, os, subprocess, sys
 m, size, d, r, conns, conc = (int(x) for x in sys.argv[1:7])
 print(json.dumps({"kind": "meta", "messages": m, "size": size, "domains": d, "repeat": r,
                   "conns": conns, "concurrency": conc, "cpus": os.cpu_count(),
+                  "modes": sys.argv[7].split(),
                   "load_before": " ".join(open("/proc/loadavg").read().split()[:3]),
                   "postfix": subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True,
                                             text=True).stdout.strip()}))
 EOF
 )"
-note "bench in $WORK: $MESSAGES messages of $SIZE bytes, $DOMAINS domains, $REPEAT rounds of $ONLY"
+note "bench in $WORK: $MESSAGES messages of $SIZE bytes, $DOMAINS domains, $REPEAT rounds of $ONLY, modes ${MODE_LIST[*]}"
+# Every round runs every mode: the sink's ceiling once per kind of sink, then Volley and Postfix.
 for ((rep = 1; rep <= REPEAT; rep++)); do
-  for system in sink volley postfix; do
-    [[ ",$ONLY," == *",$system,"* ]] || continue
-    if [ $((SECONDS - STARTED)) -ge "$BUDGET" ]; then
-      note "time budget of ${BUDGET}s spent: no more runs"
-      break 2
-    fi
-    note "round $rep: $system"
-    "run_$system" "$rep"
-    "$PY" -c "import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); \
+  sinks_done=" "
+  for mode in "${MODE_LIST[@]}"; do
+    set_mode "$mode"
+    for system in sink volley postfix; do
+      [[ ",$ONLY," == *",$system,"* ]] || continue
+      if [ "$system" = sink ]; then
+        [[ "$sinks_done" != *" $SINK_KIND "* ]] || continue
+        sinks_done+="$SINK_KIND "
+      fi
+      if [ $((SECONDS - STARTED)) -ge "$BUDGET" ]; then
+        note "time budget of ${BUDGET}s spent: no more runs"
+        break 3
+      fi
+      if [ "$system" = sink ]; then
+        note "round $rep: sink ($SINK_KIND)"
+      elif [ "${#MODE_LIST[@]}" -gt 1 ] || [ "$MODE" != none ]; then
+        note "round $rep, $MODE: $system"
+      else
+        note "round $rep: $system"
+      fi
+      "run_$system" "$rep"
+      "$PY" -c "import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); \
 print('          %s: %s, %.0f msg/s, %.2fs, CPU %.3f s/1000, RSS %s MiB, PSS %s MiB' % (r['system'], \
 'ok' if r['ok'] else 'FAILED', r['msgs_per_s'], r['seconds'], r['cpu_s_per_1000'], r['peak_rss_mib'], r['peak_pss_mib']))" "$RESULTS_TMP"
+    done
   done
 done
 "$PY" - "$RESULTS_TMP" <<'EOF'
