@@ -296,13 +296,11 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     ctx.tls = tls_client;
-    // Its CA file loaded already above (the TLS client context), so it does not throw here.
-    if (cfg.delivery.mta_sts) {  // else ctx.mta_sts stays invalid: no MTA-STS
-      MtaStsOptions sts;
-      sts.port = cfg.delivery.mta_sts_port;
-      sts.ca_file = cfg.tls.ca_file;
-      ctx.mta_sts = spawn_mta_sts_actor(sys, io, dns, std::move(sts));
-    }
+    // MTA-STS (RFC 8461) when [delivery] mta_sts; without it ctx.mta_sts stays invalid. Its CA
+    // file loaded for the TLS client context above, so the policy fetcher cannot fail on it here.
+    if (cfg.delivery.mta_sts)
+      ctx.mta_sts = spawn_mta_sts_actor(
+          sys, io, dns, MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);

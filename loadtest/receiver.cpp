@@ -3,7 +3,8 @@
 // (accept, reject, tempfail, greylist, drop, delays, connection and rate limits); everything it
 // sees is counted per client IP (GET /stats on the control port) and logged as JSON lines.
 // With --tls-cert/--tls-key it offers STARTTLS; --tls-broken makes every handshake fail (it
-// answers STARTTLS with 220, then sends garbage and closes), for the sender's fallback tests.
+// answers STARTTLS with 220, reads the client's hello, answers garbage and closes), for the
+// sender's fallback tests.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -266,9 +267,13 @@ class Session : public std::enable_shared_from_this<Session> {
       e["ok"] = false;
       e["error"] = "broken on purpose";
       rx_.log(e);
-      auto garbage = std::make_shared<std::string>("this is not a TLS server hello\r\n");
-      asio::async_write(socket_, asio::buffer(*garbage), [self = shared_from_this(), garbage](error_code, std::size_t) {
-        self->finish("TLS broken on purpose");
+      // The client's hello first: garbage before it would be bytes after the 220, which a careful
+      // client refuses as command injection instead of failing a handshake.
+      socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](error_code ec, std::size_t) {
+        if (ec || self->done_) return self->finish("TLS broken on purpose");
+        auto garbage = std::make_shared<std::string>("this is not a TLS server hello\r\n");
+        asio::async_write(self->socket_, asio::buffer(*garbage),
+                          [self, garbage](error_code, std::size_t) { self->finish("TLS broken on purpose"); });
       });
       return;
     }
@@ -580,7 +585,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: offer STARTTLS (with --tls-key)");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   app.add_flag("--tls-broken", tls_broken,
-               "offer STARTTLS but fail every handshake (220, then garbage and close); for tests");
+               "offer STARTTLS but fail every handshake (220, then garbage for the client's hello); for tests");
   CLI11_PARSE(app, argc, argv);
   if (tls_cert.empty() != tls_key.empty()) {
     std::cerr << "volley-receiver: --tls-cert and --tls-key go together" << std::endl;
