@@ -7,6 +7,9 @@
 //                deferred, never delivered in clear text
 //   tst.test     testing, mx pattern matching nothing and a certificate that does not verify:
 //                delivered anyway
+// NOTE: written against i13-tls's delivery wiring (merged here) but not yet run: the build of
+// the integration tests did not finish before the deadline. Remove the [.] tag once it passes:
+//   ctest --test-dir build-test -R 'MTA-STS: enforce' (or integration_tests "[mta_sts]").
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -49,7 +52,7 @@ std::string policy(const std::string& mode, const std::string& mx) {
 }  // namespace
 
 TEST_CASE("MTA-STS: enforce picks matching MX hosts and needs a verified certificate, testing delivers",
-          "[.][integration][mta_sts]") {  // hidden ([.]) until delivery applies policies (i13-tls)
+          "[.][integration][mta_sts]") {  // hidden ([.]): not yet run, see the note above
   TempDir dir("volley-it-mta-sts");
   NsdServer nsd({test_zone(kRecords)});
   // One certificate for the policy hosts and the MX hosts that should verify (not mx.badcert,
