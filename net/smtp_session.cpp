@@ -215,7 +215,19 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
       }
       SSL_set_verify(ssl, p.verify_required ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
     }
-    opts_.tls->prepare(ssl, t.host + '|' + verify_name(p.verify));
+    // A session is resumed only under the same evidence: with DANE the TLSA records are part of
+    // the key, so a changed record set never resumes a session checked against the old one.
+    std::string resume_key = t.host + '|' + std::string(verify_name(p.verify));
+    if (p.verify == tls::Verify::dane) {
+      for (const auto& r : t.tlsa) {
+        resume_key += '|';
+        resume_key += static_cast<char>('0' + r.usage);
+        resume_key += static_cast<char>('0' + r.selector);
+        resume_key += static_cast<char>('0' + r.mtype);
+        resume_key += r.data;
+      }
+    }
+    opts_.tls->prepare(ssl, resume_key);
     handshake_timed_out_ = false;
     arm_timer(opts_.client.tls_handshake_timeout, [this] {
       handshake_timed_out_ = true;
