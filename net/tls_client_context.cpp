@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/util/openssl_error.hpp"
+
 #include "net/dane.hpp"
 
 namespace volley {
@@ -18,13 +20,7 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 std::string openssl_errors() {
-  std::string reason;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!reason.empty()) reason += "; ";
-    reason += buf;
-  }
+  std::string reason = util::drain_openssl_errors();
   return reason.empty() ? "unknown error" : reason;
 }
 

@@ -9,22 +9,17 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/util/openssl_error.hpp"
+
 namespace volley {
 
 namespace ssl = boost::asio::ssl;
 
 namespace {
 
-// OpenSSL keeps the detailed reason on its thread-local error queue; the error_code Asio hands
-// back often says only "system lib".
+// Asio's error_code when OpenSSL's queue has no reason.
 std::string openssl_reason(const boost::system::error_code& ec) {
-  std::string reason;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!reason.empty()) reason += "; ";
-    reason += buf;
-  }
+  std::string reason = util::drain_openssl_errors();
   return reason.empty() ? ec.message() : reason;
 }
 
