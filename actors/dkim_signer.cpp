@@ -13,23 +13,51 @@ namespace volley {
 
 namespace {
 
-dkim_signer_actor::behavior_type signer_worker(dkim_signer_actor::pointer self, DkimSignerOptions options) {
+// Statistics go to the metrics actor in bundles, not once per batch: at thousands of messages a
+// second one message per injection request to the metrics actor shows in a profile. A bundle
+// leaves when it holds kStatsBundle messages or kStatsDelay after its first one.
+constexpr std::size_t kStatsBundle = 64;
+constexpr auto kStatsDelay = std::chrono::milliseconds(250);
+
+struct SignerWorkerState {
+  DkimSignStats pending;
+  bool flush_scheduled = false;
+};
+
+using signer_worker_actor = dkim_signer_actor::extend<caf::reacts_to<tick_atom>>;
+
+void send_stats(SignerWorkerState& state, const metrics_actor& metrics) {
+  if (state.pending.message_seconds.empty()) return;
+  if (metrics) caf::anon_send(metrics, sign_atom::value, std::move(state.pending));
+  state.pending = DkimSignStats{};
+}
+
+signer_worker_actor::behavior_type signer_worker(signer_worker_actor::stateful_pointer<SignerWorkerState> self,
+                                                 DkimSignerOptions options) {
   return {
-      [options](put_atom, const InjectBatchPtr& batch) {
+      [self, options](put_atom, const InjectBatchPtr& batch) {
         const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-        DkimSignStats stats;
-        if (!sign_batch(*options.signer, *batch, now, &stats)) {
+        auto& state = self->state;
+        if (!sign_batch(*options.signer, *batch, now, options.metrics ? &state.pending : nullptr)) {
           InjectOutcome failed;
           failed.kind = InjectOutcome::Kind::failed;
           failed.error = "DKIM signing failed";
           if (batch->done) batch->done(std::move(failed));
           return;
         }
-        if (options.metrics && !stats.message_seconds.empty())
-          caf::anon_send(options.metrics, sign_atom::value, std::move(stats));
         caf::anon_send(options.spool, put_atom::value, batch);
+        if (state.pending.message_seconds.size() >= kStatsBundle) {
+          send_stats(state, options.metrics);
+        } else if (!state.pending.message_seconds.empty() && !state.flush_scheduled) {
+          state.flush_scheduled = true;
+          self->delayed_send(self, kStatsDelay, tick_atom::value);
+        }
+      },
+      [self, options](tick_atom) {
+        self->state.flush_scheduled = false;
+        send_stats(self->state, options.metrics);
       },
   };
 }

@@ -12,7 +12,8 @@
 // Sent by a worker:
 //   to the spool:   (put_atom, InjectBatchPtr): the batch, each message signed (signatures in
 //                   front of NewMessage::wire_data, message_size grown, MessageRecord::dkim set).
-//   to metrics:     (sign_atom, DkimSignStats): one per batch with a signed message.
+//   to metrics:     (sign_atom, DkimSignStats): the figures of up to 64 signed messages, at
+//                   most 250 ms after the first of them was signed.
 // A batch that cannot be signed (OpenSSL failing) is not spooled: its done() is called with
 // InjectOutcome::failed, so that mail is never sent unsigned by accident.
 #include <cstddef>

@@ -1,5 +1,6 @@
 #include "core/dkim/canonical.hpp"
 
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -13,26 +14,48 @@ namespace {
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
-// Feeds canonical body lines to SHA-256 through a small buffer (one EVP call per 16 KiB, not per
-// line), holding back empty lines until a line with content shows they are not trailing.
+// Relaxed canonicalisation changes a line (already cut of its trailing WSP) only where it has a
+// tab or two spaces in a row.
+bool needs_relaxing(std::string_view content) {
+  return std::memchr(content.data(), '\t', content.size()) != nullptr ||
+         ::memmem(content.data(), content.size(), "  ", 2) != nullptr;
+}
+
+// Feeds the canonical body to SHA-256, holding back empty lines until a line with content shows
+// they are not trailing. Most lines come out of canonicalisation as they went in: those are hashed
+// straight from the message in runs as long as they stay contiguous (no copy); only lines that
+// change are rewritten, into a small buffer hashed once per 16 KiB.
 class BodyHasher {
  public:
   explicit BodyHasher(Canon c) : canon_(c), ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+    if (!ctx_ || EVP_DigestInit_ex2(ctx_.get(), util::sha256_method(), nullptr) != 1)
       throw std::runtime_error("SHA-256 is not available");
-    buffer_.reserve(kFlushAt + 1024);
   }
 
-  void line(std::string_view content) {
+  // One line without its CRLF; crlf_follows: the two bytes after it in memory are its CRLF.
+  void line(std::string_view content, bool crlf_follows) {
+    bool trimmed = false;
     if (canon_ == Canon::relaxed) {
       // Whitespace at the end of a line goes; a line left empty is an empty line.
-      while (!content.empty() && is_wsp(content.back())) content.remove_suffix(1);
+      while (!content.empty() && is_wsp(content.back())) {
+        content.remove_suffix(1);
+        trimmed = true;
+      }
     }
     if (content.empty()) {
       ++empty_lines_;
       return;
     }
-    for (; empty_lines_ > 0; --empty_lines_) buffer_ += "\r\n";
+    if (empty_lines_ > 0) {
+      close_run();
+      for (; empty_lines_ > 0; --empty_lines_) buffer_ += "\r\n";
+    }
+    any_ = true;
+    if (crlf_follows && !trimmed && (canon_ == Canon::simple || !needs_relaxing(content))) {
+      extend_run(content.data(), content.size() + 2);
+      return;
+    }
+    close_run();
     if (canon_ == Canon::simple) {
       buffer_ += content;
     } else {
@@ -50,11 +73,11 @@ class BodyHasher {
       }
     }
     buffer_ += "\r\n";
-    any_ = true;
     if (buffer_.size() >= kFlushAt) flush();
   }
 
   util::Sha256 finish() {
+    close_run();
     // An empty body is CRLF in simple form and nothing in relaxed form (RFC 6376 §3.4.3, §3.4.4
     // with erratum 1384).
     if (!any_ && canon_ == Canon::simple) buffer_ += "\r\n";
@@ -69,15 +92,39 @@ class BodyHasher {
  private:
   static constexpr std::size_t kFlushAt = 16 * 1024;
 
+  // Unchanged bytes go into the run; what is buffered was earlier in the body, so it goes first.
+  void extend_run(const char* data, std::size_t size) {
+    if (run_size_ > 0 && run_ + run_size_ == data) {
+      run_size_ += size;
+      return;
+    }
+    close_run();
+    flush();
+    run_ = data;
+    run_size_ = size;
+  }
+
+  void close_run() {
+    if (run_size_ == 0) return;
+    update(run_, run_size_);
+    run_size_ = 0;
+  }
+
   void flush() {
     if (buffer_.empty()) return;
-    if (EVP_DigestUpdate(ctx_.get(), buffer_.data(), buffer_.size()) != 1) throw std::runtime_error("SHA-256 failed");
+    update(buffer_.data(), buffer_.size());
     buffer_.clear();
+  }
+
+  void update(const char* data, std::size_t size) {
+    if (EVP_DigestUpdate(ctx_.get(), data, size) != 1) throw std::runtime_error("SHA-256 failed");
   }
 
   Canon canon_;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
   std::string buffer_;
+  const char* run_ = nullptr;
+  std::size_t run_size_ = 0;
   std::size_t empty_lines_ = 0;
   bool any_ = false;
 };
@@ -136,7 +183,7 @@ util::Sha256 body_hash(Canon c, std::string_view body, bool dot_stuffed) {
     std::string_view line = body.substr(pos, (eol == std::string_view::npos ? body.size() : eol) - pos);
     pos = eol == std::string_view::npos ? body.size() : eol + 2;
     if (dot_stuffed && !line.empty() && line.front() == '.') line.remove_prefix(1);
-    hasher.line(line);
+    hasher.line(line, eol != std::string_view::npos);
   }
   return hasher.finish();
 }

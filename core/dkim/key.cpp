@@ -1,5 +1,6 @@
 #include "core/dkim/key.hpp"
 
+#include <array>
 #include <stdexcept>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "core/message/transfer_encoding.hpp"
 #include "core/util/sha256.hpp"
@@ -50,6 +52,41 @@ const char* key_kind(int id) {
 
 }  // namespace
 
+struct PrivateKey::SodiumSecret {
+  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> bytes{};
+  SodiumSecret() = default;
+  SodiumSecret(const SodiumSecret&) = delete;
+  SodiumSecret& operator=(const SodiumSecret&) = delete;
+  ~SodiumSecret() { sodium_memzero(bytes.data(), bytes.size()); }
+};
+
+// Derives libsodium's secret key from the Ed25519 seed OpenSSL read, and checks that both
+// libraries see the same public key.
+bool attach_sodium(PrivateKey& key, std::string* error) {
+  static const bool ready = sodium_init() >= 0;
+  auto fail = [&](std::string why) {
+    if (error) *error = std::move(why);
+    return false;
+  };
+  if (!ready) return fail("libsodium failed to initialise");
+  std::array<unsigned char, crypto_sign_SEEDBYTES> seed{};
+  std::size_t seed_size = seed.size();
+  if (EVP_PKEY_get_raw_private_key(key.get(), seed.data(), &seed_size) != 1 || seed_size != seed.size())
+    return fail("the Ed25519 key's seed cannot be read (" + openssl_error() + ")");
+  auto secret = std::make_shared<PrivateKey::SodiumSecret>();
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> sodium_public{};
+  const int made = crypto_sign_seed_keypair(sodium_public.data(), secret->bytes.data(), seed.data());
+  sodium_memzero(seed.data(), seed.size());
+  if (made != 0) return fail("libsodium cannot use the Ed25519 key");
+  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> openssl_public{};
+  std::size_t public_size = openssl_public.size();
+  if (EVP_PKEY_get_raw_public_key(key.get(), openssl_public.data(), &public_size) != 1 ||
+      public_size != openssl_public.size() || openssl_public != sodium_public)
+    return fail("the Ed25519 key's public half does not match its seed");
+  key.sodium_ = std::move(secret);
+  return true;
+}
+
 const char* algorithm_name(Algorithm a) { return a == Algorithm::ed25519_sha256 ? "ed25519-sha256" : "rsa-sha256"; }
 
 std::optional<PrivateKey> parse_private_key(std::string_view pem, std::string* error) {
@@ -74,6 +111,8 @@ std::optional<PrivateKey> parse_private_key(std::string_view pem, std::string* e
     key.algorithm_ = Algorithm::rsa_sha256;
   } else if (id == EVP_PKEY_ED25519) {
     key.algorithm_ = Algorithm::ed25519_sha256;
+    std::string why;
+    if (!attach_sodium(key, &why)) return fail(why);
   } else {
     return fail(std::string(key_kind(id)) + " (" + std::to_string(key.bits_) +
                 " bits): DKIM signs with RSA (at least 1024 bits) or Ed25519 keys");
@@ -92,6 +131,7 @@ std::optional<PrivateKey> generate_key(Algorithm a, int rsa_bits, std::string* e
   key.key_ = std::shared_ptr<evp_pkey_st>(raw, EVP_PKEY_free);
   key.algorithm_ = a;
   key.bits_ = EVP_PKEY_get_bits(raw);
+  if (a == Algorithm::ed25519_sha256 && !attach_sodium(key, error)) return std::nullopt;
   return key;
 }
 
@@ -134,7 +174,7 @@ std::string dns_txt_line(std::string_view domain, std::string_view selector, con
   return out;
 }
 
-std::string sign_data(const PrivateKey& key, std::string_view data) {
+std::string sign_data_openssl(const PrivateKey& key, std::string_view data) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx) throw std::runtime_error("EVP_MD_CTX_new failed");
   const bool ed = key.algorithm() == Algorithm::ed25519_sha256;
@@ -143,7 +183,7 @@ std::string sign_data(const PrivateKey& key, std::string_view data) {
     digest = util::sha256(data);
     data = std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size());
   }
-  if (EVP_DigestSignInit(ctx.get(), nullptr, ed ? nullptr : EVP_sha256(), nullptr, key.get()) != 1)
+  if (EVP_DigestSignInit(ctx.get(), nullptr, ed ? nullptr : util::sha256_method(), nullptr, key.get()) != 1)
     throw std::runtime_error("EVP_DigestSignInit failed: " + openssl_error());
   std::size_t size = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
@@ -153,6 +193,18 @@ std::string sign_data(const PrivateKey& key, std::string_view data) {
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &size, in, data.size()) != 1)
     throw std::runtime_error("EVP_DigestSign failed: " + openssl_error());
   sig.resize(size);
+  return sig;
+}
+
+std::string sign_data(const PrivateKey& key, std::string_view data) {
+  const auto* secret = key.sodium();
+  if (key.algorithm() != Algorithm::ed25519_sha256 || !secret) return sign_data_openssl(key, data);
+  // RFC 8463 §3: Ed25519 (pure) over the SHA-256 of the header hash input.
+  const util::Sha256 digest = util::sha256(data);
+  std::string sig(crypto_sign_BYTES, '\0');
+  if (crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr, digest.data(), digest.size(),
+                           secret->bytes.data()) != 0)
+    throw std::runtime_error("crypto_sign_detached failed");
   return sig;
 }
 
