@@ -34,7 +34,7 @@ using delivery_actor = caf::typed_actor<
     // Its own: what a session reports (smtp_session.hpp), by session id.
     caf::reacts_to<session_atom, std::uint64_t, SessionEvent>,
     // Its own timers: the retry timer and the pacing timer (by generation), the retry of a failed
-    // body load, a session's idle timeout (session id, generation), its own reap (generation).
+    // body load, a session's idle timeout (session id, 0), its own reap (generation).
     caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<pace_atom, std::uint64_t>, caf::reacts_to<load_atom>,
     caf::reacts_to<idle_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<idle_atom, std::uint64_t>>;
 

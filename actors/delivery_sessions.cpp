@@ -62,7 +62,7 @@ void give_job(DeliverySelf self, Session& s) {
   txn.body_8bit = job.msg->body_8bit;
   txn.needs_smtputf8 = job.msg->needs_smtputf8;
   s.job = std::move(job);
-  ++s.idle_generation;
+  s.idle_since_ms = 0;
   s.handle->send(std::move(txn));
 }
 
@@ -114,6 +114,37 @@ void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const Se
   st.sessions.erase(id);
   if (!greeted) spdlog::debug("{}: session {} from {} failed: {}", st.domain, id, st.queue->source(l).name, ev.reason);
   st.queue->session_ended(l, greeted, ev.reply, ev.reason, ev.mx_host, now, *st.reporter);
+}
+
+// At most one idle timer per session is out at a time (Session::idle_timer).
+template <class Duration>
+void arm_idle_timer(DeliverySelf self, std::uint64_t id, Session& s, Duration after) {
+  if (s.idle_timer) return;
+  s.idle_timer = true;
+  self->delayed_send(self, after, idle_atom::value, id, std::uint64_t{0});
+}
+
+// Greeted, or done with a transaction: the session can take the next one.
+void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEvent& ev) {
+  auto& st = self->state;
+  if (!s.greeted) st.queue->session_greeted(s.lane);
+  s.greeted = true;
+  s.mx_host = ev.mx_host;
+  s.tls = std::move(ev.tls);
+  on_tls_greeted(self, s);
+  if (s.job) return;  // a ready that raced a job hand-over; done will follow
+  const std::int64_t now = now_unix_ms();
+  const auto& limits = st.queue->lane(s.lane).limits;
+  if (s.sent >= limits.max_messages_per_connection || (s.path && s.path->over_limit(now)) ||
+      st.queue->domain_suspended(now)) {
+    s.quitting = true;
+    s.handle->quit();
+  } else {
+    // Whether or not pump hands it a job now: if it does, the hand-over marks it busy and
+    // the timer finds it so; if not (pacing, work gone), it must not stay open forever.
+    s.idle_since_ms = now;
+    arm_idle_timer(self, id, s, limits.idle_timeout);
+  }
 }
 
 }  // namespace
@@ -191,29 +222,12 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
   if (it == st.sessions.end()) return;
   Session& s = it->second;
   switch (ev.kind) {
-    case SessionEvent::Kind::ready: {
-      if (!s.greeted) st.queue->session_greeted(s.lane);
-      s.greeted = true;
-      s.mx_host = ev.mx_host;
-      s.tls = std::move(ev.tls);
-      on_tls_greeted(self, s);
-      if (s.job) break;  // a ready that raced a job hand-over; done will follow
-      const std::int64_t now = now_unix_ms();
-      const auto& limits = st.queue->lane(s.lane).limits;
-      if (s.sent >= limits.max_messages_per_connection || (s.path && s.path->over_limit(now)) ||
-          st.queue->domain_suspended(now)) {
-        s.quitting = true;
-        s.handle->quit();
-      } else {
-        // Whether or not pump hands it a job now: if it does, the job's hand-over makes this
-        // timer stale; if not (pacing, work gone), the session must not stay open forever.
-        const auto gen = ++s.idle_generation;
-        self->delayed_send(self, limits.idle_timeout, idle_atom::value, id, gen);
-      }
+    case SessionEvent::Kind::ready:
+      on_session_ready(self, id, s, ev);
       break;
-    }
     case SessionEvent::Kind::done:
       on_transaction_done(self, s, std::move(ev.result));
+      if (ev.ready_after) on_session_ready(self, id, s, ev);
       break;
     case SessionEvent::Kind::closed:
       on_session_closed(self, id, s, ev);
@@ -225,12 +239,21 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
   pump(self);
 }
 
-void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation) {
+void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
   if (it == st.sessions.end()) return;
   auto& s = it->second;
-  if (s.idle_generation != generation || s.job || s.quitting) return;
+  s.idle_timer = false;
+  // Busy now: the next ready event arms a timer again.
+  if (s.job || s.quitting || s.idle_since_ms == 0) return;
+  const auto timeout = st.queue->lane(s.lane).limits.idle_timeout;
+  const auto idle_for = std::chrono::milliseconds(now_unix_ms() - s.idle_since_ms);
+  if (idle_for < timeout) {
+    // Busy for a while since the timer was set, idle again now: wait for the rest.
+    arm_idle_timer(self, id, s, std::chrono::duration_cast<std::chrono::milliseconds>(timeout - idle_for));
+    return;
+  }
   s.quitting = true;
   s.handle->quit();
 }

@@ -57,7 +57,12 @@ struct Session {
   bool quitting = false;
   std::optional<DeliveryJob> job;  // the transaction in flight
   std::uint32_t sent = 0;
-  std::uint64_t idle_generation = 0;
+  // Idle since (ms, 0 while a transaction is in flight), and whether an idle timer is out: one
+  // timer per session at a time, re-armed for what is left when it finds the session was busy
+  // meanwhile. (A timer per transaction cost a clock-thread wake-up and a stale message per
+  // message at thousands a second.)
+  std::int64_t idle_since_ms = 0;
+  bool idle_timer = false;
   std::string mx_host;
   std::optional<TlsFacts> tls;  // the session's TLS once greeted (none: clear text)
   bool counted = false;         // its TLS result is in the metrics

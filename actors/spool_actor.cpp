@@ -58,12 +58,13 @@ class SpoolWriter {
   void run() {
     // The same handlers serve the blocking wait for work and the non-blocking drain.
     auto on_put = [this](put_atom, InjectBatchPtr& batch) { gather(std::move(batch)); };
-    auto on_done = [this](done_atom, const SpoolReleases& releases) {
-      for (const auto& r : releases) {
-        if (r.spooled) spool_->remove_recipient(r.rcpt_id);
-        if (!r.history.empty()) spool_->put_history(r.rcpt_id, r.history);
-        if (r.message_finished) spool_->remove_message(r.message_id);
-      }
+    auto on_done = [this](done_atom, SpoolReleases& releases) {
+      std::vector<spool::Release> ops;
+      ops.reserve(releases.size());
+      for (auto& r : releases)
+        ops.push_back(spool::Release{std::move(r.rcpt_id), std::move(r.message_id), std::move(r.history), r.spooled,
+                                     r.message_finished});
+      spool_->release(ops);
     };
     // A report may come back before the delivered event has been released into the history
     // (the events actor writes every 100 ms): then the records still in the queue answer.

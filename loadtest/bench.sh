@@ -42,6 +42,9 @@ usage: loadtest/bench.sh [options]
                        interleaved in every round, with a table of what each costs
       --matrix         --modes none,ed25519,rsa,both,tls,rsa+tls; unless given, --budget 2700
                        and --timeout 300
+      --shape matrix   every shape of issue 14's table in turn (10 KiB, 1 KiB, 100 KiB at 20 domains,
+                       10 KiB at 10,000 domains, DKIM + STARTTLS), one table against the targets
+                       (loadtest/shapes.sh; -r, -n and the other options apply to every shape)
       --verify         check the signatures: smtp-sink keeps every message (-d) and python3-dkim
                        verifies them after each run (a check, not a measurement; modes without TLS)
 EOF
@@ -74,6 +77,7 @@ size_bytes() {
 }
 positive() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 needs a positive integer, not '$2'" >&2; exit 2; }; }
 
+ALL_ARGS=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     -n | --messages) MESSAGES=$2; shift 2 ;;
@@ -93,6 +97,11 @@ while [ $# -gt 0 ]; do
     --modes) MODES=$2; shift 2 ;;
     --matrix) MODES=$MATRIX; shift ;;
     --verify) VERIFY=1; shift ;;
+    --shape)
+      [ "${2:-}" = matrix ] || { echo "bench: --shape takes 'matrix'" >&2; exit 2; }
+      PASS=()
+      for a in "${ALL_ARGS[@]}"; do [ "$a" = --shape ] || [ "$a" = matrix ] || PASS+=("$a"); done
+      exec bash "$(dirname "$0")/shapes.sh" "${PASS[@]}" ;;
     --dns-addr) DNS_ADDR=$2; shift 2 ;;
     --sink-addr) SINK_ADDR=$2; shift 2 ;;
     --workdir) WORKBASE=$2; shift 2 ;;

@@ -307,7 +307,9 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
 
   // ---- carrying out the client's actions ----
   void pump() {
-    for (auto& action : client_.take_actions()) {
+    auto actions = client_.take_actions();
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+      auto& action = actions[i];
       if (auto* w = std::get_if<smtp::WriteBytes>(&action)) {
         pending_.push_back(std::move(*w));
       } else if (std::holds_alternative<smtp::SessionReady>(action)) {
@@ -318,6 +320,13 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
       } else if (auto* d = std::get_if<smtp::TransactionDone>(&action)) {
         SessionEvent ev{SessionEvent::Kind::done, mx_host_, std::move(d->result), {}, true};
         ev.tls = tls_facts_;
+        // The ready that follows a transaction rides with its done: one message to the owner
+        // per transaction instead of two.
+        if (i + 1 < actions.size() && std::holds_alternative<smtp::SessionReady>(actions[i + 1])) {
+          ev.ready_after = true;
+          greeted_ = true;
+          ++i;
+        }
         report(std::move(ev));
       } else if (auto* f = std::get_if<smtp::SessionFailed>(&action)) {
         fail_reason_ = f->reply.summary();

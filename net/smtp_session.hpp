@@ -68,6 +68,7 @@ struct SessionEvent {
   bool greeted = false;               // closed: whether the session ever became ready
   smtp::Reply reply = {};             // closed: the server's reply that ended it, if one did (code 0: none)
   std::optional<TlsFacts> tls = {};   // ready, done: the session's TLS (none: clear text)
+  bool ready_after = false;           // done: ready for the next transaction too (one message, not two)
   TlsProblem tls_problem = {};        // tls_problem
 };
 
@@ -81,7 +82,8 @@ struct SessionOptions {
 class SmtpSession {
  public:
   // Starts connecting at once. Reports to owner as (session_atom, id, SessionEvent): ready when
-  // greeted and after each transaction, done per transaction, closed exactly once at the end.
+  // greeted and after each transaction (a done with ready_after when both come at once), done
+  // per transaction, closed exactly once at the end.
   static std::shared_ptr<SmtpSession> start(boost::asio::io_context& io, std::uint64_t id,
                                             std::vector<SessionTarget> targets, SessionOptions opts,
                                             caf::actor owner);

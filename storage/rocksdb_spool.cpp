@@ -128,6 +128,21 @@ class RocksSpool final : public Spool {
     check(writer_.run([&] { return db_->Write(unsynced(), &wb); }), "remove_message " + message_id);
   }
 
+  void release(const std::vector<Release>& releases) override {
+    if (releases.empty()) return;
+    rocksdb::WriteBatch wb;
+    for (const auto& r : releases) {
+      if (r.remove_recipient) wb.Delete(make_key(kRecipientPrefix, r.rcpt_id));
+      if (!r.history.empty()) wb.Put(make_key(kHistoryPrefix, r.rcpt_id), r.history);
+      if (r.remove_message) {
+        wb.Delete(make_key(kMessagePrefix, r.message_id));
+        wb.Delete(make_key(kBodyPrefix, r.message_id));
+      }
+    }
+    check(writer_.run([&] { return db_->Write(unsynced(), &wb); }),
+          "release of " + std::to_string(releases.size()) + " recipients");
+  }
+
   std::string instance_secret(std::string* error) override {
     const std::string key = "k/instance-secret";
     std::string value;

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/message/header_encoding.hpp"
+#include "core/message/mime_builder.hpp"
 #include "core/message/transfer_encoding.hpp"
 #include "message_test_support.hpp"
 
@@ -264,4 +266,19 @@ TEST_CASE("MIME parameters: quoted ASCII, RFC 2231 for the rest") {
 TEST_CASE("RFC 5322 dates are UTC and fixed-format") {
   CHECK(rfc5322_date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
   CHECK(rfc5322_date(1751371200) == "Tue, 01 Jul 2025 12:00:00 +0000");
+}
+
+TEST_CASE("random_hex gives 2n hex digits, different each time, across the 4 KiB draws it takes") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 600; ++i) {  // 600 x 16 bytes: more than two draws of the per-thread pool
+    const auto h = volley::message::random_hex(16);
+    REQUIRE(h.size() == 32);
+    CHECK(h.find_first_not_of("0123456789abcdef") == std::string::npos);
+    seen.insert(h);
+  }
+  CHECK(seen.size() == 600);
+  const auto big = volley::message::random_hex(10000);  // longer than the pool itself
+  CHECK(big.size() == 20000);
+  CHECK(big.find("00000000000000000000000000000000") == std::string::npos);  // no wiped bytes handed out
+  CHECK(volley::message::random_hex(0).empty());
 }

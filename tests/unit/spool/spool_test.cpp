@@ -96,6 +96,33 @@ TEST_CASE("spool: commit, enumerate, update and remove", "[spool]") {
   CHECK(rcpts.count("bbbb-0") == 0);
 }
 
+TEST_CASE("spool: releases of many recipients in one write", "[spool]") {
+  TempDir dir;
+  auto spool = open_or_fail(dir.path());
+  const NewMessage a = make_message("aaaa", 2, 100);
+  const NewMessage b = make_message("bbbb", 1, 100);
+  REQUIRE(commit(*spool, {&a, &b}));
+  spool->release({
+      Release{"aaaa-0", "aaaa", R"({"event":"delivered"})", true, false},
+      Release{"bbbb-0", "bbbb", R"({"event":"bounced"})", true, true},
+      // Suppressed at injection: never spooled, only its history is written.
+      Release{"cccc-0", "cccc", R"({"event":"suppressed"})", false, false},
+  });
+  CHECK_FALSE(spool->find_recipient("aaaa-0"));
+  CHECK(spool->find_recipient("aaaa-1") == a.recipients[1]);
+  CHECK(spool->find_message("aaaa") == a.message);
+  CHECK(spool->load_body("aaaa") == a.wire_data);
+  CHECK_FALSE(spool->find_recipient("bbbb-0"));
+  CHECK_FALSE(spool->find_message("bbbb"));
+  CHECK_FALSE(spool->load_body("bbbb"));
+  CHECK(spool->find_history("aaaa-0") == R"({"event":"delivered"})");
+  CHECK(spool->find_history("bbbb-0") == R"({"event":"bounced"})");
+  CHECK(spool->find_history("cccc-0") == R"({"event":"suppressed"})");
+  CHECK_FALSE(spool->find_history("aaaa-1"));
+  spool->release({});
+  CHECK(all_recipients(*spool).size() == 1);
+}
+
 TEST_CASE("spool: a batch is all or nothing", "[spool]") {
   TempDir dir;
   auto spool = open_or_fail(dir.path());
