@@ -19,6 +19,8 @@ usage: loadtest/bench.sh [options]
   -r, --repeat R       rounds of sink, volley, postfix (default 3)
       --conns C        SMTP sessions per destination domain, both MTAs (default 4)
       --concurrency C  injection connections, both MTAs (default 32)
+      --rate R         Volley's injection at most R msg/s (volley-loadgen -r; default 0, as fast as it
+                       takes them): the injection latency at a given load, e.g. half the maximum
       --sink-sessions S  smtp-source sessions for the sink ceiling (default 32)
       --only LIST      some of sink,volley,postfix (default all three)
       --smtp-injector I  how mail enters Postfix: source (smtp-source), python (bench/smtp_inject.py)
@@ -58,7 +60,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 TOOL=("$PY" "$HERE/benchtool.py")
 
-MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32
+MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32 RATE=0
 ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
 WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML=""
 DKIM_OPT=none TLS_OPT=0 MODES="" VERIFY=0 BUDGET_SET=0 TIMEOUT_SET=0
@@ -86,6 +88,7 @@ while [ $# -gt 0 ]; do
     -r | --repeat) REPEAT=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
     --sink-sessions) SINK_SESSIONS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --smtp-injector) INJECTOR=$2; shift 2 ;;
@@ -141,6 +144,7 @@ for m in "${MODE_LIST[@]}"; do
   case "$m" in *tls) NEED_TLS=1 ;; esac
 done
 for v in MESSAGES SIZE DOMAINS REPEAT CONNS CONCURRENCY SINK_SESSIONS TIMEOUT BUDGET; do positive "$v" "${!v}"; done
+[[ "$RATE" =~ ^[0-9]+$ ]] || { echo "bench: --rate needs a whole number of msg/s, not '$RATE'" >&2; exit 2; }
 [[ "$INJECTOR" =~ ^(auto|source|python)$ ]] || { echo "bench: --smtp-injector is auto, source or python" >&2; exit 2; }
 if [ "$INJECTOR" = auto ]; then
   INJECTOR=source
@@ -466,7 +470,7 @@ run_volley() { # rep
   t0=$(now)
   start_bg "$dir/loadgen.out" "$BUILD/loadtest/volley-loadgen" --target "127.0.0.1:$http_port" \
     -n "$MESSAGES" -c "$CONCURRENCY" -s "$SIZE" --domains "$DOMAIN_LIST" --json "$dir/loadgen.json" \
-    --from "sender@$SIGN_DOMAIN" --no-progress -d "$TIMEOUT"
+    --from "sender@$SIGN_DOMAIN" --no-progress -d "$TIMEOUT" -r "$RATE"
   local gen_pid=$LAST_PID
   wait_delivered "$dir" || ok=0
   cpu1=$("${TOOL[@]}" cpu "$vpid")
@@ -476,6 +480,8 @@ run_volley() { # rep
   stop_pid "$gen_pid" 5; forget_pid "$gen_pid"
   inject=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['injected_per_second'])" \
     "$dir/loadgen.json" 2>/dev/null || echo "")
+  "$PY" -c "import json,sys; l=json.load(open(sys.argv[1]))['latency_ms']; print('          injection latency ms: p50 %.1f, p99 %.1f, max %.1f' % (l['p50'], l['p99'], l['max']))" \
+    "$dir/loadgen.json" 2>/dev/null || true
   # Cross-check: one "delivered" event per recipient (written just after the sink's 250).
   for ((i = 0; i < 50; i++)); do
     events=$(grep -c '"event":"delivered"' "$dir/events.jsonl" 2>/dev/null || true)
