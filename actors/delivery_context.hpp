@@ -15,6 +15,7 @@
 #include "actors/events_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/mta_sts_actor.hpp"
+#include "actors/tls_report_actor.hpp"
 #include "core/delivery/reply_classifier.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/ip_pool.hpp"
@@ -72,6 +73,7 @@ struct DeliveryContext {
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();
   std::shared_ptr<TlsClientContext> tls;  // null: no STARTTLS at all
   mta_sts_actor mta_sts;                  // invalid: no MTA-STS
+  tls_report_actor tls_reports;           // invalid: no TLS reporting (RFC 8460)
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

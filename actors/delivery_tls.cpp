@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/delivery_state.hpp"
+#include "actors/delivery_tls_report.hpp"
 #include "core/tls/policy.hpp"
 #include "core/util/ids.hpp"
 
@@ -171,6 +172,7 @@ void on_tls_greeted(DeliverySelf self, Session& s) {
   if (s.counted) return;
   s.counted = true;
   count(self, !s.tls ? "clear" : s.tls->verified ? "verified" : "encrypted", "", "");
+  report_tls_greeted(self, s);
 }
 
 void on_tls_problem(DeliverySelf self, const TlsProblem& p) {
@@ -182,6 +184,7 @@ void on_tls_problem(DeliverySelf self, const TlsProblem& p) {
   // A certificate that did not verify under MTA-STS testing still gave an encrypted session.
   const bool session_failed = !(p.report_only && p.reason == "certificate" && !p.fell_back);
   count(self, session_failed ? "failed" : "", p.policy, p.reason);
+  report_tls_problem(self, p);
 }
 
 }  // namespace volley

@@ -121,6 +121,8 @@ struct Metrics {
       reg, "volley_tls_policy_failures_total",
       "Outbound TLS that a policy wanted and did not get, by policy (dane, mta-sts, mta-sts-testing, required, "
       "opportunistic, ...) and reason");
+  Family<Counter>& tls_reports_sent = counter(reg, "volley_tls_reports_sent_total",
+                                             "SMTP TLS reports (RFC 8460) sent, by method (mailto, https) and result");
   Family<Counter>& dkim_signatures = counter(reg, "volley_dkim_signatures_total",
                                             "DKIM signatures made at injection: one per signature, by d= domain and algorithm");
   Family<Histogram>& dkim_sign_seconds =
@@ -310,6 +312,9 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
           if (!result.empty()) metrics->by_label(metrics->tls_sessions, "result", result).Increment();
           if (!reason.empty())
             metrics->tls_policy_failures.Add({{"policy", policy}, {"reason", reason}}).Increment();
+        },
+        [metrics](tls_atom, const std::string& method, const std::string& result) {
+          metrics->tls_reports_sent.Add({{"method", method}, {"result", result}}).Increment();
         },
         [metrics](sign_atom, const DkimSignStats& stats) {
           for (const auto& d : stats.signatures) {

@@ -40,6 +40,8 @@ using metrics_actor = caf::typed_actor<
     // Outbound TLS: a session's result ("encrypted", "verified", "clear", "failed"; "" = none) and
     // a policy failure (policy label and reason; "" = none).
     caf::reacts_to<tls_atom, std::string, std::string, std::string>,
+    // A TLS report (RFC 8460) sent: method ("mailto", "https") and result ("ok", "failed").
+    caf::reacts_to<tls_atom, std::string, std::string>,
     // One batch's DKIM signing: the signatures made and the seconds each signed message took.
     caf::reacts_to<sign_atom, DkimSignStats>,
     // Ignored (callers may stop every actor alike); exit it to stop it.

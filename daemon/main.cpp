@@ -33,6 +33,7 @@
 #include "api/disk_guard.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
+#include "api/tls_report_api.hpp"
 #include "net/smtp_listener.hpp"
 #include "net/tls_client_context.hpp"
 #include "api/suppression_api.hpp"
@@ -44,6 +45,7 @@
 #include "core/util/ascii.hpp"
 #include "core/util/address_domain.hpp"
 #include "daemon/dkim_setup.hpp"
+#include "daemon/tls_reporting_setup.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -301,6 +303,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (cfg.delivery.mta_sts)
       ctx.mta_sts = spawn_mta_sts_actor(
           sys, io, dns, MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
+    ctx.tls_reports = start_tls_reporting(sys, io, cfg, dns, metrics.actor);  // its CA file loaded above already
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
                                          cfg.events.history_retention);
@@ -335,6 +338,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (dkim_signer) signer = spawn_dkim_signer(sys, DkimSignerOptions{dkim_signer, spool_handle, metrics.actor, 2});
     api::InjectionApiConfig api_cfg;
     api_cfg.spool = signer ? signer : spool_handle;
+    if (ctx.tls_reports) caf::anon_send(ctx.tls_reports, spool_atom::value, api_cfg.spool);
     api_cfg.prepare.hostname = cfg.hostname;
     api_cfg.prepare.max_message_size = cfg.http.max_message_size;
     api_cfg.status = status_lookup(sys, events, spool_handle);
@@ -368,7 +372,9 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
             cfg.api_keys,
             api::make_queue_admin_handler(
                 std::move(admin_cfg),
-                api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))),
+                api::make_tls_report_handler(
+                    {&sys, ctx.tls_reports},
+                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg)))))),
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
@@ -414,6 +420,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     // Reports still being matched answer 451 to their senders, who send them again.
     caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
     caf::anon_send(router, stop_atom::value);
+    stop_tls_reporting(sys, ctx.tls_reports);
     {
       // The events actor releases spool records as its last act: stop the spool only after it.
       // It waits for the webhook queue to take its last events (at most 60 s).

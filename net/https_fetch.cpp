@@ -44,7 +44,7 @@ struct Fetch : std::enable_shared_from_this<Fetch> {
   tcp::resolver resolver;
   net::steady_timer deadline;
   beast::ssl_stream<beast::tcp_stream> stream;
-  http::request<http::empty_body> req;
+  http::request<http::string_body> req;
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::string_body>> parser;
   bool finished = false;
@@ -109,13 +109,20 @@ struct Fetch : std::enable_shared_from_this<Fetch> {
   }
 
   void send() {
-    req.method(http::verb::get);
+    const bool post = !request.post_content_type.empty();
+    req.method(post ? http::verb::post : http::verb::get);
     req.target(request.target);
     req.version(11);
     req.set(http::field::host, request.port == 443 ? request.host
                                                     : request.host + ":" + std::to_string(request.port));
-    req.set(http::field::user_agent, "Volley-MTA-STS/1");
-    req.set(http::field::accept, "text/plain");
+    req.set(http::field::user_agent, request.user_agent);
+    if (post) {
+      req.set(http::field::content_type, request.post_content_type);
+      req.body() = std::move(request.post_body);
+      req.prepare_payload();
+    } else {
+      req.set(http::field::accept, "text/plain");
+    }
     req.keep_alive(false);
     http::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (self->finished) return;
@@ -144,7 +151,7 @@ struct Fetch : std::enable_shared_from_this<Fetch> {
     r.content_type = std::string(res[http::field::content_type]);
     if (r.status >= 300 && r.status < 400) {
       r.error = "HTTP " + std::to_string(r.status) + " (redirects are not followed)";
-    } else if (r.status != 200) {
+    } else if (r.status != 200 && (request.post_content_type.empty() || r.status < 200 || r.status > 299)) {
       r.error = "HTTP " + std::to_string(r.status);
     } else {
       r.ok = true;

@@ -1,6 +1,6 @@
 #pragma once
 // One HTTPS GET at a time per call, on a caller-owned io_context: the MTA-STS policy fetch
-// (RFC 8461 §3.3). The server's certificate must verify against the system CA store (or the
+// (RFC 8461 §3.3); or one POST (a TLS report, RFC 8460 §5.4), where any 2xx answer counts. The server's certificate must verify against the system CA store (or the
 // extra CA file) and name the host; redirects are not followed (a 3xx is a failure) and only a
 // 200 answer counts. Nothing blocks: `done` is called on the io_context when the body (or the
 // reason there is none) is in.
@@ -28,6 +28,9 @@ struct HttpsRequest {
   std::vector<std::string> addresses;
   std::chrono::milliseconds timeout{30000};  // the whole exchange, connecting included
   std::size_t max_body = 64 * 1024;          // a bigger body is a failure
+  std::string post_content_type;             // "" : GET; else a POST of post_body with this type
+  std::string post_body;
+  std::string user_agent = "Volley-MTA-STS/1";
 };
 
 struct HttpsResponse {

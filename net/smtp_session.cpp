@@ -268,7 +268,10 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
     ev.kind = SessionEvent::Kind::tls_problem;
     ev.mx_host = mx_host_;
     ev.tls_problem = TlsProblem{mx_host_, plan().policy, std::move(reason), std::move(detail), fell_back,
-                                plan().report_only};
+                                plan().report_only, {}, {}};
+    boost::system::error_code ec;
+    if (const auto local = socket_.local_endpoint(ec); !ec) ev.tls_problem.sending_ip = local.address().to_string();
+    if (const auto remote = socket_.remote_endpoint(ec); !ec) ev.tls_problem.receiving_ip = remote.address().to_string();
     report(std::move(ev));
   }
 

@@ -58,6 +58,8 @@ struct TlsProblem {
   std::string detail;           // for logs
   bool fell_back = false;       // retried in clear text: the host is to be remembered as TLS-broken
   bool report_only = false;     // MTA-STS testing: counted, not enforced
+  std::string sending_ip;       // the connection's addresses, for TLS reports ("" : unknown)
+  std::string receiving_ip;
 };
 
 struct SessionEvent {

@@ -8,6 +8,8 @@ PACKAGES=(
   libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev catch2 libssl-dev
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libre2-dev
   libgmime-3.0-dev libsodium-dev
+  # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
+  zlib1g-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating

@@ -32,7 +32,7 @@ constexpr double kMaxMinFreePercent = 90;
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
-                                              "metrics", "tls", "dkim"};
+                                              "metrics", "tls", "dkim", "tls_reporting"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -140,6 +140,29 @@ void read_tls(const toml::table& t, Config::Tls& tls, Problems& problems) {
   r.reject_unknown_keys();
 }
 
+bool is_mailbox(std::string_view s) {
+  const auto at = s.rfind('@');
+  return at != std::string_view::npos && at > 0 && is_host_name(s.substr(at + 1)) &&
+         s.find_first_of(" \t<>\"") == std::string_view::npos;
+}
+
+void read_tls_reporting(const toml::table& t, Config::TlsReporting& rpt, Problems& problems) {
+  TableReader r(problems, t, "[tls_reporting]");
+  const auto* enabled = r.read("enabled", &rpt.enabled, boolean());
+  r.read("organization_name", &rpt.organization_name, string_that("an organisation's name", [](std::string_view s) {
+           return !s.empty() && s.size() <= 200;
+         }));
+  r.read("contact_info", &rpt.contact_info, string_that("e.g. \"mailto:postmaster@example.com\"", [](std::string_view s) {
+           return !s.empty() && s.size() <= 200;
+         }));
+  r.read("from", &rpt.from, string_that("an address such as \"tlsrpt@example.com\"", is_mailbox));
+  r.read("submitter", &rpt.submitter, string_that("a host name such as \"mail.example.com\"", is_host_name));
+  r.read("https_port", &rpt.https_port, integer_in<std::uint16_t>(1, 65535));
+  r.reject_unknown_keys();
+  if (rpt.enabled && (rpt.organization_name.empty() || rpt.contact_info.empty() || rpt.from.empty()))
+    r.report(*enabled, "enabled", "reports need organization_name, contact_info and from");
+}
+
 void read_log(const toml::table& t, Config::Log& log, Problems& problems) {
   TableReader r(problems, t, "[log]");
   r.read("event_log", &log.event_log, file_path());
@@ -209,6 +232,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* t = section(root, "delivery", problems)) delivery = read_delivery(*t, config.delivery, problems);
   if (const auto* t = section(root, "log", problems)) read_log(*t, config.log, problems);
   if (const auto* t = section(root, "tls", problems)) read_tls(*t, config.tls, problems);
+  if (const auto* t = section(root, "tls_reporting", problems)) read_tls_reporting(*t, config.tls_reporting, problems);
   if (config.delivery.dane && !config.dns.dnssec && delivery.dane_node != nullptr)
     problems.add(delivery.dane_node->source(), "[delivery] dane",
                  "needs [dns] dnssec = true (TLSA records are trusted only from a validating resolver)");

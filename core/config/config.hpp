@@ -87,6 +87,18 @@ struct Config {
     friend bool operator==(const Tls&, const Tls&) = default;
   } tls;
 
+  // [tls_reporting]: SMTP TLS Reporting (RFC 8460, docs/auth-tls-reporting.md): daily reports of
+  // outbound TLS results to the domains that ask for them. On needs who Volley reports as.
+  struct TlsReporting {
+    bool enabled = false;
+    std::string organization_name;  // "organization-name" of the reports
+    std::string contact_info;       // "contact-info", e.g. "mailto:postmaster@example.com"
+    std::string from;               // envelope sender and From: of mailed reports
+    std::string submitter;          // TLS-Report-Submitter; "" = [hostname]
+    std::uint16_t https_port = 443; // the port of https: rua URLs without one (other: tests)
+    friend bool operator==(const TlsReporting&, const TlsReporting&) = default;
+  } tls_reporting;
+
   // Where mail leaves from: [[source]], [[pool]], [[pool_rule]] and [delivery] default_pool.
   // With no [[pool]], the built-in pool "default": one source that does not bind to an address
   // and says [delivery] ehlo_name, as Volley did before pools existed. A [[source]] that names no

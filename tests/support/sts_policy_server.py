@@ -8,12 +8,17 @@ answers.json, read again at every request so a test can change it between reques
                             "content_type": "text/plain", "delay": 0, "location": ""}}
 A Host missing from it gets 404. Every request is appended to the log as "host path" (after its
 answer is sent), and the bound port is written to the ready file once the server listens.
+
+A POST (a TLS report, RFC 8460 §5.4) is answered 200 and stored beside the log, in posts/:
+N.body (the bytes) and N.json ({"host", "path", "content_type"}), the .json renamed in last.
 """
 import argparse
 import http.server
+import itertools
 import json
 import os
 import ssl
+import threading
 import time
 
 
@@ -48,9 +53,29 @@ def main():
             with open(args.log, "a") as log:
                 log.write(f"{host} {self.path}\n")
 
+        def do_POST(self):
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                n = next(counter)
+            posts = os.path.join(os.path.dirname(os.path.abspath(args.log)), "posts")
+            os.makedirs(posts, exist_ok=True)
+            with open(os.path.join(posts, f"{n}.body"), "wb") as f:
+                f.write(body)
+            meta = {"host": host, "path": self.path, "content_type": self.headers.get("Content-Type", "")}
+            with open(os.path.join(posts, f"{n}.json.tmp"), "w") as f:
+                json.dump(meta, f)
+            os.rename(os.path.join(posts, f"{n}.json.tmp"), os.path.join(posts, f"{n}.json"))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+
         def log_message(self, *a):
             pass
 
+    lock = threading.Lock()
+    counter = itertools.count(1)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
