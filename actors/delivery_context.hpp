@@ -28,6 +28,7 @@ class io_context;
 
 namespace volley {
 
+class SessionCache;
 class TlsClientContext;
 
 struct StaticRouteTarget {
@@ -57,6 +58,11 @@ struct DeliverySettings {
   bool dane = false;
   // How long an MX host whose opportunistic TLS handshake failed gets clear text only.
   std::chrono::seconds tls_broken_for{3600};
+  // With a connection cache: how long a session idles with its own destination before it is
+  // parked for any destination with the same MX host (net/session_cache.hpp). Short, so that
+  // domains with one message each share connections; long enough that a busy destination's
+  // sessions, idle for a moment between messages, stay its own.
+  std::chrono::milliseconds park_after{200};
 };
 
 // Bytes of bodies held under DeliverySettings::queued_body_budget, shared by delivery actors.
@@ -72,6 +78,7 @@ struct DeliveryContext {
   std::shared_ptr<BodyBudget> body_budget = std::make_shared<BodyBudget>(0);
   std::shared_ptr<EgressPaths> paths = std::make_shared<EgressPaths>();
   std::shared_ptr<TlsClientContext> tls;  // null: no STARTTLS at all
+  std::shared_ptr<SessionCache> session_cache;  // null: sessions are never shared between domains
   mta_sts_actor mta_sts;                  // invalid: no MTA-STS
   tls_report_actor tls_reports;           // invalid: no TLS reporting (RFC 8460)
 };

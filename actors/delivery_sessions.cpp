@@ -10,6 +10,7 @@
 
 #include "actors/delivery_state.hpp"
 #include "core/util/ids.hpp"
+#include "net/session_cache.hpp"
 
 namespace volley {
 
@@ -36,7 +37,20 @@ void open_session(DeliverySelf self, std::size_t l) {
   s.lane = l;
   s.path = PathSlot(st.paths[l]);
   auto targets = plan_targets(st, targets_for(st), st.queue->lane(l).limits.tls, now_unix_ms());
-  s.handle = SmtpSession::start(*st.ctx->io, id, std::move(targets), opts, caf::actor_cast<caf::actor>(self));
+  if (auto* cache = st.ctx->session_cache.get()) {
+    for (const auto& t : targets) s.cache_keys.emplace_back(t.host, SessionCache::key(source.address, t));
+    // Only a session to the most preferred MX host stands in for a new connection.
+    if (!targets.empty()) {
+      if (auto taken = cache->take(s.cache_keys.front().second); taken.session) {
+        s.handle = std::move(taken.session);
+        s.sent = taken.sent;
+        s.adopted = true;
+        s.handle->adopt(id, caf::actor_cast<caf::actor>(self));
+      }
+    }
+  }
+  if (!s.handle)
+    s.handle = SmtpSession::start(*st.ctx->io, id, std::move(targets), opts, caf::actor_cast<caf::actor>(self));
   st.sessions.emplace(id, std::move(s));
   st.queue->session_opening(l);
 }
@@ -110,7 +124,9 @@ void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const Se
     st.queue->defer_all(job, l, s.mx_host, smtp::Reply::synthetic(451, "4.4.2", "session closed: " + ev.reason), now,
                         *st.reporter);
   }
-  const bool greeted = s.greeted;
+  // An adopted session that the server closed while it was parked was greeted, once.
+  if (s.adopted && !s.greeted) st.queue->session_greeted(l);
+  const bool greeted = s.greeted || s.adopted;
   st.sessions.erase(id);
   if (!greeted) spdlog::debug("{}: session {} from {} failed: {}", st.domain, id, st.queue->source(l).name, ev.reason);
   st.queue->session_ended(l, greeted, ev.reply, ev.reason, ev.mx_host, now, *st.reporter);
@@ -122,6 +138,41 @@ void arm_idle_timer(DeliverySelf self, std::uint64_t id, Session& s, Duration af
   if (s.idle_timer) return;
   s.idle_timer = true;
   self->delayed_send(self, after, idle_atom::value, id, std::uint64_t{0});
+}
+
+// The session's key in the connection cache, "" when it is not to be shared.
+const std::string& cache_key(const DeliveryState& st, const Session& s) {
+  static const std::string none;
+  if (!st.ctx->session_cache || s.park_refused) return none;
+  for (const auto& [host, key] : s.cache_keys)
+    if (host == s.mx_host) return key;
+  return none;
+}
+
+// How long an idle session waits before the idle timer looks at it: until it may be parked, or
+// until it quits.
+std::chrono::milliseconds idle_wait(const DeliveryState& st, const Session& s) {
+  const std::chrono::milliseconds timeout = st.queue->lane(s.lane).limits.idle_timeout;
+  return cache_key(st, s).empty() ? timeout : std::min(timeout, st.ctx->settings.park_after);
+}
+
+// An idle session goes to the connection cache for another destination to take, for what is
+// left of its idle timeout. False: not shareable, or the cache is full.
+bool park(DeliverySelf self, std::uint64_t id, Session& s, std::chrono::milliseconds idle_for) {
+  auto& st = self->state;
+  const std::string& key = cache_key(st, s);
+  if (key.empty()) return false;
+  const auto keep = std::chrono::milliseconds(st.queue->lane(s.lane).limits.idle_timeout) - idle_for;
+  if (keep.count() <= 0) return false;
+  if (!st.ctx->session_cache->park(key, s.handle, s.sent, keep)) {
+    s.park_refused = true;
+    return false;
+  }
+  const std::size_t l = s.lane;
+  const std::string mx_host = s.mx_host;
+  st.sessions.erase(id);  // its egress path slot goes with it
+  st.queue->session_ended(l, true, {}, "", mx_host, now_unix_ms(), *st.reporter);
+  return true;
 }
 
 // Greeted, or done with a transaction: the session can take the next one.
@@ -143,7 +194,7 @@ void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEv
     // Whether or not pump hands it a job now: if it does, the hand-over marks it busy and
     // the timer finds it so; if not (pacing, work gone), it must not stay open forever.
     s.idle_since_ms = now;
-    arm_idle_timer(self, id, s, limits.idle_timeout);
+    arm_idle_timer(self, id, s, idle_wait(st, s));
   }
 }
 
@@ -247,11 +298,20 @@ void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {
   s.idle_timer = false;
   // Busy now: the next ready event arms a timer again.
   if (s.job || s.quitting || s.idle_since_ms == 0) return;
-  const auto timeout = st.queue->lane(s.lane).limits.idle_timeout;
+  const auto wait = idle_wait(st, s);
   const auto idle_for = std::chrono::milliseconds(now_unix_ms() - s.idle_since_ms);
-  if (idle_for < timeout) {
+  if (idle_for < wait) {
     // Busy for a while since the timer was set, idle again now: wait for the rest.
-    arm_idle_timer(self, id, s, std::chrono::duration_cast<std::chrono::milliseconds>(timeout - idle_for));
+    arm_idle_timer(self, id, s, wait - idle_for);
+    return;
+  }
+  if (park(self, id, s, idle_for)) {
+    pump(self);  // gauges, and the reaping of an actor left with nothing
+    return;
+  }
+  const std::chrono::milliseconds timeout = st.queue->lane(s.lane).limits.idle_timeout;
+  if (idle_for < timeout) {  // not parked after all (the cache is full): idle on as before
+    arm_idle_timer(self, id, s, timeout - idle_for);
     return;
   }
   s.quitting = true;

@@ -66,6 +66,11 @@ struct Session {
   std::string mx_host;
   std::optional<TlsFacts> tls;  // the session's TLS once greeted (none: clear text)
   bool counted = false;         // its TLS result is in the metrics
+  // The connection cache (net/session_cache.hpp): taken from it rather than connected; each
+  // target host's cache key ("" : never shared); parking was tried and the cache was full.
+  bool adopted = false;
+  std::vector<std::pair<std::string, std::string>> cache_keys;
+  bool park_refused = false;
 };
 
 // What decides how the destination's connections are protected (actors/delivery_tls.cpp),

@@ -171,7 +171,9 @@ std::vector<SessionTarget> plan_targets(DeliveryState& st, std::vector<SessionTa
 void on_tls_greeted(DeliverySelf self, Session& s) {
   if (s.counted) return;
   s.counted = true;
-  count(self, !s.tls ? "clear" : s.tls->verified ? "verified" : "encrypted", "", "");
+  // A session taken from the connection cache was counted when it was made; its new
+  // destination's TLS report still counts it.
+  if (!s.adopted) count(self, !s.tls ? "clear" : s.tls->verified ? "verified" : "encrypted", "", "");
   report_tls_greeted(self, s);
 }
 

@@ -14,6 +14,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/process_metrics.hpp"
+#include "net/session_cache.hpp"
 #include "core/delivery/tempfail.hpp"
 #include "core/metrics/idle_destinations.hpp"
 
@@ -331,9 +332,29 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
         [](stop_atom) {},
     };
   }, metrics);
-  auto render = [metrics] {
+  auto render = [metrics, cache = metrics->options.session_cache] {
     auto families = metrics->registry->Collect();
     for (auto& f : collect_process_metrics()) families.push_back(std::move(f));
+    if (cache) {
+      const auto s = cache->stats();
+      auto family = [&](const char* name, const char* help, prometheus::MetricType type, double v) {
+        prometheus::MetricFamily f;
+        f.name = name;
+        f.help = help;
+        f.type = type;
+        prometheus::ClientMetric c;
+        (type == prometheus::MetricType::Counter ? c.counter.value : c.gauge.value) = v;
+        f.metric.push_back(c);
+        families.push_back(std::move(f));
+      };
+      family("volley_connection_cache_sessions", "Idle SMTP sessions parked for any destination with the same MX host.",
+             prometheus::MetricType::Gauge, static_cast<double>(s.parked));
+      family("volley_connection_cache_parked_total", "Idle SMTP sessions given to the connection cache.",
+             prometheus::MetricType::Counter, static_cast<double>(s.parked_total));
+      family("volley_connection_cache_reused_total",
+             "SMTP sessions taken from the connection cache by a destination instead of a new connection.",
+             prometheus::MetricType::Counter, static_cast<double>(s.taken_total));
+    }
     prometheus::TextSerializer serializer;
     return serializer.Serialize(families);
   };

@@ -6,6 +6,7 @@
 // its series are dropped once it has been idle for idle_series_ttl (core/metrics/idle_destinations.hpp).
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <cstddef>
@@ -22,6 +23,9 @@
 #include "core/config/config.hpp"
 
 namespace volley {
+
+class SessionCache;
+
 
 using metrics_actor = caf::typed_actor<
     // Per recipient outcome (delivery, feedback, recipients suppressed at injection).
@@ -56,6 +60,8 @@ struct MetricsOptions {
   delivery::IpPools pools = delivery::IpPools::builtin("localhost");
   std::string version;     // volley_build_info{version}
   std::string build_type;  // volley_build_info{build_type}: Release, Debug, ...
+  // volley_connection_cache_*: read at each scrape (null: no connection cache).
+  std::shared_ptr<const SessionCache> session_cache;
 };
 
 struct MetricsHandle {

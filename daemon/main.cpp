@@ -34,6 +34,7 @@
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "api/tls_report_api.hpp"
+#include "net/session_cache.hpp"
 #include "net/smtp_listener.hpp"
 #include "net/tls_client_context.hpp"
 #include "api/suppression_api.hpp"
@@ -262,8 +263,9 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
   int rc = 0;
   {
-    auto metrics = spawn_metrics_actor(
-        sys, MetricsOptions{cfg.metrics.idle_series_ttl, cfg.ip_pools, VOLLEY_VERSION, VOLLEY_BUILD_TYPE});
+    auto session_cache = cfg.delivery.share_connections ? std::make_shared<SessionCache>() : nullptr;
+    auto metrics = spawn_metrics_actor(sys, MetricsOptions{cfg.metrics.idle_series_ttl, cfg.ip_pools, VOLLEY_VERSION,
+                                                           VOLLEY_BUILD_TYPE, session_cache});
     webhook_actor webhooks;
     if (!cfg.webhooks.empty()) {
       try {
@@ -298,6 +300,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.metrics = metrics.actor;
     ctx.events = events;
     ctx.tls = tls_client;
+    ctx.session_cache = session_cache;
     // MTA-STS (RFC 8461) when [delivery] mta_sts; without it ctx.mta_sts stays invalid. Its CA
     // file loaded for the TLS client context above, so the policy fetcher cannot fail on it here.
     if (cfg.delivery.mta_sts)
@@ -420,6 +423,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     // Reports still being matched answer 451 to their senders, who send them again.
     caf::anon_send_exit(feedback, caf::exit_reason::user_shutdown);
     caf::anon_send(router, stop_atom::value);
+    if (session_cache) session_cache->close_all();
     stop_tls_reporting(sys, ctx.tls_reports);
     {
       // The events actor releases spool records as its last act: stop the spool only after it.

@@ -1,5 +1,6 @@
 #include "net/smtp_session.hpp"
 
+#include <atomic>
 #include <utility>  // before Boost.Asio: Boost 1.74 + C++20 (see build-facts)
 
 #include <boost/asio.hpp>
@@ -46,6 +47,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
       : strand_(asio::make_strand(io)),
         socket_(strand_),
         timer_(strand_),
+        park_timer_(strand_),
         id_(id),
         targets_(std::move(targets)),
         opts_(std::move(opts)),
@@ -88,6 +90,48 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
 
   void abort() override {
     asio::post(strand_, [self = shared_from_this()] { self->finish("aborted"); });
+  }
+
+  void park(std::chrono::milliseconds keep) override {
+    cache_state_.store(kParked);
+    asio::post(strand_, [self = shared_from_this(), keep] {
+      self->owner_ = caf::actor();
+      self->park_timer_.expires_after(keep);
+      self->park_timer_.async_wait([self](const boost::system::error_code& err) {
+        int parked = kParked;
+        if (err || self->finished_ || !self->cache_state_.compare_exchange_strong(parked, kGone)) return;
+        self->client_.quit();
+        self->pump();
+      });
+    });
+  }
+
+  bool parked() const override { return cache_state_.load() == kParked; }
+
+  bool claim() override {
+    int parked = kParked;
+    return cache_state_.compare_exchange_strong(parked, kClaimed);
+  }
+
+  void adopt(std::uint64_t id, caf::actor owner) override {
+    asio::post(strand_, [self = shared_from_this(), id, owner = std::move(owner)]() mutable {
+      self->owner_ = std::move(owner);
+      self->id_ = id;
+      self->cache_state_.store(kOwned);
+      self->park_timer_.cancel();
+      if (self->finished_) {
+        SessionEvent ev;
+        ev.kind = SessionEvent::Kind::closed;
+        ev.mx_host = self->mx_host_;
+        ev.reason = "closed while idle in the connection cache";
+        ev.greeted = true;
+        self->report(std::move(ev));
+        return;
+      }
+      SessionEvent ev{SessionEvent::Kind::ready, self->mx_host_, {}, {}, true};
+      ev.tls = self->tls_facts_;
+      self->report(std::move(ev));
+    });
   }
 
  private:
@@ -420,6 +464,9 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
   void finish(std::string reason) {
     if (finished_) return;
     finished_ = true;
+    int parked = kParked;
+    cache_state_.compare_exchange_strong(parked, kGone);
+    park_timer_.cancel();
     boost::system::error_code ignored;
     timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -433,12 +480,16 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
     report(std::move(ev));
   }
 
-  void report(SessionEvent ev) { caf::anon_send(owner_, session_atom::value, id_, std::move(ev)); }
+  // A parked session has no owner: what happens to it then concerns nobody.
+  void report(SessionEvent ev) {
+    if (owner_) caf::anon_send(owner_, session_atom::value, id_, std::move(ev));
+  }
 
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_
   asio::steady_timer timer_;
+  asio::steady_timer park_timer_;  // parked: when to quit
   std::uint64_t id_;
   std::vector<SessionTarget> targets_;
   SessionOptions opts_;
@@ -459,6 +510,9 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
   bool tls_problem_reported_ = false;   // ... and the owner was told why already
   std::uint64_t socket_generation_ = 0;  // handlers of a connection given up ignore what they get
   std::optional<TlsFacts> tls_facts_;
+  // The connection cache's claim on the session, the one field other threads touch.
+  static constexpr int kOwned = 0, kParked = 1, kClaimed = 2, kGone = 3;
+  std::atomic<int> cache_state_{kOwned};
 };
 
 }  // namespace

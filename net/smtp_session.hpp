@@ -93,6 +93,15 @@ class SmtpSession {
   virtual void send(smtp::Transaction txn) = 0;  // only after a ready event
   virtual void quit() = 0;                       // QUIT when idle, then close
   virtual void abort() = 0;                      // close now (shutdown)
+
+  // The connection cache (net/session_cache.hpp). park(): the owner lets an idle session go; it
+  // reports nothing more and quits by itself after `keep` unless claimed first. claim() (any
+  // thread) takes a parked session, exactly once. adopt(): the claimed session's new owner,
+  // which gets a ready event under the new id (or closed, if the server hung up meanwhile).
+  virtual void park(std::chrono::milliseconds keep) = 0;
+  virtual bool parked() const = 0;
+  virtual bool claim() = 0;
+  virtual void adopt(std::uint64_t id, caf::actor owner) = 0;
 };
 
 }  // namespace volley

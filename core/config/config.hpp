@@ -75,6 +75,8 @@ struct Config {
     bool mta_sts = true;                            // RFC 8461 policies are fetched and applied
     std::uint16_t mta_sts_port = kDefaultMtaStsPort;  // where policies are fetched (other than 443: tests)
     bool dane = false;                              // RFC 7672; needs [dns] dnssec
+    // Idle sessions may carry mail for other domains with the same MX host (net/session_cache.hpp).
+    bool share_connections = true;
     friend bool operator==(const Delivery&, const Delivery&) = default;
   } delivery;
 
