@@ -1,0 +1,42 @@
+#!/bin/bash
+# Profiles volleyd during one Volley-only bench run and draws the flame graph:
+#   bash loadtest/profile.sh OUT.svg [bench.sh options...]      e.g. -n 10000 --domains 10000
+# perf samples volleyd (all its threads, DWARF call graphs, 999 Hz) from its start to its end;
+# the SVG is loadtest/flamegraph.py's, the text summary (top symbols, self time) goes next to it
+# as OUT.txt. Needs perf (linux-perf) and a Release build in build/. Root (or
+# kernel.perf_event_paranoid <= 1) for kernel frames.
+set -euo pipefail
+out=${1:?usage: profile.sh OUT.svg [bench.sh options]}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/volley-profile.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash "$here/bench.sh" --only volley -r 1 "$@" >"$work/bench.log" 2>&1 &
+bench=$!
+# The bench's volleyd, not another one on the machine (a test's): the one run from our build.
+binary=$(realpath "$here/../build/volleyd")
+pid=
+for _ in $(seq 1 600); do  # volleyd starts within a minute (nsd and the sink come first)
+  for p in $(pgrep -x volleyd || true); do
+    [ "$(readlink /proc/$p/exe 2>/dev/null)" = "$binary" ] || continue
+    # The daemon of the run (--config .../volleyd.toml), not a short check before it.
+    tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q 'volleyd.toml' && pid=$p
+  done
+  [ -n "$pid" ] && break
+  sleep 0.1
+done
+[ -n "$pid" ] || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
+perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" 2>/dev/null || true
+wait "$bench" || true
+grep -E '^\| volley|loadavg' "$work/bench.log" || { cat "$work/bench.log"; exit 1; }
+perf script -i "$work/perf.data" 2>/dev/null |
+  /usr/bin/python3 "$here/flamegraph.py" --title "volleyd: bench.sh --only volley $*" >"$out"
+{
+  echo "# bench.sh --only volley -r 1 $*"
+  grep -E '^\| volley|loadavg' "$work/bench.log"
+  echo "# threads"
+  perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep '%'
+  echo "# self time by symbol (top 40)"
+  perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep '%' | head -40
+} >"${out%.svg}.txt"
+echo "wrote $out and ${out%.svg}.txt"
