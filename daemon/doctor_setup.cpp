@@ -88,8 +88,13 @@ int DoctorCommand::run() const {
     std::fprintf(stderr, "volleyd doctor: a DKIM key cannot be used:\n%s\n", error.c_str());
     return 2;
   }
-  const auto findings =
-      run_doctor(plan_for(*loaded.config, signer.get()), dns_settings(*loaded.config), load_public_suffix_list());
+  std::vector<doctor::Finding> findings;
+  try {
+    findings = run_doctor(plan_for(*loaded.config, signer.get()), dns_settings(*loaded.config), load_public_suffix_list());
+  } catch (const std::exception& e) {  // libspf2 could not start: nothing was checked
+    std::fprintf(stderr, "volleyd doctor: %s\n", e.what());
+    return 2;
+  }
   std::cout << (json_ ? doctor::findings_json(findings) + "\n" : doctor::render_table(findings)) << std::flush;
   return doctor::any_fail(findings) ? 1 : 0;
 }

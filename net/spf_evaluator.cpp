@@ -24,10 +24,17 @@ SPF_dns_stat_t herrno_of(const dns::RecordResolution& r) {
   return r.error == "NXDOMAIN" ? HOST_NOT_FOUND : NO_DATA;
 }
 
+// What the lookup callback reaches through the layer's hook.
+struct LayerState {
+  DoctorResolver* resolver = nullptr;
+  int temp_failures = 0;  // lookups of the current evaluation that got no answer
+};
+
 // libspf2's lookup callback: one record set from the resolver, in libspf2's layout (addresses
 // as in_addr/in6_addr, names and texts as C strings).
 SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain, ns_type type, int /*should_cache*/) {
-  auto* resolver = static_cast<DoctorResolver*>(server->hook);
+  auto* state = static_cast<LayerState*>(server->hook);
+  DoctorResolver* resolver = state->resolver;
   dns::RrType ours;
   switch (type) {
     case ns_t_a: ours = dns::RrType::a; break;
@@ -39,6 +46,7 @@ SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain, ns_type type,
       return SPF_dns_rr_new_init(server, domain, type, 0, NO_DATA);
   }
   const auto& r = resolver->lookup(domain, ours);
+  if (r.status == dns::Status::temp_fail) ++state->temp_failures;
   SPF_dns_rr_t* rr = SPF_dns_rr_new_init(server, domain, type, static_cast<int>(r.ttl), herrno_of(r));
   if (rr == nullptr || r.status != dns::Status::ok) return rr;
   int n = 0;
@@ -75,6 +83,7 @@ doctor::SpfResult result_of(SPF_result_t r) {
 }  // namespace
 
 struct SpfEvaluator::Library {
+  LayerState state;
   SPF_dns_server_t layer{};
   SPF_server_t* server = nullptr;
   ~Library() {
@@ -87,7 +96,8 @@ SpfEvaluator::SpfEvaluator(DoctorResolver& resolver) : resolver_(resolver), lib_
   // overrides: libspf2 asks for the TXT records itself through lookup.
   lib_->layer.lookup = lookup;
   lib_->layer.name = "volley";
-  lib_->layer.hook = &resolver_;
+  lib_->state.resolver = &resolver_;
+  lib_->layer.hook = &lib_->state;
   lib_->server = SPF_server_new_dns(&lib_->layer, 0);
   if (lib_->server == nullptr) throw std::runtime_error("libspf2: SPF_server_new_dns failed");
   SPF_server_set_rec_dom(lib_->server, "volley-doctor.invalid");
@@ -121,6 +131,7 @@ doctor::SpfVerdict SpfEvaluator::evaluate(const std::string& domain, const std::
     return verdict;
   }
   SPF_response_t* resp = nullptr;
+  lib_->state.temp_failures = 0;
   SPF_request_query_mailfrom(req, &resp);
   if (resp != nullptr) {
     verdict.result = result_of(SPF_response_result(resp));
@@ -136,6 +147,11 @@ doctor::SpfVerdict SpfEvaluator::evaluate(const std::string& domain, const std::
     verdict.result = doctor::SpfResult::temperror;
   }
   SPF_request_free(req);
+  // libspf2 calls a lookup that got no answer a permerror; RFC 7208 §2.6.6 says temperror.
+  if (verdict.result == doctor::SpfResult::permerror && lib_->state.temp_failures > 0) {
+    verdict.result = doctor::SpfResult::temperror;
+    verdict.detail = "a DNS lookup got no answer";
+  }
   if (verdict.result == doctor::SpfResult::permerror && verdict.detail.empty()) verdict.detail = "permerror";
   return verdict;
 }
