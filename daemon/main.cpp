@@ -46,6 +46,7 @@
 #include "core/util/ascii.hpp"
 #include "core/util/address_domain.hpp"
 #include "daemon/dkim_setup.hpp"
+#include "daemon/doctor_setup.hpp"
 #include "daemon/tls_reporting_setup.hpp"
 
 #ifndef VOLLEY_VERSION
@@ -375,9 +376,10 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
             cfg.api_keys,
             api::make_queue_admin_handler(
                 std::move(admin_cfg),
+                api::make_doctor_handler(doctor_api(cfg, dkim_signer),  // GET /api/v1/doctor
                 api::make_tls_report_handler(
                     {&sys, ctx.tls_reports},
-                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg)))))),
+                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))))),
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
@@ -469,7 +471,9 @@ int main(int argc, char** argv) {
   keygen->add_option("--algorithm", keygen_algorithm, "ed25519 (default) or rsa2048")
       ->check(CLI::IsMember({"ed25519", "rsa2048"}));
   keygen->add_option("--out", keygen_out, "Directory for <domain>.<selector>.pem")->required();
+  volley::DoctorCommand doctor(app);  // volleyd doctor --config FILE [--json]
   CLI11_PARSE(app, argc, argv);
+  if (doctor.chosen()) return doctor.run();
   if (*keygen) return volley::run_dkim_keygen(keygen_domain, keygen_selector, keygen_algorithm, keygen_out);
 
   if (print_default) {

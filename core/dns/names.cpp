@@ -1,4 +1,9 @@
 #include "core/dns/names.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+
 #include "core/util/ascii.hpp"
 
 namespace volley::dns {
@@ -32,6 +37,26 @@ std::optional<std::string> normalize_host_name(std::string_view name) {
   }
   if (label_len == 0) return std::nullopt;
   return out;
+}
+
+std::optional<std::string> reverse_name(std::string_view address) {
+  const std::string text(address);
+  std::array<unsigned char, 16> bytes{};
+  std::string out;
+  if (::inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) {
+    for (int i = 3; i >= 0; --i) out += std::to_string(bytes[static_cast<std::size_t>(i)]) + ".";
+    return out + "in-addr.arpa";
+  }
+  if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    const unsigned char b = bytes[static_cast<std::size_t>(i)];
+    out += kHex[b & 0x0f];
+    out += '.';
+    out += kHex[b >> 4];
+    out += '.';
+  }
+  return out + "ip6.arpa";
 }
 
 }  // namespace volley::dns

@@ -122,6 +122,10 @@ std::optional<Record> to_record(const ldns_rr* rr) {
       rec.type = RrType::cname;
       if (ldns_rr_rd_count(rr) == 1) data = dname_to_string(ldns_rr_rdf(rr, 0));
       break;
+    case LDNS_RR_TYPE_PTR:
+      rec.type = RrType::ptr;
+      if (ldns_rr_rd_count(rr) == 1) data = dname_to_string(ldns_rr_rdf(rr, 0));
+      break;
     case LDNS_RR_TYPE_MX: {
       rec.type = RrType::mx;
       if (ldns_rr_rd_count(rr) != 2) break;
@@ -182,6 +186,7 @@ const char* to_string(RrType t) {
     case RrType::a: return "A";
     case RrType::cname: return "CNAME";
     case RrType::soa: return "SOA";
+    case RrType::ptr: return "PTR";
     case RrType::mx: return "MX";
     case RrType::txt: return "TXT";
     case RrType::aaaa: return "AAAA";

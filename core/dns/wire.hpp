@@ -14,6 +14,7 @@ enum class RrType : std::uint16_t {
   a = 1,
   cname = 5,
   soa = 6,
+  ptr = 12,  // the doctor's reverse lookups (FCrDNS of the sources)
   mx = 15,
   txt = 16,
   aaaa = 28,
@@ -47,7 +48,7 @@ struct Record {
   RrType type = RrType::a;
   std::uint32_t ttl = 0;
   std::uint16_t preference = 0;  // MX only
-  // A/AAAA: address literal; MX: exchange; CNAME: target; TXT: the record's character-strings
+  // A/AAAA: address literal; MX: exchange; CNAME, PTR: target; TXT: the record's character-strings
   // concatenated (any bytes); TLSA: the certificate association data (binary).
   std::string data;
   std::uint8_t usage = 0;     // TLSA only (RFC 6698 §2.1)

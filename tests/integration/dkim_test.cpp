@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dkim_keygen.hpp"
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
 #include "volleyd_fixture.hpp"
@@ -24,23 +25,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// `volleyd dkim-keygen`: the TXT line it printed (the line naming <selector>._domainkey).
-std::string keygen(const TempDir& dir, const std::string& domain, const std::string& selector,
-                   const std::string& algorithm) {
-  const auto [status, output] =
-      run_with_input({Volleyd::binary(), "dkim-keygen", "--domain", domain, "--selector", selector, "--algorithm",
-                      algorithm, "--out", (dir / "keys").string()},
-                     "", dir.path());
-  INFO(output);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(selector + "._domainkey." + domain + ". TXT \"v=DKIM1; ", 0) == 0) return line;
-  FAIL("no TXT record printed");
-  return {};
-}
 
 std::string key_path(const TempDir& dir, const std::string& domain, const std::string& selector) {
   return (dir / "keys" / (domain + "." + selector + ".pem")).string();

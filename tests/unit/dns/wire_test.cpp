@@ -214,3 +214,21 @@ TEST_CASE("garbage is an error, never a crash", "[dns][wire]") {
     }
   }
 }
+
+TEST_CASE("PTR records decode to their target, reverse names are written per family", "[dns][wire]") {
+  FakeResponse f;
+  f.id = 3;
+  f.qname = "10.2.0.192.in-addr.arpa.";
+  f.qtype = RrType::ptr;
+  f.answer = {"10.2.0.192.in-addr.arpa. 60 IN PTR Mail.Good.Test."};
+  auto r = decode_response(build_response(f));
+  REQUIRE(r);
+  REQUIRE(r->answers.size() == 1);
+  CHECK(r->answers[0].type == RrType::ptr);
+  CHECK(r->answers[0].data == "mail.good.test");
+  CHECK(reverse_name("192.0.2.10") == "10.2.0.192.in-addr.arpa");
+  CHECK(reverse_name("2001:db8::1") ==
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  CHECK_FALSE(reverse_name("mail.good.test"));
+  CHECK_FALSE(reverse_name(""));
+}
