@@ -10,6 +10,8 @@ PACKAGES=(
   libgmime-3.0-dev libsodium-dev
   # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
   zlib1g-dev
+  # SMTP submission: [[submission_user]] password hashes (crypt_rn: yescrypt, sha512-crypt)
+  libcrypt-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating
