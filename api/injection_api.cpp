@@ -14,20 +14,11 @@
 #include "api/http_json.hpp"
 #include "api/message_intake.hpp"
 #include "core/json/members.hpp"
-#include "core/smtp/wire.hpp"
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
-#include "core/util/ids.hpp"
-#include "core/util/address_domain.hpp"
 #include "core/util/sha256.hpp"
 
 namespace volley::api {
-
-using message::prepare_message;
-using message::PreparedMessage;
-using message::PrepareError;
-using message::PrepareOptions;
-using message::PrepareResult;
 
 namespace {
 
