@@ -12,21 +12,13 @@
 #include "actors/messages.hpp"
 #include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
+#include "api/message_intake.hpp"
 #include "core/json/members.hpp"
-#include "core/smtp/wire.hpp"
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
-#include "core/util/ids.hpp"
-#include "core/util/address_domain.hpp"
 #include "core/util/sha256.hpp"
 
 namespace volley::api {
-
-using message::prepare_message;
-using message::PreparedMessage;
-using message::PrepareError;
-using message::PrepareOptions;
-using message::PrepareResult;
 
 namespace {
 
@@ -38,9 +30,7 @@ constexpr std::string_view kMessagesPrefix = "/api/v1/messages/";
 constexpr std::size_t kMaxIdempotencyKey = 200;
 constexpr std::size_t kMaxStatusId = 128;
 
-// Members a message request has for this layer (prepare_message knows the rest), and the
-// members of a batch body: anything else is 400 unknown_field.
-constexpr volley::json::Members kMessageForApi{"pool"};
+// The members of a batch body: anything else is 400 unknown_field.
 constexpr volley::json::Members kBatch{"messages"};
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -91,114 +81,13 @@ bool valid_status_id(std::string_view id) {
   });
 }
 
-// A validated message and the IP pool it leaves from.
-struct Prepared {
-  PreparedMessage message;
-  std::string pool;
-};
-
-// A validated message, turned into what the spool stores and what the client is told.
-struct Accepted {
-  std::optional<spool::NewMessage> message;  // nullopt: every recipient is suppressed
-  json answer;
-  std::vector<SuppressedRecipient> suppressed;
-};
-
-Accepted accept_message(Prepared&& ready, const std::string& tenant, const storage::SuppressionList* list) {
-  PreparedMessage& prepared = ready.message;
-  Accepted out;
-  spool::NewMessage spooled;
-  auto& rec = spooled.message;
-  rec.id = new_message_id();
-  rec.envelope_from = std::move(prepared.envelope_from);
-  rec.tenant = tenant;
-  rec.campaign = std::move(prepared.campaign);
-  rec.tags = std::move(prepared.tags);
-  rec.metadata_json = prepared.metadata_json.empty() ? "{}" : std::move(prepared.metadata_json);
-  rec.message_id_header = std::move(prepared.message_id);
-  rec.received_at_ms = now_unix_ms();
-  rec.message_size = prepared.message.size();
-  rec.body_8bit = prepared.body_8bit;
-  rec.needs_smtputf8 = prepared.needs_smtputf8;
-  rec.pool = std::move(ready.pool);
-
-  json recipients = json::array();
-  spooled.recipients.reserve(prepared.recipients.size());
-  std::string reason;
-  for (std::size_t i = 0; i < prepared.recipients.size(); ++i) {
-    // The id keeps the recipient's index even when others before it are suppressed: ids given
-    // out never depend on the list.
-    std::string id = spool::recipient_id(rec.id, static_cast<std::uint32_t>(i));
-    if (list && list->contains(tenant, prepared.recipients[i], &reason)) {
-      recipients.push_back({{"email", prepared.recipients[i]}, {"id", id}, {"status", "suppressed"}, {"reason", reason}});
-      out.suppressed.push_back(SuppressedRecipient{rec.id, std::move(id), std::move(prepared.recipients[i]), tenant,
-                                                   rec.campaign, rec.pool, rec.tags, rec.metadata_json,
-                                                   std::move(reason), rec.received_at_ms});
-      continue;
-    }
-    spool::RecipientRecord r;
-    r.id = std::move(id);
-    r.message_id = rec.id;
-    r.recipient = std::move(prepared.recipients[i]);
-    r.domain = util::domain_of(r.recipient);
-    recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
-    spooled.recipients.push_back(std::move(r));
-  }
-  out.answer = {{"id", rec.id}, {"recipients", std::move(recipients)}};
-  if (spooled.recipients.empty()) return out;
-  rec.recipient_count = static_cast<std::uint32_t>(spooled.recipients.size());
-  spooled.wire_data = smtp::to_wire_data(prepared.message);
-  out.message = std::move(spooled);
-  return out;
-}
-
-// The pool a message asks for ("pool": a configured pool's name), else the one the rules give its
-// tenant and sender domain, else the default pool.
-std::variant<std::string, HttpResponse> choose_pool(const json& request, const InjectionApiConfig& cfg,
-                                                    const std::string& tenant, const PreparedMessage& message,
-                                                    const std::string& field) {
-  std::string requested;
-  if (auto it = request.find(kMessageForApi("pool").name); it != request.end()) {
-    if (!it->is_string() || it->get_ref<const std::string&>().empty())
-      return error_response(400, "invalid_field", "pool must be the name of a configured IP pool", field);
-    requested = it->get<std::string>();
-  }
-  const auto at = message.envelope_from.rfind('@');
-  const std::string_view sender_domain =
-      at == std::string::npos ? std::string_view() : std::string_view(message.envelope_from).substr(at + 1);
-  const delivery::Pool* pool = delivery::choose_pool(cfg.pools, requested, tenant, sender_domain);
-  if (!pool) {
-    if (!requested.empty())
-      return error_response(400, "unknown_pool", "no IP pool named \"" + requested.substr(0, 64) + "\"", field);
-    return error_response(503, "no_pool", "no IP pool is configured for this message");
-  }
-  return pool->name;
-}
-
-// Validates one message request; an error's field is prefixed with `field_prefix`.
+// Validates one message request (api/message_intake.hpp); an error's field is prefixed with
+// `field_prefix`.
 std::variant<Prepared, HttpResponse> prepare(const json& request, const InjectionApiConfig& cfg,
                                              const std::string& tenant, const std::string& field_prefix) {
-  const PrepareOptions& opts = cfg.prepare;
-  auto located = [&](const std::string& field) {
-    if (field_prefix.empty()) return field;
-    return field.empty() ? field_prefix : field_prefix + "." + field;
-  };
-  PrepareResult result;
-  try {
-    result = prepare_message(request, opts, kMessageForApi.names());
-  } catch (const json::exception& e) {
-    // A field of an unexpected JSON type that validation let through: still the client's input.
-    return error_response(400, "invalid_field", std::string("invalid request: ") + e.what(), located(""));
-  }
-  if (auto* err = std::get_if<PrepareError>(&result)) {
-    const int status = (err->http_status >= 400 && err->http_status <= 499) ? err->http_status : 400;
-    std::string message = field_prefix.empty() ? err->message : field_prefix + ": " + err->message;
-    return error_response(status, err->code, message, located(err->field));
-  }
-  auto& message = std::get<PreparedMessage>(result);
-  auto pool = choose_pool(request, cfg, tenant, message, located("pool"));
-  if (auto* err = std::get_if<HttpResponse>(&pool)) return std::move(*err);
-  return Prepared{std::move(message), std::get<std::string>(std::move(pool))};
+  auto result = prepare_request(request, cfg.prepare, cfg.pools, tenant, field_prefix);
+  if (auto* err = std::get_if<IntakeError>(&result)) return error_response(err->status, err->code, err->message, err->field);
+  return std::get<Prepared>(std::move(result));
 }
 
 // Answers one HTTP request when the spool has answered its batch; if the spool drops the batch

@@ -28,6 +28,7 @@
 
 #include <caf/actor.hpp>
 
+#include "api/message_intake.hpp"
 #include "net/http_server.hpp"
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
@@ -40,16 +41,6 @@ class SuppressionList;
 namespace volley::api {
 
 class DiskGuard;
-
-// A recipient left out at injection because its address is on its tenant's suppression list:
-// what an event about it needs.
-struct SuppressedRecipient {
-  std::string message_id, rcpt_id, recipient, tenant, campaign, pool;
-  std::vector<std::string> tags;
-  std::string metadata_json;
-  std::string reason;  // the suppression entry's
-  std::int64_t at_ms = 0;
-};
 
 // What a status lookup found: the JSON to answer and the tenant it belongs to.
 struct StatusFound {

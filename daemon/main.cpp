@@ -47,6 +47,7 @@
 #include "core/util/address_domain.hpp"
 #include "daemon/dkim_setup.hpp"
 #include "daemon/doctor_setup.hpp"
+#include "daemon/submission_setup.hpp"
 #include "daemon/tls_reporting_setup.hpp"
 
 #ifndef VOLLEY_VERSION
@@ -356,6 +357,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
       for (const auto& o : outcomes) caf::anon_send(metrics_actor, outcome_atom::value, o);
       caf::anon_send(events, report_atom::value, std::move(outcomes));
     };
+    auto submission = make_submission(cfg, api_cfg);  // [submission]: SMTP for applications
     api::SuppressionApiConfig suppression_cfg;
     suppression_cfg.list = suppressions;
     suppression_cfg.disk_guard = disk_guard;
@@ -415,11 +417,14 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
       }
     }
 
+    if (rc == 0 && submission) rc = submission->start(io);
+
     // On this thread; the io thread keeps serving.
     if (rc == 0) wait_for_shutdown(signals, signals_io);
 
     http.stop();
     if (smtp_in) smtp_in->stop();
+    if (submission) submission->stop();
     if (signer) caf::anon_send_exit(signer, caf::exit_reason::user_shutdown);
     disk_guard->stop();
     // Reports still being matched answer 451 to their senders, who send them again.
@@ -472,8 +477,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ed25519", "rsa2048"}));
   keygen->add_option("--out", keygen_out, "Directory for <domain>.<selector>.pem")->required();
   volley::DoctorCommand doctor(app);  // volleyd doctor --config FILE [--json]
+  auto* hash_password = app.add_subcommand("hash-password", "Read a password on stdin, print its hash for [[submission_user]]");
   CLI11_PARSE(app, argc, argv);
   if (doctor.chosen()) return doctor.run();
+  if (*hash_password) return volley::run_hash_password();
   if (*keygen) return volley::run_dkim_keygen(keygen_domain, keygen_selector, keygen_algorithm, keygen_out);
 
   if (print_default) {

@@ -83,11 +83,14 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
         executor_(socket.get_executor()),
         socket_(std::move(socket)),
         deadline_(executor_),
+        delay_(executor_),
         sm_(shared_->smtp),
         admitted_(admitted) {
     error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
     peer_ = ec ? "?" : endpoint_text(peer);
+    if (shared_->options.policy)
+      policy_ = shared_->options.policy(SmtpSessionInfo{peer_, ec ? std::string() : peer.address().to_string()});
   }
 
   void start() {
@@ -96,9 +99,11 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
       self->socket_.set_option(tcp::no_delay(true), ec);  // replies are small; Nagle would hold them
       std::optional<smtp::Reply> refusal;
       if (!self->admitted_) {
-        spdlog::warn("smtp_in: {} refused: {} connections open", self->peer_, self->shared_->options.max_connections);
+        spdlog::warn("{}: {} refused: {} connections open", self->shared_->options.log_name, self->peer_, self->shared_->options.max_connections);
         refusal = smtp::Reply::synthetic(421, "4.7.0", self->shared_->options.hostname + " Too many connections, try again later");
       }
+      if (self->opts().implicit_tls)
+        return self->handshake(std::optional<std::optional<smtp::Reply>>(std::in_place, std::move(refusal)));
       self->sm_.start(std::move(refusal));
       self->arm(self->shared_->options.command_timeout);
       self->pump();
@@ -112,6 +117,13 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
       self->sm_.close_session(smtp::Reply::synthetic(421, "4.3.2", self->shared_->options.hostname + " Service shutting down"));
       self->arm(std::min<Clock::duration>(kStopGrace, self->shared_->options.command_timeout));
       self->pump();
+    });
+  }
+
+  // From any thread: the policy's answer to request `generation`, sent after `delay`.
+  void post_reply(std::uint64_t generation, std::optional<smtp::Reply> reply, std::chrono::milliseconds delay) {
+    net::post(executor_, [self = shared_from_this(), generation, reply = std::move(reply), delay]() mutable {
+      self->on_reply(generation, std::move(reply), delay);
     });
   }
 
@@ -136,6 +148,21 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     std::atomic<bool> answered{false};
   };
 
+  // The same for a policy's answer: answers once; a 451 if dropped.
+  struct ReplyState {
+    ReplyState(std::weak_ptr<InboundSession> s, std::uint64_t g) : session(std::move(s)), generation(g) {}
+    ~ReplyState() {
+      answer(smtp::Reply::synthetic(451, "4.3.0", "Request was not processed, try again later"), {});
+    }
+    void answer(std::optional<smtp::Reply> reply, std::chrono::milliseconds delay) {
+      if (answered.exchange(true, std::memory_order_acq_rel)) return;
+      if (auto s = session.lock()) s->post_reply(generation, std::move(reply), delay);
+    }
+    std::weak_ptr<InboundSession> session;
+    std::uint64_t generation;
+    std::atomic<bool> answered{false};
+  };
+
   const SmtpListenerOptions& opts() const { return shared_->options; }
 
   void pump() {
@@ -146,14 +173,18 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
         if (auto* s = std::get_if<smtp::Send>(&a)) {
           out_ += s->bytes;
           ++replies_;
-        } else if (std::holds_alternative<smtp::MailRequest>(a)) {
-          if (!refused_for_storage()) sm_.answer();  // any sender, the null one included: bounces come from <>
+        } else if (auto* mail = std::get_if<smtp::MailRequest>(&a)) {
+          if (refused_for_storage()) continue;
+          if (policy_) sm_.answer(policy_->mail(*mail)); else sm_.answer();  // any sender: bounces come from <>
         } else if (auto* r = std::get_if<smtp::RcptRequest>(&a)) {
-          if (!refused_for_storage()) on_rcpt(*r);
+          if (refused_for_storage()) continue;
+          if (policy_) sm_.answer(policy_->rcpt(*r)); else on_rcpt(*r);
         } else if (auto* m = std::get_if<smtp::MessageRequest>(&a)) {
-          if (!refused_for_storage()) on_message(*m);
+          if (!refused_for_storage()) policy_ ? on_policy_message(*m) : on_message(*m);
+        } else if (auto* auth = std::get_if<smtp::AuthRequest>(&a)) {
+          on_auth(*auth);
         } else if (auto* f = std::get_if<smtp::Refused>(&a)) {
-          spdlog::debug("smtp_in: {} {} refused: {}", peer_, f->command.empty() ? "command" : f->command, f->reply);
+          spdlog::debug("{}: {} {} refused: {}", opts().log_name, peer_, f->command.empty() ? "command" : f->command, f->reply);
         } else if (std::holds_alternative<smtp::StartTls>(a)) {
           tls_wanted_ = true;
         } else if (std::holds_alternative<smtp::Hangup>(a)) {
@@ -176,7 +207,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
 
   void on_rcpt(const smtp::RcptRequest& r) {
     if (smtp::inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
-    spdlog::warn("smtp_in: {} (helo {}) relay attempt refused: RCPT TO:<{}>", peer_, sm_.helo_name(), r.forward_path);
+    spdlog::warn("{}: {} (helo {}) relay attempt refused: RCPT TO:<{}>", opts().log_name, peer_, sm_.helo_name(), r.forward_path);
     sm_.answer(smtp::Reply::synthetic(550, "5.7.1", "Relaying denied"));
   }
 
@@ -193,26 +224,64 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     try {
       shared_->handler(std::move(msg), [state](bool ok, std::string text) { state->answer(ok, std::move(text)); });
     } catch (const std::exception& e) {
-      spdlog::error("smtp_in: message handler threw: {}", e.what());
+      spdlog::error("{}: message handler threw: {}", opts().log_name, e.what());
       state->answer(false, "Local error in processing");
     } catch (...) {
-      spdlog::error("smtp_in: message handler threw");
+      spdlog::error("{}: message handler threw", opts().log_name);
       state->answer(false, "Local error in processing");
     }
+  }
+
+  // A request the policy answers later: the session waits, as for the handler's answer.
+  std::shared_ptr<ReplyState> await_policy() {
+    awaiting_handler_ = true;
+    in_data_phase_ = false;
+    arm(opts().command_timeout);
+    return std::make_shared<ReplyState>(weak_from_this(), ++generation_);
+  }
+
+  void on_auth(smtp::AuthRequest& request) {
+    summary_ = "AUTH " + request.mechanism;
+    auto state = await_policy();
+    policy_->auth(std::move(request), [state](std::optional<smtp::Reply> reply, std::chrono::milliseconds delay) {
+      state->answer(std::move(reply), delay);
+    });
+  }
+
+  void on_policy_message(smtp::MessageRequest& m) {
+    summary_ = fmt::format("from=<{}> rcpts={} size={}{}", m.reverse_path, fmt::join(m.recipients, ","),
+                           m.content.size(), sm_.tls_active() ? " tls" : "");
+    auto state = await_policy();
+    policy_->message(std::move(m), [state](std::optional<smtp::Reply> reply) { state->answer(std::move(reply), {}); });
+  }
+
+  void on_reply(std::uint64_t generation, std::optional<smtp::Reply> reply, std::chrono::milliseconds delay) {
+    if (done_ || !awaiting_handler_ || generation != generation_) return;  // late, or after a timeout
+    if (delay.count() > 0) {
+      delay_.expires_after(delay);
+      delay_.async_wait([self = shared_from_this(), generation, reply = std::move(reply)](error_code ec) mutable {
+        if (!ec) self->on_reply(generation, std::move(reply), {});
+      });
+      return;
+    }
+    awaiting_handler_ = false;
+    sm_.answer(std::move(reply));
+    arm(opts().command_timeout);
+    pump();
   }
 
   void on_answer(std::uint64_t generation, bool ok, std::string text) {
     if (done_ || !awaiting_handler_ || generation != generation_) return;  // late, or after a timeout
     awaiting_handler_ = false;
     if (ok) {
-      spdlog::info("smtp_in: accepted message from {} (helo {}): {}", peer_, sm_.helo_name(), summary_);
+      spdlog::info("{}: accepted message from {} (helo {}): {}", opts().log_name, peer_, sm_.helo_name(), summary_);
       sm_.answer();
     } else {
       if (text.empty()) text = "Temporary failure, try again later";
       if (text.size() > kMaxAnswerText) text.resize(kMaxAnswerText);
       // One line, in the reply and in the log alike.
       std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }, ' ');
-      spdlog::info("smtp_in: deferred message from {} (helo {}): {}: {}", peer_, sm_.helo_name(), summary_, text);
+      spdlog::info("{}: deferred message from {} (helo {}): {}: {}", opts().log_name, peer_, sm_.helo_name(), summary_, text);
       sm_.answer(smtp::Reply::synthetic(451, "4.3.0", std::move(text)));
     }
     arm(opts().command_timeout);
@@ -268,19 +337,22 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     if (tls_wanted_) handshake();
   }
 
-  void handshake() {
+  // STARTTLS (the machine asked), or implicit TLS before the greeting (`greeting` then holds
+  // what start() would have been given).
+  void handshake(std::optional<std::optional<smtp::Reply>> greeting = std::nullopt) {
     tls_wanted_ = false;
     handshaking_ = true;
     tls_.emplace(socket_, *shared_->tls);
     arm(opts().command_timeout);
-    tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+    tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this(), greeting](error_code ec) mutable {
       self->handshaking_ = false;
       if (self->done_) return;
       if (ec) {
-        spdlog::info("smtp_in: {} TLS handshake failed: {}", self->peer_, ec.message());
+        spdlog::info("{}: {} TLS handshake failed: {}", self->opts().log_name, self->peer_, ec.message());
         return self->finish("TLS handshake failed");
       }
       self->sm_.on_tls_established();
+      if (greeting) self->sm_.start(std::move(*greeting));
       self->arm(self->opts().command_timeout);
       self->pump();
     });
@@ -316,14 +388,14 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   void on_deadline() {
     if (awaiting_handler_) {
       awaiting_handler_ = false;
-      spdlog::warn("smtp_in: message from {} not answered in time: {}", peer_, summary_);
+      spdlog::warn("{}: message from {} not answered in time: {}", opts().log_name, peer_, summary_);
       sm_.answer(smtp::Reply::synthetic(451, "4.3.0", "Timed out processing the message, try again later"));
       arm(opts().command_timeout);
       return pump();
     }
     // Already saying goodbye, or in a handshake (no way to send a reply): just close.
     if (hangup_ || handshaking_ || sm_.closed()) return finish("timeout");
-    spdlog::info("smtp_in: {} (helo {}) timed out", peer_, sm_.helo_name());
+    spdlog::info("{}: {} (helo {}) timed out", opts().log_name, peer_, sm_.helo_name());
     sm_.close_session(smtp::Reply::synthetic(421, "4.4.2", opts().hostname + " Timeout, closing connection"));
     arm(opts().command_timeout);
     pump();
@@ -336,12 +408,13 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     deadline_.cancel();
+    delay_.cancel();
     {
       std::lock_guard lock(shared_->mu);
       shared_->live.erase(this);
       if (admitted_) --shared_->admitted;
     }
-    spdlog::debug("smtp_in: {} session ended: {}", peer_, reason);
+    spdlog::debug("{}: {} session ended: {}", opts().log_name, peer_, reason);
   }
 
   std::shared_ptr<ListenerShared> shared_;
@@ -349,7 +422,9 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_
   net::steady_timer deadline_;
+  net::steady_timer delay_;  // a failed AUTH's reply waits on it
   smtp::SmtpServer sm_;
+  std::unique_ptr<SmtpSessionPolicy> policy_;  // null: the bounce listener's own rules
   std::string peer_;
   bool admitted_;
   bool reading_ = false;
@@ -376,11 +451,14 @@ struct SmtpListener::Impl {
     s.hostname = options.hostname;
     s.max_message_size = options.max_message_size;
     s.max_recipients = options.max_recipients;
+    s.auth = s.chunking = static_cast<bool>(options.policy);
     shared->options = std::move(options);
     shared->handler = std::move(handler);
     Acceptor::Options o;
     o.name = "SMTP listener";
-    o.on_error = [](const error_code& ec) { spdlog::warn("smtp_in: accept failed: {}", ec.message()); };
+    o.on_error = [name = shared->options.log_name](const error_code& ec) {
+      spdlog::warn("{}: accept failed: {}", name, ec.message());
+    };
     acceptor = Acceptor::make(io, std::move(o), [shared = shared](tcp::socket socket) { admit(shared, std::move(socket)); });
   }
 
@@ -415,14 +493,17 @@ void SmtpListener::start(const HostPort& listen) {
   smtp::SmtpServer probe(shared.smtp);  // throws now on a hostname or limit the machine refuses
   if (!o.tls_certificate_file.empty() || !o.tls_private_key_file.empty()) {
     shared.tls = make_server_tls_context(o.tls_certificate_file, o.tls_private_key_file);
-    shared.smtp.starttls = true;
+    shared.smtp.starttls = !o.implicit_tls;
   }
-  if (shared.domains.empty()) spdlog::warn("smtp_in: no accept_domains: every recipient will be refused");
+  if (o.implicit_tls && !shared.tls) throw std::runtime_error(o.log_name + ": implicit TLS needs a certificate and a key");
+  if (shared.domains.empty() && !o.policy)
+    spdlog::warn("{}: no accept_domains: every recipient will be refused", o.log_name);
 
   const auto endpoint = Acceptor::resolve(impl_->io, listen.host, listen.port);
   if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + listen.host + "'");
   const auto bound = impl_->acceptor->listen(*endpoint, listen.to_string());
-  spdlog::info("smtp_in: listening on {}{}", endpoint_text(bound), shared.tls ? " (STARTTLS)" : "");
+  spdlog::info("{}: listening on {}{}", o.log_name, endpoint_text(bound),
+               o.implicit_tls ? " (implicit TLS)" : shared.tls ? " (STARTTLS)" : "");
   impl_->acceptor->start();
 }
 

@@ -14,10 +14,20 @@
 #include <string>
 #include <vector>
 #include "core/config/config.hpp"
+#include "core/smtp/reply.hpp"
 
 namespace boost::asio {
 class io_context;
 }
+
+namespace volley::smtp {
+// core/smtp/server.hpp's requests; that header is not included here, as it clashes with the
+// SMTP client's (core/smtp/client.hpp) in a file that includes both.
+struct AuthRequest;
+struct MailRequest;
+struct RcptRequest;
+struct MessageRequest;
+}  // namespace volley::smtp
 
 namespace volley {
 
@@ -37,6 +47,28 @@ struct InboundMessage {
 // arriving after its session ended does nothing.
 using InboundHandler =
     std::function<void(InboundMessage&&, std::function<void(bool ok, std::string text)> answer)>;
+
+// A listener that takes more than bounces (the submission listener, api/submission.hpp) decides
+// each step of a session itself: one policy per session, made when the session is accepted,
+// called on the session's strand and destroyed with it. Answers may come from any thread, once;
+// nullopt accepts with the standard reply; a reply that is dropped uncalled gives a 451.
+class SmtpSessionPolicy {
+ public:
+  using Answer = std::function<void(std::optional<smtp::Reply>)>;
+  // delay: how long the session waits before it sends the reply (a failed AUTH), without
+  // blocking anything.
+  using AuthAnswer = std::function<void(std::optional<smtp::Reply>, std::chrono::milliseconds delay)>;
+  virtual ~SmtpSessionPolicy() = default;
+  virtual void auth(smtp::AuthRequest&& request, AuthAnswer answer) = 0;
+  virtual std::optional<smtp::Reply> mail(const smtp::MailRequest& request) = 0;
+  virtual std::optional<smtp::Reply> rcpt(const smtp::RcptRequest& request) = 0;
+  virtual void message(smtp::MessageRequest&& request, Answer answer) = 0;
+};
+struct SmtpSessionInfo {
+  std::string peer;     // "ip:port"
+  std::string address;  // the client's IP address alone
+};
+using SmtpPolicyFactory = std::function<std::unique_ptr<SmtpSessionPolicy>(const SmtpSessionInfo& session)>;
 
 struct SmtpListenerOptions {
   std::string hostname = "localhost";
@@ -58,6 +90,11 @@ struct SmtpListenerOptions {
   // While it answers true (the disk is (nearly) full: api/disk_guard), MAIL, RCPT and the end of
   // DATA answer 452 4.3.1 (empty: never). Called on the io thread; must not block.
   std::function<bool()> refuse_for_storage;
+  // Set: every session's MAIL, RCPT, AUTH and messages go to its policy (accept_domains and the
+  // InboundHandler are not used); AUTH PLAIN/LOGIN is offered once TLS is up, and CHUNKING.
+  SmtpPolicyFactory policy;
+  bool implicit_tls = false;       // TLS from the first byte (RFC 8314), no STARTTLS
+  std::string log_name = "smtp_in";  // the prefix of its log lines
 };
 
 class SmtpListener {

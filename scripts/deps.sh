@@ -12,6 +12,8 @@ PACKAGES=(
   zlib1g-dev
   # the doctor's SPF evaluation (RFC 7208) and the Public Suffix List for DMARC org domains
   libspf2-dev publicsuffix
+  # SMTP submission: [[submission_user]] password hashes (crypt_rn: yescrypt, sha512-crypt)
+  libcrypt-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating

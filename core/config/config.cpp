@@ -12,6 +12,7 @@
 
 #include "core/config/dkim_config.hpp"
 #include "core/config/feedback_config.hpp"
+#include "core/config/submission_config.hpp"
 #include "core/config/pool_config.hpp"
 #include "core/config/shaping_config.hpp"
 #include "core/config/toml_reader.hpp"
@@ -32,7 +33,8 @@ constexpr double kMaxMinFreePercent = 90;
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
-                                              "metrics", "tls", "dkim", "tls_reporting"};
+                                              "metrics", "tls", "dkim", "tls_reporting",
+                                              "submission", "submission_user"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -253,6 +255,10 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* n = root.get("dkim"))
     for_each_table(*n, "dkim", "[[dkim]]", "domain, selector, key_file and options", problems,
                    [&](const toml::table& t) { read_dkim(t, config.dkim, problems); });
+  if (const auto* t = section(root, "submission", problems)) read_submission(*t, config.submission, problems);
+  if (const auto* n = root.get("submission_user"))
+    for_each_table(*n, "submission_user", "[[submission_user]]", "name, password_hash, tenant and sender_domains",
+                   problems, [&](const toml::table& t) { read_submission_user(t, config.submission_users, problems); });
   if (const auto* n = root.get("api_key"))
     for_each_table(*n, "api_key", "[[api_key]]", "name, key_sha256, tenant and admin", problems,
                    [&](const toml::table& t) { read_api_key(t, config.api_keys, problems); });
@@ -260,6 +266,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   config.ip_pools =
       read_pools(root, delivery.default_pool, delivery.default_pool_node, config.delivery.ehlo_name, problems);
   config.shaping = read_shaping(section(root, "shaping", problems), delivery.limits, config.ip_pools, problems);
+  check_submission(root, config, problems);
 
   for (auto&& [key, node] : root) {
     auto name = key.str();

@@ -217,6 +217,37 @@ struct Config {
   };
   std::vector<Dkim> dkim;
 
+  // [submission] and [[submission_user]]: the SMTP submission listener (RFC 6409) for
+  // applications that send through SMTP. Off unless `listen` or `implicit_tls_listen` is set.
+  struct Submission {
+    static constexpr std::size_t kDefaultMaxMessageSize = 25 * 1024 * 1024;
+    static constexpr std::size_t kDefaultMaxConnections = 100;
+    static constexpr std::chrono::seconds kDefaultTimeout{300};
+    static constexpr std::chrono::seconds kDefaultAuthLockout{900};
+    std::optional<HostPort> listen;               // STARTTLS
+    std::optional<HostPort> implicit_tls_listen;  // TLS from the first byte (RFC 8314)
+    std::string hostname = system_hostname();
+    std::string tls_certificate, tls_private_key;  // required once a listener is set
+    std::size_t max_message_size = kDefaultMaxMessageSize;
+    std::size_t max_connections = kDefaultMaxConnections;
+    std::chrono::seconds timeout = kDefaultTimeout;  // per command, and for the whole DATA phase x2
+    std::vector<std::string> trusted_networks;      // CIDRs that may submit without AUTH
+    std::string trusted_tenant = "default";         // the tenant of mail submitted without AUTH
+    std::chrono::seconds auth_lockout = kDefaultAuthLockout;  // after 5 failed AUTHs in a row
+    friend bool operator==(const Submission&, const Submission&) = default;
+  } submission;
+  struct SubmissionUser {
+    std::string name;           // the AUTH user name
+    std::string password_hash;  // crypt(3): yescrypt ($y$) or sha512-crypt ($6$)
+    std::string tenant = "default";
+    std::vector<std::string> sender_domains;  // MAIL FROM and From: within these (lower case)
+    std::string pool;                          // "": the pool rules choose
+    delivery::Rate max_messages;               // per user; unlimited by default
+    std::size_t max_recipients = 100;          // per message
+    friend bool operator==(const SubmissionUser&, const SubmissionUser&) = default;
+  };
+  std::vector<SubmissionUser> submission_users;
+
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 
   friend bool operator==(const Config&, const Config&) = default;

@@ -302,7 +302,31 @@ std::string default_config_toml() {
        "#   MIME-Version, Content-Type, Content-Transfer-Encoding, Reply-To, List-Unsubscribe(-Post), ...\n"
        "# over_sign = [\"From\", \"Subject\", \"List-Unsubscribe\", \"List-Unsubscribe-Post\"]\n"
        "# expiration = \"7d\"  # absent: signatures do not expire\n"
-       "# tenant = \"acme\"  # absent: every tenant's mail\n";
+       "# tenant = \"acme\"  # absent: every tenant's mail\n"
+       "\n"
+       "# SMTP submission (RFC 6409) for applications that send through SMTP; off unless listen or\n"
+       "# implicit_tls_listen is set. AUTH PLAIN/LOGIN only over TLS (README: Sending through SMTP).\n"
+       "[submission]\n"
+       "# listen = \"127.0.0.1:587\"  # STARTTLS\n"
+       "# implicit_tls_listen = \"127.0.0.1:465\"  # TLS from the first byte (RFC 8314)\n"
+       "hostname = " + str(c.submission.hostname) + "\n"
+       "# tls_certificate = \"/etc/volley/tls/fullchain.pem\"  # required with a listener\n"
+       "# tls_private_key = \"/etc/volley/tls/privkey.pem\"\n"
+       "max_message_size = " + str(format_byte_size(c.submission.max_message_size)) + "\n"
+       "max_connections = " + num(c.submission.max_connections) + "\n"
+       "timeout = " + dur(c.submission.timeout) + "  # per command; the DATA phase gets twice this\n"
+       "trusted_networks = []  # CIDRs that may submit without AUTH (like Postfix mynetworks)\n"
+       "trusted_tenant = " + str(c.submission.trusted_tenant) + "  # the tenant of mail submitted without AUTH\n"
+       "auth_lockout = " + dur(c.submission.auth_lockout) + "  # an address after 5 failed AUTHs in a row\n"
+       "\n"
+       "# [[submission_user]]\n"
+       "# name = \"newsletter-app\"\n"
+       "# password_hash = \"$y$j9T$Xt6MbadhkMSBugYcob5OxoPGoxKpEPJxcCqJET39le1$nirZwyansYHgX6M//P41lWQmoCKLLDWc2qzOR79xrW4\"  # volleyd hash-password\n"
+       "# tenant = \"acme\"\n"
+       "# sender_domains = [\"acme.example\"]  # MAIL FROM and From: must be in these\n"
+       "# pool = \"acme\"  # a [[pool]]; absent: the pool rules choose\n"
+       "# max_messages = \"1000/h\"  # absent: unlimited; beyond: 451\n"
+       "# max_recipients = 100  # per message; beyond: 452\n";
   return t;
 }
 

@@ -16,6 +16,8 @@ constexpr seconds kDay{24 * 3600};
 constexpr std::size_t kMaxGreylistDelays = 20;
 constexpr std::size_t kMaxSuffixes = 32;
 
+}  // namespace
+
 Parse<delivery::Rate> rate() {
   return [](const toml::node& node, delivery::Rate* out, std::string* why) {
     const auto* s = node.as_string();
@@ -30,6 +32,8 @@ Parse<delivery::Rate> rate() {
     return true;
   };
 }
+
+namespace {
 
 Parse<tls::Mode> tls_mode() {
   return [](const toml::node& node, tls::Mode* out, std::string* why) {

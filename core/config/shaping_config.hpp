@@ -19,6 +19,9 @@ struct LimitsLayer {
   const toml::table* table = nullptr;
 };
 
+// A rate ("100/s", "2000/h", "unlimited"), as every limit key reads one.
+Parse<delivery::Rate> rate();
+
 // The limit keys of r's table. [delivery] accepts only those it had before [shaping] existed,
 // and greylist_retry.
 LimitsLayer read_limits(TableReader& r, bool delivery_table);

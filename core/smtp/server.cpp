@@ -6,102 +6,16 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/smtp/command_syntax.hpp"
+#include "core/smtp/sasl.hpp"
 #include "core/util/utf8.hpp"
 #include "core/util/ascii.hpp"
 
 namespace volley::smtp {
 
+using namespace command_syntax;
+
 namespace {
-
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && util::ascii_iequals(s.substr(0, prefix.size()), prefix);
-}
-
-// Control characters have no place in a command line: NUL and bare CR smuggle, the rest are
-// binary noise. TAB is let through as ordinary text.
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return (c < 0x20 && c != '\t') || c == 0x7F;
-  });
-}
-
-bool non_ascii(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool parse_number(std::string_view s, std::uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && end == s.data() + s.size();
-}
-
-// "<path> params" after "FROM:" or "TO:". The path may hold a quoted local part with '>' or
-// spaces in it; a source route ("<@a,@b:user@c>", RFC 5321 §4.1.2) is accepted and dropped.
-struct PathAndParams {
-  std::string_view path;
-  std::string_view params;
-};
-std::optional<PathAndParams> split_path(std::string_view s) {
-  s = trim(s);
-  if (s.empty() || s.front() != '<') return std::nullopt;
-  bool quoted = false;
-  std::size_t i = 1;
-  for (; i < s.size(); ++i) {
-    if (quoted && s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      quoted = !quoted;
-    } else if (!quoted && s[i] == '>') {
-      break;
-    }
-  }
-  if (i >= s.size()) return std::nullopt;
-  PathAndParams out{s.substr(1, i - 1), s.substr(i + 1)};
-  if (!out.params.empty() && out.params.front() != ' ') return std::nullopt;
-  if (!out.path.empty() && out.path.front() == '@') {
-    const auto colon = out.path.find(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    out.path.remove_prefix(colon + 1);
-  }
-  return out;
-}
-
-// local@domain, both present, no bare spaces. Deliberately loose beyond that: the owner judges
-// addresses; the machine only refuses what cannot be one.
-bool plausible_mailbox(std::string_view p) {
-  const auto at = p.rfind('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 == p.size()) return false;
-  const auto domain = p.substr(at + 1);
-  if (domain.find_first_of(" \"<>") != std::string_view::npos) return false;
-  const auto local = p.substr(0, at);
-  if (local.front() == '"') return local.size() >= 2 && local.back() == '"';
-  return local.find_first_of(" <>") == std::string_view::npos;
-}
-
-// The next space-separated word of `s`, removed from it.
-std::string_view next_word(std::string_view& s) {
-  s = trim(s);
-  const auto sp = s.find(' ');
-  const auto word = s.substr(0, sp);
-  s.remove_prefix(sp == std::string_view::npos ? s.size() : sp);
-  return word;
-}
-
-// Reply text from the owner goes on the wire: no line ends or other controls in it.
-void append_sanitized(std::string& out, std::string_view text) {
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    out += (c < 0x20 || c == 0x7F) ? ' ' : ch;
-  }
-}
 
 // Where the DATA scanner stands (RFC 5321 §4.5.2). Only CRLF ends a line: a dot after a bare LF
 // is content, so "<LF>.<LF>" and "<LF>.<CR><LF>" never end the message (SMTP smuggling).
@@ -114,7 +28,7 @@ enum class DataState {
 };
 
 enum class Mode { unstarted, command, data, bdat, tls, closed };
-enum class Pending { none, hello, mail, rcpt, data, message };
+enum class Pending { none, hello, mail, rcpt, data, message, auth };
 
 }  // namespace
 
@@ -131,6 +45,8 @@ struct SmtpServer::Impl {
   std::string helo;
   bool esmtp = false;
   bool tls = false;
+  bool authenticated = false;
+  std::optional<SaslExchange> sasl;  // an AUTH exchange waiting for the client's next line
 
   // Transaction.
   bool has_mail = false;
@@ -313,6 +229,8 @@ struct SmtpServer::Impl {
           if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
           if (l.size() > opts.max_line_length) {
             line_too_long();
+          } else if (sasl) {
+            sasl_line(l);
           } else {
             command(l);
           }
@@ -329,7 +247,10 @@ struct SmtpServer::Impl {
     return pos;
   }
 
-  void line_too_long() { error("", 500, "5.5.6", "Line too long"); }
+  void line_too_long() {
+    sasl.reset();
+    error("", 500, "5.5.6", "Line too long");
+  }
 
   // ---- content ----
 
@@ -489,6 +410,7 @@ struct SmtpServer::Impl {
       return reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery");
     }
     if (util::ascii_iequals(verb, "STARTTLS")) return starttls(args);
+    if (util::ascii_iequals(verb, "AUTH") && opts.auth) return auth(args);
     for (const char* known : {"EXPN", "HELP", "TURN", "ETRN", "AUTH", "ATRN"})
       if (util::ascii_iequals(verb, known)) return error(known, 502, "5.5.1", "Command not implemented");
     error("", 500, "5.5.2", "Command unrecognized");
@@ -522,6 +444,7 @@ struct SmtpServer::Impl {
     if (opts.smtputf8) caps.emplace_back("SMTPUTF8");
     if (opts.enhanced_status_codes) caps.emplace_back("ENHANCEDSTATUSCODES");
     if (opts.starttls && !tls) caps.emplace_back("STARTTLS");
+    if (opts.auth && tls) caps.emplace_back("AUTH PLAIN LOGIN");
     if (opts.chunking) caps.emplace_back("CHUNKING");
     std::string out = "250-" + opts.hostname + "\r\n";
     for (std::size_t i = 0; i < caps.size(); ++i) out += (i + 1 < caps.size() ? "250-" : "250 ") + caps[i] + "\r\n";
@@ -599,6 +522,42 @@ struct SmtpServer::Impl {
     return true;
   }
 
+  // AUTH mechanism [initial-response] (RFC 4954 §4).
+  void auth(std::string_view args) {
+    if (!tls) return refuse("AUTH", 530, "5.7.0", "Must issue a STARTTLS command first", true);
+    if (!esmtp) return error("AUTH", 503, "5.5.1", "Send EHLO first");
+    if (authenticated) return error("AUTH", 503, "5.5.1", "Already authenticated");
+    if (has_mail) return error("AUTH", 503, "5.5.1", "AUTH not permitted during a mail transaction");
+    const auto name = next_word(args);
+    const auto initial = next_word(args);
+    if (name.empty() || !trim(args).empty()) return error("AUTH", 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+    const auto mechanism = parse_sasl_mechanism(name);
+    if (!mechanism) return error("AUTH", 504, "5.5.4", "Unrecognized authentication type");
+    sasl.emplace(*mechanism);
+    sasl_step(sasl->start(initial.empty() ? std::nullopt : std::optional<std::string_view>(initial)));
+  }
+
+  void sasl_line(std::string_view l) { sasl_step(sasl->respond(l)); }
+
+  void sasl_step(SaslStep step) {
+    switch (step.kind) {
+      case SaslStep::Kind::challenge:
+        return emit<Send>("334 " + step.challenge + "\r\n");
+      case SaslStep::Kind::failed:
+        sasl.reset();
+        return error("AUTH", step.code, step.enhanced, step.text);
+      case SaslStep::Kind::done: {
+        const auto mechanism = sasl->mechanism();
+        sasl.reset();
+        pending = Pending::auth;
+        auto& c = step.credentials;
+        emit<AuthRequest>(std::string(sasl_mechanism_name(mechanism)), std::move(c.authzid), std::move(c.username),
+                          std::move(c.password));
+        return;
+      }
+    }
+  }
+
   // Called when the owner accepted a MAIL: the transaction is open.
   void open_transaction() {
     has_mail = true;
@@ -667,6 +626,10 @@ struct SmtpServer::Impl {
   }
 
   void tls_established() {
+    if (mode == Mode::unstarted) {  // implicit TLS: nothing to forget
+      tls = true;
+      return;
+    }
     if (mode != Mode::tls) return;
     // RFC 3207 §4.2: nothing learnt before the handshake survives it.
     tls = true;
@@ -706,6 +669,10 @@ struct SmtpServer::Impl {
         reset_transaction();
         if (r) send(*r); else reply(250, "2.0.0", "Message accepted");
         break;
+      case Pending::auth:
+        authenticated = accepted;
+        if (r) send(*r); else reply(235, "2.7.0", "Authentication successful");
+        break;
       case Pending::none:
         break;
     }
@@ -743,6 +710,7 @@ bool SmtpServer::in_data() const { return impl_->mode == Mode::data || impl_->mo
 std::uint64_t SmtpServer::data_bytes() const { return impl_->raw_bytes; }
 bool SmtpServer::closed() const { return impl_->mode == Mode::closed; }
 bool SmtpServer::tls_active() const { return impl_->tls; }
+bool SmtpServer::authenticated() const { return impl_->authenticated; }
 const std::string& SmtpServer::helo_name() const { return impl_->helo; }
 
 }  // namespace volley::smtp

@@ -62,8 +62,14 @@ struct StartTls {                     // write what came before, then do the TLS
   std::size_t discarded = 0;          // call on_tls_established(); bytes pipelined after
 };                                    // STARTTLS were dropped unread (injection defence)
 struct Hangup {};                     // write what came before, then close the connection
+struct AuthRequest {                  // with Options::auth, answer(): 2xx accepts the credentials
+  std::string mechanism;              // (235 by default), anything else refuses them (535, 454,
+  std::string authzid;                // 421); "PLAIN" or "LOGIN"; authzid "" when not given
+  std::string username;
+  std::string password;
+};
 using ServerAction = std::variant<Send, MailRequest, RcptRequest, MessageRequest, Refused, StartTls, Hangup,
-                                  HelloRequest, DataRequest>;
+                                  HelloRequest, DataRequest, AuthRequest>;
 
 class SmtpServer {
  public:
@@ -80,6 +86,9 @@ class SmtpServer {
     bool enhanced_status_codes = true;
     bool chunking = false;                          // BDAT (RFC 3030)
     bool starttls = false;                          // the owner can do a TLS handshake
+    // AUTH PLAIN and LOGIN (RFC 4954), offered and taken only once TLS is active (STARTTLS, or
+    // implicit TLS told by on_tls_established() before start()): before, AUTH gets 530 5.7.0.
+    bool auth = false;
     // Surface HELO/EHLO and the DATA command as requests, so the owner can refuse them too (a
     // test receiver does); otherwise the machine accepts them itself.
     bool ask_hello = false;
@@ -100,7 +109,9 @@ class SmtpServer {
   // standard replies (the extensions, 354) whatever 2xx (or 3xx for DATA) is given. Ignored when nothing is outstanding (a late
   // answer after close_session()).
   void answer(std::optional<Reply> reply = std::nullopt);
-  void on_tls_established();  // after StartTls: the session starts over, EHLO expected
+  // After StartTls: the session starts over, EHLO expected. Before start(): the connection is
+  // TLS from its first byte (RFC 8314 implicit TLS).
+  void on_tls_established();
   // The owner ends the session (idle timeout, shutdown): sends `reply` (a 421) and hangs up.
   void close_session(Reply reply);
 
@@ -112,6 +123,7 @@ class SmtpServer {
   std::uint64_t data_bytes() const;  // raw bytes of the current message's content so far
   bool closed() const;
   bool tls_active() const;
+  bool authenticated() const;     // an AuthRequest was answered with 2xx
   const std::string& helo_name() const;  // "" before HELO/EHLO
 
  private:

@@ -450,6 +450,9 @@ TEST_CASE("the commented examples of the default document are valid too") {
   CHECK(c.shaping.sources.size() == 1);
   REQUIRE(c.api_keys.size() == 1);
   CHECK(c.api_keys[0].tenant == "acme");
+  REQUIRE(c.submission_users.size() == 1);
+  CHECK(c.submission_users[0].pool == "acme");
+  CHECK(c.submission.listen);
 }
 
 TEST_CASE("sources, pools and pool rules") {
