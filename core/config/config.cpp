@@ -12,6 +12,7 @@
 
 #include "core/config/dkim_config.hpp"
 #include "core/config/feedback_config.hpp"
+#include "core/config/unsubscribe_config.hpp"
 #include "core/config/pool_config.hpp"
 #include "core/config/shaping_config.hpp"
 #include "core/config/toml_reader.hpp"
@@ -32,7 +33,8 @@ constexpr double kMaxMinFreePercent = 90;
 const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "delivery", "route",  "source",
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
-                                              "metrics", "tls", "dkim", "tls_reporting"};
+                                              "metrics", "tls", "dkim", "tls_reporting",
+                                              "unsubscribe"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -240,6 +242,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
     for_each_table(*n, "route", "[[route]]", "domain, host and port", problems,
                    [&](const toml::table& t) { read_route(t, config.routes, problems); });
   if (const auto* t = section(root, "smtp_in", problems)) read_smtp_in(*t, config.smtp_in, problems);
+  if (const auto* t = section(root, "unsubscribe", problems)) read_unsubscribe(*t, config, problems);
   if (const auto* t = section(root, "suppression", problems)) read_suppression(*t, config.suppression, problems);
   if (const auto* t = section(root, "events", problems)) read_events(*t, config.events, problems);
   if (const auto* t = section(root, "metrics", problems)) read_metrics(*t, config.metrics, problems);

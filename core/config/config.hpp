@@ -215,6 +215,15 @@ struct Config {
   };
   std::vector<Dkim> dkim;
 
+  // [unsubscribe]: one-click unsubscribe (RFC 8058, docs/unsubscribe.md). Off unless base_url
+  // is set: then mail with a campaign (or "list_unsubscribe": true) carries List-Unsubscribe.
+  struct Unsubscribe {
+    std::string base_url;             // "https://mta.example.com": scheme and host, no path
+    std::optional<HostPort> listen;   // its own plain-HTTP listener for /u/ only; the API listener serves /u/ too
+    std::string mailto_domain;        // "": no mailto; else taken on [smtp_in] (which must listen)
+    friend bool operator==(const Unsubscribe&, const Unsubscribe&) = default;
+  } unsubscribe;
+
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 
   friend bool operator==(const Config&, const Config&) = default;
