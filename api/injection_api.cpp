@@ -40,7 +40,7 @@ constexpr std::size_t kMaxStatusId = 128;
 
 // Members a message request has for this layer (prepare_message knows the rest), and the
 // members of a batch body: anything else is 400 unknown_field.
-constexpr volley::json::Members kMessageForApi{"pool"};
+constexpr volley::json::Members kMessageForApi{"pool", "list_unsubscribe"};
 constexpr volley::json::Members kBatch{"messages"};
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -95,6 +95,7 @@ bool valid_status_id(std::string_view id) {
 struct Prepared {
   PreparedMessage message;
   std::string pool;
+  unsubscribe::Plan unsubscribe;
 };
 
 // A validated message, turned into what the spool stores and what the client is told.
@@ -102,6 +103,7 @@ struct Accepted {
   std::optional<spool::NewMessage> message;  // nullopt: every recipient is suppressed
   json answer;
   std::vector<SuppressedRecipient> suppressed;
+  unsubscribe::Plan unsubscribe;
 };
 
 Accepted accept_message(Prepared&& ready, const std::string& tenant, const storage::SuppressionList* list) {
@@ -121,6 +123,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const stora
   rec.body_8bit = prepared.body_8bit;
   rec.needs_smtputf8 = prepared.needs_smtputf8;
   rec.pool = std::move(ready.pool);
+  out.unsubscribe = std::move(ready.unsubscribe);
 
   json recipients = json::array();
   spooled.recipients.reserve(prepared.recipients.size());
@@ -198,7 +201,9 @@ std::variant<Prepared, HttpResponse> prepare(const json& request, const Injectio
   auto& message = std::get<PreparedMessage>(result);
   auto pool = choose_pool(request, cfg, tenant, message, located("pool"));
   if (auto* err = std::get_if<HttpResponse>(&pool)) return std::move(*err);
-  return Prepared{std::move(message), std::get<std::string>(std::move(pool))};
+  auto plan = unsubscribe_plan(request, message, cfg.unsubscribe.get(), field_prefix);
+  if (auto* err = std::get_if<HttpResponse>(&plan)) return std::move(*err);
+  return Prepared{std::move(message), std::get<std::string>(std::move(pool)), std::get<unsubscribe::Plan>(std::move(plan))};
 }
 
 // Answers one HTTP request when the spool has answered its batch; if the spool drops the batch
@@ -317,7 +322,9 @@ class InjectionApi {
 
     auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant, cfg_.suppressions.get());
     auto batch = std::make_shared<InjectBatch>();
-    if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
+    if (accepted.message)
+      add_with_unsubscribe(std::move(*accepted.message), accepted.unsubscribe, cfg_.unsubscribe.get(), accepted.answer,
+                           batch->messages);
     submit(std::move(batch), std::get<std::string>(std::move(key)), req.body, dump(accepted.answer),
            std::move(accepted.suppressed), std::move(respond));
   }
@@ -359,7 +366,9 @@ class InjectionApi {
     std::vector<SuppressedRecipient> suppressed;
     for (auto& p : prepared) {
       auto accepted = accept_message(std::move(p), req.tenant, cfg_.suppressions.get());
-      if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
+      if (accepted.message)
+        add_with_unsubscribe(std::move(*accepted.message), accepted.unsubscribe, cfg_.unsubscribe.get(),
+                             accepted.answer, batch->messages);
       answers.push_back(std::move(accepted.answer));
       std::move(accepted.suppressed.begin(), accepted.suppressed.end(), std::back_inserter(suppressed));
     }
