@@ -88,6 +88,8 @@ struct Metrics {
   Family<Counter>& suppressed = counter(
       reg, "volley_suppressed_total",
       "Recipient messages not sent because the address is on the suppression list: one per recipient");
+  Family<Counter>& unsubscribes = counter(reg, "volley_unsubscribes_total",
+                                          "Unsubscribes (RFC 8058 one-click or mailto), by tenant and source");
   Family<Counter>& events = counter(reg, "volley_events_total",
                                     "Events emitted, by event type: one per recipient message and event");
   Family<Counter>& suppressions_added = counter(
@@ -237,6 +239,14 @@ struct Metrics {
     return *labelled.emplace(std::move(key), &family.Add({{name, value}})).first->second;
   }
 
+  // volley_unsubscribes_total{tenant,source}: source is the event's category.
+  Counter& unsubscribe(const std::string& tenant, const std::string& source) {
+    std::string key = std::string("unsubscribe") + '\0' + tenant + '\0' + source;
+    auto it = labelled.find(key);
+    if (it != labelled.end()) return *it->second;
+    return *labelled.emplace(std::move(key), &unsubscribes.Add({{"tenant", tenant}, {"source", source}})).first->second;
+  }
+
   void count(const Outcome& o) {
     by_label(events, "event", to_string(o.kind)).Increment();
     switch (o.kind) {
@@ -258,6 +268,7 @@ struct Metrics {
         return;
       case OutcomeKind::suppressed: outcome(suppressed, o, false).Increment(); return;
       case OutcomeKind::received: return;
+      case OutcomeKind::unsubscribe: unsubscribe(o.tenant, o.category).Increment(); return;
     }
     if (o.at_ms >= o.received_at_ms)
       delivery_hist.Observe(static_cast<double>(o.at_ms - o.received_at_ms) / 1000.0);

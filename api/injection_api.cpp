@@ -87,7 +87,11 @@ std::variant<Prepared, HttpResponse> prepare(const json& request, const Injectio
                                              const std::string& tenant, const std::string& field_prefix) {
   auto result = prepare_request(request, cfg.prepare, cfg.pools, tenant, field_prefix);
   if (auto* err = std::get_if<IntakeError>(&result)) return error_response(err->status, err->code, err->message, err->field);
-  return std::get<Prepared>(std::move(result));
+  auto& prepared = std::get<Prepared>(result);
+  auto plan = unsubscribe_plan(request, prepared.message, cfg.unsubscribe.get(), field_prefix);
+  if (auto* err = std::get_if<HttpResponse>(&plan)) return std::move(*err);
+  prepared.unsubscribe = std::get<unsubscribe::Plan>(std::move(plan));
+  return std::move(prepared);
 }
 
 // Answers one HTTP request when the spool has answered its batch; if the spool drops the batch
@@ -206,7 +210,9 @@ class InjectionApi {
 
     auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant, cfg_.suppressions.get());
     auto batch = std::make_shared<InjectBatch>();
-    if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
+    if (accepted.message)
+      add_with_unsubscribe(std::move(*accepted.message), accepted.unsubscribe, cfg_.unsubscribe.get(), accepted.answer,
+                           batch->messages);
     submit(std::move(batch), std::get<std::string>(std::move(key)), req.body, dump(accepted.answer),
            std::move(accepted.suppressed), std::move(respond));
   }
@@ -248,7 +254,9 @@ class InjectionApi {
     std::vector<SuppressedRecipient> suppressed;
     for (auto& p : prepared) {
       auto accepted = accept_message(std::move(p), req.tenant, cfg_.suppressions.get());
-      if (accepted.message) batch->messages.push_back(std::move(*accepted.message));
+      if (accepted.message)
+        add_with_unsubscribe(std::move(*accepted.message), accepted.unsubscribe, cfg_.unsubscribe.get(),
+                             accepted.answer, batch->messages);
       answers.push_back(std::move(accepted.answer));
       std::move(accepted.suppressed.begin(), accepted.suppressed.end(), std::back_inserter(suppressed));
     }

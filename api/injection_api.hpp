@@ -33,6 +33,7 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
 #include "core/config/config.hpp"
+#include "api/unsubscribe_injection.hpp"
 
 namespace volley::storage {
 class SuppressionList;
@@ -78,6 +79,8 @@ struct InjectionApiConfig {
   std::function<void(std::vector<SuppressedRecipient>)> on_suppressed;
   // While it says the disk is (nearly) full, injection answers 503 storage_full (null: never).
   std::shared_ptr<DiskGuard> disk_guard;
+  // [unsubscribe]: List-Unsubscribe headers (null: not configured; docs/unsubscribe.md).
+  std::shared_ptr<const UnsubscribeHeaders> unsubscribe;
 };
 
 Handler make_injection_handler(InjectionApiConfig config);

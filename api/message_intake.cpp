@@ -21,7 +21,7 @@ namespace {
 
 // Members a message request has for this layer (prepare_message knows the rest): anything else
 // is 400 unknown_field.
-constexpr volley::json::Members kMessageForApi{"pool"};
+constexpr volley::json::Members kMessageForApi{"pool", "list_unsubscribe"};
 
 IntakeError intake_error(int status, std::string code, std::string message, std::string field) {
   return IntakeError{status, std::move(code), std::move(message), std::move(field)};
@@ -94,6 +94,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const stora
   rec.body_8bit = prepared.body_8bit;
   rec.needs_smtputf8 = prepared.needs_smtputf8;
   rec.pool = std::move(ready.pool);
+  out.unsubscribe = std::move(ready.unsubscribe);
 
   json recipients = json::array();
   spooled.recipients.reserve(prepared.recipients.size());

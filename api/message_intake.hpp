@@ -15,6 +15,7 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/message/prepare.hpp"
 #include "core/spool/records.hpp"
+#include "core/unsubscribe/headers.hpp"
 
 namespace volley::storage {
 class SuppressionList;
@@ -36,6 +37,7 @@ struct SuppressedRecipient {
 struct Prepared {
   message::PreparedMessage message;
   std::string pool;
+  unsubscribe::Plan unsubscribe;  // List-Unsubscribe (HTTP only: api/unsubscribe_injection.hpp)
 };
 
 // Why a request was refused: the HTTP status (400, 413, 503 no_pool), the error code, a message
@@ -57,6 +59,7 @@ struct Accepted {
   std::optional<spool::NewMessage> message;  // nullopt: every recipient is suppressed
   nlohmann::json answer;                     // {"id", "recipients": [{"email","id","status"}]}
   std::vector<SuppressedRecipient> suppressed;
+  unsubscribe::Plan unsubscribe;
 };
 
 // Gives the message its id and its recipients theirs, leaving out those on the tenant's list

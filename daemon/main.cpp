@@ -49,6 +49,7 @@
 #include "daemon/doctor_setup.hpp"
 #include "daemon/submission_setup.hpp"
 #include "daemon/tls_reporting_setup.hpp"
+#include "daemon/unsubscribe_setup.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -326,6 +327,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     feedback_opts.events = events;
     feedback_opts.metrics = metrics.actor;
     auto feedback = spawn_feedback_actor(sys, feedback_opts);
+    UnsubscribeService unsubscribe(sys, io, cfg, secret, {suppressions, suppressor, events, metrics.actor, spool_handle});
 
     {
       caf::scoped_actor self{sys};
@@ -352,6 +354,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
     api_cfg.pools = ctx.settings.pools;
     api_cfg.suppressions = suppressions;
+    api_cfg.unsubscribe = unsubscribe.headers();
     api_cfg.on_suppressed = [events, metrics_actor = metrics.actor](std::vector<api::SuppressedRecipient> list) {
       auto outcomes = suppressed_events(std::move(list));
       for (const auto& o : outcomes) caf::anon_send(metrics_actor, outcome_atom::value, o);
@@ -374,7 +377,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                    cfg.http.listen.to_string());
     HttpServer http(
         io,
-        api::make_auth_handler(
+        unsubscribe.routes(api::make_auth_handler(
             cfg.api_keys,
             api::make_queue_admin_handler(
                 std::move(admin_cfg),
@@ -389,7 +392,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (cfg.smtp_in.listen) {
       auto smtp_options = listener_options(cfg);
       smtp_options.refuse_for_storage = [disk_guard] { return disk_guard->refuse(api::GuardedEdge::smtp_in); };
-      smtp_in.emplace(io, std::move(smtp_options), [feedback](InboundMessage&& m, std::function<void(bool, std::string)> answer) {
+      unsubscribe.add_mailto_domain(smtp_options);
+      smtp_in.emplace(io, std::move(smtp_options), unsubscribe.mail([feedback](InboundMessage&& m, std::function<void(bool, std::string)> answer) {
         auto report = std::make_shared<InboundReport>();
         report->peer = std::move(m.peer);
         report->reverse_path = std::move(m.reverse_path);
@@ -397,7 +401,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
         report->content = std::move(m.content);
         report->answer = std::move(answer);
         caf::anon_send(feedback, report_atom::value, std::move(report));
-      });
+      }));
     }
     try {
       http.start(cfg.http.listen);
@@ -419,12 +423,14 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
     if (rc == 0 && submission) rc = submission->start(io);
 
+    if (rc == 0 && !unsubscribe.start()) rc = 1;
     // On this thread; the io thread keeps serving.
     if (rc == 0) wait_for_shutdown(signals, signals_io);
 
     http.stop();
     if (smtp_in) smtp_in->stop();
     if (submission) submission->stop();
+    unsubscribe.stop();
     if (signer) caf::anon_send_exit(signer, caf::exit_reason::user_shutdown);
     disk_guard->stop();
     // Reports still being matched answer 451 to their senders, who send them again.

@@ -13,6 +13,7 @@
 #include "core/config/dkim_config.hpp"
 #include "core/config/feedback_config.hpp"
 #include "core/config/submission_config.hpp"
+#include "core/config/unsubscribe_config.hpp"
 #include "core/config/pool_config.hpp"
 #include "core/config/shaping_config.hpp"
 #include "core/config/toml_reader.hpp"
@@ -34,7 +35,7 @@ const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
                                               "metrics", "tls", "dkim", "tls_reporting",
-                                              "submission", "submission_user"};
+                                              "submission", "submission_user", "unsubscribe"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -243,6 +244,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
     for_each_table(*n, "route", "[[route]]", "domain, host and port", problems,
                    [&](const toml::table& t) { read_route(t, config.routes, problems); });
   if (const auto* t = section(root, "smtp_in", problems)) read_smtp_in(*t, config.smtp_in, problems);
+  if (const auto* t = section(root, "unsubscribe", problems)) read_unsubscribe(*t, config, problems);
   if (const auto* t = section(root, "suppression", problems)) read_suppression(*t, config.suppression, problems);
   if (const auto* t = section(root, "events", problems)) read_events(*t, config.events, problems);
   if (const auto* t = section(root, "metrics", problems)) read_metrics(*t, config.metrics, problems);

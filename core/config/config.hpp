@@ -247,6 +247,14 @@ struct Config {
     friend bool operator==(const SubmissionUser&, const SubmissionUser&) = default;
   };
   std::vector<SubmissionUser> submission_users;
+  // [unsubscribe]: one-click unsubscribe (RFC 8058, docs/unsubscribe.md). Off unless base_url
+  // is set: then mail with a campaign (or "list_unsubscribe": true) carries List-Unsubscribe.
+  struct Unsubscribe {
+    std::string base_url;             // "https://mta.example.com": scheme and host, no path
+    std::optional<HostPort> listen;   // its own plain-HTTP listener for /u/ only; the API listener serves /u/ too
+    std::string mailto_domain;        // "": no mailto; else taken on [smtp_in] (which must listen)
+    friend bool operator==(const Unsubscribe&, const Unsubscribe&) = default;
+  } unsubscribe;
 
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 

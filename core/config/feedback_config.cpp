@@ -60,7 +60,8 @@ Parse<std::string> secret() {
 
 const std::vector<std::string_view>& event_types() {
   static const std::vector<std::string_view> types = {"received", "delivered", "deferred", "bounced",
-                                                      "async_bounce", "complaint", "expired", "suppressed"};
+                                                      "async_bounce", "complaint", "expired", "suppressed",
+                                                      "unsubscribe"};
   return types;
 }
 

@@ -16,6 +16,7 @@ const char* to_string(OutcomeKind k) {
     case OutcomeKind::suppressed: return "suppressed";
     case OutcomeKind::async_bounce: return "async_bounce";
     case OutcomeKind::complaint: return "complaint";
+    case OutcomeKind::unsubscribe: return "unsubscribe";
   }
   return "unknown";
 }

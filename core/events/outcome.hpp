@@ -16,8 +16,9 @@
 namespace volley::events {
 
 // delivered, deferred, bounced (a 5xx in the session), expired: from delivery;
-// received, suppressed: from injection; async_bounce, complaint: from reports that came back.
-enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint };
+// received, suppressed: from injection; async_bounce, complaint: from reports that came back;
+// unsubscribe: a recipient's one-click or mailto unsubscribe (category: "one_click" or "mailto").
+enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint, unsubscribe };
 const char* to_string(OutcomeKind k);
 
 // Delivery is over for the recipient: its spool records can go.

@@ -15,7 +15,8 @@ bool suppresses(const events::Outcome& o, const Policy& policy) {
     case OutcomeKind::deferred:
     case OutcomeKind::expired:
     case OutcomeKind::received:
-    case OutcomeKind::suppressed: return false;
+    case OutcomeKind::suppressed:
+    case OutcomeKind::unsubscribe: return false;  // the unsubscribe actor writes its own entry
   }
   return false;
 }

@@ -85,7 +85,8 @@ TEST_CASE("every kind has its event name, and which end a recipient's status") {
       {OutcomeKind::delivered, "delivered"},       {OutcomeKind::deferred, "deferred"},
       {OutcomeKind::bounced, "bounced"},           {OutcomeKind::expired, "expired"},
       {OutcomeKind::received, "received"},         {OutcomeKind::suppressed, "suppressed"},
-      {OutcomeKind::async_bounce, "async_bounce"}, {OutcomeKind::complaint, "complaint"}};
+      {OutcomeKind::async_bounce, "async_bounce"}, {OutcomeKind::complaint, "complaint"},
+      {OutcomeKind::unsubscribe, "unsubscribe"}};
   for (const auto& [kind, name] : names) {
     INFO(name);
     CHECK(events::to_string(kind) == name);
