@@ -74,7 +74,7 @@ std::variant<Prepared, IntakeError> prepare_request(const json& request, const P
   auto& message = std::get<PreparedMessage>(result);
   auto pool = choose_pool(request, pools, tenant, message, located("pool"));
   if (auto* err = std::get_if<IntakeError>(&pool)) return std::move(*err);
-  return Prepared{std::move(message), std::get<std::string>(std::move(pool))};
+  return Prepared{std::move(message), std::get<std::string>(std::move(pool)), {}};
 }
 
 Accepted accept_message(Prepared&& ready, const std::string& tenant, const storage::SuppressionList* list) {

@@ -384,7 +384,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                 api::make_doctor_handler(doctor_api(cfg, dkim_signer),  // GET /api/v1/doctor
                 api::make_tls_report_handler(
                     {&sys, ctx.tls_reports},
-                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))))),
+                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg)))))))),
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.

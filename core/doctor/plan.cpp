@@ -27,11 +27,21 @@ std::vector<std::string> sending_domains(const Config& cfg) {
   for (const auto& d : cfg.dkim) add_once(out, util::ascii_lower(d.domain));
   for (const auto& r : cfg.return_paths)
     if (r.sender_domain != "*") add_once(out, util::ascii_lower(r.sender_domain));
+  // What SMTP submission users may send as ([[submission_user]] sender_domains).
+  for (const auto& u : cfg.submission_users)
+    for (const auto& d : u.sender_domains) add_once(out, util::ascii_lower(d));
   return out;
 }
 
 std::vector<Host> hosts_to_resolve(const Config& cfg) {
   std::vector<Host> out;
+  // Where mailbox providers POST one-click unsubscribes: "https://host[:port]".
+  if (const std::string& url = cfg.unsubscribe.base_url; !url.empty()) {
+    std::string host = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+    host = host.substr(0, host.find_first_of(":/"));
+    // An address literal ("[2001:db8::1]") needs no DNS.
+    if (!host.empty() && host.front() != '[') out.push_back({util::ascii_lower(host), "[unsubscribe] base_url"});
+  }
   return out;
 }
 

@@ -39,9 +39,8 @@ struct Plan {
   std::string smtp_in_hostname;  // what an MX for a return path should name
 };
 
-// The domains mail is sent from: those of [[dkim]] keys and of [[return_path]] sender_domain
-// ("*" names none), lower case, each once, in configuration order. Other sections that name
-// sending domains (submission users' sender_domains) add theirs here.
+// The domains mail is sent from: those of [[dkim]] keys, of [[return_path]] sender_domain ("*"
+// names none) and of [[submission_user]] sender_domains, lower case, each once, in that order.
 std::vector<std::string> sending_domains(const Config& cfg);
 
 // The host names that must resolve, beyond the MX hosts (e.g. [unsubscribe] base_url's host).

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/test_pki.hpp"
+#include "dkim_keygen.hpp"
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
 #include "volleyd_fixture.hpp"
@@ -35,20 +36,6 @@ std::string hash_password(const TempDir& dir, const std::string& password) {
   return output.substr(0, output.find('\n'));
 }
 
-// `volleyd dkim-keygen`: the TXT line it printed.
-std::string keygen(const TempDir& dir, const std::string& domain, const std::string& selector) {
-  const auto [status, output] = run_with_input({Volleyd::binary(), "dkim-keygen", "--domain", domain, "--selector",
-                                                selector, "--out", (dir / "keys").string()},
-                                               "", dir.path());
-  INFO(output);
-  REQUIRE(WEXITSTATUS(status) == 0);
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind(selector + "._domainkey." + domain + ". TXT ", 0) == 0) return line;
-  FAIL("no TXT record printed");
-  return {};
-}
-
 // A volleyd with a submission listener on both ports, one user for acme.test (DKIM key "s1"),
 // 127.0.0.2 trusted, and mail for sub.test routed to `sink_port`.
 struct Setup {
@@ -60,7 +47,7 @@ struct Setup {
   VolleydOptions opts;
 
   Setup() {
-    records = keygen(dir, "acme.test", "s1") + "\n";
+    records = keygen(dir, "acme.test", "s1", "ed25519") + "\n";
     TestPki pki;
     const auto leaf = pki.issue({"smtp.volley.test"});
     write_file(dir / "cert.pem", TestPki::chain_pem(leaf, pki.ca()));

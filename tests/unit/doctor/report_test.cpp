@@ -114,3 +114,32 @@ TEST_CASE("the table fits 100 columns and the JSON carries every field", "[docto
   CHECK_FALSE(any_fail({findings[0]}));
   CHECK(nlohmann::json::parse(findings_json({}))["ok"] == true);
 }
+
+TEST_CASE("doctor plan: submission users' sender domains are sending domains too", "[doctor]") {
+  const auto loaded = parse_config(R"(
+[[dkim]]
+domain = "good.test"
+selector = "s1"
+key_file = "/nonexistent"
+[[submission_user]]
+name = "app"
+password_hash = "$y$j9T$viZxfF0T4xwnB94Voe4KH1je.023lrRfSLM42S2MpH1$Y20e8SlJp97mwNm47RD/Fj5VkdU1RPY.Q5n4rU.Ixo8"
+sender_domains = ["Apps.Good.Test", "good.test"]
+)", "doctor.toml");
+  INFO(loaded.error);
+  REQUIRE(loaded.ok());
+  CHECK(sending_domains(*loaded.config) == std::vector<std::string>{"good.test", "apps.good.test"});
+}
+
+TEST_CASE("doctor plan: the unsubscribe base_url's host must resolve", "[doctor]") {
+  const auto loaded = parse_config(R"(
+[unsubscribe]
+base_url = "https://Unsub.Good.Test:8443"
+)", "doctor.toml");
+  INFO(loaded.error);
+  REQUIRE(loaded.ok());
+  const auto hosts = hosts_to_resolve(*loaded.config);
+  REQUIRE(hosts.size() == 1);
+  CHECK(hosts[0].host == "unsub.good.test");
+  CHECK(hosts[0].role == "[unsubscribe] base_url");
+}
