@@ -23,6 +23,9 @@ usage: loadtest/bench.sh [options]
                        takes them): the injection latency at a given load, e.g. half the maximum
       --sink-sessions S  smtp-source sessions for the sink ceiling (default 32)
       --only LIST      some of sink,volley,postfix (default all three)
+      --volley-inject I  how mail enters Volley: http (volley-loadgen, default) or smtp: its
+                       submission listener from a trusted network, with the injector Postfix gets
+                       (the comparison on equal terms: SMTP in, SMTP out)
       --smtp-injector I  how mail enters Postfix: source (smtp-source), python (bench/smtp_inject.py)
                        or auto: smtp-source unless domains > concurrency (default auto)
       --quick          2000 messages, 1 round (for development)
@@ -62,7 +65,7 @@ TOOL=("$PY" "$HERE/benchtool.py")
 
 MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32 RATE=0
 ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
-WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML=""
+WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML="" VOLLEY_INJECT=http
 DKIM_OPT=none TLS_OPT=0 MODES="" VERIFY=0 BUDGET_SET=0 TIMEOUT_SET=0
 # The From: domain of both MTAs' messages (volley-loadgen --from, smtp-source -f) and the d= of
 # their signatures.
@@ -92,6 +95,7 @@ while [ $# -gt 0 ]; do
     --sink-sessions) SINK_SESSIONS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --smtp-injector) INJECTOR=$2; shift 2 ;;
+    --volley-inject) VOLLEY_INJECT=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --timeout) TIMEOUT=$2; TIMEOUT_SET=1; shift 2 ;;
     --budget) BUDGET=$2; BUDGET_SET=1; shift 2 ;;
@@ -146,6 +150,9 @@ done
 for v in MESSAGES SIZE DOMAINS REPEAT CONNS CONCURRENCY SINK_SESSIONS TIMEOUT BUDGET; do positive "$v" "${!v}"; done
 [[ "$RATE" =~ ^[0-9]+$ ]] || { echo "bench: --rate needs a whole number of msg/s, not '$RATE'" >&2; exit 2; }
 [[ "$INJECTOR" =~ ^(auto|source|python)$ ]] || { echo "bench: --smtp-injector is auto, source or python" >&2; exit 2; }
+[[ "$VOLLEY_INJECT" =~ ^(http|smtp)$ ]] || { echo "bench: --volley-inject is http or smtp" >&2; exit 2; }
+# Volley's submission listener needs a certificate even when the bench's clients do not use TLS.
+[ "$VOLLEY_INJECT" = http ] || NEED_TLS=1
 if [ "$INJECTOR" = auto ]; then
   INJECTOR=source
   [ "$DOMAINS" -le "$CONCURRENCY" ] || INJECTOR=python
@@ -321,7 +328,7 @@ set_mode() { # mode
   DKIM_KEYS=()
   case "$DKIM" in rsa | both) DKIM_KEYS+=("bench-rsa=$KEYS/dkim-rsa.pem") ;; esac
   case "$DKIM" in ed25519 | both) DKIM_KEYS+=("bench-ed25519=$KEYS/dkim-ed25519.pem") ;; esac
-  RUN_TAGS="\"mode\": \"$MODE\", \"dkim\": \"$DKIM\", \"tls\": $([ "$TLS" = 1 ] && echo true || echo false)"
+  RUN_TAGS="\"mode\": \"$MODE\", \"volley_inject\": \"$VOLLEY_INJECT\", \"dkim\": \"$DKIM\", \"tls\": $([ "$TLS" = 1 ] && echo true || echo false)"
 }
 set_mode "${MODE_LIST[0]}"
 # smtp-sink keeps every message for --verify where signatures are to be checked.
@@ -454,6 +461,13 @@ run_volley() { # rep
     printf '\n[[dkim]]\ndomain = "%s"\nselector = "%s"\nkey_file = "%s"\n' \
       "$SIGN_DOMAIN" "${key%%=*}" "${key#*=}" >>"$dir/volleyd.toml"
   done
+  local sub_port=""
+  if [ "$VOLLEY_INJECT" = smtp ]; then
+    # SMTP in as Postfix gets it: the same injector, from a trusted network, without AUTH.
+    sub_port=$("${TOOL[@]}" free-port 127.0.0.1)
+    printf '\n[submission]\nlisten = "127.0.0.1:%s"\nhostname = "volley.bench.test"\ntls_certificate = "%s"\ntls_private_key = "%s"\ntrusted_networks = ["127.0.0.0/8"]\n' \
+      "$sub_port" "$KEYS/tls-cert.pem" "$KEYS/tls-key.pem" >>"$dir/volleyd.toml"
+  fi
   [ -z "$VOLLEY_TOML" ] || cat "$VOLLEY_TOML" >> "$dir/volleyd.toml"
   start_bg "$dir/volleyd.log" "$BUILD/volleyd" --config "$dir/volleyd.toml"
   local vpid=$LAST_PID
@@ -468,9 +482,13 @@ run_volley() { # rep
   start_bg "$dir/mem.out" "${TOOL[@]}" memwatch "$vpid" "$dir/mem.json" 1
   local mem_pid=$LAST_PID
   t0=$(now)
-  start_bg "$dir/loadgen.out" "$BUILD/loadtest/volley-loadgen" --target "127.0.0.1:$http_port" \
-    -n "$MESSAGES" -c "$CONCURRENCY" -s "$SIZE" --domains "$DOMAIN_LIST" --json "$dir/loadgen.json" \
-    --from "sender@$SIGN_DOMAIN" --no-progress -d "$TIMEOUT" -r "$RATE"
+  if [ -n "$sub_port" ]; then
+    start_bg "$dir/inject.out" postfix_inject "$sub_port" "$dir/inject.end"
+  else
+    start_bg "$dir/loadgen.out" "$BUILD/loadtest/volley-loadgen" --target "127.0.0.1:$http_port" \
+      -n "$MESSAGES" -c "$CONCURRENCY" -s "$SIZE" --domains "$DOMAIN_LIST" --json "$dir/loadgen.json" \
+      --from "sender@$SIGN_DOMAIN" --no-progress -d "$TIMEOUT" -r "$RATE"
+  fi
   local gen_pid=$LAST_PID
   wait_delivered "$dir" || ok=0
   cpu1=$("${TOOL[@]}" cpu "$vpid")
@@ -480,6 +498,7 @@ run_volley() { # rep
   stop_pid "$gen_pid" 5; forget_pid "$gen_pid"
   inject=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['injected_per_second'])" \
     "$dir/loadgen.json" 2>/dev/null || echo "")
+  [ ! -s "$dir/inject.end" ] || inject=$(calc "$MESSAGES / ($(cat "$dir/inject.end") - $t0)")
   "$PY" -c "import json,sys; l=json.load(open(sys.argv[1]))['latency_ms']; print('          injection latency ms: p50 %.1f, p99 %.1f, max %.1f' % (l['p50'], l['p99'], l['max']))" \
     "$dir/loadgen.json" 2>/dev/null || true
   # Cross-check: one "delivered" event per recipient (written just after the sink's 250).
@@ -644,12 +663,12 @@ run_postfix() { # rep
 
 # --- the bench -----------------------------------------------------------------------------
 STARTED=$SECONDS
-record "$("$PY" - "$MESSAGES" "$SIZE" "$DOMAINS" "$REPEAT" "$CONNS" "$CONCURRENCY" "${MODE_LIST[*]}" <<'EOF'
+record "$("$PY" - "$MESSAGES" "$SIZE" "$DOMAINS" "$REPEAT" "$CONNS" "$CONCURRENCY" "${MODE_LIST[*]}" "$VOLLEY_INJECT" <<'EOF'
 import json, os, subprocess, sys
 m, size, d, r, conns, conc = (int(x) for x in sys.argv[1:7])
 print(json.dumps({"kind": "meta", "messages": m, "size": size, "domains": d, "repeat": r,
                   "conns": conns, "concurrency": conc, "cpus": os.cpu_count(),
-                  "modes": sys.argv[7].split(),
+                  "modes": sys.argv[7].split(), "volley_inject": sys.argv[8],
                   "load_before": " ".join(open("/proc/loadavg").read().split()[:3]),
                   "postfix": subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True,
                                             text=True).stdout.strip()}))

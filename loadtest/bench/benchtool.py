@@ -402,7 +402,8 @@ def summary(path):
     modes = meta.get("modes") or ["none"]
     print(f"messages={meta.get('messages')} size={meta.get('size')} domains={meta.get('domains')} "
           f"repeats={meta.get('repeat')} conns/domain={meta.get('conns')} "
-          f"inject concurrency={meta.get('concurrency')}")
+          f"inject concurrency={meta.get('concurrency')} "
+          f"volley injected by={'SMTP submission' if meta.get('volley_inject') == 'smtp' else 'HTTP'}")
     print(f"cpus={meta.get('cpus')} loadavg before={meta.get('load_before')} "
           f"after={meta.get('load_after', '?')}")
     meds = {}
