@@ -18,6 +18,7 @@
 #include "dkim_keygen.hpp"
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
+#include "stored_message.hpp"
 #include "volleyd_fixture.hpp"
 
 using namespace volley::test;
@@ -83,14 +84,7 @@ json delivered_event(Volleyd& volleyd, const std::string& recipient) {
 
 // The stored message whose envelope names the recipient.
 ReceivedMessage stored_for(const SmtpSink& sink, const std::string& recipient) {
-  ReceivedMessage found;
-  wait_until(
-      [&] {
-        for (auto& m : sink.messages())
-          if (!m.rcpt_tos.empty() && m.rcpt_tos.front() == recipient) found = m;
-        return !found.name.empty();
-      },
-      30s, 50ms);
+  const ReceivedMessage found = wait_for_stored(sink, recipient, 30s);
   REQUIRE_FALSE(found.name.empty());
   return found;
 }

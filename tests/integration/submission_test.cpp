@@ -15,6 +15,7 @@
 #include "dkim_keygen.hpp"
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
+#include "stored_message.hpp"
 #include "volleyd_fixture.hpp"
 
 using namespace volley::test;
@@ -149,15 +150,7 @@ std::string message(const std::string& from, const std::string& to, const std::s
 
 // The stored message whose envelope names the recipient.
 ReceivedMessage stored_for(const SmtpSink& sink, const std::string& recipient, std::chrono::seconds within = 30s) {
-  ReceivedMessage found;
-  wait_until(
-      [&] {
-        for (auto& m : sink.messages())
-          if (!m.rcpt_tos.empty() && m.rcpt_tos.front() == recipient) found = m;
-        return !found.name.empty();
-      },
-      within, 50ms);
-  return found;
+  return wait_for_stored(sink, recipient, within);
 }
 
 bool dkim_verifies(const TempDir& dir, std::uint16_t dns_port, const std::string& file) {

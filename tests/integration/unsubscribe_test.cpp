@@ -14,6 +14,7 @@
 
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
+#include "stored_message.hpp"
 #include "volleyd_fixture.hpp"
 
 using namespace volley::test;
@@ -85,14 +86,7 @@ std::string header_value(const std::string& message, const std::string& name) {
 }
 
 ReceivedMessage stored_for(const SmtpSink& sink, const std::string& recipient) {
-  ReceivedMessage found;
-  wait_until(
-      [&] {
-        for (auto& m : sink.messages())
-          if (!m.rcpt_tos.empty() && m.rcpt_tos.front() == recipient) found = m;
-        return !found.name.empty();
-      },
-      60s, 50ms);
+  const ReceivedMessage found = wait_for_stored(sink, recipient, 60s);
   REQUIRE_FALSE(found.name.empty());
   return found;
 }
