@@ -9,12 +9,17 @@
 #include "api/unsubscribe_api.hpp"
 #include "core/unsubscribe/records.hpp"
 #include "core/util/ascii.hpp"
+#include "net/tls_context.hpp"
 
 namespace volley {
 
 UnsubscribeService::UnsubscribeService(caf::actor_system& sys, boost::asio::io_context& io, const Config& cfg,
                                        const std::string& instance_secret, UnsubscribeParts parts)
-    : io_(io), listen_(cfg.unsubscribe.listen), mailto_domain_(cfg.unsubscribe.mailto_domain) {
+    : io_(io),
+      listen_(cfg.unsubscribe.listen),
+      tls_certificate_(cfg.unsubscribe.tls_certificate),
+      tls_private_key_(cfg.unsubscribe.tls_private_key),
+      mailto_domain_(cfg.unsubscribe.mailto_domain) {
   if (cfg.unsubscribe.base_url.empty()) return;
   auto headers = std::make_shared<api::UnsubscribeHeaders>();
   headers->endpoints = unsubscribe::Endpoints{cfg.unsubscribe.base_url, cfg.unsubscribe.mailto_domain};
@@ -87,9 +92,10 @@ bool UnsubscribeService::start() {
   try {
     HttpServerOptions opts;
     opts.max_body_bytes = 64 * 1024;  // a one-click POST is a few bytes
+    if (!tls_certificate_.empty()) opts.tls = make_server_tls_context(tls_certificate_, tls_private_key_);
     listener_ = std::make_unique<HttpServer>(io_, routes(nullptr), opts);
     listener_->start(*listen_);
-    spdlog::info("unsubscribe listener on {}:{}", listen_->host, listener_->port());
+    spdlog::info("unsubscribe listener on {}:{} ({})", listen_->host, listener_->port(), opts.tls ? "HTTPS" : "HTTP");
     return true;
   } catch (const std::exception& e) {
     spdlog::critical("unsubscribe listen {}: {}", listen_->to_string(), e.what());

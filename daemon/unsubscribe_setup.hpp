@@ -50,6 +50,7 @@ class UnsubscribeService {
  private:
   boost::asio::io_context& io_;
   std::optional<HostPort> listen_;
+  std::string tls_certificate_, tls_private_key_;  // both set: the listener speaks HTTPS
   std::string mailto_domain_;
   std::shared_ptr<const api::UnsubscribeHeaders> headers_;
   unsubscribe_actor actor_;

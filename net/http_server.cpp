@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
@@ -19,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -90,7 +92,12 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-class ServerConnection;
+// What stop() needs of a connection, whatever its stream.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void post_close() = 0;  // from any thread
+};
 
 // What the acceptor and every connection share; outlives them all (held by shared_ptr).
 struct ServerShared {
@@ -98,37 +105,64 @@ struct ServerShared {
   HttpServerOptions options;
   std::mutex mu;
   bool stopped = false;
-  std::unordered_map<ServerConnection*, std::weak_ptr<ServerConnection>> live;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
 };
 
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection over a plain TCP stream or a TLS stream: the same code, so the plain path
+// (every injection) pays nothing for TLS.
+template <class Stream>
+class ServerConnection final : public Connection, public std::enable_shared_from_this<ServerConnection<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
   ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
+    requires(!kTls)
       : shared_(std::move(shared)), stream_(std::move(socket)) {}
+  ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
+    requires(kTls)
+      : shared_(std::move(shared)), stream_(std::move(socket), *shared_->options.tls) {}
 
-  ~ServerConnection() {
+  ~ServerConnection() override {
     std::lock_guard lock(shared_->mu);
     shared_->live.erase(this);
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->handshake();
+      } else {
+        self->wait_for_request();
+      }
+    });
   }
 
-  // From any thread.
-  void post_close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  void post_close() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
   }
 
   // From any thread; the write happens on the strand.
   void post_response(HttpResponse response) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(response)]() mutable {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), r = std::move(response)]() mutable {
       self->write_response(std::move(r));
     });
   }
 
  private:
   const HttpServerOptions& opts() const { return shared_->options; }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // A client that does not finish its handshake in time is dropped like a slow request.
+  void handshake() {
+    lowest().expires_after(opts().request_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->wait_for_request();
+    });
+  }
 
   void wait_for_request() {
     if (closed_) return;
@@ -141,9 +175,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     }
     // Idle keep-alive: wait for the first byte of the next request under the idle timeout; the
     // request timeout starts with that byte.
-    stream_.expires_after(opts().idle_timeout);
+    lowest().expires_after(opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(kFirstRead),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->close();
                               self->buffer_.commit(n);
                               self->start_request();
@@ -152,8 +186,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   void start_request() {
     deadline_ = std::chrono::steady_clock::now() + opts().request_timeout;
-    stream_.expires_at(deadline_);
-    http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    lowest().expires_at(deadline_);
+    http::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_header(ec);
     });
   }
@@ -165,7 +199,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     if (!parser_->is_done() && req.version() >= 11 && util::ascii_iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(k100.data(), k100.size()),
-                       [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                       [self = this->shared_from_this()](beast::error_code wec, std::size_t) {
                          if (wec) return self->close();
                          self->read_body();
                        });
@@ -176,8 +210,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   void read_body() {
     if (parser_->is_done()) return on_request();
-    stream_.expires_at(deadline_);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    lowest().expires_at(deadline_);
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->on_read_error(ec);
       self->on_request();
     });
@@ -206,7 +240,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     parser_.reset();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
-    stream_.expires_never();  // the handler's time is not the socket's: the Responder guards it
+    lowest().expires_never();  // the handler's time is not the socket's: the Responder guards it
 
     HttpRequest request;
     request.method = std::string(req.method_string());
@@ -219,7 +253,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     }
     request.body = std::move(req.body());
 
-    auto state = std::make_shared<ResponderState>(shared_from_this());
+    auto state = std::make_shared<ResponderState>(this->shared_from_this());
     Responder responder = [state](HttpResponse r) { state->answer(std::move(r)); };
     try {
       shared_->handler(std::move(request), std::move(responder));
@@ -272,8 +306,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
-    stream_.expires_after(opts().write_timeout);
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    lowest().expires_after(opts().write_timeout);
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->close();
       if (!self->keep_alive_) return self->close_gracefully();
       self->wait_for_request();
@@ -281,15 +315,21 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   }
 
   void close_gracefully() {
+    if constexpr (kTls) {
+      // close_notify, then wait (bounded) for the client's: the TLS form of the drain below.
+      lowest().expires_after(kDrainTime);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close(); });
+      return;
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
-    stream_.expires_after(kDrainTime);
+    lowest().expires_after(kDrainTime);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
       self->drained_ += n;
       if (ec || self->drained_ >= kDrainLimit) return self->close();
       self->drain();
@@ -300,12 +340,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     if (closed_) return;
     closed_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
   }
 
   std::shared_ptr<ServerShared> shared_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -329,13 +369,19 @@ struct HttpServer::Impl {
   }
 
   static void admit(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
+    if (shared->options.tls) return admit_as<TlsStream>(shared, std::move(socket));
+    admit_as<PlainStream>(shared, std::move(socket));
+  }
+
+  template <class Stream>
+  static void admit_as(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::shared_ptr<ServerConnection> conn;
+    std::shared_ptr<ServerConnection<Stream>> conn;
     {
       std::lock_guard lock(shared->mu);
       if (!shared->stopped && shared->live.size() < shared->options.max_connections) {
-        conn = std::make_shared<ServerConnection>(shared, std::move(socket));
+        conn = std::make_shared<ServerConnection<Stream>>(shared, std::move(socket));
         shared->live.emplace(conn.get(), conn);
       }
     }
@@ -374,7 +420,7 @@ std::size_t HttpServer::connection_count() const {
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->acceptor->close();
-  std::vector<std::shared_ptr<ServerConnection>> open;
+  std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard lock(impl_->shared->mu);
     impl_->shared->stopped = true;

@@ -20,7 +20,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace volley {
 
@@ -72,6 +75,9 @@ struct HttpServerOptions {
   // Connections beyond this are closed as soon as they are accepted.
   std::size_t max_connections = 10'000;
   std::string server_name = "volley";
+  // Set: HTTPS, TLS from the first byte (net/tls_context.hpp makes one). The handshake must end
+  // within request_timeout.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class HttpServer {

@@ -251,7 +251,8 @@ struct Config {
   // is set: then mail with a campaign (or "list_unsubscribe": true) carries List-Unsubscribe.
   struct Unsubscribe {
     std::string base_url;             // "https://mta.example.com": scheme and host, no path
-    std::optional<HostPort> listen;   // its own plain-HTTP listener for /u/ only; the API listener serves /u/ too
+    std::optional<HostPort> listen;   // its own listener for /u/ only; the API listener serves /u/ too
+    std::string tls_certificate, tls_private_key;  // both set: `listen` speaks HTTPS
     std::string mailto_domain;        // "": no mailto; else taken on [smtp_in] (which must listen)
     friend bool operator==(const Unsubscribe&, const Unsubscribe&) = default;
   } unsubscribe;

@@ -39,7 +39,14 @@ void read_unsubscribe(const toml::table& t, Config& config, Problems& problems) 
   const auto* url = r.read("base_url", &u.base_url, base_url());
   r.read("listen", &u.listen, endpoint({.default_port = std::nullopt, .allow_port_zero = true, .ip_only = false}));
   const auto* mailto = r.read("mailto_domain", &u.mailto_domain, domain_name());
+  const auto* cert = r.read("tls_certificate", &u.tls_certificate, file_path());
+  const auto* key = r.read("tls_private_key", &u.tls_private_key, file_path());
   r.reject_unknown_keys();
+  if ((cert == nullptr) != (key == nullptr))
+    r.report(cert ? *cert : *key, cert ? "tls_certificate" : "tls_private_key",
+             "HTTPS needs both tls_certificate and tls_private_key");
+  else if (cert != nullptr && !u.listen)
+    r.report(*cert, "tls_certificate", "needs listen: the keys are for [unsubscribe]'s own listener");
   if (url == nullptr) r.report_table("base_url", "missing ([unsubscribe] needs the https:// URL it is reached at)");
   if (mailto != nullptr && !config.smtp_in.listen)
     r.report(*mailto, "mailto_domain", "needs [smtp_in] listen: unsubscribe mail arrives there");

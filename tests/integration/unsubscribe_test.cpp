@@ -15,6 +15,7 @@
 #include "dns_zone.hpp"
 #include "sink_fixture.hpp"
 #include "stored_message.hpp"
+#include "tests/support/test_pki.hpp"
 #include "volleyd_fixture.hpp"
 
 using namespace volley::test;
@@ -56,8 +57,11 @@ struct CurlAnswer {
   std::string body;
 };
 
-CurlAnswer curl(const TempDir& dir, const std::string& method, const std::string& url, const std::string& body = "") {
+// `tls`: curl's options for an https:// URL (the CA to trust, the name to resolve).
+CurlAnswer curl(const TempDir& dir, const std::string& method, const std::string& url, const std::string& body = "",
+                const std::vector<std::string>& tls = {}) {
   std::vector<std::string> argv{"/usr/bin/curl", "-s", "-i", "--max-time", "20", "-X", method};
+  argv.insert(argv.end(), tls.begin(), tls.end());
   if (!body.empty()) argv.insert(argv.end(), {"-H", "Content-Type: application/x-www-form-urlencoded", "--data-binary", body});
   argv.push_back(url);
   const auto out = run(dir.path(), argv);
@@ -129,6 +133,14 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
   const auto listener_port = free_port();
   const auto public_port = free_port();
   SmtpSink sink(dir / "sink", {"127.0.0.1"}, smtp_port);
+  // The public listener speaks HTTPS with a certificate for the base_url's host.
+  TestPki pki;
+  const auto leaf = pki.issue({"mta.volley.test"});
+  write_file(dir / "unsub-cert.pem", TestPki::chain_pem(leaf, pki.ca()));
+  write_file(dir / "unsub-key.pem", leaf.key_pem());
+  write_file(dir / "unsub-ca.pem", pki.ca().cert_pem());
+  const std::vector<std::string> tls{"--cacert", (dir / "unsub-ca.pem").string(), "--resolve",
+                                     "mta.volley.test:" + std::to_string(public_port) + ":127.0.0.1"};
   auto opts = volleyd_options(nsd.port(), 25);
   opts.routes.push_back(Route{"sink.test", "127.0.0.1", smtp_port});
   opts.extra_toml =
@@ -137,6 +149,8 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
       "[smtp_in]\nlisten = \"127.0.0.1:" + std::to_string(listener_port) + "\"\nhostname = \"in.volley.test\"\n"
       "[unsubscribe]\nbase_url = \"https://mta.volley.test\"\nlisten = \"127.0.0.1:" + std::to_string(public_port) +
       "\"\nmailto_domain = \"unsub.volley.test\"\n"
+      "tls_certificate = \"" + (dir / "unsub-cert.pem").string() + "\"\n"
+      "tls_private_key = \"" + (dir / "unsub-key.pem").string() + "\"\n"
       "[[api_key]]\nname = \"acme-app\"\ntenant = \"acme\"\n"
       "key_sha256 = \"835f6c88bfff60677c55929335f32e3380341c714c62d9baf5d84cca5cb82c11\"\n"
       "[[api_key]]\nname = \"globex-app\"\ntenant = \"globex\"\n"
@@ -147,7 +161,7 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
   auto globex = volleyd.client();
   globex.set_bearer(kGlobexKey);
   const std::string api = "http://127.0.0.1:" + std::to_string(volleyd.http_port());
-  const std::string pub = "http://127.0.0.1:" + std::to_string(public_port);
+  const std::string pub = "https://mta.volley.test:" + std::to_string(public_port);
 
   // Two recipients, one message: stored as one message per recipient, each with its own token.
   const auto answer = json::parse(acme.post_json("/api/v1/messages", message({"ann@sink.test", "bob@sink.test"}, "spring").dump()).body);
@@ -204,13 +218,13 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
   std::string changed = ann_token;
   changed[changed.size() / 2] = changed[changed.size() / 2] == 'A' ? 'B' : 'A';
   CHECK(curl(dir, "POST", api + "/u/" + changed, "List-Unsubscribe=One-Click").status == 404);
-  CHECK(curl(dir, "POST", pub + "/u/" + changed, "List-Unsubscribe=One-Click").status == 404);
+  CHECK(curl(dir, "POST", pub + "/u/" + changed, "List-Unsubscribe=One-Click", tls).status == 404);
   CHECK(curl(dir, "POST", api + "/u/" + ann_token, "unsubscribe=yes").status == 400);
   CHECK(acme.get("/api/v1/suppressions/ann@sink.test").status == 404);
   CHECK(status_of(acme, "ann@sink.test") == "queued");
 
   // The one-click POST on the public listener: 200, no redirect, no cookie; again: 200, nothing new.
-  const auto done = curl(dir, "POST", pub + "/u/" + ann_token, "List-Unsubscribe=One-Click");
+  const auto done = curl(dir, "POST", pub + "/u/" + ann_token, "List-Unsubscribe=One-Click", tls);
   CHECK(done.status == 200);
   CHECK_THAT(done.headers, !Catch::Contains("Set-Cookie", Catch::CaseSensitive::No));
   CHECK_THAT(done.headers, !Catch::Contains("Location:", Catch::CaseSensitive::No));
@@ -235,7 +249,7 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
   inject(globex, message({"cat@sink.test"}, "autumn"));
   const auto cat_mail = read_file((sink.maildir() / (stored_for(sink, "cat@sink.test").name + ".eml")).string());
   const auto [cat_token, cat_mailto] = links(header_value(cat_mail, "List-Unsubscribe"));
-  CHECK(curl(dir, "POST", pub + "/u/" + cat_token, "List-Unsubscribe=One-Click").status == 200);
+  CHECK(curl(dir, "POST", pub + "/u/" + cat_token, "List-Unsubscribe=One-Click", tls).status == 200);
   CHECK(globex.get("/api/v1/suppressions/cat@sink.test").status == 200);
   CHECK(acme.get("/api/v1/suppressions/cat@sink.test").status == 404);
   CHECK(status_of(acme, "cat@sink.test") == "queued");
@@ -260,8 +274,8 @@ TEST_CASE("a campaign message carries signed List-Unsubscribe headers, and one-c
   CHECK(unsubscribes(volleyd, "bob@sink.test")[0]["id"] == bob_id);
 
   // The public listener serves /u/ only; the metric counts by tenant and source.
-  CHECK(curl(dir, "GET", pub + "/api/v1/messages/" + ann_id).status == 404);
-  CHECK(curl(dir, "GET", pub + "/metrics").status == 404);
+  CHECK(curl(dir, "GET", pub + "/api/v1/messages/" + ann_id, "", tls).status == 404);
+  CHECK(curl(dir, "GET", pub + "/metrics", "", tls).status == 404);
   const auto metrics = acme.get("/metrics").body;
   CHECK_THAT(metrics, Catch::Contains(R"(volley_unsubscribes_total{source="one_click",tenant="acme"} 1)"));
   CHECK_THAT(metrics, Catch::Contains(R"(volley_unsubscribes_total{source="mailto",tenant="acme"} 1)"));
