@@ -4,7 +4,8 @@
 # perf samples volleyd (all its threads, DWARF call graphs, 999 Hz) from its start to its end;
 # the SVG is loadtest/flamegraph.py's, the text summary (top symbols, self time) goes next to it
 # as OUT.txt. Needs perf (linux-perf) and a Release build in build/. Root (or
-# kernel.perf_event_paranoid <= 1) for kernel frames.
+# kernel.perf_event_paranoid <= 1) for kernel frames. KEEP_PERF=FILE keeps perf.data there
+# (for `perf report --children` and other views).
 set -euo pipefail
 out=${1:?usage: profile.sh OUT.svg [bench.sh options]}
 shift
@@ -28,6 +29,7 @@ done
 [ -n "$pid" ] || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
 perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" 2>/dev/null || true
 wait "$bench" || true
+[ -z "${KEEP_PERF:-}" ] || cp "$work/perf.data" "$KEEP_PERF"
 grep -E '^\| volley|loadavg' "$work/bench.log" || { cat "$work/bench.log"; exit 1; }
 perf script -i "$work/perf.data" 2>/dev/null |
   /usr/bin/python3 "$here/flamegraph.py" --title "volleyd: bench.sh --only volley $*" >"$out"

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "core/message/raw_message.hpp"
 #include "message_test_support.hpp"
 
 using namespace volley;
@@ -559,4 +560,50 @@ TEST_CASE("raw cannot be mixed with builder fields and is size-limited") {
   CHECK(refused(r, opts).http_status == 413);  // Date and Message-ID push it over
   r = raw_request(std::string(200, 'x'));
   CHECK(refused(r, opts).code == "too_large");
+}
+
+// The body pass works a line at a time; it must say exactly what the byte-at-a-time rule says:
+// every CRLF, LF or bare CR becomes CRLF, a last line gets its line end, NUL and over-long lines
+// are refused with their line number.
+TEST_CASE("raw: the body's line ends normalised as a byte-at-a-time reference does") {
+  auto reference = [](std::string_view body, std::size_t first_line, std::string* out) -> std::string {
+    std::size_t len = 0, line = first_line;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      const char c = body[i];
+      if (c == '\r' || c == '\n') {
+        if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n') ++i;
+        *out += "\r\n";
+        len = 0;
+        ++line;
+        continue;
+      }
+      if (c == '\0') return "NUL in body (line " + std::to_string(line) + ")";
+      if (++len > 998) return "body line longer than 998 octets (line " + std::to_string(line) + ")";
+      *out += c;
+    }
+    if (len > 0) *out += "\r\n";
+    return {};
+  };
+  const std::string header = "From: a@example.com\r\nDate: x\r\nMessage-ID: <a@b>\r\n\r\n";
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  const char alphabet[] = {'a', 'b', '\r', '\n', ' ', '.', '\0'};
+  for (int round = 0; round < 3000; ++round) {
+    std::string body;
+    const std::size_t size = next() % 40;
+    for (std::size_t i = 0; i < size; ++i) body += alphabet[next() % (round % 5 == 0 ? 7 : 6)];
+    if (round % 97 == 0) body += std::string(990 + next() % 20, 'x');  // near the line limit
+    std::string want;
+    const std::string why = reference(body, 5, &want);
+    message::RawMessage got;
+    const auto problem = message::normalise_raw_message(header + body, "d", "<n@h>", &got);
+    INFO(round);
+    if (why.empty()) {
+      REQUIRE_FALSE(problem);
+      CHECK(got.message == header + want);
+    } else {
+      REQUIRE(problem);
+      CHECK(problem->message == why);
+    }
+  }
 }
