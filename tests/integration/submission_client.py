@@ -5,7 +5,9 @@ applications use), over STARTTLS, implicit TLS (RFC 8314) or plain text.
   submission_client.py --port P [--tls starttls|implicit|none] [--source ADDR] steps.json
 
 steps.json is a list; each step is an SMTP command line ("AUTH PLAIN ...", "MAIL FROM:<a@b>"),
-{"data": "..."} (DATA, then the content sent byte for byte, then CRLF.CRLF), or
+{"data": "..."} (DATA, then the content sent byte for byte, then CRLF.CRLF),
+{"bdat": ["chunk", ...]} (CHUNKING, RFC 3030: one BDAT per chunk, the last with LAST; the
+reply to the last is the step's), or
 {"login": [user, password]} / {"send": {"from": ..., "to": [...], "message": ...}} through
 smtplib's own login() and sendmail(). Prints one JSON list: [code, text] per step.
 """
@@ -50,6 +52,14 @@ def main():
                 if code == 354:
                     s.send(step["data"].encode("utf-8", "surrogateescape") + b"\r\n.\r\n")
                     code, text = s.getreply()
+            elif "bdat" in step:
+                chunks = [c.encode("utf-8", "surrogateescape") for c in step["bdat"]]
+                for i, chunk in enumerate(chunks):
+                    last = " LAST" if i == len(chunks) - 1 else ""
+                    s.send(b"BDAT %d%s\r\n" % (len(chunk), last.encode()) + chunk)
+                    code, text = s.getreply()
+                    if code != 250:
+                        break
             elif "login" in step:
                 code, text = s.login(*step["login"])
             elif "send" in step:

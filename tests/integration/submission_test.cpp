@@ -292,6 +292,18 @@ TEST_CASE("smtplib over implicit TLS submits, a trusted network submits without 
   INFO("volleyd log:\n" << volleyd.log());
   CHECK_FALSE(stored_for(sink, "implicit@sub.test").name.empty());
 
+  // CHUNKING (RFC 3030): the message in three BDAT chunks, cut inside a line and before a line
+  // that starts with a dot (BDAT content is not dot-stuffed); it arrives byte for byte.
+  const std::string chunked = message("news@acme.test", "chunked@sub.test", "chunked") + ".starts with a dot\r\n";
+  r = smtplib_steps(s.dir, s.implicit_port, "implicit",
+                    {{{"login", {kUser, kPassword}}}, "MAIL FROM:<news@acme.test>", "RCPT TO:<chunked@sub.test>",
+                     {{"bdat", {chunked.substr(0, 40), chunked.substr(40, chunked.size() - 60), chunked.substr(chunked.size() - 20)}}}});
+  REQUIRE(r.size() == 4);
+  CHECK(r[3][0] == 250);
+  CHECK_THAT(r[3][1].get<std::string>(), Catch::Contains("2.0.0 Ok: queued as "));
+  const auto delivered = read_file(sink.maildir() / (stored_for(sink, "chunked@sub.test").name + ".eml"));
+  CHECK_THAT(delivered, Catch::EndsWith("Hello from SMTP.\r\n.starts with a dot\r\n"));
+
   // 127.0.0.2 is trusted: no AUTH needed, any sender; the mail is [submission] trusted_tenant's.
   r = smtplib_steps(s.dir, s.starttls_port, "starttls",
                     {"MAIL FROM:<monitor@internal.test>", "RCPT TO:<trusted@sub.test>",
