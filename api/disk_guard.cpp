@@ -59,6 +59,7 @@ struct DiskGuard::Impl {
     refused[0] = &refusals.Add({{"edge", "injection"}});
     refused[1] = &refusals.Add({{"edge", "smtp_in"}});
     refused[2] = &refusals.Add({{"edge", "suppressions"}});
+    refused[3] = &refusals.Add({{"edge", "submission"}});
     auto& free_family = prometheus::BuildGauge()
                             .Name("volley_spool_free_bytes")
                             .Help("Free bytes (available to Volley) on the filesystem of each database")
@@ -151,7 +152,7 @@ struct DiskGuard::Impl {
 
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   Gauge* active = nullptr;
-  Counter* refused[3] = {};
+  Counter* refused[4] = {};
   std::vector<Gauge*> free_gauges;
   std::vector<Gauge*> min_gauges;
 

@@ -32,7 +32,7 @@ struct DiskGuardOptions {
 };
 
 // Who refused: the label of volley_disk_guard_refusals_total.
-enum class GuardedEdge { injection, smtp_in, suppressions };
+enum class GuardedEdge { injection, smtp_in, suppressions, submission };
 
 class DiskGuard {
  public:

@@ -77,7 +77,7 @@ struct Submission::Shared {
     ++messages[{tenant, result}];
   }
 
-  bool storage_full() const { return cfg.disk_guard && cfg.disk_guard->refuse(GuardedEdge::injection); }
+  bool storage_full() const { return cfg.disk_guard && cfg.disk_guard->refuse(GuardedEdge::submission); }
 };
 
 namespace {

@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include "receiver_fixture.hpp"
+#include "tests/support/test_pki.hpp"
 #include "volleyd_fixture.hpp"
 
 using namespace volley::test;
@@ -281,7 +282,18 @@ TEST_CASE("the disk guard refuses before the disk is full (503 storage_full, 452
   }
   Destination destination(dir.path());
   const auto listener_port = free_port();
-  Volleyd volleyd(dir / "volleyd", disk_options(destination.port(), listener_port, ""));
+  const auto submission_port = free_port();
+  // A submission listener too (its TLS keys outside the small filesystem), open to loopback.
+  TestPki pki;
+  const auto leaf = pki.issue({"smtp.volley.test"});
+  write_file(dir / "cert.pem", TestPki::chain_pem(leaf, pki.ca()));
+  write_file(dir / "key.pem", leaf.key_pem());
+  auto options = disk_options(destination.port(), listener_port, "");
+  options.extra_toml += "[submission]\nlisten = \"127.0.0.1:" + std::to_string(submission_port) +
+                        "\"\nhostname = \"smtp.volley.test\"\ntrusted_networks = [\"127.0.0.0/8\"]\n"
+                        "tls_certificate = \"" + (dir / "cert.pem").string() + "\"\n"
+                        "tls_private_key = \"" + (dir / "key.pem").string() + "\"\n";
+  Volleyd volleyd(dir / "volleyd", options);
   Injector injector(volleyd);
   for (int i = 0; i < 10; ++i) REQUIRE(injector.inject().status == 202);
 
@@ -304,6 +316,9 @@ TEST_CASE("the disk guard refuses before the disk is full (503 storage_full, 452
   const auto replies = smtp_conversation(listener_port, {"EHLO reporter.test", "MAIL FROM:<>", "QUIT"});
   REQUIRE(replies.size() == 4);
   CHECK(replies[2].rfind("452 4.3.1 ", 0) == 0);
+  const auto submitted = smtp_conversation(submission_port, {"EHLO app.test", "MAIL FROM:<app@full.test>", "QUIT"});
+  REQUIRE(submitted.size() == 4);
+  CHECK(submitted[2].rfind("452 4.3.1 ", 0) == 0);
   auto client = volleyd.client();
   const auto suppression = client.post_json("/api/v1/suppressions", R"({"email":"x@full.test"})");
   CHECK(suppression.status == 503);
@@ -313,6 +328,7 @@ TEST_CASE("the disk guard refuses before the disk is full (503 storage_full, 452
   CHECK(metric(page, R"(volley_disk_guard_refusals_total{edge="injection"})") >= 1);
   CHECK(metric(page, R"(volley_disk_guard_refusals_total{edge="smtp_in"})") == 1);
   CHECK(metric(page, R"(volley_disk_guard_refusals_total{edge="suppressions"})") == 1);
+  CHECK(metric(page, R"(volley_disk_guard_refusals_total{edge="submission"})") == 1);
   CHECK(page.find("volley_spool_free_bytes{database=\"spool\"") != std::string::npos);
   CHECK(count(volleyd.log(), "refusing new mail") == 1);
 
