@@ -1,11 +1,11 @@
 #include "core/delivery/return_path.hpp"
 
 #include "core/util/ascii.hpp"
+#include "core/util/hex.hpp"
+#include "core/util/hmac.hpp"
 #include <algorithm>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 namespace volley::delivery {
 namespace {
@@ -25,17 +25,7 @@ ReturnPaths::ReturnPaths(std::vector<ReturnPathRule> rules, std::string key)
     : rules_(std::move(rules)), key_(std::move(key)) {}
 
 std::string ReturnPaths::tag(std::string_view id) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(id.data()),
-       id.size(), mac, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < kTagChars / 2; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0xf];
-  }
-  return out;
+  return util::to_hex(util::as_bytes(util::hmac_sha256(key_, id)).substr(0, kTagChars / 2));
 }
 
 std::string ReturnPaths::signed_id(std::string_view id) const {

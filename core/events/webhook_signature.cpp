@@ -1,32 +1,17 @@
 #include "core/events/webhook_signature.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
 #include <stdexcept>
 
+#include "core/util/hex.hpp"
+#include "core/util/hmac.hpp"
+
 namespace volley::events {
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // An empty key is legal HMAC, but OpenSSL wants a non-null pointer for it.
-  static const unsigned char kEmpty = 0;
-  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0xF]);
-  }
-  return out;
+  return util::to_hex(util::as_bytes(util::hmac_sha256(key, data)));
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "core/tls_rpt/policy.hpp"
 
 #include "core/util/ascii.hpp"
+#include "core/util/hex.hpp"
 
 namespace volley::tls_rpt {
 
@@ -19,16 +20,12 @@ Policy sts_policy(std::string_view domain, const tls::StsPolicy& policy) {
 }
 
 Policy tlsa_policy(std::string_view domain, std::string_view mx_host, const std::vector<tls::Tlsa>& records) {
-  static constexpr char kHex[] = "0123456789abcdef";
   Policy p;
   p.type = PolicyType::tlsa;
   p.domain = util::ascii_lower(domain);
   for (const auto& r : records) {
     std::string s = std::to_string(r.usage) + ' ' + std::to_string(r.selector) + ' ' + std::to_string(r.mtype) + ' ';
-    for (unsigned char c : r.data) {
-      s += kHex[c >> 4];
-      s += kHex[c & 15];
-    }
+    util::append_hex(s, r.data);
     p.strings.push_back(std::move(s));
   }
   p.mx_hosts.push_back(util::ascii_lower(mx_host));

@@ -6,9 +6,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/util/ascii.hpp"
+#include "core/util/hex.hpp"
+#include "core/util/hmac.hpp"
 
 namespace volley::unsubscribe {
 namespace {
@@ -21,15 +22,7 @@ constexpr std::size_t kMaxField = 255;
 constexpr std::size_t kFixedBytes = 1 + kMessageIdBytes + 4 + 3 + kTagBytes;
 
 std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // An empty key is legal HMAC, but OpenSSL wants a non-null pointer for it.
-  static const unsigned char kEmpty = 0;
-  const void* key_ptr = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  if (HMAC(EVP_sha256(), key_ptr, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size(), mac, &len) == nullptr)
-    throw std::runtime_error("HMAC-SHA256 failed");
-  return std::string(reinterpret_cast<const char*>(mac), len);
+  return std::string(util::as_bytes(util::hmac_sha256(key, data)));
 }
 
 // base64url without padding, through OpenSSL's base64 (EVP_EncodeBlock / EVP_DecodeBlock).
@@ -127,13 +120,8 @@ std::optional<Recipient> TokenKey::read(std::string_view token, std::string* err
     return refuse(error, "wrong tag");
   // Signed by this key: anything odd below is a bug of an older version, not an attack.
   if (static_cast<unsigned char>(payload[0]) != kVersion) return refuse(error, "unknown version");
-  static constexpr char kHex[] = "0123456789abcdef";
   Recipient r;
-  for (std::size_t i = 0; i < kMessageIdBytes; ++i) {
-    const auto b = static_cast<unsigned char>(payload[1 + i]);
-    r.rcpt_id += kHex[b >> 4];
-    r.rcpt_id += kHex[b & 0xf];
-  }
+  util::append_hex(r.rcpt_id, payload.substr(1, kMessageIdBytes));
   std::uint32_t index = 0;
   for (std::size_t i = 0; i < 4; ++i) index = index << 8 | static_cast<unsigned char>(payload[1 + kMessageIdBytes + i]);
   r.rcpt_id += '-' + std::to_string(index);
