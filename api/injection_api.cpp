@@ -315,6 +315,18 @@ class InjectionApi {
 
 }  // namespace
 
+HttpResponse body_too_large(std::string_view target, std::size_t max_body_bytes) {
+  const std::string limit = std::to_string(max_body_bytes);
+  if (target.substr(0, target.find('?')) == kBatchPath) {
+    return error_response(413, "too_large",
+                          "the batch exceeds the batch limit of " + limit +
+                              " bytes (the whole request body, all its messages together); send its messages in "
+                              "smaller batches",
+                          "messages");
+  }
+  return error_response(413, "too_large", "request body exceeds " + limit + " bytes");
+}
+
 Handler make_injection_handler(InjectionApiConfig config) {
   auto api = std::make_shared<const InjectionApi>(std::move(config));
   return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };

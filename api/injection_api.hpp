@@ -85,4 +85,8 @@ struct InjectionApiConfig {
 
 Handler make_injection_handler(InjectionApiConfig config);
 
+// HttpServerOptions::body_too_large for the API listener: a batch over the HTTP body limit is
+// 413 too_large naming the batch limit (field "messages"), anything else the request body limit.
+HttpResponse body_too_large(std::string_view target, std::size_t max_body_bytes);
+
 }  // namespace volley::api

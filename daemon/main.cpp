@@ -369,6 +369,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     };
     HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
+    http_opts.body_too_large = api::body_too_large;  // a batch's 413 names the batch limit
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
     const auto& host = cfg.http.listen.host;
     const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;

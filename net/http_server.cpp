@@ -219,6 +219,11 @@ class ServerConnection final : public Connection, public std::enable_shared_from
 
   void on_read_error(beast::error_code ec) {
     if (ec == http::error::body_limit) {
+      if (opts().body_too_large) {
+        const auto target = parser_->get().target();
+        return write_response(opts().body_too_large(std::string_view(target.data(), target.size()), opts().max_body_bytes),
+                              /*keep_alive=*/false);
+      }
       return write_response(error_response(413, "too_large",
                                            "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes"),
                             /*keep_alive=*/false);

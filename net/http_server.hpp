@@ -64,6 +64,9 @@ struct HttpServerOptions {
   // size, metadata): 32 MiB. Bigger bodies are refused with 413 as soon as their Content-Length
   // is seen (chunked: as soon as the limit is crossed), without reading the rest.
   std::size_t max_body_bytes = 32 * 1024 * 1024;
+  // The 413 for a body over max_body_bytes, chosen by the request target (known from the request
+  // line before the body is read): the batch endpoint names the batch limit. Empty: 413 too_large.
+  std::function<HttpResponse(std::string_view target, std::size_t max_body_bytes)> body_too_large;
   // Request line plus all header fields; more -> 431.
   std::size_t max_header_bytes = 16 * 1024;
   // From the first byte of a request to its last (slow-loris): past it the connection closes.

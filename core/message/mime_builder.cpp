@@ -37,7 +37,9 @@ Part text_part(std::string_view subtype, std::string_view text) {
 Part attachment_part(const AttachmentPart& a) {
   Part p;
   p.headers = field_with_parameters("Content-Type", a.content_type, mime_parameter("name", a.filename));
-  p.headers += field_with_parameters("Content-Disposition", "attachment", mime_parameter("filename", a.filename));
+  p.headers += field_with_parameters("Content-Disposition", a.inline_disposition ? "inline" : "attachment",
+                                     mime_parameter("filename", a.filename));
+  if (!a.content_id.empty()) p.headers += "Content-ID: <" + a.content_id + ">\r\n";
   p.headers += "Content-Transfer-Encoding: base64\r\n";
   p.body = base64_encode_lines(a.data);
   return p;
@@ -46,7 +48,8 @@ Part attachment_part(const AttachmentPart& a) {
 // "=_" can never occur in quoted-printable or base64 output.
 std::string random_boundary() { return "=_vly_" + random_hex(16); }
 
-Part multipart(std::string_view subtype, const std::vector<Part>& parts) {
+// `type_parameter`: multipart/related's type= (RFC 2387 §3.1), the root part's media type.
+Part multipart(std::string_view subtype, const std::vector<Part>& parts, std::string_view type_parameter = {}) {
   std::string boundary;
   bool clash;
   do {  // a 7bit text part could, in theory, hold the boundary
@@ -55,7 +58,9 @@ Part multipart(std::string_view subtype, const std::vector<Part>& parts) {
     for (const auto& p : parts) clash = clash || p.body.find(boundary) != std::string::npos;
   } while (clash);
   Part m;
-  m.headers = "Content-Type: multipart/" + std::string(subtype) + ";\r\n boundary=\"" + boundary + "\"\r\n";
+  m.headers = "Content-Type: multipart/" + std::string(subtype) + ";";
+  if (!type_parameter.empty()) m.headers += " type=\"" + std::string(type_parameter) + "\";";
+  m.headers += "\r\n boundary=\"" + boundary + "\"\r\n";
   for (const auto& p : parts) {
     m.body += "--" + boundary + "\r\n";
     m.body += p.headers;
@@ -88,22 +93,42 @@ bool is_token(std::string_view s) {
 }  // namespace
 
 MimeEntity build_mime(const MimeContent& c) {
+  // The html with the images it shows: multipart/related, html first (the root, RFC 2387 §3.2).
+  std::optional<Part> html;
+  if (c.html) {
+    html = text_part("html", *c.html);
+    std::vector<Part> related;
+    for (const auto& a : c.attachments)
+      if (a.inline_disposition) related.push_back(attachment_part(a));
+    if (!related.empty()) {
+      related.insert(related.begin(), std::move(*html));
+      html = multipart("related", related, "text/html");
+    }
+  }
+  const bool any_attachment = std::any_of(c.attachments.begin(), c.attachments.end(),
+                                          [](const AttachmentPart& a) { return !a.inline_disposition; });
+  const bool any_inline = std::any_of(c.attachments.begin(), c.attachments.end(),
+                                      [](const AttachmentPart& a) { return a.inline_disposition; });
+  if (!c.html && any_inline)
+    throw std::invalid_argument("build_mime: inline parts need html");
+
   std::optional<Part> body;
-  if (c.text && c.html)
-    body = multipart("alternative", {text_part("plain", *c.text), text_part("html", *c.html)});
+  if (c.text && html)
+    body = multipart("alternative", {text_part("plain", *c.text), std::move(*html)});
   else if (c.text)
     body = text_part("plain", *c.text);
-  else if (c.html)
-    body = text_part("html", *c.html);
+  else if (html)
+    body = std::move(*html);
 
   Part top;
-  if (c.attachments.empty()) {
+  if (!any_attachment) {
     if (!body) throw std::invalid_argument("build_mime: nothing to build");
     top = std::move(*body);
   } else {
     std::vector<Part> parts;
     if (body) parts.push_back(std::move(*body));
-    for (const auto& a : c.attachments) parts.push_back(attachment_part(a));
+    for (const auto& a : c.attachments)
+      if (!a.inline_disposition) parts.push_back(attachment_part(a));
     top = multipart("mixed", parts);
   }
   return {"MIME-Version: 1.0\r\n" + top.headers, std::move(top.body)};

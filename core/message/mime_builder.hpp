@@ -3,6 +3,8 @@
 //   text only            -> text/plain
 //   html only            -> text/html
 //   text + html          -> multipart/alternative (plain first: readers show the last they can)
+//   with inline images   -> the html part becomes multipart/related (RFC 2387) [ html, image, ... ]
+//                           (inside the alternative when there is text too)
 //   with attachments     -> multipart/mixed [ body above, attachment, ... ]
 // Text parts are utf-8, 7bit when they already fit, quoted-printable otherwise; attachments are
 // base64 with an RFC 2231 filename.
@@ -17,6 +19,11 @@ struct AttachmentPart {
   std::string filename;      // UTF-8, checked (no control characters)
   std::string content_type;  // "type/subtype[; attr=value...]", checked by parse_content_type
   std::string data;          // decoded octets
+  // RFC 2392: the html refers to it as "cid:<content_id>". Without <>, checked by the caller.
+  // An inline part with one goes into the html's multipart/related; an attachment may carry
+  // one too (then it stays in multipart/mixed).
+  std::string content_id;
+  bool inline_disposition = false;  // Content-Disposition: inline (needs content_id and html)
 };
 
 struct MimeContent {
@@ -30,7 +37,8 @@ struct MimeEntity {
   std::string body;     // ends with CRLF
 };
 
-// At least one of text, html or an attachment must be present.
+// At least one of text, html or an attachment must be present; inline parts need html (else
+// std::invalid_argument: prepare_message refuses that request first).
 MimeEntity build_mime(const MimeContent& content);
 
 // Checks a Content-Type given by a client for an attachment and returns it normalised

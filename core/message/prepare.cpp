@@ -31,7 +31,7 @@ using ::volley::json::Members;
 constexpr Members kMessage{"from", "to", "cc", "bcc", "reply_to", "envelope_from", "subject", "text", "html",
                            "attachments", "raw", "tags", "headers", "metadata", "campaign"};
 constexpr Members kAddress{"email", "name"};
-constexpr Members kAttachment{"filename", "content_type", "content"};
+constexpr Members kAttachment{"filename", "content_type", "content", "content_id", "disposition"};
 
 constexpr std::size_t kMaxNameOctets = 256;
 constexpr std::size_t kMaxSubjectOctets = 2000;
@@ -285,6 +285,33 @@ void prepare_raw(const json& req, const json& raw, const PrepareOptions& opts, P
   out.needs_smtputf8 = out.needs_smtputf8 || rm.header_8bit;
 }
 
+// "content_id": an RFC 5322 msg-id given without its <> ("logo@example.com"), what the html's
+// "cid:" URLs name (RFC 2392); unique within the message. "disposition": "inline" (the default
+// with a content_id: an image the html shows, in its multipart/related) or "attachment".
+void read_inline(const json& a, const std::string& field, AttachmentPart& part,
+                 const std::vector<AttachmentPart>& earlier) {
+  std::string disposition;
+  if (const json* d = member(a, kAttachment("disposition"))) {
+    disposition = as_string(*d, field + ".disposition");
+    if (disposition != "inline" && disposition != "attachment")
+      refuse("invalid_field", field + ".disposition", field + ".disposition must be \"inline\" or \"attachment\"");
+  }
+  if (const json* cid = member(a, kAttachment("content_id"))) {
+    part.content_id = as_string(*cid, field + ".content_id");
+    check_header_text(part.content_id, field + ".content_id", 248, false);
+    if (!is_msg_id("<" + part.content_id + ">"))
+      refuse("invalid_field", field + ".content_id",
+             field + ".content_id must be an RFC 5322 msg-id without <>, such as logo@example.com");
+    for (std::size_t j = 0; j < earlier.size(); ++j)
+      if (earlier[j].content_id == part.content_id)
+        refuse("invalid_field", field + ".content_id",
+               field + ".content_id repeats attachments[" + std::to_string(j) + "].content_id");
+  }
+  part.inline_disposition = disposition == "inline" || (disposition.empty() && !part.content_id.empty());
+  if (part.inline_disposition && part.content_id.empty())
+    refuse("missing_field", field + ".content_id", field + ": an inline part needs a content_id for the html to refer to");
+}
+
 std::vector<AttachmentPart> read_attachments(const json& req, const PrepareOptions& opts,
                                                   std::size_t* encoded_size) {
   std::vector<AttachmentPart> parts;
@@ -327,6 +354,7 @@ std::vector<AttachmentPart> read_attachments(const json& req, const PrepareOptio
       refuse("invalid_field", field + ".content",
              field + ".content is not valid base64 (at offset " + std::to_string(bad) + ")");
     part.data = std::move(*data);
+    read_inline(a, field, part, parts);
     parts.push_back(std::move(part));
   }
   return parts;
@@ -381,6 +409,10 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
   content.attachments = read_attachments(req, opts, &size);
   if (!content.text && !content.html && content.attachments.empty())
     refuse("missing_field", "text", "one of text, html or attachments is required");
+  for (std::size_t i = 0; i < content.attachments.size(); ++i)
+    if (content.attachments[i].inline_disposition && !content.html)
+      refuse("invalid_field", indexed("attachments", i) + ".content_id",
+             indexed("attachments", i) + " is inline: an inline part needs html that shows it");
   std::string custom = read_custom_headers(req, &out.message_id);
   if (out.message_id.empty()) out.message_id = new_message_id_value(opts.hostname);
 

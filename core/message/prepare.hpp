@@ -56,7 +56,7 @@ using PrepareResult = std::variant<PreparedMessage, PrepareError>;
 //   missing.
 // - CR, LF or NUL in anything that reaches a header is "header_injection".
 // - A member that the request, an address or an attachment does not have is "unknown_field"
-//   (e.g. "subjet", "send_at", "to[1].nmae", "attachments[0].content_id"); `caller_members` are
+//   (e.g. "subjet", "send_at", "to[1].nmae", "attachments[0].cid"); `caller_members` are
 //   the request members its caller reads itself (the HTTP layer's "pool"). "headers" and
 //   "metadata" take any names.
 PrepareResult prepare_message(const nlohmann::json& request, const PrepareOptions& opts,

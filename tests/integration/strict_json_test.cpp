@@ -56,8 +56,8 @@ TEST_CASE("strict JSON: unknown fields and repeated names are 400 with the field
   check_refused(http, "/api/v1/messages", later.dump(), "unknown_field", "send_at");
 
   json inline_image = message_to("inline@strict.test");
-  inline_image["attachments"] = {{{"filename", "logo.png"}, {"content", "aGk="}, {"content_id", "logo"}}};
-  check_refused(http, "/api/v1/messages", inline_image.dump(), "unknown_field", "attachments[0].content_id");
+  inline_image["attachments"] = {{{"filename", "logo.png"}, {"content", "aGk="}, {"cid", "logo@x"}}};
+  check_refused(http, "/api/v1/messages", inline_image.dump(), "unknown_field", "attachments[0].cid");
 
   json batch = {{"messages", {message_to("batch0@strict.test"), typo}}};
   check_refused(http, "/api/v1/messages/batch", batch.dump(), "unknown_field", "messages[1].subjet");

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
@@ -228,6 +229,7 @@ TEST_CASE("Injection refuses what it cannot take, queuing nothing", "[http][inje
   Fixture f([](InjectionApiConfig& api, HttpServerOptions& opts) {
     api.prepare.max_message_size = 4096;
     opts.max_body_bytes = 64 * 1024;
+    opts.body_too_large = body_too_large;  // as volleyd wires it
   });
   auto client = f.client();
 
@@ -285,6 +287,29 @@ TEST_CASE("Injection refuses what it cannot take, queuing nothing", "[http][inje
     const auto res = client.read();
     CHECK(res.result_int() == 413);
     CHECK(error_code(res) == "too_large");
+    CHECK(error_message(res) == "request body exceeds 65536 bytes");
+  }
+  SECTION("413 for a batch over the HTTP limit names the batch limit, before its body is read") {
+    client.write_raw(
+        "POST /api/v1/messages/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000000\r\n\r\n{");
+    const auto res = client.read();
+    CHECK(res.result_int() == 413);
+    CHECK(error_code(res) == "too_large");
+    CHECK(error_field(res) == "messages");
+    CHECK(error_message(res).find("batch limit of 65536 bytes") != std::string::npos);
+  }
+  SECTION("413 for a chunked batch once it crosses the limit") {
+    const std::string chunk(40 * 1024, ' ');
+    std::ostringstream hex;
+    hex << std::hex << chunk.size();
+    client.write_raw("POST /api/v1/messages/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n" + hex.str() + "\r\n" + chunk + "\r\n" + hex.str() +
+                     "\r\n" + chunk + "\r\n");
+    const auto res = client.read();
+    CHECK(res.result_int() == 413);
+    CHECK(error_field(res) == "messages");
+    CHECK(error_message(res).find("batch limit") != std::string::npos);
   }
   SECTION("400 for an invalid Idempotency-Key") {
     for (const std::string& key : {std::string(201, 'k'), std::string("tab\there")}) {
@@ -779,8 +804,8 @@ TEST_CASE("Unknown fields and repeated member names are 400 naming the field, qu
     m["to"][1]["display"] = "x";
     refused("/api/v1/messages", m.dump(), "unknown_field", "to[1].display");
     m = simple_message();
-    m["attachments"] = json::array({{{"filename", "logo.png"}, {"content", "aGk="}, {"content_id", "logo"}}});
-    refused("/api/v1/messages", m.dump(), "unknown_field", "attachments[0].content_id");
+    m["attachments"] = json::array({{{"filename", "logo.png"}, {"content", "aGk="}, {"cid", "logo@x"}}});
+    refused("/api/v1/messages", m.dump(), "unknown_field", "attachments[0].cid");
   }
   SECTION("in a batch: the message's path, and members of the body besides messages") {
     auto typo = simple_message();

@@ -79,11 +79,11 @@ TEST_CASE("unknown members of addresses and attachments are refused with their p
 
   r = basic();
   r["attachments"] = {{{"filename", "a.txt"}, {"content", "aGk="}},
-                      {{"filename", "logo.png"}, {"content", "aGk="}, {"content_id", "logo"}}};
-  check_unknown(r, "attachments[1].content_id");
-  r["attachments"][1].erase("content_id");
-  r["attachments"][1]["disposition"] = "inline";
-  check_unknown(r, "attachments[1].disposition");
+                      {{"filename", "logo.png"}, {"content", "aGk="}, {"cid", "logo@x"}}};
+  check_unknown(r, "attachments[1].cid");
+  r["attachments"][1].erase("cid");
+  r["attachments"][1]["contentId"] = "logo@x";
+  check_unknown(r, "attachments[1].contentId");
 }
 
 TEST_CASE("headers and metadata take any names, caller members are allowed only when named") {
