@@ -80,7 +80,7 @@ Fields stored_fields(const json& request, const storage::TemplateStore* store, c
   }
   std::optional<std::uint32_t> version;
   if (auto v = request.find(kExpanded("template_version").name); v != request.end()) {
-    if (!v->is_number_unsigned() || v->get<std::uint64_t>() == 0 || v->get<std::uint64_t>() > 0xffffffffu)
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 1 || v->get<std::int64_t>() > 0xffffffffLL)
       refuse("invalid_field", path(prefix, "template_version"), "template_version must be a positive integer");
     version = v->get<std::uint32_t>();
   }

@@ -60,7 +60,8 @@ std::optional<Template> Template::parse(std::string_view text, std::string* erro
     const std::string_view closer = triple ? "}}}" : "}}";
     const std::size_t body = open + (triple ? 3 : 2);
     const std::size_t close = text.find(closer, body);
-    if (close == std::string_view::npos) return fail("the tag" + at(open) + " is not closed with " + std::string(closer));
+    if (close == std::string_view::npos)
+      return fail("the tag" + at(open) + " is not closed with " + std::string(closer));
     const std::size_t end = close + closer.size();
     const std::string_view whole = text.substr(open, end - open);
     std::string_view inner = trim(text.substr(body, close - body));
@@ -216,7 +217,8 @@ class Renderer {
           break;
       }
     }
-    if (bound > max_octets) return fail("the rendered text would be longer than " + std::to_string(max_octets) + " octets");
+    if (bound > max_octets)
+      return fail("the rendered text would be longer than " + std::to_string(max_octets) + " octets");
     std::string out;
     if (tmpl.literal_) {
       out = tmpl.source_;

@@ -40,12 +40,6 @@ struct Setup {
     return opts;
   }
 
-  HttpClient client(const char* key) {
-    auto c = volleyd.client();
-    c.set_bearer(key);
-    return c;
-  }
-
   MimeEntity arrived(const std::string& recipient) {
     const auto m = wait_for_stored(sink, recipient, 60s);
     INFO(volleyd.log());
@@ -66,7 +60,8 @@ TEST_CASE("A personalised request becomes one message per personalisation, each 
           "metadata",
           "[integration][templates]") {
   Setup s;
-  auto acme = s.client(kAcmeKey);
+  auto acme = s.volleyd.client();
+  acme.set_bearer(kAcmeKey);
   const json request = {
       {"from", "news@volley.test"},
       {"subject", "Hi {{first_name}}"},
@@ -130,7 +125,8 @@ TEST_CASE("A personalised request becomes one message per personalisation, each 
 TEST_CASE("Template errors are 400s that name the personalisation and field, and nothing is queued",
           "[integration][templates]") {
   Setup s;
-  auto acme = s.client(kAcmeKey);
+  auto acme = s.volleyd.client();
+  acme.set_bearer(kAcmeKey);
   const json base = {{"from", "news@volley.test"}, {"subject", "Hi {{first_name}}"}, {"text", "Hello {{first_name}}"}};
 
   json missing = base;
@@ -165,7 +161,7 @@ TEST_CASE("Template errors are 400s that name the personalisation and field, and
   REQUIRE(r.status == 400);
   CHECK(error_of(r)["field"] == "to");
 
-  // A bad recipient in the third personalisation refuses the whole request.
+  // A bad recipient in the second personalisation refuses the whole request.
   json bad_address = base;
   bad_address["personalizations"] = {{{"to", {"ok@sink.test"}}, {"substitutions", {{"first_name", "A"}}}},
                                      {{"to", {"not an address"}}, {"substitutions", {{"first_name", "B"}}}}};
@@ -184,33 +180,36 @@ TEST_CASE("Template errors are 400s that name the personalisation and field, and
 TEST_CASE("Stored templates are versioned, survive a restart, are their tenant's own and render messages",
           "[integration][templates]") {
   Setup s;
-  auto acme = s.client(kAcmeKey);
-  auto globex = s.client(kGlobexKey);
+  {
+    auto acme = s.volleyd.client();
+    acme.set_bearer(kAcmeKey);
+    auto r = put_template(acme, "welcome", {{"subject", "Welcome, {{name}}"}, {"text", "Hi {{name}}\n"}});
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    CHECK(json::parse(r.body)["version"] == 1);
+    r = put_template(acme, "welcome",
+                     {{"subject", "Welcome aboard, {{name}}"},
+                      {"text", "Hi {{name}}, v2\n"},
+                      {"html", "<h1>Hi {{name}}</h1>"},
+                      {"headers", {{"X-Template", "welcome-{{name}}"}}}});
+    REQUIRE(r.status == 201);
+    CHECK(json::parse(r.body)["version"] == 2);
 
-  auto r = put_template(acme, "welcome", {{"subject", "Welcome, {{name}}"}, {"text", "Hi {{name}}\n"}});
-  INFO(r.body);
-  REQUIRE(r.status == 201);
-  CHECK(json::parse(r.body)["version"] == 1);
-  r = put_template(acme, "welcome",
-                   {{"subject", "Welcome aboard, {{name}}"},
-                    {"text", "Hi {{name}}, v2\n"},
-                    {"html", "<h1>Hi {{name}}</h1>"},
-                    {"headers", {{"X-Template", "welcome-{{name}}"}}}});
-  REQUIRE(r.status == 201);
-  CHECK(json::parse(r.body)["version"] == 2);
-
-  r = put_template(acme, "broken", {{"text", "{{#open}}never closed"}});
-  REQUIRE(r.status == 400);
-  CHECK(error_of(r)["field"] == "text");
-  CHECK(put_template(acme, "bad%20name", {{"text", "x"}}).status == 400);
-  CHECK(acme.get("/api/v1/templates/broken").status == 404);
+    r = put_template(acme, "broken", {{"text", "{{#open}}never closed"}});
+    REQUIRE(r.status == 400);
+    CHECK(error_of(r)["field"] == "text");
+    CHECK(put_template(acme, "bad%20name", {{"text", "x"}}).status == 400);
+    CHECK(acme.get("/api/v1/templates/broken").status == 404);
+  }
 
   s.volleyd.stop();
   s.volleyd.start();
-  acme = s.client(kAcmeKey);
-  globex = s.client(kGlobexKey);
+  auto acme = s.volleyd.client();
+  acme.set_bearer(kAcmeKey);
+  auto globex = s.volleyd.client();
+  globex.set_bearer(kGlobexKey);
 
-  r = acme.get("/api/v1/templates/welcome");
+  auto r = acme.get("/api/v1/templates/welcome");
   REQUIRE(r.status == 200);
   CHECK(json::parse(r.body)["version"] == 2);
   CHECK(json::parse(r.body)["subject"] == "Welcome aboard, {{name}}");
