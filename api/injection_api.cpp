@@ -13,6 +13,7 @@
 #include "api/disk_guard.hpp"
 #include "api/http_json.hpp"
 #include "api/message_intake.hpp"
+#include "api/personalization.hpp"
 #include "core/json/members.hpp"
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
@@ -205,7 +206,15 @@ class InjectionApi {
     auto body = parse_json_body(req);
     if (auto* err = std::get_if<HttpResponse>(&body)) return respond(std::move(*err));
 
-    auto prepared = prepare(std::get<json>(body), cfg_, req.tenant, "");
+    // "template" / "personalizations": docs/templates.md.
+    auto expanded =
+        expand_request(std::get<json>(body), cfg_.templates.get(), req.tenant, "", cfg_.prepare.max_message_size);
+    if (auto* err = std::get_if<HttpResponse>(&expanded)) return respond(std::move(*err));
+    auto& expansion = std::get<Expansion>(expanded);
+    if (expansion.personalized)
+      return inject_personalized(req, std::move(expansion), std::get<std::string>(std::move(key)), std::move(respond));
+    auto prepared =
+        prepare(expansion.requests.empty() ? std::get<json>(body) : expansion.requests.front(), cfg_, req.tenant, "");
     if (auto* err = std::get_if<HttpResponse>(&prepared)) return respond(std::move(*err));
 
     auto accepted = accept_message(std::get<Prepared>(std::move(prepared)), req.tenant, cfg_.suppressions.get());
@@ -244,10 +253,38 @@ class InjectionApi {
     std::vector<Prepared> prepared;
     prepared.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
-      auto one = prepare((*messages)[i], cfg_, req.tenant, "messages[" + std::to_string(i) + "]");
+      const std::string where = "messages[" + std::to_string(i) + "]";
+      auto expanded =
+          expand_request((*messages)[i], cfg_.templates.get(), req.tenant, where, cfg_.prepare.max_message_size);
+      if (auto* err = std::get_if<HttpResponse>(&expanded)) return respond(std::move(*err));
+      auto& expansion = std::get<Expansion>(expanded);
+      if (expansion.personalized)
+        return respond(error_response(400, "invalid_field",
+                                      "a batch item cannot have personalizations: send it on its own",
+                                      where + ".personalizations"));
+      const json& request = expansion.requests.empty() ? (*messages)[i] : expansion.requests.front();
+      auto one = prepare(request, cfg_, req.tenant, where);
       if (auto* err = std::get_if<HttpResponse>(&one)) return respond(std::move(*err));
       prepared.push_back(std::get<Prepared>(std::move(one)));
     }
+    submit_prepared(std::move(prepared), req, std::get<std::string>(std::move(key)), std::move(respond));
+  }
+
+  // One personalised request: each personalisation its own message, all or nothing as a batch.
+  void inject_personalized(const HttpRequest& req, Expansion expansion, std::string key, Responder respond) const {
+    std::vector<Prepared> prepared;
+    prepared.reserve(expansion.requests.size());
+    for (std::size_t i = 0; i < expansion.requests.size(); ++i) {
+      auto one = prepare(expansion.requests[i], cfg_, req.tenant, expansion.prefixes[i]);
+      if (auto* err = std::get_if<HttpResponse>(&one)) return respond(std::move(*err));
+      prepared.push_back(std::get<Prepared>(std::move(one)));
+    }
+    submit_prepared(std::move(prepared), req, std::move(key), std::move(respond));
+  }
+
+  // Messages that were all validated, into one spool batch: {"messages": [an answer each]}.
+  void submit_prepared(std::vector<Prepared> prepared, const HttpRequest& req, std::string key,
+                       Responder respond) const {
     auto batch = std::make_shared<InjectBatch>();
     batch->messages.reserve(prepared.size());
     json answers = json::array();
@@ -260,8 +297,8 @@ class InjectionApi {
       answers.push_back(std::move(accepted.answer));
       std::move(accepted.suppressed.begin(), accepted.suppressed.end(), std::back_inserter(suppressed));
     }
-    submit(std::move(batch), std::get<std::string>(std::move(key)), req.body,
-           dump(json{{"messages", std::move(answers)}}), std::move(suppressed), std::move(respond));
+    submit(std::move(batch), std::move(key), req.body, dump(json{{"messages", std::move(answers)}}),
+           std::move(suppressed), std::move(respond));
   }
 
   // request_body: what a repeat with the same key must match to be answered the same.

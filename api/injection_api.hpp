@@ -37,6 +37,7 @@
 
 namespace volley::storage {
 class SuppressionList;
+class TemplateStore;
 }
 
 namespace volley::api {
@@ -81,6 +82,8 @@ struct InjectionApiConfig {
   std::shared_ptr<DiskGuard> disk_guard;
   // [unsubscribe]: List-Unsubscribe headers (null: not configured; docs/unsubscribe.md).
   std::shared_ptr<const UnsubscribeHeaders> unsubscribe;
+  // Stored templates ("template": docs/templates.md; null: none). Read on the io thread.
+  std::shared_ptr<const storage::TemplateStore> templates;
 };
 
 Handler make_injection_handler(InjectionApiConfig config);

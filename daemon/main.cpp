@@ -50,6 +50,8 @@
 #include "daemon/submission_setup.hpp"
 #include "daemon/tls_reporting_setup.hpp"
 #include "daemon/unsubscribe_setup.hpp"
+#include "daemon/template_setup.hpp"
+#include "api/template_api.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -263,6 +265,12 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     stop_io();
     return 1;
   }
+  auto templates = open_template_store(cfg, &error);  // stored templates (docs/templates.md)
+  if (!templates) {
+    spdlog::critical("{}", error);
+    stop_io();
+    return 1;
+  }
 
   int rc = 0;
   {
@@ -355,6 +363,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     api_cfg.pools = ctx.settings.pools;
     api_cfg.suppressions = suppressions;
     api_cfg.unsubscribe = unsubscribe.headers();
+    api_cfg.templates = templates;
     api_cfg.on_suppressed = [events, metrics_actor = metrics.actor](std::vector<api::SuppressedRecipient> list) {
       auto outcomes = suppressed_events(std::move(list));
       for (const auto& o : outcomes) caf::anon_send(metrics_actor, outcome_atom::value, o);
@@ -385,7 +394,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                 api::make_doctor_handler(doctor_api(cfg, dkim_signer),  // GET /api/v1/doctor
                 api::make_tls_report_handler(
                     {&sys, ctx.tls_reports},
-                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg)))))))),
+                    api::make_template_handler({templates, disk_guard},  // /api/v1/templates
+                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))))))),
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.

@@ -14,6 +14,8 @@ PACKAGES=(
   libspf2-dev publicsuffix
   # SMTP submission: [[submission_user]] password hashes (crypt_rn: yescrypt, sha512-crypt)
   libcrypt-dev
+  # personalised messages and stored templates: Mustache (logic-less) templates
+  libmstch-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating

@@ -190,9 +190,9 @@ inline std::string decode_body(const MimeEntity& e) {
   return e.body;
 }
 
-// The decoded text/plain part of a message (searching multipart bodies depth-first), or
-// nullopt when there is none.
-inline std::optional<std::string> text_plain_part(const MimeEntity& e, int depth = 0) {
+// The decoded part of a message whose type is `type` ("text/plain", "text/html"; searching
+// multipart bodies depth-first), or nullopt when there is none.
+inline std::optional<std::string> part_of_type(const MimeEntity& e, std::string_view type_wanted, int depth = 0) {
   const std::string type = e.header("Content-Type").value_or("text/plain");
   const std::string lower = to_lower(type);
   if (lower.rfind("multipart/", 0) == 0) {
@@ -210,13 +210,15 @@ inline std::optional<std::string> text_plain_part(const MimeEntity& e, int depth
       const std::size_t next = e.body.find("\r\n" + delim, start);
       if (next == std::string::npos) break;
       auto part = parse_entity(std::string_view(e.body).substr(start, next - start));
-      if (auto text = text_plain_part(part, depth + 1)) return text;
+      if (auto text = part_of_type(part, type_wanted, depth + 1)) return text;
       pos = next + 2;
     }
     return std::nullopt;
   }
-  if (lower.rfind("text/plain", 0) == 0) return decode_body(e);
+  if (lower.rfind(type_wanted, 0) == 0) return decode_body(e);
   return std::nullopt;
 }
+
+inline std::optional<std::string> text_plain_part(const MimeEntity& e) { return part_of_type(e, "text/plain"); }
 
 }  // namespace volley::test
