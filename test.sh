@@ -2,7 +2,7 @@
 # Installs deps, builds with AddressSanitizer + UBSan and warnings as errors, runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 BUILD_DIR=${BUILD_DIR:-build-test}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVOLLEY_SANITIZE=ON -DVOLLEY_WERROR=ON >/dev/null
 cmake --build "$BUILD_DIR"

