@@ -120,6 +120,20 @@ TEST_CASE("A personalised request becomes one message per personalisation, each 
   const auto status = acme.get("/api/v1/messages/" + answer[1]["id"].get<std::string>());
   REQUIRE(status.status == 200);
   CHECK(json::parse(status.body)["recipients"][0]["id"] == answer[1]["recipients"][0]["id"]);
+
+  // An Idempotency-Key works as for a batch: the repeat gets the first answer, nothing new.
+  json keyed = request;
+  keyed["personalizations"] = {{{"to", {"dee@sink.test"}}, {"substitutions", {{"first_name", "Dee"}, {"code", 4}}}}};
+  acme.set_header("Idempotency-Key", "personalised-1");
+  const auto first = acme.post_json("/api/v1/messages", keyed.dump());
+  REQUIRE(first.status == 202);
+  const auto again = acme.post_json("/api/v1/messages", keyed.dump());
+  REQUIRE(again.status == 202);
+  CHECK(json::parse(again.body) == json::parse(first.body));
+  s.arrived("dee@sink.test");
+  REQUIRE(wait_until([&] { return !events_for(s.volleyd.events(), "delivered", "dee@sink.test").empty(); }, 30s,
+                     50ms));
+  CHECK(events_for(s.volleyd.events(), "received", "dee@sink.test").size() == 1);
 }
 
 TEST_CASE("Template errors are 400s that name the personalisation and field, and nothing is queued",
@@ -174,6 +188,9 @@ TEST_CASE("Template errors are 400s that name the personalisation and field, and
   good["personalizations"] = {{{"to", {"last@sink.test"}}, {"substitutions", {{"first_name", "L"}}}}};
   REQUIRE(acme.post_json("/api/v1/messages", good.dump()).status == 202);
   s.arrived("last@sink.test");
+  REQUIRE(wait_until([&] { return !events_for(s.volleyd.events(), "delivered", "last@sink.test").empty(); }, 30s,
+                     50ms));
+  CHECK(events_for(s.volleyd.events(), "received", "last@sink.test").size() == 1);
   CHECK(events_for(s.volleyd.events(), "received", "ok@sink.test").empty());
 }
 
