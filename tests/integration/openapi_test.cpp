@@ -78,7 +78,11 @@ const json kNotTriggered = json::parse(R"json([
   {"method":"GET","path":"/api/v1/tls-reports","status":503,"why":"tls_reports_unavailable: the reporting actor would have to be gone"},
   {"method":"POST","path":"/api/v1/tls-reports/send","status":503,"why":"as GET /api/v1/tls-reports"},
   {"method":"GET","path":"/api/v1/doctor","status":409,"why":"a run here (no sending domain, DNS refused) ends within milliseconds: a second request cannot be made to arrive during it"},
-  {"method":"POST","path":"/u/{token}","status":503,"why":"the suppression list would have to fail to write: unsubscribe unit tests"}
+  {"method":"POST","path":"/u/{token}","status":503,"why":"the suppression list would have to fail to write: unsubscribe unit tests"},
+  {"method":"GET","path":"/api/v1/templates","status":503,"why":"templates_unavailable: volleyd always opens the store (it stops at start when it cannot)"},
+  {"method":"PUT","path":"/api/v1/templates/{name}","status":503,"why":"as GET /api/v1/templates; storage_full: the disk guard's tests"},
+  {"method":"GET","path":"/api/v1/templates/{name}","status":503,"why":"as GET /api/v1/templates"},
+  {"method":"DELETE","path":"/api/v1/templates/{name}","status":503,"why":"as PUT /api/v1/templates/{name}"}
 ])json");
 
 json message_to(const std::string& to) {
@@ -197,8 +201,15 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
   const Headers form = {{"Content-Type", "application/x-www-form-urlencoded"}};
   const Headers text_plain = key(kAppKey, {{"Content-Type", "text/plain"}});
 
-  // Before the table: a suppression to find, and one to delete.
+  // Before the table: a suppression to find, and one to delete; a template to delete.
   REQUIRE(exchange(port, {"POST", "/api/v1/suppressions", "/api/v1/suppressions", suppression, json_key(kAppKey), 0})["status"] == 201);
+  const std::string welcome = R"({"subject":"Welcome, {{name}}","text":"Hi {{name}}","html":"<p>Hi {{name}}</p>","headers":{"X-Template":"welcome"}})";
+  REQUIRE(exchange(port, {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/old", welcome, json_key(kAppKey), 0})["status"] == 201);
+  json personalised = {{"from", "app@volley.test"},
+                       {"template", "welcome"},
+                       {"personalizations",
+                        {{{"to", {"p1@sink.test"}}, {"substitutions", {{"name", "Ann"}}}},
+                         {{"to", {"p2@sink.test"}}, {"substitutions", {{"name", "Bob"}}}, {"metadata", {{"user", 2}}}}}}};
 
   const std::vector<Row> rows = {
       // messages
@@ -222,6 +233,24 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
       {"GET", "/api/v1/messages/{id}", "/api/v1/messages/" + message_id, "", {}, 401},
       {"GET", "/api/v1/messages/{id}", "/api/v1/messages/000000000000000000000000", "", key(kAppKey), 404},
       {"GET", "/api/v1/messages/{id}", "/api/v1/messages/" + message_id, "", key(kAppKey), 405, "", "POST"},
+      // templates, and a personalised message from one
+      {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/welcome", welcome, json_key(kAppKey), 201},
+      {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/broken", R"({"text":"{{#open}} never closed"})", json_key(kAppKey), 400},
+      {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/welcome", welcome, {{"Content-Type", "application/json"}}, 401},
+      {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/welcome", welcome, text_plain, 415},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome", "", key(kAppKey), 200},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome?version=1", "", key(kAppKey), 200},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome?version=0", "", key(kAppKey), 400},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome", "", {}, 401},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome?version=9", "", key(kAppKey), 404},
+      {"GET", "/api/v1/templates/{name}", "/api/v1/templates/welcome", "", key(kAppKey), 405, "", "POST"},
+      {"DELETE", "/api/v1/templates/{name}", "/api/v1/templates/old", "", key(kAppKey), 204},
+      {"DELETE", "/api/v1/templates/{name}", "/api/v1/templates/old", "", {}, 401},
+      {"DELETE", "/api/v1/templates/{name}", "/api/v1/templates/old", "", key(kAppKey), 404},
+      {"GET", "/api/v1/templates", "/api/v1/templates", "", key(kAppKey), 200},
+      {"GET", "/api/v1/templates", "/api/v1/templates", "", {}, 401},
+      {"GET", "/api/v1/templates", "/api/v1/templates", "", key(kAppKey), 405, "", "POST"},
+      {"POST", "/api/v1/messages", "/api/v1/messages", personalised.dump(), json_key(kAppKey), 202},
       // suppressions
       {"GET", "/api/v1/suppressions", "/api/v1/suppressions?limit=10", "", key(kAppKey), 200},
       {"GET", "/api/v1/suppressions", "/api/v1/suppressions?limit=0", "", key(kAppKey), 400},
