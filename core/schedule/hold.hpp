@@ -23,6 +23,8 @@ struct TenantWindow {
   SendWindow window;
   Zone zone = Zone::fixed(0);
 };
+// Tenant name -> its window (tenants without one are not held).
+using TenantWindows = std::unordered_map<std::string, TenantWindow>;
 
 // When a message may first be tried: 0 = now, else the later of send_at_ms and the next opening
 // of the tenant's window (null: none) at or after it.
