@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -67,16 +68,11 @@ struct ScheduleSetup {
   TempDir dir{"volley-it-schedule"};
   SmtpReceiver receiver{dir / "receiver", ""};
   Volleyd volleyd;
-  HttpClient acme, globex, ops;
+  std::optional<HttpClient> acme, globex, ops;  // (HttpClient is not assignable: emplaced again)
 
   explicit ScheduleSetup(const std::string& extra_toml = "")
-      : volleyd(dir / "volleyd", options(receiver.port(), extra_toml)),
-        acme(volleyd.client()),
-        globex(volleyd.client()),
-        ops(volleyd.client()) {
-    acme.set_bearer("inject-secret-1");
-    globex.set_bearer("tenant-b-secret-3");
-    ops.set_bearer("admin-secret-2");
+      : volleyd(dir / "volleyd", options(receiver.port(), extra_toml)) {
+    reconnect();
   }
 
   static VolleydOptions options(std::uint16_t port, const std::string& extra_toml) {
@@ -90,10 +86,12 @@ struct ScheduleSetup {
 
   // After a restart the HTTP port is new.
   void reconnect() {
-    acme = volleyd.client();
-    acme.set_bearer("inject-secret-1");
-    ops = volleyd.client();
-    ops.set_bearer("admin-secret-2");
+    acme.emplace("127.0.0.1", volleyd.http_port());
+    acme->set_bearer("inject-secret-1");
+    globex.emplace("127.0.0.1", volleyd.http_port());
+    globex->set_bearer("tenant-b-secret-3");
+    ops.emplace("127.0.0.1", volleyd.http_port());
+    ops->set_bearer("admin-secret-2");
   }
 
   std::vector<json> events(const std::string& kind, const std::string& recipient) {
@@ -103,7 +101,7 @@ struct ScheduleSetup {
     return wait_until([&] { return !events(kind, recipient).empty(); }, within, 20ms);
   }
   json scheduled() {
-    const auto res = ops.get("/api/v1/queues");
+    const auto res = ops->get("/api/v1/queues");
     REQUIRE(res.status == 200);
     return json::parse(res.body).at("scheduled");
   }
@@ -116,13 +114,13 @@ TEST_CASE("A message with send_at is held until then, counted as scheduled, and 
           "[integration][schedule]") {
   ScheduleSetup s;
   const std::int64_t send_at = now_ms() + 2500;
-  const auto sent = inject(s.acme, message_to("later@sched.test", {{"send_at", rfc3339(send_at)}}));
+  const auto sent = inject(*s.acme, message_to("later@sched.test", {{"send_at", rfc3339(send_at)}}));
   // Held by the router, not queued for the destination: the queues API and metrics show it apart.
   REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 1; }, 2s));
   CHECK(s.scheduled()["recipients"] == 1);
-  const auto queues = json::parse(s.ops.get("/api/v1/queues").body)["queues"];
+  const auto queues = json::parse(s.ops->get("/api/v1/queues").body)["queues"];
   for (const auto& q : queues) CHECK(q["domain"] != "sched.test");
-  CHECK(s.ops.get("/metrics").body.find("volley_scheduled_messages 1") != std::string::npos);
+  CHECK(s.ops->get("/metrics").body.find("volley_scheduled_messages 1") != std::string::npos);
 
   REQUIRE(s.has_event("delivered", "later@sched.test"));
   const auto delivered = s.events("delivered", "later@sched.test");
@@ -132,17 +130,17 @@ TEST_CASE("A message with send_at is held until then, counted as scheduled, and 
   CHECK(delivered[0]["id"] == sent.recipients[0].second);
   CHECK(s.received_by_receiver() == 1);
   CHECK(s.scheduled()["messages"] == 0);
-  CHECK(s.ops.get("/metrics").body.find("volley_scheduled_messages 0") != std::string::npos);
+  CHECK(s.ops->get("/metrics").body.find("volley_scheduled_messages 0") != std::string::npos);
 }
 
 TEST_CASE("send_at: past is sent at once, malformed or more than 30 days ahead is 400 naming it",
           "[integration][schedule]") {
   ScheduleSetup s;
-  inject(s.acme, message_to("past@sched.test", {{"send_at", "2020-01-01T00:00:00Z"}}));
+  inject(*s.acme, message_to("past@sched.test", {{"send_at", "2020-01-01T00:00:00Z"}}));
   REQUIRE(s.has_event("delivered", "past@sched.test"));
 
   auto refused = [&](const std::string& path, const json& body, const std::string& field) {
-    const auto res = s.acme.post_json(path, body.dump());
+    const auto res = s.acme->post_json(path, body.dump());
     INFO(res.body);
     CHECK(res.status == 400);
     const auto e = json::parse(res.body)["error"];
@@ -159,7 +157,7 @@ TEST_CASE("send_at: past is sent at once, malformed or more than 30 days ahead i
   // A batch's messages each have their own send_at.
   const json good = {{"messages", {message_to("b2@sched.test", {{"send_at", rfc3339(now_ms() + 600000)}}),
                                    message_to("b3@sched.test")}}};
-  REQUIRE(s.acme.post_json("/api/v1/messages/batch", good.dump()).status == 202);
+  REQUIRE(s.acme->post_json("/api/v1/messages/batch", good.dump()).status == 202);
   REQUIRE(s.has_event("delivered", "b3@sched.test"));
   CHECK(s.scheduled()["messages"] == 1);
 }
@@ -170,7 +168,7 @@ TEST_CASE("A scheduled message survives a restart as scheduled and is delivered 
   // Longer than the other waits: a restart of the sanitised build takes 2-5 s on a loaded machine,
   // and the hold after recovery is only seen when the restart is quicker than the schedule.
   const std::int64_t send_at = now_ms() + 6000;
-  inject(s.acme, message_to("restart@sched.test", {{"send_at", rfc3339(send_at)}}));
+  inject(*s.acme, message_to("restart@sched.test", {{"send_at", rfc3339(send_at)}}));
   REQUIRE(s.volleyd.stop());
   CHECK(s.received_by_receiver() == 0);
   s.volleyd.start();
@@ -188,7 +186,7 @@ TEST_CASE("A scheduled message survives a restart as scheduled and is delivered 
   REQUIRE(s.volleyd.stop());
   s.volleyd.start();
   s.reconnect();
-  inject(s.acme, message_to("after@sched.test"));
+  inject(*s.acme, message_to("after@sched.test"));
   REQUIRE(s.has_event("delivered", "after@sched.test"));
   CHECK(s.events("delivered", "restart@sched.test").size() == 1);
   CHECK(s.received_by_receiver() == 2);
@@ -197,17 +195,17 @@ TEST_CASE("A scheduled message survives a restart as scheduled and is delivered 
 TEST_CASE("Cancel: a held message by its tenant only, with the cancelled event, 409 once attempted",
           "[integration][schedule][cancel]") {
   ScheduleSetup s;
-  const auto held = inject(s.acme, message_to("cancel@sched.test", {{"send_at", rfc3339(now_ms() + 600000)}}));
+  const auto held = inject(*s.acme, message_to("cancel@sched.test", {{"send_at", rfc3339(now_ms() + 600000)}}));
   const std::string path = "/api/v1/messages/" + held.id + "/cancel";
   REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 1; }, 2s));
 
   // Another tenant: as if it did not exist.
-  auto other = s.globex.post_json(path, "");
+  auto other = s.globex->post_json(path, "");
   CHECK(other.status == 404);
   CHECK(s.scheduled()["messages"] == 1);
-  CHECK(s.acme.get(path).status == 405);
+  CHECK(s.acme->get(path).status == 405);
 
-  auto done = s.acme.post_json(path, "");
+  auto done = s.acme->post_json(path, "");
   INFO(done.body);
   REQUIRE(done.status == 200);
   CHECK(json::parse(done.body) == json{{"id", held.id}, {"cancelled", 1}});
@@ -218,19 +216,19 @@ TEST_CASE("Cancel: a held message by its tenant only, with the cancelled event, 
   CHECK(s.scheduled()["messages"] == 0);
   // Its status says so (from the spool's history: the records are gone).
   REQUIRE(wait_until([&] {
-    const auto st = s.acme.get("/api/v1/messages/" + held.recipients[0].second);
+    const auto st = s.acme->get("/api/v1/messages/" + held.recipients[0].second);
     return st.status == 200 && json::parse(st.body)["status"] == "cancelled";
   }, 5s));
 
-  auto again = s.acme.post_json(path, "");
+  auto again = s.acme->post_json(path, "");
   CHECK(again.status == 409);
   CHECK(json::parse(again.body)["error"]["code"] == "not_scheduled");
-  CHECK(s.acme.post_json("/api/v1/messages/0000000000000000000000ff/cancel", "").status == 404);
+  CHECK(s.acme->post_json("/api/v1/messages/0000000000000000000000ff/cancel", "").status == 404);
 
   // Delivered already: 409, never 200.
-  const auto now = inject(s.acme, message_to("now@sched.test"));
+  const auto now = inject(*s.acme, message_to("now@sched.test"));
   REQUIRE(s.has_event("delivered", "now@sched.test"));
-  const auto late = s.acme.post_json("/api/v1/messages/" + now.id + "/cancel", "");
+  const auto late = s.acme->post_json("/api/v1/messages/" + now.id + "/cancel", "");
   CHECK(late.status == 409);
   CHECK(json::parse(late.body)["error"]["code"] == "not_scheduled");
   CHECK(s.received_by_receiver() == 1);
@@ -241,20 +239,20 @@ TEST_CASE("Cancel by campaign: every held message of the tenant's campaign, and 
   ScheduleSetup s;
   const std::string later = rfc3339(now_ms() + 600000);
   for (int i = 0; i < 3; ++i)
-    inject(s.acme, message_to("x" + std::to_string(i) + "@sched.test", {{"send_at", later}, {"campaign", "xmas 2026"}}));
-  inject(s.acme, message_to("other@sched.test", {{"send_at", later}, {"campaign", "newsletter"}}));
-  inject(s.globex, message_to("globex@sched.test", {{"send_at", later}, {"campaign", "xmas 2026"}}));
+    inject(*s.acme, message_to("x" + std::to_string(i) + "@sched.test", {{"send_at", later}, {"campaign", "xmas 2026"}}));
+  inject(*s.acme, message_to("other@sched.test", {{"send_at", later}, {"campaign", "newsletter"}}));
+  inject(*s.globex, message_to("globex@sched.test", {{"send_at", later}, {"campaign", "xmas 2026"}}));
   REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 5; }, 2s));
 
-  const auto res = s.acme.post_json("/api/v1/campaigns/xmas%202026/cancel", "");
+  const auto res = s.acme->post_json("/api/v1/campaigns/xmas%202026/cancel", "");
   INFO(res.body);
   REQUIRE(res.status == 200);
   CHECK(json::parse(res.body) == json{{"campaign", "xmas 2026"}, {"cancelled", 3}});
   CHECK(s.scheduled()["messages"] == 2);
   for (int i = 0; i < 3; ++i) CHECK(s.has_event("cancelled", "x" + std::to_string(i) + "@sched.test"));
   CHECK(s.events("cancelled", "globex@sched.test").empty());
-  CHECK(json::parse(s.acme.post_json("/api/v1/campaigns/xmas%202026/cancel", "").body)["cancelled"] == 0);
-  CHECK(s.acme.post_json("/api/v1/campaigns/%zz/cancel", "").status == 400);
+  CHECK(json::parse(s.acme->post_json("/api/v1/campaigns/xmas%202026/cancel", "").body)["cancelled"] == 0);
+  CHECK(s.acme->post_json("/api/v1/campaigns/%zz/cancel", "").status == 400);
 }
 
 TEST_CASE("Sending windows: a tenant's mail waits while its window is closed, and goes while it is open",
@@ -268,8 +266,8 @@ TEST_CASE("Sending windows: a tenant's mail waits while its window is closed, an
       "[[tenant]]\nname = \"globex\"\nsend_window = \"" + utc_hh_mm(now - 3600000) + "-" +
       utc_hh_mm(now + 3600000) + "\"\ntimezone = \"UTC\"\n";
   ScheduleSetup s(tenants);
-  inject(s.acme, message_to("closed@sched.test"));
-  inject(s.globex, message_to("open@sched.test"));
+  inject(*s.acme, message_to("closed@sched.test"));
+  inject(*s.globex, message_to("open@sched.test"));
   REQUIRE(s.has_event("delivered", "open@sched.test"));
   CHECK(s.scheduled()["messages"] == 1);
   CHECK(s.events("delivered", "closed@sched.test").empty());
