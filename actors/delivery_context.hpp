@@ -21,6 +21,7 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/shaping.hpp"
 #include "core/config/config.hpp"
+#include "core/schedule/hold.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -81,6 +82,7 @@ struct DeliveryContext {
   std::shared_ptr<SessionCache> session_cache;  // null: sessions are never shared between domains
   mta_sts_actor mta_sts;                  // invalid: no MTA-STS
   tls_report_actor tls_reports;           // invalid: no TLS reporting (RFC 8460)
+  std::shared_ptr<const schedule::TenantWindows> windows;  // tenants' sending windows (null: none)
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

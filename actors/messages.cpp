@@ -22,6 +22,7 @@ QueuedMessage::QueuedMessage(spool::MessageRecord&& record)
       received_at_ms(record.received_at_ms),
       message_size(record.message_size),
       body_8bit(record.body_8bit),
-      needs_smtputf8(record.needs_smtputf8) {}
+      needs_smtputf8(record.needs_smtputf8),
+      send_at_ms(record.send_at_ms) {}
 
 }  // namespace volley

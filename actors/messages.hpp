@@ -56,6 +56,10 @@ using tlsa_atom = caf::atom_constant<caf::atom("tlsa")>;  // dns: TLSA lookup (D
 using sts_atom = caf::atom_constant<caf::atom("sts")>;    // MTA-STS policy of a domain
 using sign_atom = caf::atom_constant<caf::atom("sign")>;  // DKIM signing of injected mail
 using tls_atom = caf::atom_constant<caf::atom("tls")>;    // metrics: an outbound TLS result
+// Scheduling (issue 16): cancel a held message or campaign; the held counts; a campaign's cancel.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using scheduled_atom = caf::atom_constant<caf::atom("scheduled")>;
+using campaign_atom = caf::atom_constant<caf::atom("campaign")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {
@@ -118,6 +122,7 @@ struct QueuedMessage {
   std::uint64_t message_size = 0;
   bool body_8bit = false;
   bool needs_smtputf8 = false;
+  std::int64_t send_at_ms = 0;  // not tried before (0: at once); the router holds it till then
   // Recipients of this message not yet final, across all domains: set by the router, counted
   // down by delivery actors; whoever reaches zero tells the spool to drop the message.
   mutable std::atomic<std::uint32_t> remaining{0};

@@ -138,6 +138,12 @@ struct Metrics {
                                       0.01, 0.025, 0.1});
 
   Counter& received_total = received.Add({});
+  // Scheduling (issue 16): held apart from the destinations' queues, so apart from deferrals.
+  Gauge& scheduled_messages = gauge(reg, "volley_scheduled_messages",
+                                    "Messages held until their send_at or their tenant's sending window, not yet "
+                                    "handed to delivery").Add({});
+  Gauge& scheduled_recipients = gauge(reg, "volley_scheduled_recipients",
+                                      "Recipient messages of the scheduled messages").Add({});
   Counter& recipients_received_total = recipients_received.Add({});
   Histogram& commit_hist = commit_seconds.Add(
       {}, Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -268,6 +274,7 @@ struct Metrics {
         return;
       case OutcomeKind::suppressed: outcome(suppressed, o, false).Increment(); return;
       case OutcomeKind::received: return;
+      case OutcomeKind::cancelled: return;  // volley_events_total{event="cancelled"} counts it
       case OutcomeKind::unsubscribe: unsubscribe(o.tenant, o.category).Increment(); return;
     }
     if (o.at_ms >= o.received_at_ms)
@@ -301,6 +308,10 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
           metrics->by_label(metrics->events, "event", "received").Increment(static_cast<double>(recipients));
         },
         [metrics](enqueue_atom, const std::string& domain, const std::string& pool) { metrics->prime(domain, pool); },
+        [metrics](scheduled_atom, std::uint64_t messages, std::uint64_t recipients) {
+          metrics->scheduled_messages.Set(static_cast<double>(messages));
+          metrics->scheduled_recipients.Set(static_cast<double>(recipients));
+        },
         [metrics](gauge_atom, const std::string& domain, std::uint64_t depth, std::uint64_t conns) {
           metrics->set_gauges(domain, depth, conns);
         },

@@ -36,6 +36,8 @@ using metrics_actor = caf::typed_actor<
     caf::reacts_to<enqueue_atom, std::string, std::string>,
     // A destination's queue depth and open connections.
     caf::reacts_to<gauge_atom, std::string, std::uint64_t, std::uint64_t>,
+    // Scheduled messages held by the router, and their recipients (volley_scheduled_*).
+    caf::reacts_to<scheduled_atom, std::uint64_t, std::uint64_t>,
     // A webhook POST finished (endpoint, "delivered" | "failed" | "" at start-up, events in it,
     // queue depth after).
     caf::reacts_to<webhook_atom, std::string, std::string, std::uint64_t, std::uint64_t>,

@@ -61,7 +61,8 @@ std::optional<RecipientStatus> RecipientStatus::from_final_event(const std::stri
   };
   RecipientStatus s;
   s.status = str("event");
-  if (s.status != "delivered" && s.status != "bounced" && s.status != "expired" && s.status != "suppressed")
+  if (s.status != "delivered" && s.status != "bounced" && s.status != "expired" && s.status != "suppressed" &&
+      s.status != "cancelled")
     return std::nullopt;
   s.id = str("id");
   if (s.id.empty()) return std::nullopt;

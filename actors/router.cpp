@@ -1,5 +1,7 @@
 #include "actors/router.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -22,9 +24,110 @@ struct RouterState {
   std::unordered_map<std::string, Destination> destinations;
   // The suspensions in force. Each version is immutable once sent: a change makes a new one.
   EgressControlPtr control = std::make_shared<const EgressControl>();
+  // Scheduled messages (send_at, sending windows) not yet due: one entry per message, with
+  // those of its recipients not tried yet. One timer for the earliest (a generation counter
+  // ignores timers that a sooner one replaced: delayed_send cannot be cancelled).
+  schedule::Hold<RecipientBatch> held;
+  std::uint64_t held_recipients = 0;
+  std::int64_t timer_at = 0;  // 0: none armed
+  std::uint64_t timer_generation = 0;
 };
 
 using RouterSelf = router_actor::stateful_pointer<RouterState>;
+
+// Sends each recipient to its destination domain's delivery actor: one batch per domain for
+// the whole call, a delivery actor gets one message however many of its recipients arrived
+// together. A message's recipients stay next to each other in a part, in spooling order.
+void route(RouterSelf self, SpooledMessages& spooled) {
+  auto& st = self->state;
+  std::unordered_map<std::string, RecipientBatch> by_domain;
+  for (auto& batch : spooled)
+    for (auto& q : batch) by_domain[q.rcpt.domain].push_back(std::move(q));
+  for (auto& [domain, part] : by_domain) {
+    auto& dest = st.destinations[domain];
+    if (!dest.actor) {
+      dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx, caf::actor_cast<delivery_parent>(self),
+                                        st.control);
+      self->monitor(dest.actor);
+    }
+    ++dest.batches_sent;
+    self->send(dest.actor, enqueue_atom::value, std::move(part));
+  }
+}
+
+void report_held(RouterSelf self) {
+  auto& st = self->state;
+  if (st.ctx->metrics)
+    self->send(st.ctx->metrics, scheduled_atom::value, static_cast<std::uint64_t>(st.held.size()), st.held_recipients);
+}
+
+// Arms the timer for the earliest held message unless one at or before it is armed.
+void arm(RouterSelf self) {
+  auto& st = self->state;
+  const auto next = st.held.next_due();
+  if (!next || (st.timer_at != 0 && st.timer_at <= *next)) return;
+  st.timer_at = *next;
+  const auto wait = std::chrono::milliseconds(std::max<std::int64_t>(0, *next - now_unix_ms()));
+  self->delayed_send(self, wait, tick_atom::value, ++st.timer_generation);
+}
+
+// Keeps the recipients of a message that is not due yet (and not tried yet: a recovered
+// recipient that was tried is past its send_at), in the hold; true when any were kept.
+bool hold_if_scheduled(RouterSelf self, RecipientBatch& batch, std::int64_t now) {
+  auto& st = self->state;
+  const QueuedMessage& m = *batch.front().message;
+  const schedule::TenantWindow* window = nullptr;
+  if (st.ctx->windows) {
+    auto it = st.ctx->windows->find(m.tenant);
+    if (it != st.ctx->windows->end()) window = &it->second;
+  }
+  if (m.send_at_ms == 0 && !window) return false;
+  const std::int64_t due = schedule::first_attempt_at(m.send_at_ms, window, now);
+  if (due == 0) return false;
+  RecipientBatch later;
+  std::erase_if(batch, [&later](QueuedRecipient& q) {
+    if (q.rcpt.attempts != 0) return false;
+    later.push_back(std::move(q));
+    return true;
+  });
+  if (later.empty()) return false;
+  st.held_recipients += later.size();
+  st.held.hold(due, m.id, std::move(later));
+  return true;
+}
+
+// Cancelled recipients: their event (final: the events actor then releases their spool records).
+void cancel(RouterSelf self, std::vector<RecipientBatch>& taken) {
+  auto& st = self->state;
+  const std::int64_t now = now_unix_ms();
+  for (auto& batch : taken) {
+    st.held_recipients -= batch.size();
+    for (auto& q : batch) {
+      const QueuedMessage& m = *q.message;
+      Outcome o;
+      o.kind = OutcomeKind::cancelled;
+      o.rcpt_id = q.rcpt.id;
+      o.message_id = m.id;
+      o.recipient = q.rcpt.recipient;
+      o.domain = q.rcpt.domain;
+      o.tenant = m.tenant;
+      o.campaign = m.campaign;
+      o.pool = m.pool;
+      o.reply = "cancelled before its first attempt";
+      o.received_at_ms = m.received_at_ms;
+      o.at_ms = now;
+      o.extras = m.extras;
+      o.message_finished = m.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1;
+      if (st.ctx->metrics) self->send(st.ctx->metrics, outcome_atom::value, o);
+      if (st.ctx->events) {
+        self->send(st.ctx->events, outcome_atom::value, o);
+      } else if (st.ctx->spool) {
+        caf::anon_send(st.ctx->spool, done_atom::value, SpoolReleases{{o.rcpt_id, o.message_id, o.message_finished, {}}});
+      }
+    }
+  }
+  report_held(self);
+}
 
 void publish(RouterSelf self, EgressControl next) {
   auto& st = self->state;
@@ -106,26 +209,47 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
         self->state.ctx = std::move(updated);
       },
       [self](enqueue_atom, SpooledMessages& spooled) {
-        auto& st = self->state;
-        // One batch per destination domain for the whole commit: a delivery actor gets one
-        // message however many of its recipients arrived together. A message's recipients
-        // stay next to each other in a part, in spooling order.
-        std::unordered_map<std::string, RecipientBatch> by_domain;
+        const std::int64_t now = now_unix_ms();
+        bool held = false;
         for (auto& batch : spooled) {
           if (batch.empty()) continue;
           batch.front().message->remaining.store(static_cast<std::uint32_t>(batch.size()), std::memory_order_release);
-          for (auto& q : batch) by_domain[q.rcpt.domain].push_back(std::move(q));
+          held = hold_if_scheduled(self, batch, now) || held;
         }
-        for (auto& [domain, part] : by_domain) {
-          auto& dest = st.destinations[domain];
-          if (!dest.actor) {
-            dest.actor = spawn_delivery_actor(self->system(), domain, st.ctx,
-                                              caf::actor_cast<delivery_parent>(self), st.control);
-            self->monitor(dest.actor);
-          }
-          ++dest.batches_sent;
-          self->send(dest.actor, enqueue_atom::value, std::move(part));
+        route(self, spooled);
+        if (held) {
+          arm(self);
+          report_held(self);
         }
+      },
+      [self](tick_atom, std::uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.timer_generation) return;
+        st.timer_at = 0;
+        SpooledMessages due = st.held.release_due(now_unix_ms());
+        for (const auto& batch : due) st.held_recipients -= batch.size();
+        route(self, due);
+        arm(self);
+        report_held(self);
+      },
+      [self](cancel_atom, const std::string& tenant, const std::string& message_id) {
+        auto taken = self->state.held.take(
+            message_id, [&tenant](const RecipientBatch& b) { return b.front().message->tenant == tenant; });
+        std::uint64_t n = 0;
+        for (const auto& b : taken) n += b.size();
+        cancel(self, taken);
+        return n;
+      },
+      [self](cancel_atom, campaign_atom, const std::string& tenant, const std::string& campaign) {
+        auto taken = self->state.held.take_all([&](const RecipientBatch& b) {
+          return b.front().message->tenant == tenant && b.front().message->campaign == campaign;
+        });
+        const auto n = static_cast<std::uint64_t>(taken.size());
+        cancel(self, taken);
+        return n;
+      },
+      [self](scheduled_atom) {
+        return caf::make_result(static_cast<std::uint64_t>(self->state.held.size()), self->state.held_recipients);
       },
       [self](idle_atom, const std::string& domain, std::uint64_t batches_received) {
         auto& st = self->state;

@@ -35,7 +35,18 @@ using router_actor = caf::typed_actor<
     // Every destination's queue, and the suspended domains that have nothing queued.
     caf::replies_to<queues_atom>::with<std::vector<delivery::QueueSnapshot>>,
     // Stops every delivery actor, then itself.
-    caf::reacts_to<stop_atom>>;
+    caf::reacts_to<stop_atom>,
+    // Scheduling (docs/scheduling.md). Messages whose send_at or tenant's sending window lies
+    // ahead are held here, not in delivery actors, until they are due.
+    // (tenant, message id) Cancels a held message of that tenant: its recipients get the
+    // "cancelled" event and leave the spool. The answer: recipients cancelled (0: none held).
+    caf::replies_to<cancel_atom, std::string, std::string>::with<std::uint64_t>,
+    // (tenant, campaign) The same for every held message of a campaign: messages cancelled.
+    caf::replies_to<cancel_atom, campaign_atom, std::string, std::string>::with<std::uint64_t>,
+    // Held messages and their recipients.
+    caf::replies_to<scheduled_atom>::with<std::uint64_t, std::uint64_t>,
+    // Internal: the hold's timer (its generation: older timers are ignored).
+    caf::reacts_to<tick_atom, std::uint64_t>>;
 
 router_actor spawn_router(caf::actor_system& sys, DeliveryContext ctx);
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/json/members.hpp"
+#include "core/schedule/send_at.hpp"
 #include "core/smtp/wire.hpp"
 #include "core/util/address_domain.hpp"
 #include "core/util/ids.hpp"
@@ -21,7 +22,7 @@ namespace {
 
 // Members a message request has for this layer (prepare_message knows the rest): anything else
 // is 400 unknown_field.
-constexpr volley::json::Members kMessageForApi{"pool", "list_unsubscribe"};
+constexpr volley::json::Members kMessageForApi{"pool", "list_unsubscribe", "send_at"};
 
 IntakeError intake_error(int status, std::string code, std::string message, std::string field) {
   return IntakeError{status, std::move(code), std::move(message), std::move(field)};
@@ -74,7 +75,15 @@ std::variant<Prepared, IntakeError> prepare_request(const json& request, const P
   auto& message = std::get<PreparedMessage>(result);
   auto pool = choose_pool(request, pools, tenant, message, located("pool"));
   if (auto* err = std::get_if<IntakeError>(&pool)) return std::move(*err);
-  return Prepared{std::move(message), std::get<std::string>(std::move(pool)), {}};
+  std::int64_t send_at_ms = 0;  // scheduling (issue 16): a past send_at is sent at once
+  if (auto it = request.find(kMessageForApi("send_at").name); it != request.end()) {
+    auto when = it->is_string() ? schedule::resolve_send_at(it->get_ref<const std::string&>(), now_unix_ms())
+                                : schedule::resolve_send_at("", 0);
+    if (auto* err = std::get_if<schedule::SendAtError>(&when))
+      return intake_error(400, err->code, err->message, located("send_at"));
+    send_at_ms = std::get<std::int64_t>(when);
+  }
+  return Prepared{std::move(message), std::get<std::string>(std::move(pool)), {}, send_at_ms};
 }
 
 Accepted accept_message(Prepared&& ready, const std::string& tenant, const storage::SuppressionList* list) {
@@ -94,6 +103,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const stora
   rec.body_8bit = prepared.body_8bit;
   rec.needs_smtputf8 = prepared.needs_smtputf8;
   rec.pool = std::move(ready.pool);
+  rec.send_at_ms = ready.send_at_ms;
   out.unsubscribe = std::move(ready.unsubscribe);
 
   json recipients = json::array();

@@ -38,6 +38,7 @@ struct Prepared {
   message::PreparedMessage message;
   std::string pool;
   unsubscribe::Plan unsubscribe;  // List-Unsubscribe (HTTP only: api/unsubscribe_injection.hpp)
+  std::int64_t send_at_ms = 0;    // "send_at" (core/schedule/send_at.hpp): 0 = at once
 };
 
 // Why a request was refused: the HTTP status (400, 413, 503 no_pool), the error code, a message

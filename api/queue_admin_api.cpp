@@ -203,8 +203,10 @@ class QueueAdminApi {
   }
 
   void list(Responder respond) const {
-    ask_router(cfg_, respond, [respond](const std::vector<delivery::QueueSnapshot>& queues) {
-      respond(json_response(200, render_queues(queues)));
+    ask_router(cfg_, respond, [respond, cfg = cfg_](const std::vector<delivery::QueueSnapshot>& queues) {
+      ask_router(cfg, respond, [respond, queues](std::uint64_t messages, std::uint64_t recipients) {
+        respond(json_response(200, render_queues(queues, ScheduledCount{messages, recipients})));
+      }, scheduled_atom::value);
     }, queues_atom::value);
   }
 
@@ -260,10 +262,12 @@ class QueueAdminApi {
 
 }  // namespace
 
-std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues) {
+std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues, std::optional<ScheduledCount> scheduled) {
   json list = json::array();
   for (const auto& q : queues) list.push_back(queue_json(q));
-  return json{{"queues", std::move(list)}}.dump();
+  json out{{"queues", std::move(list)}};
+  if (scheduled) out["scheduled"] = {{"messages", scheduled->messages}, {"recipients", scheduled->recipients}};
+  return out.dump();
 }
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next) {

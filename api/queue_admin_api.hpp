@@ -11,6 +11,8 @@
 //   POST /api/v1/sources/{source}/suspend|resume         stop/start sending from a source address
 // Anything else goes to `next`. A suspension without a duration lasts until resumed; suspensions
 // are held in memory (a restart resumes everything).
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,15 @@ struct QueueAdminConfig {
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next);
 
-// The body of GET /api/v1/queues: {"queues":[...]}, one object per destination.
-std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues);
+// Messages the router holds until their send_at or sending window (docs/scheduling.md): apart
+// from every destination's queue, so apart from deferred recipients.
+struct ScheduledCount {
+  std::uint64_t messages = 0, recipients = 0;
+};
+
+// The body of GET /api/v1/queues: {"queues":[...]}, one object per destination, and with a
+// count "scheduled":{"messages","recipients"}.
+std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues,
+                          std::optional<ScheduledCount> scheduled = std::nullopt);
 
 }  // namespace volley::api

@@ -45,6 +45,7 @@
 #include "storage/suppression_list.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/address_domain.hpp"
+#include "daemon/schedule_setup.hpp"
 #include "daemon/dkim_setup.hpp"
 #include "daemon/doctor_setup.hpp"
 #include "daemon/submission_setup.hpp"
@@ -242,6 +243,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     return 1;
   }
 
+  auto sending_windows = load_sending_windows(cfg);  // [[tenant]] send_window (docs/scheduling.md)
+  if (!sending_windows) return stop_io(), 1;
   log_rocksdb_to_spdlog();
   std::string error;
   auto spool = storage::open_spool(cfg.spool.path, &error);
@@ -312,6 +315,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     ctx.events = events;
     ctx.tls = tls_client;
     ctx.session_cache = session_cache;
+    ctx.windows = *sending_windows;
     // MTA-STS (RFC 8461) when [delivery] mta_sts; without it ctx.mta_sts stays invalid. Its CA
     // file loaded for the TLS client context above, so the policy fetcher cannot fail on it here.
     if (cfg.delivery.mta_sts)
@@ -380,6 +384,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     http_opts.body_too_large = api::body_too_large;  // a batch's 413 names the batch limit
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
+    api::CancelApiConfig cancel_cfg{&sys, router, api_cfg.status};  // POST .../cancel (docs/scheduling.md)
     const auto& host = cfg.http.listen.host;
     const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
     if (cfg.api_keys.empty() && !loopback)
@@ -395,7 +400,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
                 api::make_tls_report_handler(
                     {&sys, ctx.tls_reports},
                     api::make_template_handler({templates, disk_guard},  // /api/v1/templates
-                    api::make_suppression_handler(std::move(suppression_cfg), api::make_injection_handler(std::move(api_cfg))))))))),
+                    api::make_suppression_handler(std::move(suppression_cfg), api::make_cancel_handler(std::move(cancel_cfg),
+                                                  api::make_injection_handler(std::move(api_cfg)))))))))),
         http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.

@@ -12,6 +12,7 @@
 
 #include "core/config/dkim_config.hpp"
 #include "core/config/feedback_config.hpp"
+#include "core/config/tenant_config.hpp"
 #include "core/config/submission_config.hpp"
 #include "core/config/unsubscribe_config.hpp"
 #include "core/config/pool_config.hpp"
@@ -35,7 +36,7 @@ const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
                                               "metrics", "tls", "dkim", "tls_reporting",
-                                              "submission", "submission_user", "unsubscribe"};
+                                              "submission", "submission_user", "unsubscribe", "tenant"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -264,6 +265,9 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* n = root.get("api_key"))
     for_each_table(*n, "api_key", "[[api_key]]", "name, key_sha256, tenant and admin", problems,
                    [&](const toml::table& t) { read_api_key(t, config.api_keys, problems); });
+  if (const auto* n = root.get("tenant"))  // scheduling: sending windows (docs/scheduling.md)
+    for_each_table(*n, "tenant", "[[tenant]]", "name, send_window and timezone", problems,
+                   [&](const toml::table& t) { read_tenant(t, config.tenants, problems); });
 
   config.ip_pools =
       read_pools(root, delivery.default_pool, delivery.default_pool_node, config.delivery.ehlo_name, problems);

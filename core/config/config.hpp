@@ -17,6 +17,7 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/return_path.hpp"
 #include "core/delivery/shaping.hpp"
+#include "core/schedule/window.hpp"
 
 namespace volley {
 
@@ -256,6 +257,15 @@ struct Config {
     std::string mailto_domain;        // "": no mailto; else taken on [smtp_in] (which must listen)
     friend bool operator==(const Unsubscribe&, const Unsubscribe&) = default;
   } unsubscribe;
+  // [[tenant]]: one tenant's settings (docs/scheduling.md). Mail of a tenant with a
+  // send_window is first tried only inside it, in its timezone (a zone of /usr/share/zoneinfo).
+  struct Tenant {
+    std::string name;
+    std::optional<schedule::SendWindow> send_window;
+    std::string timezone = "UTC";
+    friend bool operator==(const Tenant&, const Tenant&) = default;
+  };
+  std::vector<Tenant> tenants;
 
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
 

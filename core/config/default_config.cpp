@@ -335,7 +335,13 @@ std::string default_config_toml() {
        "# sender_domains = [\"acme.example\"]  # MAIL FROM and From: must be in these\n"
        "# pool = \"acme\"  # a [[pool]]; absent: the pool rules choose\n"
        "# max_messages = \"1000/h\"  # absent: unlimited; beyond: 451\n"
-       "# max_recipients = 100  # per message; beyond: 452\n";
+       "# max_recipients = 100  # per message; beyond: 452\n"
+       "\n"
+       "# A tenant's sending window (docs/scheduling.md): its mail is first tried only inside it.\n"
+       "# [[tenant]]\n"
+       "# name = \"acme\"\n"
+       "# send_window = \"08:00-20:00\"  # HH:MM-HH:MM; \"22:00-06:00\" spans midnight\n"
+       "# timezone = \"Europe/Berlin\"  # a zone of /usr/share/zoneinfo; absent: UTC\n";
   return t;
 }
 

@@ -61,7 +61,7 @@ Parse<std::string> secret() {
 const std::vector<std::string_view>& event_types() {
   static const std::vector<std::string_view> types = {"received", "delivered", "deferred", "bounced",
                                                       "async_bounce", "complaint", "expired", "suppressed",
-                                                      "unsubscribe"};
+                                                      "unsubscribe", "cancelled"};
   return types;
 }
 

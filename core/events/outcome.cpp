@@ -17,6 +17,7 @@ const char* to_string(OutcomeKind k) {
     case OutcomeKind::async_bounce: return "async_bounce";
     case OutcomeKind::complaint: return "complaint";
     case OutcomeKind::unsubscribe: return "unsubscribe";
+    case OutcomeKind::cancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -17,13 +17,16 @@ namespace volley::events {
 
 // delivered, deferred, bounced (a 5xx in the session), expired: from delivery;
 // received, suppressed: from injection; async_bounce, complaint: from reports that came back;
-// unsubscribe: a recipient's one-click or mailto unsubscribe (category: "one_click" or "mailto").
-enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint, unsubscribe };
+// unsubscribe: a recipient's one-click or mailto unsubscribe (category: "one_click" or "mailto");
+// cancelled: a scheduled recipient cancelled before its first attempt (POST .../cancel).
+enum class OutcomeKind { delivered, deferred, bounced, expired, received, suppressed, async_bounce, complaint, unsubscribe,
+                         cancelled };
 const char* to_string(OutcomeKind k);
 
 // Delivery is over for the recipient: its spool records can go.
 inline bool is_final(OutcomeKind k) {
-  return k == OutcomeKind::delivered || k == OutcomeKind::bounced || k == OutcomeKind::expired;
+  return k == OutcomeKind::delivered || k == OutcomeKind::bounced || k == OutcomeKind::expired ||
+         k == OutcomeKind::cancelled;
 }
 // The recipient's status will not change any more: a final outcome, or a recipient suppressed at
 // injection (never spooled, but as final). Its event line becomes its history record.

@@ -167,6 +167,7 @@ std::string encode_message(const MessageRecord& m) {
     w.str(d.selector);
     w.str(d.algorithm);
   }
+  w.i64(m.send_at_ms);
   return w.take();
 }
 
@@ -180,6 +181,7 @@ std::optional<MessageRecord> decode_message(std::string_view bytes, std::string*
          r.u32(&m.recipient_count));
   if (r.version() >= 2) r.str(&m.pool);  // version 1 records predate pools: the default pool
   if (r.version() >= 3) r.signatures(&m.dkim);  // older records predate DKIM: unsigned
+  if (r.version() >= 4) r.i64(&m.send_at_ms);    // older records predate scheduling: at once
   if ((flags & ~kKnownFlags) != 0) r.fail("unknown message flags");
   if (!r.finish(error)) return std::nullopt;
   m.body_8bit = (flags & kFlagBody8bit) != 0;

@@ -17,9 +17,9 @@
 namespace volley::spool {
 
 inline constexpr std::uint8_t kRecordFormatVersion = 1;
-// Message records: version 2 added the pool, version 3 the DKIM signatures. All are read;
-// version 3 is written.
-inline constexpr std::uint8_t kMessageFormatVersion = 3;
+// Message records: version 2 added the pool, version 3 the DKIM signatures, version 4 send_at.
+// All are read; version 4 is written.
+inline constexpr std::uint8_t kMessageFormatVersion = 4;
 // Idempotency entries: version 2 added the request digest. Both are read; version 2 is written.
 inline constexpr std::uint8_t kIdempotencyFormatVersion = 2;
 

@@ -28,6 +28,7 @@ struct MessageRecord {
   std::uint32_t recipient_count = 0;
   std::string pool;  // IP pool chosen at injection; "" = the default pool at delivery time
   dkim::SignatureInfos dkim;  // the DKIM signatures in front of the stored body (none: unsigned)
+  std::int64_t send_at_ms = 0;  // "send_at": not tried before this (0: at once; core/schedule)
 
   bool operator==(const MessageRecord&) const = default;
 };

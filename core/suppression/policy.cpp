@@ -16,6 +16,7 @@ bool suppresses(const events::Outcome& o, const Policy& policy) {
     case OutcomeKind::expired:
     case OutcomeKind::received:
     case OutcomeKind::suppressed:
+    case OutcomeKind::cancelled:
     case OutcomeKind::unsubscribe: return false;  // the unsubscribe actor writes its own entry
   }
   return false;

@@ -52,8 +52,8 @@ TEST_CASE("strict JSON: unknown fields and repeated names are 400 with the field
   check_refused(http, "/api/v1/messages", typo.dump(), "unknown_field", "subjet");
 
   json later = message_to("later@strict.test");
-  later["send_at"] = "2030-01-01T00:00:00Z";
-  check_refused(http, "/api/v1/messages", later.dump(), "unknown_field", "send_at");
+  later["send_time"] = "2030-01-01T00:00:00Z";  // send_at is known (docs/scheduling.md)
+  check_refused(http, "/api/v1/messages", later.dump(), "unknown_field", "send_time");
 
   json inline_image = message_to("inline@strict.test");
   inline_image["attachments"] = {{{"filename", "logo.png"}, {"content", "aGk="}, {"cid", "logo@x"}}};

@@ -26,6 +26,7 @@ MessageRecord full_message() {
   m.recipient_count = std::numeric_limits<std::uint32_t>::max();
   m.pool = "shared";
   m.dkim = {{"example.com", "s2026r", "rsa-sha256"}, {"example.com", "s2026e", "ed25519-sha256"}};
+  m.send_at_ms = 1798099200000;
   return m;
 }
 
@@ -68,8 +69,9 @@ TEST_CASE("codec: version 1 and 2 message records (before pools, before DKIM) st
   MessageRecord m = full_message();
   m.pool = "dedicated";  // shorter than 128 bytes: one length byte
   m.dkim.clear();        // an empty list: one count byte
-  const std::string v3 = encode_message(m);
-  REQUIRE(static_cast<std::uint8_t>(v3[0]) == 3);
+  m.send_at_ms = 0;      // one byte
+  const std::string v4 = encode_message(m);
+  const std::string v3 = "\x03" + v4.substr(1, v4.size() - 2);
   const std::string v2 = "\x02" + v3.substr(1, v3.size() - 2);
   auto back2 = decode_message(v2);
   REQUIRE(back2);
@@ -83,11 +85,27 @@ TEST_CASE("codec: version 1 and 2 message records (before pools, before DKIM) st
   CHECK_FALSE(decode_message(v2 + "x"));
 }
 
+// A version 3 record is the version 4 record without its last field (send_at).
+TEST_CASE("codec: version 3 message records (before send_at) still read, as due at once", "[spool][codec]") {
+  MessageRecord m = full_message();
+  m.send_at_ms = 0;  // one byte
+  const std::string v4 = encode_message(m);
+  REQUIRE(static_cast<std::uint8_t>(v4[0]) == 4);
+  const std::string v3 = "\x03" + v4.substr(1, v4.size() - 2);
+  auto back = decode_message(v3);
+  REQUIRE(back);
+  CHECK(*back == m);
+  CHECK_FALSE(decode_message(v3 + "x"));
+  m.send_at_ms = -1;  // a negative instant still round-trips (it means "at once")
+  CHECK(decode_message(encode_message(m))->send_at_ms == -1);
+}
+
 TEST_CASE("codec: a DKIM list longer than the record is refused", "[spool][codec]") {
   MessageRecord m = full_message();
   m.dkim.clear();
+  m.send_at_ms = 0;
   std::string bytes = encode_message(m);
-  bytes.back() = '\x7f';  // 127 signatures, none there
+  bytes[bytes.size() - 2] = '\x7f';  // 127 signatures, none there (send_at is the last byte)
   std::string why;
   CHECK_FALSE(decode_message(bytes, &why));
   CHECK(why == "list longer than record");
@@ -160,9 +178,9 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
   }
   SECTION("unknown version") {
     std::string bytes = encode_message(full_message());
-    bytes[0] = 4;
+    bytes[0] = 5;
     CHECK_FALSE(decode_message(bytes, &why));
-    CHECK(why == "unsupported record version 4");
+    CHECK(why == "unsupported record version 5");
     std::string rcpt = encode_recipient(full_recipient());
     rcpt[0] = 2;  // recipients are still at version 1
     CHECK_FALSE(decode_recipient(rcpt, &why));
@@ -211,10 +229,10 @@ TEST_CASE("codec: malformed records are rejected with a reason", "[spool][codec]
     MessageRecord m;
     m.tags.clear();
     std::string bytes = encode_message(m);
-    // ... received_at (0), message_size (0), flags, recipient_count (0), pool (""), dkim ([]) end
-    // the record.
-    REQUIRE(bytes[bytes.size() - 4] == 0);
-    bytes[bytes.size() - 4] = 0x04;
+    // ... received_at (0), message_size (0), flags, recipient_count (0), pool (""), dkim ([]),
+    // send_at (0) end the record.
+    REQUIRE(bytes[bytes.size() - 5] == 0);
+    bytes[bytes.size() - 5] = 0x04;
     CHECK_FALSE(decode_message(bytes, &why));
     CHECK(why == "unknown message flags");
   }

@@ -1,0 +1,44 @@
+#include "daemon/schedule_setup.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace volley {
+
+std::string zoneinfo_dir() {
+  const char* dir = std::getenv("TZDIR");
+  return dir && *dir ? std::string(dir) : std::string("/usr/share/zoneinfo");
+}
+
+std::optional<std::shared_ptr<const schedule::TenantWindows>> load_sending_windows(const Config& cfg) {
+  auto windows = std::make_shared<schedule::TenantWindows>();
+  const std::string dir = zoneinfo_dir();
+  for (const auto& tenant : cfg.tenants) {
+    if (!tenant.send_window) continue;
+    // The name was checked by the configuration (no "..", no absolute path).
+    const std::string path = dir + "/" + tenant.timezone;
+    std::ifstream in(path, std::ios::binary);
+    std::string error = "cannot read " + path;
+    std::optional<schedule::Zone> zone;
+    if (in) {
+      const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+      zone = schedule::Zone::parse(bytes, &error);
+      if (!zone) error = path + ": " + error;
+    }
+    if (!zone) {
+      spdlog::critical("[[tenant]] \"{}\" timezone \"{}\": not a time zone ({})", tenant.name, tenant.timezone, error);
+      return std::nullopt;
+    }
+    windows->emplace(tenant.name, schedule::TenantWindow{*tenant.send_window, std::move(*zone)});
+    spdlog::info("tenant {}: mail is first tried between {:02}:{:02} and {:02}:{:02} {}", tenant.name,
+                 tenant.send_window->start_min / 60, tenant.send_window->start_min % 60,
+                 tenant.send_window->end_min / 60, tenant.send_window->end_min % 60, tenant.timezone);
+  }
+  return std::shared_ptr<const schedule::TenantWindows>(std::move(windows));
+}
+
+}  // namespace volley
