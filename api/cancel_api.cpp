@@ -10,6 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
+#include "api/router_request.hpp"
 
 namespace volley::api {
 
@@ -49,18 +50,10 @@ std::optional<std::string> campaign_name(std::string_view s) {
   return out;
 }
 
-// One request to the router on a short-lived actor (spawn arguments, not captures: see
-// api/queue_admin_api.cpp); the Responder may be called from any thread.
+// One request to the router (api/router_request.hpp).
 template <class... Ts, class OnReply>
 void ask_router(const CancelApiConfig& cfg, Responder respond, OnReply on_reply, Ts... args) {
-  cfg.system->spawn(
-      [](caf::event_based_actor* self, router_actor router, Responder respond, OnReply on_reply, Ts... args) {
-        self->request(router, kRouterTimeout, std::move(args)...)
-            .then(on_reply, [respond](const caf::error& err) {
-              respond(error_response(503, "router_unavailable", "the delivery router did not answer: " + to_string(err)));
-            });
-      },
-      cfg.router, std::move(respond), std::move(on_reply), std::move(args)...);
+  api::ask_router(*cfg.system, cfg.router, kRouterTimeout, std::move(respond), std::move(on_reply), std::move(args)...);
 }
 
 class CancelApi {

@@ -9,6 +9,7 @@
 
 #include "actors/messages.hpp"
 #include "api/http_json.hpp"
+#include "api/router_request.hpp"
 #include "core/config/units.hpp"
 #include "core/delivery/rate.hpp"
 #include "core/json/members.hpp"
@@ -51,19 +52,10 @@ std::optional<AdminPath> split(std::string_view path) {
   return AdminPath{p.collection, path.substr(0, last), path.substr(last + 1)};
 }
 
-// Runs one request to the router on a short-lived actor and answers from its reply; the
-// Responder may be called from any thread. (Spawn arguments, not captures: CAF 0.17 trips UBSan
-// on argument-less actor functions, see the spool actor.)
+// One request to the router (api/router_request.hpp).
 template <class... Ts, class OnReply>
 void ask_router(const QueueAdminConfig& cfg, Responder respond, OnReply on_reply, Ts... args) {
-  cfg.system->spawn(
-      [](caf::event_based_actor* self, router_actor router, Responder respond, OnReply on_reply, Ts... args) {
-        self->request(router, kRouterTimeout, std::move(args)...)
-            .then(on_reply, [respond](const caf::error& err) {
-              respond(error_response(503, "router_unavailable", "the delivery router did not answer: " + to_string(err)));
-            });
-      },
-      cfg.router, std::move(respond), std::move(on_reply), std::move(args)...);
+  api::ask_router(*cfg.system, cfg.router, kRouterTimeout, std::move(respond), std::move(on_reply), std::move(args)...);
 }
 
 json limits_json(const delivery::SourceSnapshot& s) {

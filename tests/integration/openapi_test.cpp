@@ -9,6 +9,7 @@
 
 #include <sys/wait.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -82,11 +83,23 @@ const json kNotTriggered = json::parse(R"json([
   {"method":"GET","path":"/api/v1/templates","status":503,"why":"templates_unavailable: volleyd always opens the store (it stops at start when it cannot)"},
   {"method":"PUT","path":"/api/v1/templates/{name}","status":503,"why":"as GET /api/v1/templates; storage_full: the disk guard's tests"},
   {"method":"GET","path":"/api/v1/templates/{name}","status":503,"why":"as GET /api/v1/templates"},
-  {"method":"DELETE","path":"/api/v1/templates/{name}","status":503,"why":"as PUT /api/v1/templates/{name}"}
+  {"method":"DELETE","path":"/api/v1/templates/{name}","status":503,"why":"as PUT /api/v1/templates/{name}"},
+  {"method":"POST","path":"/api/v1/messages/{id}/cancel","status":503,"why":"router_unavailable: the router actor would have to be gone"},
+  {"method":"POST","path":"/api/v1/campaigns/{campaign}/cancel","status":503,"why":"router_unavailable"}
 ])json");
 
 json message_to(const std::string& to) {
   return {{"from", "app@volley.test"}, {"to", {to}}, {"subject", "OpenAPI"}, {"text", "Hello\n"}};
+}
+
+// An hour from now in RFC 3339: a send_at the test never reaches.
+std::string in_an_hour() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + std::chrono::hours(1));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 // The example of the document's InlineImage: an inline image, a text alternative, an attachment.
@@ -205,6 +218,13 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
   REQUIRE(exchange(port, {"POST", "/api/v1/suppressions", "/api/v1/suppressions", suppression, json_key(kAppKey), 0})["status"] == 201);
   const std::string welcome = R"({"subject":"Welcome, {{name}}","text":"Hi {{name}}","html":"<p>Hi {{name}}</p>","headers":{"X-Template":"welcome"}})";
   REQUIRE(exchange(port, {"PUT", "/api/v1/templates/{name}", "/api/v1/templates/old", welcome, json_key(kAppKey), 0})["status"] == 201);
+  // Two scheduled messages: one to cancel by id, one by campaign.
+  json later = message_to("later@sink.test");
+  later["send_at"] = in_an_hour();
+  const std::string scheduled_id = inject(app, later).id;
+  later["campaign"] = "autumn";
+  later["to"] = {"autumn@sink.test"};
+  inject(app, later);
   json personalised = {{"from", "app@volley.test"},
                        {"template", "welcome"},
                        {"personalizations",
@@ -251,6 +271,16 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
       {"GET", "/api/v1/templates", "/api/v1/templates", "", {}, 401},
       {"GET", "/api/v1/templates", "/api/v1/templates", "", key(kAppKey), 405, "", "POST"},
       {"POST", "/api/v1/messages", "/api/v1/messages", personalised.dump(), json_key(kAppKey), 202},
+      // scheduled messages cancelled
+      {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", key(kAppKey), 200},
+      {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", {}, 401},
+      {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/000000000000000000000000/cancel", "", key(kAppKey), 404},
+      {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", key(kAppKey), 405, "", "GET"},
+      {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", key(kAppKey), 409},
+      {"POST", "/api/v1/campaigns/{campaign}/cancel", "/api/v1/campaigns/autumn/cancel", "", key(kAppKey), 200},
+      {"POST", "/api/v1/campaigns/{campaign}/cancel", "/api/v1/campaigns/" + std::string(200, 'c') + "/cancel", "", key(kAppKey), 400},
+      {"POST", "/api/v1/campaigns/{campaign}/cancel", "/api/v1/campaigns/autumn/cancel", "", {}, 401},
+      {"POST", "/api/v1/campaigns/{campaign}/cancel", "/api/v1/campaigns/autumn/cancel", "", key(kAppKey), 405, "", "GET"},
       // suppressions
       {"GET", "/api/v1/suppressions", "/api/v1/suppressions?limit=10", "", key(kAppKey), 200},
       {"GET", "/api/v1/suppressions", "/api/v1/suppressions?limit=0", "", key(kAppKey), 400},

@@ -2,6 +2,8 @@
 // curl checking the certificate with the test's own CA, and raw TCP clients that misbehave.
 #include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -47,8 +49,9 @@ struct HttpsFiles {
     std::remove(ca.c_str());
   }
   volley::test::TestPki pki;
-  std::string dir = VOLLEY_BINARY_DIR;
-  std::string chain = dir + "/https_test_chain.pem", key = dir + "/https_test_key.pem", ca = dir + "/https_test_ca.pem";
+  // The process id in the names: ctest runs each test case as its own process, side by side.
+  std::string prefix = std::string(VOLLEY_BINARY_DIR) + "/https_test_" + std::to_string(::getpid());
+  std::string chain = prefix + "_chain.pem", key = prefix + "_key.pem", ca = prefix + "_ca.pem";
 };
 
 }  // namespace
