@@ -384,25 +384,23 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     http_opts.body_too_large = api::body_too_large;  // a batch's 413 names the batch limit
     api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
-    api::CancelApiConfig cancel_cfg{&sys, router, api_cfg.status};  // POST .../cancel (docs/scheduling.md)
+    api::CancelApiConfig cancel_cfg{&sys, router, api_cfg.status};
     const auto& host = cfg.http.listen.host;
     const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
     if (cfg.api_keys.empty() && !loopback)
       spdlog::warn("the HTTP API on {} has no [[api_key]]: anyone who can reach it may send mail and control queues",
                    cfg.http.listen.to_string());
-    HttpServer http(
-        io,
-        unsubscribe.routes(api::make_auth_handler(
-            cfg.api_keys,
-            api::make_queue_admin_handler(
-                std::move(admin_cfg),
-                api::make_doctor_handler(doctor_api(cfg, dkim_signer),  // GET /api/v1/doctor
-                api::make_tls_report_handler(
-                    {&sys, ctx.tls_reports},
-                    api::make_template_handler({templates, disk_guard},  // /api/v1/templates
-                    api::make_suppression_handler(std::move(suppression_cfg), api::make_cancel_handler(std::move(cancel_cfg),
-                                                  api::make_injection_handler(std::move(api_cfg)))))))))),
-        http_opts);
+    // The API listener's handlers, innermost first: each answers its own paths and passes the
+    // rest on to the one it wraps.
+    Handler routes = api::make_injection_handler(std::move(api_cfg));
+    routes = api::make_cancel_handler(std::move(cancel_cfg), std::move(routes));  // POST .../cancel (docs/scheduling.md)
+    routes = api::make_suppression_handler(std::move(suppression_cfg), std::move(routes));
+    routes = api::make_template_handler({templates, disk_guard}, std::move(routes));  // /api/v1/templates
+    routes = api::make_tls_report_handler({&sys, ctx.tls_reports}, std::move(routes));
+    routes = api::make_doctor_handler(doctor_api(cfg, dkim_signer), std::move(routes));  // GET /api/v1/doctor
+    routes = api::make_queue_admin_handler(std::move(admin_cfg), std::move(routes));
+    routes = api::make_auth_handler(cfg.api_keys, std::move(routes));  // keys, before all of the above
+    HttpServer http(io, unsubscribe.routes(std::move(routes)), http_opts);  // /u/ needs no key
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
     std::optional<SmtpListener> smtp_in;
