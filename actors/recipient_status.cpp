@@ -24,6 +24,7 @@ json to_json(const RecipientStatus& s) {
   if (!s.reply.empty()) j[s.reply_is_last ? "last_reply" : "reply"] = s.reply;
   if (!s.category.empty()) j["category"] = s.category;
   if (s.next_attempt_ms) j["next_attempt_at"] = *s.next_attempt_ms;
+  if (s.send_at_ms) j["send_at"] = *s.send_at_ms;
   return j;
 }
 
@@ -39,7 +40,8 @@ std::uint64_t index_of(const std::string& id) {
 
 }  // namespace
 
-RecipientStatus RecipientStatus::from_record(const spool::RecipientRecord& r, std::string tenant) {
+RecipientStatus RecipientStatus::from_record(const spool::RecipientRecord& r, std::string tenant,
+                                             std::int64_t send_at_ms, std::int64_t now_ms) {
   RecipientStatus s;
   s.id = r.id;
   s.message_id = r.message_id;
@@ -49,6 +51,10 @@ RecipientStatus RecipientStatus::from_record(const spool::RecipientRecord& r, st
   s.attempts = r.attempts;
   s.reply = r.last_reply;
   if (r.state == spool::RecipientState::deferred && r.next_attempt_ms != 0) s.next_attempt_ms = r.next_attempt_ms;
+  if (r.state != spool::RecipientState::deferred && r.attempts == 0 && send_at_ms > now_ms) {
+    s.status = "scheduled";
+    s.send_at_ms = send_at_ms;
+  }
   return s;
 }
 

@@ -30,9 +30,12 @@ struct RecipientStatus {
   bool reply_is_last = true;  // "last_reply" (still trying) rather than "reply" (final)
   std::string category;
   std::optional<std::int64_t> next_attempt_ms;
+  std::optional<std::int64_t> send_at_ms;  // "scheduled": when it is first tried
 
-  // The status of a recipient that is still spooled; tenant is its message record's.
-  static RecipientStatus from_record(const spool::RecipientRecord& r, std::string tenant);
+  // The status of a recipient that is still spooled; tenant and send_at_ms are its message
+  // record's. Not tried yet and send_at still ahead of now_ms: "scheduled".
+  static RecipientStatus from_record(const spool::RecipientRecord& r, std::string tenant, std::int64_t send_at_ms = 0,
+                                     std::int64_t now_ms = 0);
   // The status a final event line says (a history entry or the events actor's own line);
   // nullopt when it is not a final event about a recipient.
   static std::optional<RecipientStatus> from_final_event(const std::string& event_json);

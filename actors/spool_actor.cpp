@@ -241,23 +241,30 @@ class SpoolWriter {
       if (auto entry = spool_->find_history(id)) {
         if (auto s = RecipientStatus::from_final_event(*entry)) finals.push_back(std::move(*s));
       } else if (auto r = spool_->find_recipient(id)) {
-        open.push_back(RecipientStatus::from_record(*r, tenant_of(r->message_id)));
+        const auto m = owner_of(r->message_id);
+        open.push_back(RecipientStatus::from_record(*r, m.tenant, m.send_at_ms, now_unix_ms()));
       }
     } else {
       for (const auto& [rcpt_id, entry] : spool_->message_history(id)) {
         if (auto s = RecipientStatus::from_final_event(entry)) finals.push_back(std::move(*s));
       }
       auto records = spool_->message_recipients(id);
-      const std::string tenant = records.empty() ? std::string() : tenant_of(id);
-      for (const auto& r : records) open.push_back(RecipientStatus::from_record(r, tenant));
+      const Owner m = records.empty() ? Owner{} : owner_of(id);
+      const std::int64_t now = now_unix_ms();
+      for (const auto& r : records) open.push_back(RecipientStatus::from_record(r, m.tenant, m.send_at_ms, now));
     }
     return merge_statuses(std::move(finals), std::move(open));
   }
 
-  // "" when the message record is gone (its recipients are then shown to admin keys only).
-  std::string tenant_of(const std::string& message_id) {
+  // What a recipient's status needs of its message record: the tenant ("" when the record is
+  // gone: its recipients are then shown to admin keys only) and send_at.
+  struct Owner {
+    std::string tenant;
+    std::int64_t send_at_ms = 0;
+  };
+  Owner owner_of(const std::string& message_id) {
     auto m = spool_->find_message(message_id);
-    return m ? std::move(m->tenant) : std::string();
+    return m ? Owner{std::move(m->tenant), m->send_at_ms} : Owner{};
   }
 
   // A history entry made from a message still spooled ("" when it is not).

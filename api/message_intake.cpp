@@ -125,7 +125,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const stora
     r.message_id = rec.id;
     r.recipient = std::move(prepared.recipients[i]);
     r.domain = util::domain_of(r.recipient);
-    recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", "queued"}});
+    recipients.push_back({{"email", r.recipient}, {"id", r.id}, {"status", rec.send_at_ms > 0 ? "scheduled" : "queued"}});
     spooled.recipients.push_back(std::move(r));
   }
   out.answer = {{"id", rec.id}, {"recipients", std::move(recipients)}};

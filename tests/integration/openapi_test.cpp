@@ -271,7 +271,8 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
       {"GET", "/api/v1/templates", "/api/v1/templates", "", {}, 401},
       {"GET", "/api/v1/templates", "/api/v1/templates", "", key(kAppKey), 405, "", "POST"},
       {"POST", "/api/v1/messages", "/api/v1/messages", personalised.dump(), json_key(kAppKey), 202},
-      // scheduled messages cancelled
+      // scheduled messages: their status, then cancelled
+      {"GET", "/api/v1/messages/{id}", "/api/v1/messages/" + scheduled_id, "", key(kAppKey), 200},
       {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", key(kAppKey), 200},
       {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/" + scheduled_id + "/cancel", "", {}, 401},
       {"POST", "/api/v1/messages/{id}/cancel", "/api/v1/messages/000000000000000000000000/cancel", "", key(kAppKey), 404},

@@ -195,9 +195,25 @@ TEST_CASE("A scheduled message survives a restart as scheduled and is delivered 
 TEST_CASE("Cancel: a held message by its tenant only, with the cancelled event, 409 once attempted",
           "[integration][schedule][cancel]") {
   ScheduleSetup s;
+  // The 202 says "scheduled" for a recipient held until its send_at.
+  const auto answer = s.acme->post_json("/api/v1/messages",
+                                        message_to("answer@sched.test", {{"send_at", rfc3339(now_ms() + 600000)}}).dump());
+  REQUIRE(answer.status == 202);
+  CHECK(json::parse(answer.body)["recipients"][0]["status"] == "scheduled");
+  REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 1; }, 2s));  // the router holds it
+  REQUIRE(s.acme->post_json("/api/v1/messages/" + json::parse(answer.body)["id"].get<std::string>() + "/cancel", "").status == 200);
+  REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 0; }, 2s));
   const auto held = inject(*s.acme, message_to("cancel@sched.test", {{"send_at", rfc3339(now_ms() + 600000)}}));
   const std::string path = "/api/v1/messages/" + held.id + "/cancel";
   REQUIRE(wait_until([&] { return s.scheduled()["messages"] == 1; }, 2s));
+  // Its status says it waits, and until when.
+  {
+    const auto st = s.acme->get("/api/v1/messages/" + held.recipients[0].second);
+    REQUIRE(st.status == 200);
+    const auto j = json::parse(st.body);
+    CHECK(j["status"] == "scheduled");
+    CHECK(j["send_at"].get<std::int64_t>() > now_ms());
+  }
 
   // Another tenant: as if it did not exist.
   auto other = s.globex->post_json(path, "");
