@@ -132,18 +132,41 @@ delivery::QueueSnapshot snapshot(const DeliveryState& st) {
   return st.queue->snapshot(now, paths, shaped ? &st.shaping : nullptr, oldest_in_flight, st.sessions.size());
 }
 
+delivery::QueueSettings queue_settings(const DeliveryContext& ctx) {
+  const auto& set = ctx.settings;
+  return delivery::QueueSettings{&set.pools, set.shaping.defaults, &classifier_of(ctx), ctx.body_budget.get(),
+                                 set.queued_body_budget};
+}
+
+// New settings: the queue's pools, defaults and bounce rules, the lanes' limits and paths (when
+// the MX hosts are known) and, if the domain's route changed, a new MX answer. The old context
+// stays alive until nothing points into it.
+void reload(DeliverySelf self, DeliveryContextPtr ctx) {
+  auto& st = self->state;
+  const auto route = [&](const DeliveryContext& c) {
+    auto it = c.settings.routes.find(st.domain);
+    return it == c.settings.routes.end() ? std::optional<StaticRouteTarget>() : std::optional(it->second);
+  };
+  const bool rerouted = route(*st.ctx) != route(*ctx);
+  st.ctx = std::move(ctx);
+  st.queue->reconfigure(queue_settings(*st.ctx));
+  if (rerouted) {
+    st.mx_expires_ms = 0;  // asked again before the next session opens
+  } else if (st.mx && st.mx->status == dns::Status::ok) {
+    shape_lanes(st);
+  }
+  pump(self);
+}
+
 delivery_actor::behavior_type delivery_behavior(DeliverySelf self, std::string domain, DeliveryContextPtr ctx,
                                                 delivery_parent router, EgressControlPtr control) {
   auto& st = self->state;
   st.domain = std::move(domain);
   st.ctx = std::move(ctx);
   st.router = std::move(router);
-  const auto& set = st.ctx->settings;
-  delivery::QueueSettings qs{&set.pools, set.shaping.defaults, &classifier_of(*st.ctx), st.ctx->body_budget.get(),
-                             set.queued_body_budget};
-  st.queue.emplace(st.domain, qs, std::move(control));
+  st.queue.emplace(st.domain, queue_settings(*st.ctx), std::move(control));
   st.reporter.emplace(self);
-  st.paths.resize(set.pools.sources.size());
+  st.paths.resize(st.ctx->settings.pools.sources.size());
   return {
       [self](enqueue_atom, RecipientBatch& batch) {
         auto& st = self->state;
@@ -199,6 +222,16 @@ delivery_actor::behavior_type delivery_behavior(DeliverySelf self, std::string d
         stop_sessions(self);
         self->quit();
       },
+      [self](drain_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.draining = true;
+        if (st.drained) return false;  // asked twice: the first question gets the answer
+        st.drained = self->make_response_promise<bool>();
+        auto promise = *st.drained;
+        drain_sessions(self);
+        return promise;
+      },
+      [self](reload_atom, DeliveryContextPtr& ctx) { reload(self, std::move(ctx)); },
   };
 }
 
@@ -297,6 +330,7 @@ void ensure_bodies(DeliverySelf self, std::size_t lane) {
 
 void pump(DeliverySelf self) {
   auto& st = self->state;
+  if (st.draining) return drain_sessions(self);
   auto& queue = *st.queue;
   const std::int64_t now = now_unix_ms();
   if (queue.any_ready() && queue.domain_suspended(now)) {

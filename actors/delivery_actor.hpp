@@ -31,6 +31,13 @@ using delivery_actor = caf::typed_actor<
     caf::replies_to<queues_atom>::with<delivery::QueueSnapshot>,
     // Closes the sessions and quits (from the router).
     caf::reacts_to<stop_atom>,
+    // Shutdown's drain (from the router): no new transaction starts; the answer comes once the
+    // transactions in flight have finished and every session has closed. Queued work stays in the
+    // spool for the next start.
+    caf::replies_to<drain_atom>::with<bool>,
+    // A reload (SIGHUP): new settings (shaping, routes, bounce rules, pool rules; the same
+    // sources in the same order). Sessions in flight finish as they are.
+    caf::reacts_to<reload_atom, DeliveryContextPtr>,
     // Its own: what a session reports (smtp_session.hpp), by session id.
     caf::reacts_to<session_atom, std::uint64_t, SessionEvent>,
     // Its own timers: the retry timer and the pacing timer (by generation), the retry of a failed

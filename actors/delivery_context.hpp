@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 
 #include "actors/dns_actor.hpp"
 #include "actors/egress_path.hpp"
@@ -35,6 +36,7 @@ class TlsClientContext;
 struct StaticRouteTarget {
   std::string host;  // IP literal, or a name resolved through DNS (its A/AAAA)
   std::uint16_t port = 25;
+  friend bool operator==(const StaticRouteTarget&, const StaticRouteTarget&) = default;
 };
 
 struct DeliverySettings {
@@ -87,3 +89,5 @@ struct DeliveryContext {
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 
 }  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::DeliveryContextPtr)  // a reload hands delivery actors new settings

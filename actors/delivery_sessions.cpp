@@ -80,29 +80,6 @@ void give_job(DeliverySelf self, Session& s) {
   s.handle->send(std::move(txn));
 }
 
-// Each lane's limits and egress path for the current MX hosts. Domains whose MX hosts roll up to
-// one provider share the provider's paths; a domain with its own rule is paced on its own.
-void shape_lanes(DeliveryState& st) {
-  const auto& set = st.ctx->settings;
-  std::vector<std::string> hosts;
-  for (const auto& h : st.mx->hosts) hosts.push_back(h.name);
-  st.shaping = delivery::resolve_shaping(set.shaping, st.domain, hosts, "");
-  st.queue->set_destination_limits(&st.shaping.limits);
-  // A domain that any rule names is paced on its own: sharing a provider's paths would apply its
-  // limits to the provider's other domains, or theirs to it.
-  const bool own_rule =
-      std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
-                  [&](const delivery::DomainRule& r) { return r.domain == st.domain; }) ||
-      std::any_of(set.shaping.sources.begin(), set.shaping.sources.end(),
-                  [&](const delivery::SourceRule& r) { return r.domain == st.domain; });
-  const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
-  for (std::size_t l = 0; l < st.queue->lane_count(); ++l) {
-    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
-    st.queue->set_lane_limits(l, shaped.limits);
-    st.paths[l] = st.ctx->paths->get(set.pools.sources[l].name, key, shaped.limits);
-  }
-}
-
 void on_transaction_done(DeliverySelf self, Session& s, smtp::TransactionResult result) {
   if (!s.job) return;
   auto& st = self->state;
@@ -199,6 +176,30 @@ void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEv
 }
 
 }  // namespace
+
+// Each lane's limits and egress path for the current MX hosts. Domains whose MX hosts roll up to
+// one provider share the provider's paths; a domain with its own rule is paced on its own.
+void shape_lanes(DeliveryState& st) {
+  const auto& set = st.ctx->settings;
+  std::vector<std::string> hosts;
+  for (const auto& h : st.mx->hosts) hosts.push_back(h.name);
+  st.shaping = delivery::resolve_shaping(set.shaping, st.domain, hosts, "");
+  st.queue->set_destination_limits(&st.shaping.limits);
+  // A domain that any rule names is paced on its own: sharing a provider's paths would apply its
+  // limits to the provider's other domains, or theirs to it.
+  const bool own_rule =
+      std::any_of(set.shaping.domains.begin(), set.shaping.domains.end(),
+                  [&](const delivery::DomainRule& r) { return r.domain == st.domain; }) ||
+      std::any_of(set.shaping.sources.begin(), set.shaping.sources.end(),
+                  [&](const delivery::SourceRule& r) { return r.domain == st.domain; });
+  const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
+  for (std::size_t l = 0; l < st.queue->lane_count(); ++l) {
+    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
+    st.queue->set_lane_limits(l, shaped.limits);
+    st.paths[l] = st.ctx->paths->get(set.pools.sources[l].name, key, shaped.limits);
+    st.paths[l]->set_limits(shaped.limits);  // a path made before a reload keeps its state, takes the new limits
+  }
+}
 
 void resolve(DeliverySelf self) {
   auto& st = self->state;
@@ -327,6 +328,19 @@ void quit_suspended_sessions(DeliverySelf self, std::int64_t now) {
       s.quitting = true;
       s.handle->quit();
     }
+  }
+}
+
+void drain_sessions(DeliverySelf self) {
+  auto& st = self->state;
+  for (auto& [id, s] : st.sessions) {
+    if (s.job || s.quitting) continue;  // a transaction in flight finishes first
+    s.quitting = true;
+    s.handle->quit();
+  }
+  if (st.sessions.empty() && st.drained) {
+    st.drained->deliver(true);
+    st.drained.reset();
   }
 }
 

@@ -138,6 +138,9 @@ struct DeliveryState {
 
   std::uint64_t batches_received = 0;
   std::uint64_t reap_generation = 0;
+  // Shutdown's drain: no work is handed out any more; `drained` is answered once no session is left.
+  bool draining = false;
+  std::optional<caf::typed_response_promise<bool>> drained;
   std::uint64_t reported_depth = ~0ull, reported_conns = ~0ull;
 };
 
@@ -152,6 +155,9 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev);  /
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation);
 void quit_suspended_sessions(DeliverySelf self, std::int64_t now);
 void stop_sessions(DeliverySelf self);
+// Draining: idle sessions quit, none opens, none gets work; the drain is answered when none is left.
+void drain_sessions(DeliverySelf self);
+void shape_lanes(DeliveryState& st);  // each lane's limits and egress path for the current MX hosts
 // delivery_tls.cpp
 void forget_tls_inputs(DeliveryState& st);  // a new MX answer: MTA-STS and TLSA are asked again
 // Whether the MTA-STS policy and TLSA records the MX hosts need are known; asks for what is

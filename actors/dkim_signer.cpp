@@ -40,7 +40,7 @@ signer_worker_actor::behavior_type signer_worker(signer_worker_actor::stateful_p
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
         auto& state = self->state;
-        if (!sign_batch(*options.signer, *batch, now, options.metrics ? &state.pending : nullptr)) {
+        if (!sign_batch(*options.signer->get(), *batch, now, options.metrics ? &state.pending : nullptr)) {
           InjectOutcome failed;
           failed.kind = InjectOutcome::Kind::failed;
           failed.error = "DKIM signing failed";

@@ -28,6 +28,7 @@
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
 #include "core/dkim/signer.hpp"
+#include "core/util/reloadable.hpp"
 
 namespace volley {
 
@@ -37,7 +38,8 @@ using dkim_signer_actor = caf::typed_actor<
     caf::reacts_to<put_atom, InjectBatchPtr>>;
 
 struct DkimSignerOptions {
-  std::shared_ptr<const dkim::Signer> signer;
+  // The keys, replaced by a reload (SIGHUP) between batches.
+  std::shared_ptr<util::Reloadable<dkim::Signer>> signer;
   caf::actor spool;       // receives (put_atom, InjectBatchPtr)
   metrics_actor metrics;  // may be invalid
   std::size_t workers = 2;  // one per scheduler thread

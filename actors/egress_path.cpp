@@ -8,6 +8,13 @@ EgressPath::EgressPath(const delivery::Limits& limits)
       message_rate_(limits.max_message_rate),
       backoff_(limits.backoff) {}
 
+void EgressPath::set_limits(const delivery::Limits& limits) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (limits_ == limits) return;
+  limits_ = limits;
+  connection_rate_.set_rate(limits.max_connection_rate);
+}
+
 delivery::Throttle EgressPath::current(std::int64_t now_ms) const {
   return backoff_.limits(delivery::Throttle{limits_.max_connections, limits_.max_message_rate}, now_ms);
 }

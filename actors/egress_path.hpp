@@ -22,6 +22,8 @@ namespace volley {
 class EgressPath {
  public:
   explicit EgressPath(const delivery::Limits& limits);
+  // New limits (a reload); open connections, rate history and backoff stay.
+  void set_limits(const delivery::Limits& limits);
 
   // A new connection may be opened at now_ms: counted as open, true. Otherwise false and, when
   // only time stands in the way (a connection rate), *retry_ms says when to ask again; when the
@@ -48,7 +50,7 @@ class EgressPath {
   delivery::Throttle current(std::int64_t now_ms) const;  // with the lock held
 
   mutable std::mutex mu_;
-  const delivery::Limits limits_;
+  delivery::Limits limits_;
   std::size_t open_ = 0;
   delivery::RateLimiter connection_rate_;
   delivery::RateLimiter message_rate_;

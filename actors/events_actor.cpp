@@ -159,6 +159,7 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
   st.log = std::make_unique<EventLog>(st.opts.event_log_path, st.opts.event_log_max_size, st.opts.event_log_keep);
   return {
       [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
+      [self](reload_atom, suppression::Policy& policy) { self->state.opts.suppression_policy = std::move(policy); },
       [self](outcome_atom, const Outcome& o) {
         add(self, o);
         auto& st = self->state;

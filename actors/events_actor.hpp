@@ -58,7 +58,9 @@ using events_actor = caf::typed_actor<
     // Write and release everything pending, answer (true), then quit.
     caf::replies_to<stop_atom>::with<bool>,
     // Internal: the write timer (100 ms after the first unwritten line, 1 s after a failed write).
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // A reload (SIGHUP): which synchronous bounces suppress their address from now on.
+    caf::reacts_to<reload_atom, suppression::Policy>>;
 
 struct EventsOptions {
   std::string event_log_path;               // "" = no log file
@@ -74,3 +76,5 @@ struct EventsOptions {
 events_actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts);
 
 }  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::suppression::Policy)  // reloads

@@ -128,6 +128,10 @@ feedback_actor::behavior_type behaviour(Self self, FeedbackOptions opts) {
           spdlog::error("feedback: report not processed: {}", e.what());
         }
       },
+      [self](reload_atom, std::shared_ptr<const delivery::ReplyClassifier>& classifier, suppression::Policy& policy) {
+        self->state.opts.classifier = std::move(classifier);
+        self->state.opts.suppression_policy = std::move(policy);
+      },
   };
 }
 

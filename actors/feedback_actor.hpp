@@ -51,12 +51,15 @@ using InboundReportPtr = std::shared_ptr<InboundReport>;
 }  // namespace volley
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::InboundReportPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const volley::delivery::ReplyClassifier>)  // reloads
 
 namespace volley {
 
 using feedback_actor = caf::typed_actor<
     // A message the listener accepted: its answer is called once the report is dealt with.
-    caf::reacts_to<report_atom, InboundReportPtr>>;
+    caf::reacts_to<report_atom, InboundReportPtr>,
+    // A reload (SIGHUP): new bounce rules (null: the shipped ones) and suppression policy.
+    caf::reacts_to<reload_atom, std::shared_ptr<const delivery::ReplyClassifier>, suppression::Policy>>;
 
 struct FeedbackOptions {
   delivery::ReturnPaths return_paths;

@@ -60,6 +60,9 @@ using tls_atom = caf::atom_constant<caf::atom("tls")>;    // metrics: an outboun
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using scheduled_atom = caf::atom_constant<caf::atom("scheduled")>;
 using campaign_atom = caf::atom_constant<caf::atom("campaign")>;
+// Lifecycle (issue 17): SIGTERM's drain of delivery, SIGHUP's new settings.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 
 // ---- injection: API -> spool actor ----
 struct InjectOutcome {

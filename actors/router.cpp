@@ -31,6 +31,7 @@ struct RouterState {
   std::uint64_t held_recipients = 0;
   std::int64_t timer_at = 0;  // 0: none armed
   std::uint64_t timer_generation = 0;
+  bool draining = false;  // shutdown: nothing more is routed
 };
 
 using RouterSelf = router_actor::stateful_pointer<RouterState>;
@@ -209,6 +210,7 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
         self->state.ctx = std::move(updated);
       },
       [self](enqueue_atom, SpooledMessages& spooled) {
+        if (self->state.draining) return;  // spooled: the next start delivers them
         const std::int64_t now = now_unix_ms();
         bool held = false;
         for (auto& batch : spooled) {
@@ -224,7 +226,7 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
       },
       [self](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
-        if (generation != st.timer_generation) return;
+        if (generation != st.timer_generation || st.draining) return;
         st.timer_at = 0;
         SpooledMessages due = st.held.release_due(now_unix_ms());
         for (const auto& batch : due) st.held_recipients -= batch.size();
@@ -308,6 +310,22 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
               rp.deliver(std::move(queues));
             });
         return rp;
+      },
+      [self](drain_atom) -> caf::result<bool> {
+        self->state.draining = true;
+        auto rp = self->make_response_promise<bool>();
+        gather<bool>(
+            self, [self](const delivery_actor& a) { return self->request(a, caf::infinite, drain_atom::value); },
+            [rp](std::vector<bool>&) mutable { rp.deliver(true); });
+        return rp;
+      },
+      [self](reload_atom, ReloadedDelivery& reloaded) {
+        auto& st = self->state;
+        auto updated = std::make_shared<DeliveryContext>(*st.ctx);
+        updated->settings = std::move(reloaded.settings);
+        updated->windows = std::move(reloaded.windows);
+        st.ctx = std::move(updated);
+        for (auto& [domain, dest] : st.destinations) self->send(dest.actor, reload_atom::value, st.ctx);
       },
       [self](stop_atom) {
         for (auto& [domain, dest] : self->state.destinations) self->send(dest.actor, stop_atom::value);

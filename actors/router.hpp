@@ -16,6 +16,11 @@
 
 namespace volley {
 
+struct ReloadedDelivery {
+  DeliverySettings settings;
+  std::shared_ptr<const schedule::TenantWindows> windows;
+};
+
 using router_actor = caf::typed_actor<
     // The spool actor, given once at start before any work. Given late because the spool is
     // spawned with the router (it sends it every commit) while delivery actors, which the router
@@ -36,6 +41,13 @@ using router_actor = caf::typed_actor<
     caf::replies_to<queues_atom>::with<std::vector<delivery::QueueSnapshot>>,
     // Stops every delivery actor, then itself.
     caf::reacts_to<stop_atom>,
+    // Shutdown's drain (SIGTERM): nothing new is routed or released (it stays in the spool for the
+    // next start) and every delivery actor lets its transactions in flight finish; the answer
+    // comes when all have closed their sessions. The caller bounds the wait.
+    caf::replies_to<drain_atom>::with<bool>,
+    // A reload (SIGHUP): new delivery settings and sending windows for every delivery actor, now
+    // and spawned later. Same sources in the same order (daemon/reload.cpp refuses the others).
+    caf::reacts_to<reload_atom, ReloadedDelivery>,
     // Scheduling (docs/scheduling.md). Messages whose send_at or tenant's sending window lies
     // ahead are held here, not in delivery actors, until they are due.
     // (tenant, message id) Cancels a held message of that tenant: its recipients get the
@@ -53,3 +65,4 @@ router_actor spawn_router(caf::actor_system& sys, DeliveryContext ctx);
 }  // namespace volley
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<volley::delivery::QueueSnapshot>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::ReloadedDelivery)

@@ -52,10 +52,11 @@ std::string escape_label(std::string_view v) {
 struct Submission::Shared {
   SubmissionConfig cfg;
   std::vector<util::IpNetwork> trusted;
-  std::unordered_map<std::string, const Config::SubmissionUser*> users;  // by name
   boost::asio::thread_pool hashing{1};  // password checks cost milliseconds: off the io thread
 
   mutable std::mutex mu;  // guards what follows
+  // By name. A session keeps the user it authenticated as, even after a reload removes it.
+  std::unordered_map<std::string, std::shared_ptr<const Config::SubmissionUser>> users;
   submission::AuthThrottle throttle;
   std::unordered_map<std::string, delivery::RateLimiter> rates;  // by user name
   std::map<std::pair<std::string, std::string>, std::uint64_t> messages;  // (tenant, result)
@@ -66,10 +67,26 @@ struct Submission::Shared {
         throttle(submission::AuthThrottle::Options{.lockout = milliseconds(cfg.settings.auth_lockout)}) {
     for (const auto& n : cfg.settings.trusted_networks)
       if (auto net = util::parse_cidr(n)) trusted.push_back(*net);
-    for (const auto& u : cfg.users) {
-      users.emplace(u.name, &u);
-      if (!u.max_messages.unlimited()) rates.emplace(u.name, delivery::RateLimiter(u.max_messages, u.max_messages.count));
+    set_users(cfg.users);
+  }
+
+  // A reload: the new list; an unchanged user's message rate goes on where it was.
+  void set_users(const std::vector<Config::SubmissionUser>& list) {
+    std::lock_guard lock(mu);
+    std::unordered_map<std::string, std::shared_ptr<const Config::SubmissionUser>> next;
+    std::unordered_map<std::string, delivery::RateLimiter> next_rates;
+    for (const auto& u : list) {
+      next.emplace(u.name, std::make_shared<const Config::SubmissionUser>(u));
+      if (u.max_messages.unlimited()) continue;
+      auto old = users.find(u.name);
+      auto rate = rates.find(u.name);
+      if (old != users.end() && old->second->max_messages == u.max_messages && rate != rates.end())
+        next_rates.emplace(u.name, std::move(rate->second));
+      else
+        next_rates.emplace(u.name, delivery::RateLimiter(u.max_messages, u.max_messages.count));
     }
+    users = std::move(next);
+    rates = std::move(next_rates);
   }
 
   void count(const std::string& tenant, const char* result) {
@@ -96,15 +113,15 @@ class SubmissionPolicy : public SmtpSessionPolicy {
 
   void auth(smtp::AuthRequest&& request, AuthAnswer answer) override {
     auto shared = shared_;
+    std::shared_ptr<const Config::SubmissionUser> user;
     {
       std::lock_guard lock(shared->mu);
       if (shared->throttle.locked(state_->address, steady_ms())) {
         spdlog::warn("submission: {} AUTH refused: locked out after failed attempts", state_->peer);
         return answer(reply(421, "4.7.0", "Too many failed authentications, try again later"), {});
       }
+      if (const auto it = shared->users.find(request.username); it != shared->users.end()) user = it->second;
     }
-    const auto it = shared->users.find(request.username);
-    const Config::SubmissionUser* user = it == shared->users.end() ? nullptr : it->second;
     // RFC 4616: an authorization identity other than the user's own is not supported.
     const bool authzid_ok = request.authzid.empty() || request.authzid == request.username;
     boost::asio::post(shared->hashing, [shared, state = state_, user, authzid_ok, request = std::move(request),
@@ -131,7 +148,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
 
   std::optional<Reply> mail(const smtp::MailRequest& request) override {
     rcpts_ = 0;
-    const auto* user = state_->user;
+    const auto* user = state_->user.get();
     if (shared_->storage_full()) return reply(452, "4.3.1", "Insufficient system storage, try again later");
     if (!user && !trusted_) return reply(530, "5.7.0", "Authentication required");
     if (request.reverse_path.empty()) return reply(550, "5.7.1", "The null sender cannot submit mail");
@@ -149,7 +166,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
   }
 
   std::optional<Reply> rcpt(const smtp::RcptRequest&) override {
-    const auto* user = state_->user;
+    const auto* user = state_->user.get();
     if (user && rcpts_ >= user->max_recipients)
       return reply(452, "4.5.3", "Too many recipients (at most " + std::to_string(user->max_recipients) + ")");
     ++rcpts_;
@@ -157,7 +174,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
   }
 
   void message(smtp::MessageRequest&& m, Answer answer) override {
-    const auto* user = state_->user;
+    const auto* user = state_->user.get();
     const std::string tenant = user ? user->tenant : shared_->cfg.settings.trusted_tenant;
     auto refuse = [&](Reply r, const char* result) {
       shared_->count(tenant, result);
@@ -217,7 +234,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
  private:
   struct State {
     std::string peer, address;
-    const Config::SubmissionUser* user = nullptr;  // after a successful AUTH
+    std::shared_ptr<const Config::SubmissionUser> user;  // after a successful AUTH
   };
   std::shared_ptr<Submission::Shared> shared_;
   std::shared_ptr<State> state_;
@@ -230,6 +247,10 @@ class SubmissionPolicy : public SmtpSessionPolicy {
 Submission::Submission(SubmissionConfig config) : shared_(std::make_shared<Shared>(std::move(config))) {}
 
 Submission::~Submission() { shared_->hashing.join(); }
+
+std::function<void(std::vector<Config::SubmissionUser>)> Submission::users_updater() {
+  return [shared = shared_](std::vector<Config::SubmissionUser> users) { shared->set_users(users); };
+}
 
 SmtpPolicyFactory Submission::policy_factory() {
   return [shared = shared_](const SmtpSessionInfo& info) -> std::unique_ptr<SmtpSessionPolicy> {

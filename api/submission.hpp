@@ -49,6 +49,9 @@ class Submission {
   Submission(const Submission&) = delete;
   Submission& operator=(const Submission&) = delete;
 
+  // A reload's new [[submission_user]] list (any thread): new AUTHs use it; sessions already
+  // authenticated keep their user until they end.
+  std::function<void(std::vector<Config::SubmissionUser>)> users_updater();
   // For SmtpListenerOptions::policy: one policy per session.
   SmtpPolicyFactory policy_factory();
   // volley_submission_messages_total{tenant,result}, volley_submission_auth_successes_total,

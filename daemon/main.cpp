@@ -1,4 +1,5 @@
-// volleyd: wires the actors and the edges together and runs until SIGINT/SIGTERM (SIGHUP is logged).
+// volleyd: wires the actors and the edges together and runs until SIGTERM/SIGINT (then drains);
+// SIGHUP reloads the configuration (daemon/reload.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -53,6 +54,12 @@
 #include "daemon/unsubscribe_setup.hpp"
 #include "daemon/template_setup.hpp"
 #include "api/template_api.hpp"
+#include "api/lifecycle_api.hpp"
+#include "daemon/lifecycle.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/reload.hpp"
+#include "daemon/wiring.hpp"
+#include "daemon/check_config.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -62,157 +69,36 @@ namespace {
 
 using namespace volley;
 
-delivery::ReturnPaths return_paths(const Config& cfg, std::string key);
-
-DeliverySettings delivery_settings(const Config& cfg) {
-  DeliverySettings s;
-  s.smtp_port = cfg.delivery.smtp_port;
-  s.connect_timeout = cfg.delivery.connect_timeout;
-  s.pools = cfg.ip_pools;
-  s.shaping = cfg.shaping;
-  for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};
-  s.dane = cfg.delivery.dane;
-  return s;
+// SIGTERM's drain: the API answers 503, the SMTP listeners stop taking mail, delivery starts no
+// new transaction and lets those in flight finish within drain_timeout. What is left stays in the
+// spool; the caller then stops everything in order (events and webhooks written out first).
+void drain(caf::actor_system& sys, const router_actor& router, std::chrono::seconds timeout, int sig,
+           std::atomic<bool>& draining, const std::function<void()>& close_listeners) {
+  lifecycle::notify("STOPPING=1\nSTATUS=draining");
+  spdlog::info("signal {}: draining: new mail is refused, SMTP transactions in flight get up to {} s", sig,
+               timeout.count());
+  draining.store(true);
+  close_listeners();
+  const auto started = std::chrono::steady_clock::now();
+  caf::scoped_actor self{sys};
+  self->request(router, timeout, drain_atom::value)
+      .receive(
+          [&](bool) {
+            const auto ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+            spdlog::info("drain: every SMTP session closed after {} ms; queued mail stays in the spool", ms.count());
+          },
+          [&](const caf::error&) {
+            spdlog::warn("drain: {} s passed with transactions still in flight: they are cut now, and their recipients "
+                         "are tried again after the next start",
+                         timeout.count());
+          });
 }
 
-// key: the spool's instance secret, which signs VERP addresses and X-Volley-ID.
-delivery::ReturnPaths return_paths(const Config& cfg, std::string key) {
-  return delivery::ReturnPaths(cfg.return_paths, std::move(key));
-}
-
-WebhookOptions webhook_options(const Config& cfg) {
-  WebhookOptions w;
-  w.queue_path = cfg.events.webhook_queue;
-  for (const auto& h : cfg.webhooks) w.endpoints.push_back(WebhookEndpoint{h, {}});
-  return w;
-}
-
-// What the listener accepts: every return-path domain and the extra ([smtp_in] domains).
-SmtpListenerOptions listener_options(const Config& cfg) {
-  SmtpListenerOptions o;
-  o.hostname = cfg.smtp_in.hostname;
-  o.accept_domains = return_paths(cfg, "").bounce_domains();
-  for (const auto& d : cfg.smtp_in.domains) {
-    if (std::find(o.accept_domains.begin(), o.accept_domains.end(), d) == o.accept_domains.end())
-      o.accept_domains.push_back(d);
-  }
-  o.max_message_size = cfg.smtp_in.max_message_size;
-  o.max_connections = cfg.smtp_in.max_connections;
-  o.command_timeout = cfg.smtp_in.timeout;
-  o.data_timeout = cfg.smtp_in.data_timeout;
-  o.tls_certificate_file = cfg.smtp_in.tls_certificate;
-  o.tls_private_key_file = cfg.smtp_in.tls_private_key;
-  return o;
-}
-
-// Events for recipients left out at injection because their address is suppressed.
-std::vector<Outcome> suppressed_events(std::vector<api::SuppressedRecipient>&& list) {
-  std::vector<Outcome> out;
-  out.reserve(list.size());
-  for (auto& r : list) {
-    Outcome o;
-    o.kind = OutcomeKind::suppressed;
-    o.rcpt_id = std::move(r.rcpt_id);
-    o.message_id = std::move(r.message_id);
-    o.domain = util::domain_of(r.recipient);
-    o.recipient = std::move(r.recipient);
-    o.tenant = std::move(r.tenant);
-    o.campaign = std::move(r.campaign);
-    o.pool = std::move(r.pool);
-    o.category = std::move(r.reason);
-    o.at_ms = r.at_ms;
-    o.received_at_ms = r.at_ms;
-    const bool metadata = !r.metadata_json.empty() && r.metadata_json != "{}";
-    if (!r.tags.empty() || metadata) {
-      auto extras = std::make_shared<MessageExtras>();
-      extras->tags = std::move(r.tags);
-      if (metadata) extras->metadata_json = std::move(r.metadata_json);
-      o.extras = std::move(extras);
-    }
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-// RocksDB's info logs, into volleyd's own log (never into LOG files on a disk that may fill).
-void log_rocksdb_to_spdlog() {
-  storage::set_log_sink([](storage::LogLevel level, std::string_view database, std::string_view line) {
-    constexpr spdlog::level::level_enum levels[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-                                                    spdlog::level::err};
-    spdlog::log(levels[static_cast<int>(level)], "rocksdb {}: {}", database, line);
-  });
-}
-
-// The databases' filesystems, measured by the disk guard.
-api::DiskGuardOptions disk_guard_options(const Config& cfg) {
-  api::DiskGuardOptions o;
-  o.databases.push_back({"spool", cfg.spool.path});
-  o.databases.push_back({"suppressions", cfg.suppression.path});
-  if (!cfg.webhooks.empty()) o.databases.push_back({"webhooks", cfg.events.webhook_queue});
-  o.min_free = disk::MinFreeSpace{cfg.spool.min_free_bytes, cfg.spool.min_free_percent};
-  return o;
-}
-
-// GET /api/v1/messages/{id}: a short-lived actor asks the events actor, then the spool, and
-// answers the API. Final statuses the events actor has not handed to the spool yet are only there
-// (and newer than the spool's record); the rest are in the spool: open ones in their records,
-// final ones in the history. A recipient id the events actor knows needs no second question.
-api::StatusLookup status_lookup(caf::actor_system& sys, events_actor events, caf::actor spool) {
-  return [&sys, events, spool](std::string id, std::function<void(std::optional<api::StatusFound>)> answer) {
-    using Answer = std::function<void(std::optional<api::StatusFound>)>;
-    sys.spawn([](caf::event_based_actor* self, events_actor events, caf::actor spool, std::string id, Answer answer) {
-      auto reply = [id, answer](const RecipientStatuses& found) {
-        if (found.empty()) return answer(std::nullopt);
-        answer(api::StatusFound{found.front().tenant, render_answer(id, found)});
-      };
-      auto from_spool = [self, spool, id, reply](RecipientStatuses newer) {
-        self->request(spool, std::chrono::seconds(5), status_atom::value, id)
-            .then([reply, newer](RecipientStatuses& older) { reply(merge_statuses(newer, std::move(older))); },
-                  [reply, newer](const caf::error&) { reply(newer); });
-      };
-      self->request(events, std::chrono::seconds(5), status_atom::value, id)
-          .then(
-              [id, reply, from_spool](RecipientStatuses& newer) {
-                if (names_recipient(id) && !newer.empty()) return reply(newer);
-                from_spool(std::move(newer));
-              },
-              [from_spool](const caf::error&) { from_spool({}); });
-    }, events, spool, std::move(id), std::move(answer));
-  };
-}
-
-// The shipped bounce rules, with the operator's file (delivery.bounce_rules) tried first.
-std::variant<std::shared_ptr<const delivery::ReplyClassifier>, std::string> load_classifier(const Config& cfg) {
-  if (cfg.delivery.bounce_rules.empty())
-    return std::make_shared<const delivery::ReplyClassifier>(delivery::ReplyClassifier::builtin());
-  std::ifstream in(cfg.delivery.bounce_rules, std::ios::binary);
-  if (!in) return cfg.delivery.bounce_rules + ": cannot read the bounce rules file";
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto built = delivery::ReplyClassifier::with_user_rules(text, cfg.delivery.bounce_rules);
-  if (auto* error = std::get_if<std::string>(&built)) return *error;
-  return std::make_shared<const delivery::ReplyClassifier>(std::get<delivery::ReplyClassifier>(std::move(built)));
-}
-
-// Runs until SIGINT or SIGTERM. SIGHUP is logged and changes nothing: reload does not exist yet,
-// and a SIGHUP from an init system, a terminal or a log rotator must not kill the daemon.
-void wait_for_shutdown(boost::asio::signal_set& signals, boost::asio::io_context& signals_io) {
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          spdlog::warn("SIGHUP: configuration reload is not supported yet; nothing was changed");
-          return signals.async_wait(on_signal);
-        }
-        spdlog::info("signal {}: shutting down", sig);
-      };
-  signals.async_wait(on_signal);
-  signals_io.run();
-}
-
-int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier,
+int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier,
         std::shared_ptr<const dkim::Signer> dkim_signer) {
   // Caught from the very start, so that a signal during recovery is not fatal either: it waits in
-  // the set until wait_for_shutdown() takes it.
+  // the set until lifecycle::run_until_stop() takes it.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
   caf::actor_system_config caf_cfg;
@@ -354,7 +240,8 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
 
     // With [[dkim]] keys, injected batches are signed on the way to the spool (docs/auth-dkim.md).
     caf::actor signer;
-    if (dkim_signer) signer = spawn_dkim_signer(sys, DkimSignerOptions{dkim_signer, spool_handle, metrics.actor, 2});
+    auto dkim_keys = dkim_signer ? std::make_shared<util::Reloadable<dkim::Signer>>(dkim_signer) : nullptr;
+    if (dkim_signer) signer = spawn_dkim_signer(sys, DkimSignerOptions{dkim_keys, spool_handle, metrics.actor, 2});
     api::InjectionApiConfig api_cfg;
     api_cfg.spool = signer ? signer : spool_handle;
     if (ctx.tls_reports) caf::anon_send(ctx.tls_reports, spool_atom::value, api_cfg.spool);
@@ -390,6 +277,19 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (cfg.api_keys.empty() && !loopback)
       spdlog::warn("the HTTP API on {} has no [[api_key]]: anyone who can reach it may send mail and control queues",
                    cfg.http.listen.to_string());
+    // SIGHUP and POST /api/v1/reload: the reload runs on this (the main) thread.
+    auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
+    Reloader reloader(config_path, cfg,
+                      ReloadTargets{router, events, feedback, api_keys, dkim_keys,
+                                    submission ? submission->service()->users_updater() : nullptr, secret});
+    api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
+      boost::asio::post(signals_io, [&reloader, who = std::move(who), done = std::move(done)] {
+        lifecycle::notify("RELOADING=1");
+        done(reloader.reload(who));
+        lifecycle::notify("READY=1");
+      });
+    };
+    auto draining = std::make_shared<std::atomic<bool>>(false);
     // The API listener's handlers, innermost first: each answers its own paths and passes the
     // rest on to the one it wraps.
     Handler routes = api::make_injection_handler(std::move(api_cfg));
@@ -399,8 +299,11 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     routes = api::make_tls_report_handler({&sys, ctx.tls_reports}, std::move(routes));
     routes = api::make_doctor_handler(doctor_api(cfg, dkim_signer), std::move(routes));  // GET /api/v1/doctor
     routes = api::make_queue_admin_handler(std::move(admin_cfg), std::move(routes));
-    routes = api::make_auth_handler(cfg.api_keys, std::move(routes));  // keys, before all of the above
-    HttpServer http(io, unsubscribe.routes(std::move(routes)), http_opts);  // /u/ needs no key
+    routes = api::make_reload_handler(std::move(reload_api), std::move(routes));  // POST /api/v1/reload
+    routes = api::make_audit_handler(std::move(routes));  // a log line per change, naming the key
+    routes = api::make_auth_handler(api_keys, std::move(routes));  // keys, before all of the above
+    // /u/ needs no key; while draining, everything but /metrics is 503.
+    HttpServer http(io, api::make_drain_gate(draining, unsubscribe.routes(std::move(routes))), http_opts);
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
     std::optional<SmtpListener> smtp_in;
@@ -439,8 +342,21 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     if (rc == 0 && submission) rc = submission->start(io);
 
     if (rc == 0 && !unsubscribe.start()) rc = 1;
-    // On this thread; the io thread keeps serving.
-    if (rc == 0) wait_for_shutdown(signals, signals_io);
+    if (rc == 0) {
+      lifecycle::notify("READY=1\nSTATUS=spool recovered, listeners bound");
+      lifecycle::Watchdog watchdog(io);
+      // On this thread; the io thread keeps serving.
+      const int sig = lifecycle::run_until_stop(signals, signals_io, [&] {
+        lifecycle::notify("RELOADING=1");
+        reloader.reload("signal SIGHUP");
+        lifecycle::notify("READY=1");
+      });
+      drain(sys, router, cfg.lifecycle.drain_timeout, sig, *draining, [&] {
+        if (smtp_in) smtp_in->stop();
+        if (submission) submission->stop();
+      });
+      watchdog.stop();
+    }
 
     http.stop();
     if (smtp_in) smtp_in->stop();
@@ -489,6 +405,9 @@ int main(int argc, char** argv) {
   bool print_default = false;
   app.add_option("-c,--config", config_path, "TOML configuration file (default: embedded defaults)");
   app.add_flag("--print-default-config", print_default, "Print the default configuration as TOML and exit");
+  std::string check_path;
+  app.add_option("--check-config", check_path,
+                 "Check a configuration file (with its bounce rules, DKIM keys and time zones) and exit: 0 valid, 2 not");
   app.set_version_flag("--version", std::string("volleyd ") + VOLLEY_VERSION);
   std::string keygen_domain, keygen_selector, keygen_algorithm = "ed25519", keygen_out;
   auto* keygen = app.add_subcommand("dkim-keygen", "Write a DKIM key and print the DNS TXT record to publish");
@@ -508,6 +427,7 @@ int main(int argc, char** argv) {
     std::cout << volley::default_config_toml();
     return 0;
   }
+  if (!check_path.empty()) return volley::check_config(check_path);
   volley::LoadResult loaded;
   if (config_path.empty()) {
     loaded.config = volley::Config{};
@@ -524,6 +444,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(loaded.config->log.level));
+  volley::set_log_format(loaded.config->log.format);
   // Before anything is opened: a bad key stops the daemon rather than letting mail leave unsigned.
   std::string dkim_error;
   auto dkim_signer = volley::load_dkim_signer(*loaded.config, &dkim_error);
@@ -532,6 +453,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (dkim_signer) spdlog::info("dkim: {} signing keys loaded", dkim_signer->keys().size());
-  return run(*loaded.config, std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier)),
+  return run(config_path, *loaded.config, std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier)),
              std::move(dkim_signer));
 }

@@ -37,6 +37,7 @@ struct HttpRequest {
   // is the default tenant's, with every right.
   std::string tenant = "default";
   bool admin = true;
+  std::string key_name;  // the API key's name ([[api_key]] name); "" without keys (audit lines)
 
   // The first value of a header (name given in lower case), nullopt when absent.
   std::optional<std::string_view> header(std::string_view lower_name) const;

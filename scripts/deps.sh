@@ -20,6 +20,8 @@ PACKAGES=(
   libcrypt-dev
   # personalised messages and stored templates: Mustache (logic-less) templates
   libmstch-dev
+  # systemd's notify protocol and watchdog (Type=notify): sd_notify, the protocol's reference client
+  libsystemd-dev
   # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
   nsd python3 python3-aiosmtpd curl prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating

@@ -36,7 +36,7 @@ const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "
                                               "pool",   "pool_rule", "shaping", "log", "api_key",
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
                                               "metrics", "tls", "dkim", "tls_reporting",
-                                              "submission", "submission_user", "unsubscribe", "tenant"};
+                                              "submission", "submission_user", "unsubscribe", "tenant", "lifecycle"};
 const std::vector<std::string_view> kTopLevelKeys = {"hostname"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
@@ -174,6 +174,13 @@ void read_log(const toml::table& t, Config::Log& log, Problems& problems) {
   r.read("event_log_max_size", &log.event_log_max_size, byte_size_in(64 * 1024, std::uint64_t{1} << 40));
   r.read("event_log_keep", &log.event_log_keep, integer_in<std::size_t>(1, 1000));
   r.read("level", &log.level, one_of({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  r.read("format", &log.format, one_of({"text", "json"}));
+  r.reject_unknown_keys();
+}
+
+void read_lifecycle(const toml::table& t, Config::Lifecycle& l, Problems& problems) {
+  TableReader r(problems, t, "[lifecycle]");
+  r.read("drain_timeout", &l.drain_timeout, duration_in(seconds{0}, seconds{3600}));
   r.reject_unknown_keys();
 }
 
@@ -249,6 +256,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   if (const auto* t = section(root, "suppression", problems)) read_suppression(*t, config.suppression, problems);
   if (const auto* t = section(root, "events", problems)) read_events(*t, config.events, problems);
   if (const auto* t = section(root, "metrics", problems)) read_metrics(*t, config.metrics, problems);
+  if (const auto* t = section(root, "lifecycle", problems)) read_lifecycle(*t, config.lifecycle, problems);
   if (const auto* n = root.get("return_path"))
     for_each_table(*n, "return_path", "[[return_path]]", "sender_domain, domain and prefix", problems,
                    [&](const toml::table& t) { read_return_path(t, config.return_paths, problems); });

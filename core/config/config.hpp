@@ -123,8 +123,17 @@ struct Config {
     std::size_t event_log_max_size = kDefaultEventLogMaxSize;
     std::size_t event_log_keep = kDefaultEventLogKeep;  // rotated files kept
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
+    std::string format = "text";  // text: for people; json: one object per line, for log shippers
     friend bool operator==(const Log&, const Log&) = default;
   } log;
+
+  // [lifecycle]: how volleyd stops (docs/operations.md).
+  struct Lifecycle {
+    static constexpr std::chrono::seconds kDefaultDrainTimeout{30};
+    // SIGTERM: SMTP transactions in flight get this long to finish; what is left stays spooled.
+    std::chrono::seconds drain_timeout = kDefaultDrainTimeout;
+    friend bool operator==(const Lifecycle&, const Lifecycle&) = default;
+  } lifecycle;
 
   // [[api_key]]: who may use the HTTP API. None: the API is open to whoever can reach its address
   // (keep it on loopback); any: every /api/ request needs "Authorization: Bearer <key>".

@@ -61,6 +61,15 @@ class DestinationQueue {
   std::uint64_t queued() const { return queued_; }  // recipients here and not final (in flight too)
   std::size_t deferred_jobs() const { return deferred_.size(); }
 
+  // A reload: other pools and pool rules over the same sources in the same order, other default
+  // limits, other bounce rules. The owner sets the lanes' limits again once it knows its MX hosts.
+  void reconfigure(const QueueSettings& settings) {
+    settings_ = settings;
+    policy_ = OutcomePolicy(*settings_.classifier);
+    if (!destination_)
+      for (auto& lane : lanes_) lane.limits = settings_.defaults;
+  }
+
   // ---- limits ----
   void set_lane_limits(std::size_t l, const Limits& limits) { lanes_[l].limits = limits; }
   // The destination's own limits once its MX hosts are known (null: not known, the defaults).

@@ -34,6 +34,7 @@ struct VolleydOptions {
   std::string delivery_extra;  // more keys of [delivery], one "key = value" per line
   std::string spool_extra;     // more keys of [spool], one "key = value" per line
   std::string dns_extra;       // more keys of [dns], one "key = value" per line
+  std::string log_extra;       // more keys of [log], one "key = value" per line
   std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
 };
 
@@ -68,7 +69,8 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
       "idle_timeout = \"" + o.idle_timeout + "\"\n" +
       o.delivery_extra +
       "[log]\n"
-      "event_log = \"" + event_log.string() + "\"\n"
+      "event_log = \"" + event_log.string() + "\"\n" +
+      o.log_extra +
       "[suppression]\n"
       "path = \"" + (spool.parent_path() / "suppressions").string() + "\"\n"
       "[events]\n"
@@ -97,7 +99,7 @@ class Volleyd {
   void start() {
     http_port_ = free_port();
     ++generation_;
-    const auto config = dir_ / ("volleyd-" + std::to_string(generation_) + ".toml");
+    const auto config = config_path();
     write_file(config, volleyd_config(options_, http_port_, spool_path(), event_log_path()));
     process_.start({binary(), "--config", config.string()},
                    dir_ / ("volleyd-" + std::to_string(generation_) + ".log"));
@@ -124,6 +126,14 @@ class Volleyd {
   std::optional<int> stop() { return process_.stop(std::chrono::seconds(20)); }
   bool running() { return process_.running(); }
   void signal(int sig) { process_.signal(sig); }
+
+  // The running volleyd's configuration file, and a new text for it (same ports and paths) that a
+  // reload (SIGHUP, POST /api/v1/reload) then reads.
+  std::filesystem::path config_path() const { return dir_ / ("volleyd-" + std::to_string(generation_) + ".toml"); }
+  void rewrite_config(VolleydOptions options) {
+    options_ = std::move(options);
+    write_file(config_path(), volleyd_config(options_, http_port_, spool_path(), event_log_path()));
+  }
 
   std::uint16_t http_port() const { return http_port_; }
   HttpClient client() const { return HttpClient("127.0.0.1", http_port_); }

@@ -1,0 +1,39 @@
+#include "daemon/check_config.hpp"
+
+#include <cstdio>
+#include <variant>
+
+#include "core/config/config.hpp"
+#include "daemon/dkim_setup.hpp"
+#include "daemon/schedule_setup.hpp"
+#include "daemon/wiring.hpp"
+
+namespace volley {
+
+int check_config(const std::string& path) {
+  const LoadResult loaded = load_config_file(path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", loaded.error.c_str());
+    return 2;
+  }
+  const Config& cfg = *loaded.config;
+  int rc = 0;
+  if (auto rules = load_classifier(cfg); auto* error = std::get_if<std::string>(&rules)) {
+    std::fprintf(stderr, "%s\n", error->c_str());
+    rc = 2;
+  }
+  std::string dkim_error;
+  load_dkim_signer(cfg, &dkim_error);
+  if (!dkim_error.empty()) {
+    std::fprintf(stderr, "%s: dkim: %s\n", path.c_str(), dkim_error.c_str());
+    rc = 2;
+  }
+  if (!load_sending_windows(cfg)) {  // it has logged which tenant and zone
+    std::fprintf(stderr, "%s: [[tenant]] send_window: a time zone cannot be read\n", path.c_str());
+    rc = 2;
+  }
+  if (rc == 0) std::printf("%s: ok\n", path.c_str());
+  return rc;
+}
+
+}  // namespace volley

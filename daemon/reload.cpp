@@ -1,0 +1,143 @@
+#include "daemon/reload.hpp"
+
+#include <utility>
+#include <variant>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/suppression/policy.hpp"
+#include "daemon/dkim_setup.hpp"
+#include "daemon/schedule_setup.hpp"
+#include "daemon/wiring.hpp"
+
+namespace volley {
+
+namespace {
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "nothing" : out;
+}
+
+// Sections read only at start: a change is reported, not applied. One line per section, in the
+// file's vocabulary, so the warning reads like the file.
+std::vector<std::string> restart_only_changes(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  auto check = [&](bool same, const char* name) {
+    if (!same) out.emplace_back(name);
+  };
+  check(a.http == b.http, "http");
+  check(a.spool == b.spool, "spool");
+  check(a.dns == b.dns, "dns");
+  Config::Delivery da = a.delivery, db = b.delivery;
+  da.bounce_rules = db.bounce_rules;  // reloaded
+  check(da == db, "delivery");
+  check(a.tls == b.tls, "tls");
+  check(a.tls_reporting == b.tls_reporting, "tls_reporting");
+  check(a.ip_pools == b.ip_pools, "source/pool/pool_rule");
+  Config::Log la = a.log, lb = b.log;
+  la.level = lb.level;  // reloaded
+  check(la == lb, "log");
+  check(a.smtp_in == b.smtp_in, "smtp_in");
+  check(a.return_paths == b.return_paths, "return_path");
+  check(a.suppression.path == b.suppression.path, "suppression.path");
+  check(a.webhooks == b.webhooks, "webhook");
+  check(a.events == b.events, "events");
+  check(a.metrics == b.metrics, "metrics");
+  check(a.submission == b.submission, "submission");
+  check(a.unsubscribe == b.unsubscribe, "unsubscribe");
+  check(a.hostname == b.hostname, "hostname");
+  return out;
+}
+
+}  // namespace
+
+Reloader::Reloader(std::string path, Config running, ReloadTargets targets)
+    : path_(std::move(path)), running_(std::move(running)), targets_(std::move(targets)) {}
+
+api::ReloadAnswer Reloader::reload(const std::string& who) {
+  std::lock_guard lock(mu_);
+  api::ReloadAnswer answer;
+  auto refuse = [&](std::string why) {
+    spdlog::error("reload: asked by {}, refused; the running configuration stays: {}", who, why);
+    answer.error = std::move(why);
+    return answer;
+  };
+  if (path_.empty()) return refuse("volleyd was started without --config: there is no file to read again");
+
+  // Everything is read and checked before anything is applied.
+  LoadResult loaded = load_config_file(path_);
+  if (!loaded.ok()) return refuse(loaded.error);
+  const Config& next = *loaded.config;
+  auto classifier = load_classifier(next);
+  if (auto* error = std::get_if<std::string>(&classifier)) return refuse(*error);
+  auto windows = load_sending_windows(next);
+  if (!windows) return refuse("[[tenant]] send_window: a time zone cannot be read (logged above)");
+  std::shared_ptr<const dkim::Signer> signer;
+  if (targets_.dkim) {
+    std::string error;
+    signer = load_dkim_signer(next, &error);
+    if (!error.empty()) return refuse("dkim: " + error);
+    if (!signer) return refuse("dkim: the running keys cannot all be removed by a reload (restart without [[dkim]])");
+  }
+
+  Config applied = running_;  // the sections read only at start keep their running values
+  auto& changed = answer.changed;
+  // Delivery: shaping, routes, bounce rules (the file is read again even when its name is the
+  // same) and the tenants' sending windows. Sent every time: delivery actors compare cheaply.
+  applied.shaping = next.shaping;
+  applied.routes = next.routes;
+  applied.delivery.bounce_rules = next.delivery.bounce_rules;
+  applied.tenants = next.tenants;
+  if (next.shaping != running_.shaping) changed.emplace_back("shaping");
+  if (next.routes != running_.routes) changed.emplace_back("route");
+  if (next.tenants != running_.tenants) changed.emplace_back("tenant");
+  if (!next.delivery.bounce_rules.empty()) changed.emplace_back("bounce_rules");  // its file, read again
+  ReloadedDelivery delivery{delivery_settings(applied), *windows};
+  delivery.settings.return_paths = return_paths(applied, targets_.secret);
+  auto rules = std::get<std::shared_ptr<const delivery::ReplyClassifier>>(std::move(classifier));
+  delivery.settings.classifier = rules;
+  caf::anon_send(targets_.router, reload_atom::value, std::move(delivery));
+
+  applied.suppression.bounce_categories = next.suppression.bounce_categories;
+  applied.suppression.complaints = next.suppression.complaints;
+  if (!(applied.suppression == running_.suppression)) changed.emplace_back("suppression");
+  const suppression::Policy policy(applied.suppression.bounce_categories, applied.suppression.complaints);
+  caf::anon_send(targets_.events, reload_atom::value, policy);
+  caf::anon_send(targets_.feedback, reload_atom::value, rules, policy);
+
+  if (next.api_keys != running_.api_keys) {
+    changed.emplace_back("api_key");
+    applied.api_keys = next.api_keys;
+    targets_.api_keys->set(std::make_shared<const api::ApiKeyList>(next.api_keys));
+  }
+  if (targets_.dkim) {
+    targets_.dkim->set(signer);  // the key files are read again even when the section is the same
+    applied.dkim = next.dkim;
+    changed.emplace_back("dkim");
+  } else if (!next.dkim.empty()) {
+    answer.restart_required.emplace_back("dkim");
+  }
+  if (next.submission_users != running_.submission_users) {
+    applied.submission_users = next.submission_users;
+    changed.emplace_back("submission_user");
+    if (targets_.submission_users) targets_.submission_users(next.submission_users);
+  }
+  if (next.log.level != running_.log.level) {
+    applied.log.level = next.log.level;
+    changed.emplace_back("log.level");
+    spdlog::set_level(spdlog::level::from_str(next.log.level));
+  }
+  for (auto& s : restart_only_changes(applied, next)) answer.restart_required.push_back(std::move(s));
+  running_ = std::move(applied);
+  answer.ok = true;
+  spdlog::info("reload: asked by {}: {} now in force", who, joined(answer.changed));
+  if (!answer.restart_required.empty())
+    spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start", who,
+                 joined(answer.restart_required));
+  return answer;
+}
+
+}  // namespace volley

@@ -1,0 +1,51 @@
+#pragma once
+// SIGHUP and POST /api/v1/reload: the configuration file is read and checked again, as at start,
+// and what can change without a restart is handed to the components that hold it. A file that
+// does not load changes nothing (every problem is logged, with file, line and key). A section that
+// changed but is only read at start (listen addresses, the spool's path, ...) is named in a warning
+// and keeps its running value until the next start. docs/operations.md lists both kinds.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "actors/feedback_actor.hpp"
+#include "actors/router.hpp"
+#include "api/api_auth.hpp"
+#include "api/lifecycle_api.hpp"
+#include "core/config/config.hpp"
+#include "core/dkim/signer.hpp"
+#include "core/util/reloadable.hpp"
+
+namespace volley {
+
+// Who takes the new values. An empty member: that part is not running (its section then needs a
+// restart to take effect).
+struct ReloadTargets {
+  router_actor router;                         // shaping, routes, bounce rules, sending windows
+  events_actor events;                         // suppression policy
+  feedback_actor feedback;                     // bounce rules, suppression policy
+  std::shared_ptr<api::ReloadableApiKeys> api_keys;
+  std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start
+  std::function<void(std::vector<Config::SubmissionUser>)> submission_users;  // null: no listener
+  std::string secret;                          // the spool's instance secret (return paths)
+};
+
+class Reloader {
+ public:
+  // path: the file volleyd was started with ("" = embedded defaults: nothing to reload).
+  Reloader(std::string path, Config running, ReloadTargets targets);
+
+  // Reads the file again and applies it. who: "signal SIGHUP", "key=ops" (for the log).
+  // Thread-safe (one reload at a time).
+  api::ReloadAnswer reload(const std::string& who);
+
+ private:
+  std::mutex mu_;
+  std::string path_;
+  Config running_;
+  ReloadTargets targets_;
+};
+
+}  // namespace volley
