@@ -86,7 +86,7 @@ bool valid_status_id(std::string_view id) {
 // `field_prefix`.
 std::variant<Prepared, HttpResponse> prepare(const json& request, const InjectionApiConfig& cfg,
                                              const std::string& tenant, const std::string& field_prefix) {
-  auto result = prepare_request(request, cfg.prepare, cfg.pools, tenant, field_prefix);
+  auto result = prepare_request(request, cfg.prepare, *cfg.pools->get(), tenant, field_prefix);
   if (auto* err = std::get_if<IntakeError>(&result)) return error_response(err->status, err->code, err->message, err->field);
   auto& prepared = std::get<Prepared>(result);
   auto plan = unsubscribe_plan(request, prepared.message, cfg.unsubscribe.get(), field_prefix);

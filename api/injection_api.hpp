@@ -40,6 +40,8 @@ class SuppressionList;
 class TemplateStore;
 }
 
+#include "api/reloadable_pools.hpp"
+
 namespace volley::api {
 
 class DiskGuard;
@@ -70,7 +72,7 @@ struct InjectionApiConfig {
   std::size_t max_batch = 1'000;
   int retry_after_seconds = 1;
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
-  delivery::IpPools pools = delivery::IpPools::builtin("localhost");
+  PoolsRef pools = pools_ref(delivery::IpPools::builtin("localhost"));
   // Recipients on their tenant's list are not spooled (null: no list). Read on the io thread.
   std::shared_ptr<const storage::SuppressionList> suppressions;
   // The suppressed recipients of one request, called once after the spool committed its

@@ -175,13 +175,13 @@ class QueueAdminApi {
       scope.kind = QueueScope::Kind::domain;
       scope.name = mailbox->domain_key();
     } else if (p.collection == "pools") {
-      if (!cfg_.pools.pool(scope.name)) {
+      if (!cfg_.pools->get()->pool(scope.name)) {
         respond(error_response(404, "not_found", "no IP pool named \"" + scope.name.substr(0, 64) + "\"", "pool"));
         return std::nullopt;
       }
       scope.kind = QueueScope::Kind::pool;
     } else {
-      if (!cfg_.pools.source(scope.name)) {
+      if (!cfg_.pools->get()->source(scope.name)) {
         respond(error_response(404, "not_found", "no source named \"" + scope.name.substr(0, 64) + "\"", "source"));
         return std::nullopt;
       }

@@ -23,12 +23,14 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/queue_snapshot.hpp"
 
+#include "api/reloadable_pools.hpp"
+
 namespace volley::api {
 
 struct QueueAdminConfig {
   caf::actor_system* system = nullptr;
   router_actor router;       // answers suspend/resume/bounce/queues
-  delivery::IpPools pools;   // pool and source names that exist
+  PoolsRef pools = pools_ref(delivery::IpPools::builtin("localhost"));  // pool and source names that exist
 };
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next);

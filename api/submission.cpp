@@ -198,7 +198,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
                               {"bcc", std::move(m.recipients)},
                               {"raw", std::move(m.content)}};
     if (user && !user->pool.empty()) request["pool"] = user->pool;
-    auto prepared = prepare_request(request, shared_->cfg.prepare, shared_->cfg.pools, tenant, "");
+    auto prepared = prepare_request(request, shared_->cfg.prepare, *shared_->cfg.pools->get(), tenant, "");
     if (auto* err = std::get_if<IntakeError>(&prepared)) {
       if (err->code == "too_large") return refuse(reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), "rejected");
       if (err->status >= 500) return refuse(reply(451, "4.3.0", err->message + ", try again later"), "deferred");

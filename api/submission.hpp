@@ -26,6 +26,8 @@
 #include "core/config/config.hpp"
 #include "net/smtp_listener.hpp"
 
+#include "api/reloadable_pools.hpp"
+
 namespace volley::api {
 
 class DiskGuard;
@@ -35,7 +37,7 @@ struct SubmissionConfig {
   std::vector<Config::SubmissionUser> users;
   caf::actor spool;  // receives (put_atom, InjectBatchPtr): the DKIM signer, or the spool actor
   message::PrepareOptions prepare;
-  delivery::IpPools pools = delivery::IpPools::builtin("localhost");
+  PoolsRef pools = pools_ref(delivery::IpPools::builtin("localhost"));
   std::shared_ptr<const storage::SuppressionList> suppressions;  // null: no list
   // As InjectionApiConfig::on_suppressed: after the spool committed the message.
   std::function<void(std::vector<SuppressedRecipient>)> on_suppressed;

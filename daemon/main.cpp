@@ -251,7 +251,8 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     api_cfg.render_metrics = [render = metrics.render, disk_guard] { return render() + disk_guard->render_metrics(); };
     api_cfg.disk_guard = disk_guard;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
-    api_cfg.pools = ctx.settings.pools;
+    auto pools = api::pools_ref(ctx.settings.pools);  // a reload may replace them (same sources)
+    api_cfg.pools = pools;
     api_cfg.suppressions = suppressions;
     api_cfg.unsubscribe = unsubscribe.headers();
     api_cfg.templates = templates;
@@ -270,7 +271,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     HttpServerOptions http_opts;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     http_opts.body_too_large = api::body_too_large;  // a batch's 413 names the batch limit
-    api::QueueAdminConfig admin_cfg{&sys, router, ctx.settings.pools};
+    api::QueueAdminConfig admin_cfg{&sys, router, pools};
     api::CancelApiConfig cancel_cfg{&sys, router, api_cfg.status};
     const auto& host = cfg.http.listen.host;
     const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -280,7 +281,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     // SIGHUP and POST /api/v1/reload: the reload runs on this (the main) thread.
     auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
     Reloader reloader(config_path, cfg,
-                      ReloadTargets{router, events, feedback, api_keys, dkim_keys,
+                      ReloadTargets{router, events, feedback, api_keys, pools, dkim_keys,
                                     submission ? submission->service()->users_updater() : nullptr, secret});
     api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
       boost::asio::post(signals_io, [&reloader, who = std::move(who), done = std::move(done)] {

@@ -36,7 +36,7 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   check(da == db, "delivery");
   check(a.tls == b.tls, "tls");
   check(a.tls_reporting == b.tls_reporting, "tls_reporting");
-  check(a.ip_pools == b.ip_pools, "source/pool/pool_rule");
+  // ip_pools: a change of sources is named by reload() itself.
   Config::Log la = a.log, lb = b.log;
   la.level = lb.level;  // reloaded
   check(la == lb, "log");
@@ -91,6 +91,17 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   applied.routes = next.routes;
   applied.delivery.bounce_rules = next.delivery.bounce_rules;
   applied.tenants = next.tenants;
+  // Pools and pool rules over the same sources: every queue keeps one lane per source, so a
+  // source added or removed needs a restart.
+  if (next.ip_pools != running_.ip_pools) {
+    if (next.ip_pools.sources == running_.ip_pools.sources) {
+      applied.ip_pools = next.ip_pools;
+      changed.emplace_back("pool/pool_rule");
+      targets_.pools->set(std::make_shared<const delivery::IpPools>(next.ip_pools));
+    } else {
+      answer.restart_required.emplace_back("source");
+    }
+  }
   if (next.shaping != running_.shaping) changed.emplace_back("shaping");
   if (next.routes != running_.routes) changed.emplace_back("route");
   if (next.tenants != running_.tenants) changed.emplace_back("tenant");

@@ -13,6 +13,7 @@
 #include "actors/feedback_actor.hpp"
 #include "actors/router.hpp"
 #include "api/api_auth.hpp"
+#include "api/reloadable_pools.hpp"
 #include "api/lifecycle_api.hpp"
 #include "core/config/config.hpp"
 #include "core/dkim/signer.hpp"
@@ -27,6 +28,7 @@ struct ReloadTargets {
   events_actor events;                         // suppression policy
   feedback_actor feedback;                     // bounce rules, suppression policy
   std::shared_ptr<api::ReloadableApiKeys> api_keys;
+  api::PoolsRef pools;                         // pools and pool rules of the API edges
   std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start
   std::function<void(std::vector<Config::SubmissionUser>)> submission_users;  // null: no listener
   std::string secret;                          // the spool's instance secret (return paths)

@@ -348,3 +348,50 @@ TEST_CASE("volleyd --check-config: 0 and ok for a good file, 2 and every problem
   CHECK(WEXITSTATUS(rc3) == 2);
   CHECK(out3.find("missing.toml") != std::string::npos);
 }
+
+TEST_CASE("a reload with other pools over the same sources moves new mail to them, and a new source needs a restart",
+          "[integration][lifecycle]") {
+  TempDir dir("volley-it-reload-pools");
+  SmtpReceiver receiver(dir / "receiver", "");
+  auto opts = routed_to(receiver, "pools.test");
+  const std::string sources =
+      "[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\nehlo_name = \"o1.volley.test\"\n"
+      "[[source]]\nname = \"ip2\"\naddress = \"127.0.0.3\"\nehlo_name = \"o2.volley.test\"\n";
+  const std::string spare = "[[pool]]\nname = \"spare\"\nsources = [{ name = \"ip2\" }]\n";
+  opts.extra_toml = sources + spare + "[[pool]]\nname = \"a\"\nsources = [{ name = \"ip1\" }]\n";
+  opts.delivery_extra = "default_pool = \"a\"\n";
+  Volleyd volleyd(dir / "volleyd", opts);
+  auto client = volleyd.client();
+  const json to_b = {{"from", "s@volley.test"}, {"to", {"b0@pools.test"}}, {"subject", "s"}, {"text", "t\n"}, {"pool", "b"}};
+  CHECK(client.post_json("/api/v1/messages", to_b.dump()).status == 400);  // no pool b yet
+  inject_n(volleyd, 3, "pools.test", "before");
+  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 3; }, 30s, 20ms));
+  CHECK(receiver.client_stats("127.0.0.2").value("messages", 0) == 3);
+
+  auto next = opts;
+  next.extra_toml = sources + spare + "[[pool]]\nname = \"a\"\nsources = [{ name = \"ip1\" }]\n" +
+                    "[[pool]]\nname = \"b\"\nsources = [{ name = \"ip2\" }]\n";
+  next.delivery_extra = "default_pool = \"b\"\n";
+  volleyd.rewrite_config(next);
+  volleyd.signal(SIGHUP);
+  REQUIRE(wait_until([&] { return volleyd.log().find("pool/pool_rule now in force") != std::string::npos; }, 10s, 20ms));
+  CHECK(client.post_json("/api/v1/messages", to_b.dump()).status == 202);
+  inject_n(volleyd, 3, "pools.test", "after");
+  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 7; }, 30s, 20ms));
+  CHECK(receiver.client_stats("127.0.0.3").value("messages", 0) == 4);
+  CHECK(receiver.client_stats("127.0.0.2").value("messages", 0) == 3);
+
+  // A third source: named as needing a restart; mail goes on as before.
+  auto more = next;
+  more.extra_toml = sources + "[[source]]\nname = \"ip3\"\naddress = \"127.0.0.4\"\nehlo_name = \"o3.volley.test\"\n" +
+                    spare + "[[pool]]\nname = \"a\"\nsources = [{ name = \"ip1\" }]\n" +
+                    "[[pool]]\nname = \"b\"\nsources = [{ name = \"ip3\" }]\n";
+  volleyd.rewrite_config(more);
+  auto admin = volleyd.client();
+  const auto res = admin.post_json("/api/v1/reload", "");
+  REQUIRE(res.status == 200);
+  CHECK(json::parse(res.body)["restart_required"] == json::array({"source"}));
+  inject_n(volleyd, 1, "pools.test", "last");
+  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 8; }, 30s, 20ms));
+  CHECK(receiver.client_stats("127.0.0.3").value("messages", 0) == 5);
+}
