@@ -8,7 +8,9 @@
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <optional>
 #include <utility>
+#include <variant>
 
 #include <caf/all.hpp>
 
@@ -42,6 +44,9 @@ struct Endpoint {
   std::uint64_t timer_gen = 0;      // delayed_send cannot be cancelled: stale ticks are ignored
   std::uint32_t failures = 0;       // consecutive
   std::vector<std::string> unwritten;  // refused by the queue, appended again by a tick
+  // A reload's settings, waiting for the POST in flight to end.
+  std::optional<WebhookEndpoint> next_cfg;
+  std::unique_ptr<WebhookClient> next_client;
 
   bool wants(const WebhookEvent& e) const {
     auto has = [](const std::vector<std::string>& list, const std::string& v) {
@@ -51,13 +56,33 @@ struct Endpoint {
   }
 };
 
+// An endpoint ready to send, or why its settings cannot be used.
+std::variant<Endpoint, std::string> make_endpoint(boost::asio::io_context& io, WebhookEndpoint cfg) {
+  const std::string where = "webhook endpoint '" + cfg.name + "': ";
+  if (cfg.name.empty() || cfg.name.find('\0') != std::string::npos)
+    return "webhook endpoint with an empty or invalid name (url " + cfg.url + ")";
+  if (cfg.max_batch == 0) return where + "max_batch must be at least 1";
+  std::string error;
+  auto url = events::parse_webhook_url(cfg.url, &error);
+  if (!url) return where + error;
+  Endpoint ep;
+  try {
+    ep.client = std::make_unique<WebhookClient>(io, std::move(*url), cfg.ca_file);
+  } catch (const std::exception& e) {  // an unreadable CA file
+    return where + e.what();
+  }
+  ep.cfg = std::move(cfg);
+  return ep;
+}
+
 bool retried_silently(unsigned status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
 class WebhookActor : public webhook_actor::base {
  public:
-  WebhookActor(caf::actor_config& config, std::unique_ptr<storage::EventQueue> queue,
+  WebhookActor(caf::actor_config& config, boost::asio::io_context& io, std::unique_ptr<storage::EventQueue> queue,
                std::vector<Endpoint> endpoints, metrics_actor metrics)
       : webhook_actor::base(config),
+        io_(io),
         queue_(std::move(queue)),
         endpoints_(std::move(endpoints)),
         metrics_(std::move(metrics)),
@@ -100,6 +125,7 @@ class WebhookActor : public webhook_actor::base {
           append_retry_armed_ = false;
           on_events({});
         },
+        [this](reload_atom, std::vector<WebhookEndpoint>& next) { return reload(std::move(next)); },
     };
   }
 
@@ -172,11 +198,44 @@ class WebhookActor : public webhook_actor::base {
                     });
   }
 
+  std::string reload(std::vector<WebhookEndpoint> next) {
+    if (next.size() != endpoints_.size())
+      return "the number of [[webhook]] endpoints changed (their queues are kept by name)";
+    std::vector<std::optional<Endpoint>> built(next.size());
+    for (std::size_t i = 0; i < next.size(); ++i) {
+      if (next[i].name != endpoints_[i].cfg.name)
+        return "[[webhook]] names or their order changed (their queues are kept by name)";
+      if (next[i] == endpoints_[i].cfg) continue;
+      auto made = make_endpoint(io_, std::move(next[i]));
+      if (auto* error = std::get_if<std::string>(&made)) return *error;
+      built[i] = std::get<Endpoint>(std::move(made));
+    }
+    for (std::size_t i = 0; i < built.size(); ++i) {
+      if (!built[i]) continue;
+      auto& ep = endpoints_[i];
+      ep.next_cfg = std::move(built[i]->cfg);
+      ep.next_client = std::move(built[i]->client);
+      take_next(ep);
+    }
+    return "";
+  }
+
+  // A reload's settings, once no POST is in flight on the old client.
+  void take_next(Endpoint& ep) {
+    if (!ep.next_cfg || ep.in_flight) return;
+    if (ep.client) ep.client->close();
+    ep.client = std::move(ep.next_client);
+    ep.cfg = std::move(*ep.next_cfg);
+    ep.next_cfg.reset();
+    spdlog::info("webhook {}: new settings in force ({})", ep.cfg.name, ep.cfg.url);
+  }
+
   void on_answer(std::size_t index, std::uint64_t post_id, std::uint32_t status, const std::string& error) {
     if (!queue_ || index >= endpoints_.size()) return;
     auto& ep = endpoints_[index];
     if (!ep.in_flight || post_id != ep.post_id) return;
     ep.in_flight = false;
+    take_next(ep);
     if (status >= 200 && status < 300) {
       std::string ack_error;
       if (!queue_->ack(ep.cfg.name, ep.in_flight_last_seq, &ack_error)) {
@@ -219,6 +278,7 @@ class WebhookActor : public webhook_actor::base {
     queue_.reset();
   }
 
+  boost::asio::io_context& io_;  // where new endpoints' clients run (a reload)
   std::unique_ptr<storage::EventQueue> queue_;
   std::vector<Endpoint> endpoints_;
   metrics_actor metrics_;
@@ -233,24 +293,15 @@ webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_con
   std::vector<Endpoint> endpoints;
   std::set<std::string> names;
   for (auto& cfg : options.endpoints) {
-    const std::string where = "webhook endpoint '" + cfg.name + "': ";
-    if (cfg.name.empty() || cfg.name.find('\0') != std::string::npos) {
-      throw std::runtime_error("webhook endpoint with an empty or invalid name (url " + cfg.url + ")");
-    }
-    if (!names.insert(cfg.name).second) throw std::runtime_error(where + "name used twice");
-    if (cfg.max_batch == 0) throw std::runtime_error(where + "max_batch must be at least 1");
-    std::string error;
-    auto url = events::parse_webhook_url(cfg.url, &error);
-    if (!url) throw std::runtime_error(where + error);
-    Endpoint ep;
-    ep.client = std::make_unique<WebhookClient>(io, std::move(*url), cfg.ca_file);
-    ep.cfg = std::move(cfg);
-    endpoints.push_back(std::move(ep));
+    if (!names.insert(cfg.name).second) throw std::runtime_error("webhook endpoint '" + cfg.name + "': name used twice");
+    auto made = make_endpoint(io, std::move(cfg));
+    if (auto* error = std::get_if<std::string>(&made)) throw std::runtime_error(*error);
+    endpoints.push_back(std::get<Endpoint>(std::move(made)));
   }
   std::string error;
   auto queue = storage::EventQueue::open(options.queue_path, &error);
   if (!queue) throw std::runtime_error(error);
-  return system.spawn<WebhookActor, caf::detached>(std::move(queue), std::move(endpoints),
+  return system.spawn<WebhookActor, caf::detached>(std::ref(io), std::move(queue), std::move(endpoints),
                                                    std::move(metrics));
 }
 

@@ -70,7 +70,11 @@ using webhook_actor = caf::typed_actor<
     // Internal timers: an endpoint's retry is due (endpoint index, timer generation); events the
     // queue refused are appended again.
     caf::reacts_to<tick_atom, std::size_t, std::uint64_t>,
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // A reload (SIGHUP): the same endpoints by name and in order, with other URLs, secrets,
+    // filters, batch sizes or timeouts. An endpoint with a POST in flight takes its new settings
+    // once the answer is in. The answer: "" when taken, else why not (nothing was changed).
+    caf::replies_to<reload_atom, std::vector<WebhookEndpoint>>::with<std::string>>;
 
 struct WebhookOptions {
   std::string queue_path;
@@ -86,3 +90,4 @@ webhook_actor spawn_webhook_actor(caf::actor_system& system, boost::asio::io_con
 }  // namespace volley
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::WebhookEvents)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<volley::WebhookEndpoint>)

@@ -281,7 +281,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     // SIGHUP and POST /api/v1/reload: the reload runs on this (the main) thread.
     auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
     Reloader reloader(config_path, cfg,
-                      ReloadTargets{router, events, feedback, api_keys, pools, dkim_keys,
+                      ReloadTargets{&sys, router, events, feedback, webhooks, api_keys, pools, dkim_keys,
                                     submission ? submission->service()->users_updater() : nullptr, secret});
     api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
       boost::asio::post(signals_io, [&reloader, who = std::move(who), done = std::move(done)] {

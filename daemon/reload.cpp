@@ -131,6 +131,23 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   } else if (!next.dkim.empty()) {
     answer.restart_required.emplace_back("dkim");
   }
+  if (next.webhooks != running_.webhooks) {
+    std::string refused = "no [[webhook]] was configured at start";
+    if (targets_.webhooks) {
+      std::vector<WebhookEndpoint> endpoints;
+      for (const auto& h : next.webhooks) endpoints.push_back(WebhookEndpoint{h, {}});
+      caf::scoped_actor self{*targets_.system};
+      self->request(targets_.webhooks, std::chrono::seconds(10), reload_atom::value, std::move(endpoints))
+          .receive([&](const std::string& why) { refused = why; },
+                   [&](const caf::error& e) { refused = "the webhook actor did not answer: " + to_string(e); });
+    }
+    if (refused.empty()) {
+      applied.webhooks = next.webhooks;
+      changed.emplace_back("webhook");
+    } else {
+      spdlog::warn("reload: [[webhook]] kept as it runs: {}", refused);
+    }
+  }
   if (next.submission_users != running_.submission_users) {
     applied.submission_users = next.submission_users;
     changed.emplace_back("submission_user");

@@ -12,6 +12,7 @@
 
 #include "actors/feedback_actor.hpp"
 #include "actors/router.hpp"
+#include "actors/webhook_actor.hpp"
 #include "api/api_auth.hpp"
 #include "api/reloadable_pools.hpp"
 #include "api/lifecycle_api.hpp"
@@ -24,9 +25,11 @@ namespace volley {
 // Who takes the new values. An empty member: that part is not running (its section then needs a
 // restart to take effect).
 struct ReloadTargets {
+  caf::actor_system* system = nullptr;         // for asking the webhook actor
   router_actor router;                         // shaping, routes, bounce rules, sending windows
   events_actor events;                         // suppression policy
   feedback_actor feedback;                     // bounce rules, suppression policy
+  webhook_actor webhooks;                      // endpoints' settings (invalid: no [[webhook]] at start)
   std::shared_ptr<api::ReloadableApiKeys> api_keys;
   api::PoolsRef pools;                         // pools and pool rules of the API edges
   std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start

@@ -395,3 +395,58 @@ TEST_CASE("a reload with other pools over the same sources moves new mail to the
   REQUIRE(wait_until([&] { return arrivals(receiver).size() == 8; }, 30s, 20ms));
   CHECK(receiver.client_stats("127.0.0.3").value("messages", 0) == 5);
 }
+
+TEST_CASE("a reload gives a webhook endpoint its new secret: POSTs the receiver refused go again, signed with it",
+          "[integration][lifecycle]") {
+  TempDir dir("volley-it-reload-webhook");
+  SmtpReceiver receiver(dir / "receiver", "");
+  const auto hook_port = free_port();
+  const auto posts = dir / "posts.jsonl";
+  ChildProcess hook({"/usr/bin/python3", std::string(VOLLEY_SOURCE_DIR) + "/tests/integration/webhook_receiver.py",
+                     std::to_string(hook_port), "rotated-secret-0123456789", posts.string()},
+                    dir / "webhook_receiver.log");
+  auto webhook = [&](const std::string& secret) {
+    return "[[webhook]]\nname = \"app\"\nurl = \"http://127.0.0.1:" + std::to_string(hook_port) +
+           "/volley-events\"\nsecret = \"" + secret + "\"\nretry_first = \"100ms\"\nretry_max = \"300ms\"\n";
+  };
+  auto opts = routed_to(receiver, "hook.test");
+  opts.extra_toml = webhook("old-secret-0123456789");
+  Volleyd volleyd(dir / "volleyd", opts);
+  auto client = volleyd.client();
+  const auto accepted =
+      inject(client, {{"from", "a@volley.test"}, {"to", {"x@hook.test"}}, {"subject", "s"}, {"text", "t\n"}});
+  auto posts_with = [&](bool valid) {
+    std::size_t n = 0;
+    for (const auto& p : read_json_lines(posts)) n += p["valid"] == valid;
+    return n;
+  };
+  REQUIRE(wait_until([&] { return posts_with(false) >= 2; }, 30s, 50ms));  // refused, and retried
+  CHECK(posts_with(true) == 0);
+
+  auto next = opts;
+  next.extra_toml = webhook("rotated-secret-0123456789");
+  volleyd.rewrite_config(next);
+  volleyd.signal(SIGHUP);
+  REQUIRE(wait_until([&] { return volleyd.log().find("webhook app: new settings in force") != std::string::npos; },
+                     10s, 20ms));
+  const auto delivered = [&] {
+    for (const auto& p : read_json_lines(posts))
+      if (p["valid"] == true)
+        for (const auto& e : p["events"])
+          if (e.value("event", "") == "delivered" && e.value("id", "") == accepted.recipients.front().second) return true;
+    return false;
+  };
+  REQUIRE(wait_until(delivered, 30s, 50ms));
+  CHECK(volleyd.log().find("reload: asked by signal SIGHUP: webhook now in force") != std::string::npos);
+
+  // Another endpoint name: its queue would be another; named as kept, nothing changes.
+  auto renamed = next;
+  renamed.extra_toml = "[[webhook]]\nname = \"other\"\nurl = \"http://127.0.0.1:" + std::to_string(hook_port) +
+                       "/\"\nsecret = \"another-secret-0123456789\"\n";
+  volleyd.rewrite_config(renamed);
+  auto admin = volleyd.client();
+  const auto res = admin.post_json("/api/v1/reload", "");
+  REQUIRE(res.status == 200);
+  CHECK(json::parse(res.body)["restart_required"] == json::array({"webhook"}));
+  CHECK(volleyd.log().find("[[webhook]] kept as it runs: [[webhook]] names or their order changed") != std::string::npos);
+}
