@@ -66,6 +66,7 @@ struct Fixture {
               for (auto& rp : seen_here->webhook_promises) rp.deliver(true);
               seen_here->webhook_promises.clear();
             },
+            [](reload_atom, const std::vector<WebhookEndpoint>&) { return std::string(); },
         };
       }, seen);
       webhooks = o.webhooks;

@@ -122,6 +122,7 @@ struct Fixture {
             for (auto& rp : s->report_promises) rp.deliver(true);
             s->report_promises.clear();
           },
+          [](reload_atom, const suppression::Policy&) {},
       };
     }, s);
     events = o.events;
