@@ -8,15 +8,18 @@
 3. What no schema sees: every name one object gives another resolves (selector and labels,
    volume mounts, probe and Service ports, the ConfigMap, the Secrets), the Prometheus
    annotations name the API port, the grace period is volleyd's drain time, and volley.toml
-   listens on the container's port and writes only below the PersistentVolumeClaim's mount.
+   listens on the container's port and writes only below the PersistentVolumeClaim's mount;
+4. the file the pod's init container makes (ConfigMap volley.toml + api-keys.example.toml) passes
+   `volleyd --check-config`, when the given volleyd has that option.
 
-Usage: k8s_check.py SOURCE_DIR. Exit 77 (skipped) when node or kubernetes-models is missing.
+Usage: k8s_check.py SOURCE_DIR [VOLLEYD]. Exit 77 (skipped) when node or kubernetes-models is missing.
 """
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 
 import yaml
@@ -118,6 +121,21 @@ data_mount = next(m["mountPath"] for m in volleyd["volumeMounts"] if m["name"] i
 for key, path in (("spool.path", config["spool"]["path"]), ("suppression.path", config["suppression"]["path"]),
                   ("events.webhook_queue", config["events"]["webhook_queue"]), ("log.event_log", config["log"]["event_log"])):
     check(path.startswith(data_mount + "/"), f"volley.toml {key} = {path} is not on the volume at {data_mount}")
+
+if len(sys.argv) > 2:
+    volleyd_binary = sys.argv[2]
+    usage = subprocess.run([volleyd_binary, "--help"], capture_output=True, text=True).stdout
+    if "--check-config" in usage:
+        with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+            f.write(next(c for c in by_kind["ConfigMap"])["data"]["volley.toml"])
+            f.write(open(os.path.join(k8s, "api-keys.example.toml")).read())
+            f.flush()
+            r = subprocess.run([volleyd_binary, "--check-config", f.name], capture_output=True, text=True)
+        check(r.returncode == 0, f"volleyd --check-config refused the pod's volley.toml: {r.stdout}{r.stderr}")
+        if r.returncode == 0:
+            print("ok: the pod's volley.toml (ConfigMap + api-keys.example.toml) passes volleyd --check-config")
+    else:
+        print("not checked: this volleyd has no --check-config")
 
 for p in problems:
     print("FAIL:", p, file=sys.stderr)
