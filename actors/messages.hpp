@@ -83,6 +83,16 @@ struct InjectBatch {
 };
 using InjectBatchPtr = std::shared_ptr<InjectBatch>;
 
+// ---- router -> metrics: what only a look at every queue tells (every 15 s) ----
+struct QueueSurvey {
+  // Seconds since the oldest queued recipient message of each destination with queued work
+  // was received.
+  std::vector<std::pair<std::string, std::int64_t>> oldest_age_seconds;
+  // Per source, over every destination: open connections, and the highest backoff level of any
+  // of its egress paths (0: every path at its configured limits).
+  std::map<std::string, std::pair<std::uint64_t, std::uint32_t>> sources;
+};
+
 // ---- DKIM signer -> metrics ----
 // What one batch's signing did: every signature made, and the time each signed message took.
 struct DkimSignStats {
@@ -193,6 +203,7 @@ using ReceivedNotes = std::vector<ReceivedNote>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::InjectBatchPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::DkimSignStats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueueSurvey)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::QueuedMessagePtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::RecipientBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::SpooledMessages)

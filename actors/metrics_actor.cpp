@@ -54,7 +54,9 @@ Family<Gauge>& gauge(prometheus::Registry& r, const char* name, const char* help
 // is: a message (one per injected message, whatever its recipients) or a recipient message (one
 // per recipient of a message).
 struct Metrics {
-  explicit Metrics(MetricsOptions o) : options(std::move(o)), idle(options.idle_series_ttl.count()) {}
+  explicit Metrics(MetricsOptions o) : options(std::move(o)), idle(options.idle_series_ttl.count()) {
+    survey(QueueSurvey{});  // every source's series from the start, at 0
+  }
 
   MetricsOptions options;
   metrics::IdleDestinations idle;
@@ -105,6 +107,13 @@ struct Metrics {
       gauge(reg, "volley_queue_depth", "Recipient messages queued or deferred, per destination domain");
   Family<Gauge>& connections =
       gauge(reg, "volley_smtp_connections", "Open outbound SMTP connections, per destination domain");
+  Family<Gauge>& oldest_age = gauge(reg, "volley_queue_oldest_age_seconds",
+                                    "Age of the oldest queued recipient message, per destination domain (every 15 s)");
+  Family<Gauge>& source_connections =
+      gauge(reg, "volley_source_connections", "Open outbound SMTP connections, per source, over every destination (every 15 s)");
+  Family<Gauge>& source_backoff = gauge(
+      reg, "volley_source_backoff_level",
+      "Highest backoff level of a source's egress paths after 421/rate-limit replies; 0: configured limits (every 15 s)");
   Family<Gauge>& build_info = gauge(reg, "volley_build_info",
                                     "Always 1; the labels say which build of volleyd is running");
   Family<Histogram>& commit_seconds = prometheus::BuildHistogram()
@@ -159,6 +168,7 @@ struct Metrics {
     std::unordered_set<std::string> primed_pools;  // pools whose zero series exist
     Gauge* depth = nullptr;
     Gauge* connections = nullptr;
+    Gauge* oldest = nullptr;
   };
   std::unordered_map<std::string, Destination> destinations;
 
@@ -224,6 +234,28 @@ struct Metrics {
     d.connections->Set(static_cast<double>(conns));
   }
 
+  // A destination's oldest age exists while its depth series does (an idle one is pruned with
+  // it); one with nothing queued any more shows 0.
+  void survey(const QueueSurvey& s) {
+    std::unordered_set<std::string> seen;
+    for (const auto& [domain, age] : s.oldest_age_seconds) {
+      auto it = destinations.find(domain);
+      if (it == destinations.end() || it->second.depth == nullptr) continue;
+      if (it->second.oldest == nullptr) it->second.oldest = &oldest_age.Add({{"domain", domain}});
+      it->second.oldest->Set(static_cast<double>(age));
+      seen.insert(domain);
+    }
+    for (auto& [domain, d] : destinations)
+      if (d.oldest != nullptr && seen.count(domain) == 0) d.oldest->Set(0);
+    for (const auto& src : options.pools.sources) {
+      auto it = s.sources.find(src.name);
+      const auto conns = it == s.sources.end() ? 0 : it->second.first;
+      const auto level = it == s.sources.end() ? 0 : it->second.second;
+      source_connections.Add({{"source", src.name}}).Set(static_cast<double>(conns));
+      source_backoff.Add({{"source", src.name}}).Set(static_cast<double>(level));
+    }
+  }
+
   // Drops the series of destinations idle for idle_series_ttl.
   void prune_idle() {
     for (const auto& domain : idle.take_idle(steady_ms())) {
@@ -232,6 +264,7 @@ struct Metrics {
       for (auto& [key, series] : it->second.counters) series.first->Remove(series.second);
       if (it->second.depth != nullptr) queue_depth.Remove(it->second.depth);
       if (it->second.connections != nullptr) connections.Remove(it->second.connections);
+      if (it->second.oldest != nullptr) oldest_age.Remove(it->second.oldest);
       destinations.erase(it);
     }
   }
@@ -315,6 +348,7 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
         [metrics](gauge_atom, const std::string& domain, std::uint64_t depth, std::uint64_t conns) {
           metrics->set_gauges(domain, depth, conns);
         },
+        [metrics](gauge_atom, const QueueSurvey& survey) { metrics->survey(survey); },
         [self, metrics](tick_atom) {
           metrics->prune_idle();
           self->delayed_send(self, std::chrono::milliseconds(metrics->idle.sweep_interval_ms()), tick_atom::value);

@@ -36,6 +36,9 @@ using metrics_actor = caf::typed_actor<
     caf::reacts_to<enqueue_atom, std::string, std::string>,
     // A destination's queue depth and open connections.
     caf::reacts_to<gauge_atom, std::string, std::uint64_t, std::uint64_t>,
+    // Every queue looked at by the router (volley_queue_oldest_age_seconds,
+    // volley_source_connections, volley_source_backoff_level).
+    caf::reacts_to<gauge_atom, QueueSurvey>,
     // Scheduled messages held by the router, and their recipients (volley_scheduled_*).
     caf::reacts_to<scheduled_atom, std::uint64_t, std::uint64_t>,
     // A webhook POST finished (endpoint, "delivered" | "failed" | "" at start-up, events in it,

@@ -188,8 +188,32 @@ void add_suspended_domains(std::vector<delivery::QueueSnapshot>& queues, const E
   }
 }
 
+// What metrics cannot count as events go by: the oldest queued message per destination, and per
+// source its connections and worst backoff over every destination. A snapshot per delivery actor
+// every kSurveyEvery costs a walk over its queue, far below the delivery work it describes.
+constexpr auto kSurveyEvery = std::chrono::seconds(15);
+
+void survey(RouterSelf self) {
+  if (!self->state.ctx->metrics) return;
+  gather<delivery::QueueSnapshot>(
+      self, [self](const delivery_actor& a) { return self->request(a, std::chrono::seconds(10), queues_atom::value); },
+      [metrics = self->state.ctx->metrics](std::vector<delivery::QueueSnapshot>& queues) {
+        QueueSurvey s;
+        for (const auto& q : queues) {
+          if (q.queued != 0) s.oldest_age_seconds.emplace_back(q.domain, q.oldest_age_seconds);
+          for (const auto& src : q.sources) {
+            auto& [conns, level] = s.sources[src.source];
+            conns += src.connections;
+            if (src.path) level = std::max(level, src.path->backoff_level);
+          }
+        }
+        caf::anon_send(metrics, gauge_atom::value, std::move(s));
+      });
+}
+
 router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx) {
   self->state.ctx = std::make_shared<const DeliveryContext>(std::move(ctx));
+  self->delayed_send(self, kSurveyEvery, gauge_atom::value);
   // A delivery actor that ends while the router still routes to it failed: forget it so the
   // next batch for its domain gets a new one. What it held stays in the spool (a restart
   // re-reads it).
@@ -310,6 +334,11 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
               rp.deliver(std::move(queues));
             });
         return rp;
+      },
+      [self](gauge_atom) {
+        if (self->state.draining) return;
+        survey(self);
+        self->delayed_send(self, kSurveyEvery, gauge_atom::value);
       },
       [self](drain_atom) -> caf::result<bool> {
         self->state.draining = true;

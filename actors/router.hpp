@@ -58,7 +58,9 @@ using router_actor = caf::typed_actor<
     // Held messages and their recipients.
     caf::replies_to<scheduled_atom>::with<std::uint64_t, std::uint64_t>,
     // Internal: the hold's timer (its generation: older timers are ignored).
-    caf::reacts_to<tick_atom, std::uint64_t>>;
+    caf::reacts_to<tick_atom, std::uint64_t>,
+    // Internal, every 15 s: a look at every queue for the metrics (QueueSurvey).
+    caf::reacts_to<gauge_atom>>;
 
 router_actor spawn_router(caf::actor_system& sys, DeliveryContext ctx);
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dns_zone.hpp"
+#include "receiver_fixture.hpp"
 #include "sink_fixture.hpp"
 #include "volleyd_fixture.hpp"
 
@@ -228,4 +229,42 @@ TEST_CASE("messages and recipient messages are counted apart, process and build 
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(res.body.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
   CHECK(res.body.find("# TYPE process_open_fds gauge") != std::string::npos);
+}
+
+TEST_CASE("the queue survey: a destination whose mail is deferred gets its oldest age, sources their connections "
+          "and backoff level",
+          "[integration][metrics]") {
+  TempDir dir("volley-it-metrics-survey");
+  SmtpReceiver receiver(dir / "receiver",
+                        "[[rule]]\nmatch = \"a@late.test\"\naction = \"tempfail\"\ntimes = 1000\nreply = \"450 4.2.0 Not today\"\n");
+  VolleydOptions opts;
+  opts.dns_port = 9;  // never asked: a static route
+  opts.smtp_port = 25;
+  opts.routes.push_back(Route{"late.test", "127.0.0.1", receiver.port()});
+  opts.retry_first = "30s";
+  opts.retry_max_interval = "60s";
+  Volleyd volleyd(dir / "volleyd", opts);
+  auto http = volleyd.client();
+  const auto received = std::chrono::steady_clock::now();
+  inject(http, message_to({"a@late.test"}));
+  // The router looks every 15 s: the first look after the message came finds it queued.
+  double age = -1;
+  REQUIRE(wait_until(
+      [&] {
+        const auto oldest = of(scrape(http), "volley_queue_oldest_age_seconds", "late.test");
+        if (oldest.empty()) return false;
+        age = oldest.front().value;
+        return true;
+      },
+      40s, 200ms));
+  const auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - received).count();
+  CHECK(age >= 0);
+  CHECK(age <= static_cast<double>(waited) + 1);
+  const auto all = scrape(http);
+  const auto conns = of(all, "volley_source_connections");
+  REQUIRE(conns.size() == 1);
+  CHECK(conns.front().labels.at("source") == "default");
+  const auto backoff = of(all, "volley_source_backoff_level");
+  REQUIRE(backoff.size() == 1);
+  CHECK(backoff.front().value == 0);
 }
