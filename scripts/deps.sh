@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
-# Installs every Debian package Volley's build, daemon and tests need. Idempotent: skips apt when
-# everything is already there, so run.sh / test.sh stay fast on a machine that has them.
-#   deps.sh          Debian packages only (run.sh)
-#   deps.sh --test   and the OpenAPI 3.1 meta-schema from npm for the API conformance test (test.sh)
+# Installs the Debian packages Volley needs. Idempotent: skips apt when everything is already
+# there, so run.sh / test.sh stay fast on a machine that has them.
+#   deps.sh          what building and running volleyd needs (run.sh)
+#   deps.sh --test   and what only the tests and the benchmarks use: peers (nsd, Postfix, swaks,
+#                    aiosmtpd, unbound, ...), checkers (promtool, python3-dkim, jsonschema) and the
+#                    OpenAPI 3.1 meta-schema from npm for the API conformance test (test.sh)
 set -euo pipefail
 FOR_TESTS=0
 [ "${1:-}" != --test ] || FOR_TESTS=1
 
+# Building and running volleyd (and volley-receiver, the local receiver of the README's first five
+# minutes). Each package's users were checked with grep: nothing here is used by tests alone.
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev catch2 libssl-dev
+  libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libre2-dev
   libgmime-3.0-dev libsodium-dev
+  # CMake configures tests/ by default (VOLLEY_TESTS=ON) and finds Catch2 there, so even a
+  # daemon-only build needs its headers
+  catch2
   # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
   zlib1g-dev
-  # the doctor's SPF evaluation (RFC 7208) and the Public Suffix List for DMARC org domains
+  # the doctor's SPF evaluation (RFC 7208); the Public Suffix List for DMARC org domains, read at
+  # run time from /usr/share/publicsuffix
   libspf2-dev publicsuffix
   # SMTP submission: [[submission_user]] password hashes (crypt_rn: yescrypt, sha512-crypt)
   libcrypt-dev
   # personalised messages and stored templates: Mustache (logic-less) templates
   libmstch-dev
-  # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
-  nsd python3 python3-aiosmtpd curl prometheus swaks openssl
+  # the README's first five minutes and every API example talk to volleyd with curl
+  curl
+)
+
+# Only the tests (test.sh) and the benchmarks (loadtest/) use these.
+TEST_PACKAGES=(
+  # test peers: a real DNS server, a real SMTP server, promtool, SMTP from the command line,
+  # test certificates
+  nsd python3 python3-aiosmtpd prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating
   # resolver and zone signing tools for DANE, swaks' TLS
   python3-dkim python3-nacl unbound ldnsutils libnet-ssleay-perl
@@ -33,6 +48,7 @@ PACKAGES=(
   # official OpenAPI 3.1 meta-schema (Debian's openapi-specification ships only 3.0's)
   python3-jsonschema python3-yaml
 )
+[ "$FOR_TESTS" = 0 ] || PACKAGES+=("${TEST_PACKAGES[@]}")
 
 # The OpenAPI 3.1 meta-schema, from npm (tests/integration/openapi_test.cpp reads it there).
 install_openapi_schemas() {
