@@ -16,9 +16,6 @@ PACKAGES=(
   libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libre2-dev
   libgmime-3.0-dev libsodium-dev
-  # CMake configures tests/ by default (VOLLEY_TESTS=ON) and finds Catch2 there, so even a
-  # daemon-only build needs its headers
-  catch2
   # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
   zlib1g-dev
   # the doctor's SPF evaluation (RFC 7208); the Public Suffix List for DMARC org domains, read at
@@ -28,12 +25,17 @@ PACKAGES=(
   libcrypt-dev
   # personalised messages and stored templates: Mustache (logic-less) templates
   libmstch-dev
+  # at run time: the CA store that MX, MTA-STS and webhook certificates are verified against,
+  # and the time zones of [[tenant]] sending windows (a minimal Debian may lack either)
+  ca-certificates tzdata
   # the README's first five minutes and every API example talk to volleyd with curl
   curl
 )
 
 # Only the tests (test.sh) and the benchmarks (loadtest/) use these.
 TEST_PACKAGES=(
+  # the unit and integration tests are Catch2 v2 (run.sh configures with VOLLEY_TESTS=OFF)
+  catch2
   # test peers: a real DNS server, a real SMTP server, promtool, SMTP from the command line,
   # test certificates
   nsd python3 python3-aiosmtpd prometheus swaks openssl
