@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Installs every Debian package Volley's build, daemon and tests need. Idempotent: skips apt when
-# everything is already there, so run.sh / test.sh stay fast on a machine that has them.
-#   deps.sh          Debian packages only (run.sh)
-#   deps.sh --test   and the OpenAPI 3.1 meta-schema from npm for the API conformance test (test.sh)
+# Installs the Debian packages Volley needs. Idempotent: skips apt when everything is already
+# there, so run.sh / test.sh stay fast on a machine that has them.
+#   deps.sh          what building and running volleyd needs (run.sh)
+#   deps.sh --test   and what only the tests and the benchmarks use: peers (nsd, Postfix, swaks,
+#                    aiosmtpd, unbound, ...), checkers (promtool, python3-dkim, jsonschema) and the
+#                    OpenAPI 3.1 meta-schema from npm for the API conformance test (test.sh)
 set -euo pipefail
 FOR_TESTS=0
 [ "${1:-}" != --test ] || FOR_TESTS=1
 
+# Building and running volleyd (and volley-receiver, the local receiver of the README's first five
+# minutes). Each package's users were checked with grep: nothing here is used by tests alone.
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev catch2 libssl-dev
+  libcaf-dev prometheus-cpp-dev libldns-dev nlohmann-json3-dev libsimdjson-dev libssl-dev
   libboost-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libre2-dev
   libgmime-3.0-dev libsodium-dev
   # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
   zlib1g-dev
-  # the doctor's SPF evaluation (RFC 7208) and the Public Suffix List for DMARC org domains
+  # the doctor's SPF evaluation (RFC 7208); the Public Suffix List for DMARC org domains, read at
+  # run time from /usr/share/publicsuffix
   libspf2-dev publicsuffix
   # SMTP submission: [[submission_user]] password hashes (crypt_rn: yescrypt, sha512-crypt)
   libcrypt-dev
@@ -22,8 +27,20 @@ PACKAGES=(
   libmstch-dev
   # systemd's notify protocol and watchdog (Type=notify): sd_notify, the protocol's reference client
   libsystemd-dev
-  # test peers: a real DNS server, a real SMTP server, an HTTP client, promtool
-  nsd python3 python3-aiosmtpd curl prometheus swaks openssl
+  # at run time: the CA store that MX, MTA-STS and webhook certificates are verified against,
+  # and the time zones of [[tenant]] sending windows (a minimal Debian may lack either)
+  ca-certificates tzdata
+  # the README's first five minutes and every API example talk to volleyd with curl
+  curl
+)
+
+# Only the tests (test.sh) and the benchmarks (loadtest/) use these.
+TEST_PACKAGES=(
+  # the unit and integration tests are Catch2 v2 (run.sh configures with VOLLEY_TESTS=OFF)
+  catch2
+  # test peers: a real DNS server, a real SMTP server, promtool, SMTP from the command line,
+  # test certificates
+  nsd python3 python3-aiosmtpd prometheus swaks openssl
   # authenticated mail: an independent DKIM verifier (Ed25519 through nacl), a validating
   # resolver and zone signing tools for DANE, swaks' TLS
   python3-dkim python3-nacl unbound ldnsutils libnet-ssleay-perl
@@ -37,6 +54,7 @@ PACKAGES=(
   # deploy/ checks (tests/deploy/): systemd-analyze verify, systemd-sysusers, systemd-tmpfiles
   systemd
 )
+[ "$FOR_TESTS" = 0 ] || PACKAGES+=("${TEST_PACKAGES[@]}")
 
 # The OpenAPI 3.1 meta-schema, from npm (tests/integration/openapi_test.cpp reads it there).
 install_openapi_schemas() {
