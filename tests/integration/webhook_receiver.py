@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A webhook endpoint for Volley's integration tests: takes POSTs on 127.0.0.1:<port>, checks each
 one's X-Volley-Signature (HMAC-SHA256 of "<timestamp>.<body>" with the shared secret) the way the
-README tells applications to, and appends one JSON line per POST to <out>:
+docs/events.md tells applications to, and appends one JSON line per POST to <out>:
 {"valid": bool, "timestamp": str, "events": [...]}. It answers 200 to valid POSTs, 401 otherwise.
 Usage: webhook_receiver.py <port> <secret> <out.jsonl>"""
 import hashlib
