@@ -46,6 +46,6 @@ foreach(layer core storage net actors api)
 endforeach()
 
 if(problems)
-  message(FATAL_ERROR "Layering broken (the layers: CMakeLists.txt and README.md):\n${problems}")
+  message(FATAL_ERROR "Layering broken (the layers: CMakeLists.txt and docs/architecture.md):\n${problems}")
 endif()
 file(TOUCH ${STAMP})

@@ -321,7 +321,7 @@ std::string default_config_toml() {
        "# tenant = \"acme\"  # absent: every tenant's mail\n"
        "\n"
        "# SMTP submission (RFC 6409) for applications that send through SMTP; off unless listen or\n"
-       "# implicit_tls_listen is set. AUTH PLAIN/LOGIN only over TLS (README: Sending through SMTP).\n"
+       "# implicit_tls_listen is set. AUTH PLAIN/LOGIN only over TLS (docs/api.md: Sending through SMTP).\n"
        "[submission]\n"
        "# listen = \"127.0.0.1:587\"  # STARTTLS\n"
        "# implicit_tls_listen = \"127.0.0.1:465\"  # TLS from the first byte (RFC 8314)\n"

@@ -6,7 +6,7 @@
 
 namespace volley::config_detail {
 
-// The event types a webhook may ask for, in the order the README lists them.
+// The event types a webhook may ask for, in the order docs/events.md lists them.
 const std::vector<std::string_view>& event_types();
 
 void read_smtp_in(const toml::table& t, Config::SmtpIn& in, Problems& problems);

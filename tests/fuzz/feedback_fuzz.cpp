@@ -1,5 +1,5 @@
 // libFuzzer target for volley::feedback::parse_report: any bytes must give a Report within the
-// limits report.hpp promises. See README.md for how to run it with the corpus.
+// limits report.hpp promises. See tests/fuzz/README.md for how to run it with the corpus.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -172,7 +172,7 @@ TEST_CASE("Volley's own connection-level failures are classified too") {
   CHECK(classify_tempfail(Reply::synthetic(451, "4.5.0", "no reply for recipient")) == TempfailKind::other);
 }
 
-// Measured on the corpus when the rules last changed (README, "Bounce classification": 478 of 507
+// Measured on the corpus when the rules last changed (docs/delivery.md, "Bounce classification": 478 of 507
 // agree, 16 fall to other): a change that classifies fewer of its replies as the corpus says, or
 // leaves more to "other", fails here. Raise the floors when a change does better.
 constexpr std::size_t kMinCorpusSize = 500;
