@@ -31,6 +31,7 @@
 #include "net/http_server.hpp"
 #include "api/api_auth.hpp"
 #include "api/disk_guard.hpp"
+#include "api/events_api.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "api/tls_report_api.hpp"
@@ -398,6 +399,7 @@ int run(const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> clas
     routes = api::make_template_handler({templates, disk_guard}, std::move(routes));  // /api/v1/templates
     routes = api::make_tls_report_handler({&sys, ctx.tls_reports}, std::move(routes));
     routes = api::make_doctor_handler(doctor_api(cfg, dkim_signer), std::move(routes));  // GET /api/v1/doctor
+    routes = api::make_events_handler({&sys, events}, std::move(routes));  // GET /api/v1/events (docs/volleyctl.md)
     routes = api::make_queue_admin_handler(std::move(admin_cfg), std::move(routes));
     routes = api::make_auth_handler(cfg.api_keys, std::move(routes));  // keys, before all of the above
     HttpServer http(io, unsubscribe.routes(std::move(routes)), http_opts);  // /u/ needs no key
