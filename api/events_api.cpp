@@ -55,6 +55,17 @@ class PendingStream {
   bool gone_ = false;
 };
 
+// Ends a subscription whose stream never started (the client left before the headers went out):
+// destroyed with the unused stream function, it unsubscribes.
+struct StartGuard {
+  events_actor events;
+  std::uint64_t id = 0;
+  bool started = false;
+  ~StartGuard() {
+    if (!started) caf::anon_send(events, unsubscribe_atom::value, id);
+  }
+};
+
 std::optional<events::EventFilter> filter_of(const HttpRequest& req, Responder& respond) {
   events::EventFilter f;
   if (!req.admin) f.tenant = req.tenant;  // the tenant wall
@@ -147,7 +158,11 @@ class EventsApi {
                 HttpResponse r;
                 r.content_type = "application/x-ndjson";
                 r.headers.emplace_back("Cache-Control", "no-store");
-                r.stream = [events, sub_id, held](std::shared_ptr<HttpStream> out) {
+                auto guard = std::make_shared<StartGuard>();  // (a temporary's destructor would unsubscribe)
+                guard->events = events;
+                guard->id = sub_id;
+                r.stream = [events, sub_id, held, guard](std::shared_ptr<HttpStream> out) {
+                  guard->started = true;
                   // A client gone, a server stopping or a reader too slow: the actor forgets it.
                   out->on_close([events, sub_id] { caf::anon_send(events, unsubscribe_atom::value, sub_id); });
                   held->attach(std::move(out));

@@ -95,7 +95,11 @@ void show(Context& ctx, const Sample& before, const Sample& now) {
   });
   if (deferring.size() > kTopDomains) deferring.resize(kTopDomains);
   double depth = 0;
-  for (const auto& [d, v] : now.depth_by_domain) depth += v;
+  std::size_t domains = 0;
+  for (const auto& [d, v] : now.depth_by_domain) {
+    depth += v;
+    domains += v > 0;
+  }
   const std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 
@@ -104,11 +108,12 @@ void show(Context& ctx, const Sample& before, const Sample& now) {
     for (const auto& [name, metric] : kOutcomes) rates[name] = rate(before.totals, now.totals, metric);
     json top = json::array();
     for (const auto& [r, q, d] : deferring) top.push_back({{"domain", d}, {"deferred_per_second", r}, {"queued", q}});
-    std::cout << json{{"at", now_ms}, {"per_second", rates}, {"queued", depth}, {"top_deferring", top}}.dump() << std::endl;
+    std::cout << json{{"at", now_ms}, {"per_second", rates}, {"queued", static_cast<std::uint64_t>(depth)}, {"top_deferring", top}}.dump() << std::endl;
     return;
   }
   std::string screen;
-  if (isatty(STDOUT_FILENO)) screen += "\x1b[H\x1b[2J";  // home and clear: a live screen, not a log
+  // On a terminal, home and clear: a live screen; piped, screens follow each other.
+  screen += isatty(STDOUT_FILENO) ? "\x1b[H\x1b[2J" : "\n";
   screen += "volley top  " + ctx.client.url_text() + "  " + format_time(now_ms) + " UTC\n\n";
   Table rates;
   for (const auto& [name, metric] : kOutcomes) rates.header.push_back(std::string(name) + "/s");
@@ -117,7 +122,7 @@ void show(Context& ctx, const Sample& before, const Sample& now) {
   for (const auto& [name, metric] : kOutcomes) row.push_back(format_rate(rate(before.totals, now.totals, metric)));
   rates.add(row);
   screen += render(rates) + "\nqueued: " + std::to_string(static_cast<long long>(depth)) + " recipient messages in " +
-            std::to_string(now.depth_by_domain.size()) + " domains\n\n";
+            std::to_string(domains) + " domains\n\n";
   Table top;
   top.header = {"TOP DEFERRING DOMAINS", "DEFERRED/S", "QUEUED"};
   top.numeric = {false, true, true};
