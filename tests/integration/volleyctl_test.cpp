@@ -137,8 +137,11 @@ TEST_CASE("volleyctl runs every command against a running volleyd", "[integratio
     REQUIRE(one["queues"].size() == 1);
     CHECK(one["queues"][0]["domain"] == "ctl.test");
     CHECK(parse(ctl.run(ops, {"--json", "queues", "--domain", "none.test"}))["queues"].empty());
-    // p1's one source (lo2) serves no destination here.
-    CHECK(parse(ctl.run(ops, {"--json", "queues", "--pool", "p1"}))["queues"].empty());
+    // With --pool, each destination lists only that pool's sources.
+    for (const auto& q : parse(ctl.run(ops, {"--json", "queues", "--pool", "p1"}))["queues"]) {
+      REQUIRE(q.contains("sources"));
+      for (const auto& src : q["sources"]) CHECK(src["source"] == "lo2");
+    }
     const auto unknown_pool = ctl.run(ops, {"queues", "--pool", "nope"});
     CHECK(unknown_pool.exit == 1);
     CHECK(unknown_pool.err.find("no IP pool named") != std::string::npos);
