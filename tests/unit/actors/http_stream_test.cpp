@@ -73,15 +73,34 @@ std::string read_until(int fd, const std::string& needle) {
   return got;
 }
 
+// A server whose one request is a stream, and a client that has asked for it.
+struct Rig {
+  IoThreads io;
+  Producer p;
+  HttpServer server{io.io, p.handler()};
+  int fd = -1;
+  Rig() {
+    server.start({"127.0.0.1", 0});
+    fd = connect_to(server.port());
+    REQUIRE(wait_until([&] { return p.get() != nullptr; }, 10s));
+  }
+  ~Rig() {
+    close_client();
+    server.stop();
+    io.join();  // the last on_close has run before `p` goes
+  }
+  void close_client() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a streamed answer goes out chunk by chunk and ends with the last chunk", "[http][stream]") {
-  IoThreads io;
-  Producer p;
-  HttpServer server(io.io, p.handler());
-  server.start({"127.0.0.1", 0});
-  const int fd = connect_to(server.port());
-  REQUIRE(wait_until([&] { return p.get() != nullptr; }, 10s));
+  Rig rig;
+  auto& p = rig.p;
+  const int fd = rig.fd;
   const auto head = read_until(fd, "\r\n\r\n");
   CHECK(head.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(head.find("Transfer-Encoding: chunked") != std::string::npos);
@@ -91,36 +110,23 @@ TEST_CASE("a streamed answer goes out chunk by chunk and ends with the last chun
   p.get()->end();
   CHECK(read_until(fd, "0\r\n\r\n").find("0\r\n\r\n") != std::string::npos);
   REQUIRE(wait_until([&] { return p.closed.load(); }, 10s));
-  ::close(fd);
-  server.stop();
 }
 
 TEST_CASE("a client that leaves ends its stream: on_close runs and writes answer false", "[http][stream]") {
-  IoThreads io;
-  Producer p;
-  HttpServer server(io.io, p.handler());
-  server.start({"127.0.0.1", 0});
-  const int fd = connect_to(server.port());
-  REQUIRE(wait_until([&] { return p.get() != nullptr; }, 10s));
-  ::close(fd);
+  Rig rig;
+  auto& p = rig.p;
+  rig.close_client();
   REQUIRE(wait_until([&] { return p.closed.load(); }, 10s));
   CHECK_FALSE(p.get()->write("late\n"));
-  server.stop();
 }
 
 TEST_CASE("a client that does not read is dropped once 1 MiB waits unwritten", "[http][stream]") {
-  IoThreads io;
-  Producer p;
-  HttpServer server(io.io, p.handler());
-  server.start({"127.0.0.1", 0});
-  const int fd = connect_to(server.port());
-  REQUIRE(wait_until([&] { return p.get() != nullptr; }, 10s));
+  Rig rig;
+  auto& p = rig.p;
   const std::string chunk(64 * 1024, 'x');
   std::size_t written = 0;
   // The kernel's socket buffers take some MiB first; past them the 1 MiB bound answers false.
   while (written < 256u * 1024 * 1024 && p.get()->write(chunk)) written += chunk.size();
   CHECK(written < 256u * 1024 * 1024);
   REQUIRE(wait_until([&] { return p.closed.load(); }, 10s));
-  ::close(fd);
-  server.stop();
 }
