@@ -1,5 +1,7 @@
 #include "actors/events_actor.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <vector>
@@ -20,6 +22,12 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 // spool records are released anyway rather than kept forever (the event log has the lines).
 constexpr auto kWebhookQueueTimeout = std::chrono::seconds(60);
 
+// One event of the in-memory ring: its line and what filters match it on.
+struct RecentEvent {
+  std::string type, tenant, domain, rcpt_id, message_id, line;
+  events::EventKey key() const { return {type, tenant, domain, rcpt_id, message_id}; }
+};
+
 struct EventsState {
   EventsOptions opts;
   std::unique_ptr<EventLog> log;
@@ -37,6 +45,20 @@ struct EventsState {
   std::map<std::string, RecipientStatus> status;
   std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
   bool stopping = false;
+  std::deque<RecentEvent> recent;
+  std::vector<EventSubscription> subscribers;
+
+  // Every event passes here once; with no reader and no ring this costs nothing.
+  void publish(const Outcome& o, const std::string& line) {
+    if (opts.recent_events == 0 && subscribers.empty()) return;
+    RecentEvent e{to_string(o.kind), o.tenant, o.domain, o.rcpt_id, o.message_id, line + '\n'};
+    std::erase_if(subscribers, [&](const EventSubscription& s) {
+      return matches(s.filter, e.key()) && !s.deliver(e.line);  // false: gone or too slow
+    });
+    if (opts.recent_events == 0) return;
+    recent.push_back(std::move(e));
+    if (recent.size() > opts.recent_events) recent.pop_front();
+  }
 
   void remember_final(RecipientStatus s) {
     const std::string id = s.id;
@@ -126,6 +148,7 @@ void add(Self self, const Outcome& o) {
   std::string line = events::to_json(o);
   st.buffer += line;
   st.buffer += '\n';
+  st.publish(o, line);
   const bool last_word = events::ends_status(o.kind);
   // The final event line is the recipient's history record.
   std::string history = last_word ? line : std::string();
@@ -189,6 +212,21 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
         const std::string prefix = id + "-";
         for (auto it = status.lower_bound(prefix); it != status.end() && it->first.rfind(prefix, 0) == 0; ++it)
           out.push_back(it->second);
+        return out;
+      },
+      [self](subscribe_atom, EventSubscription& sub) {
+        self->state.subscribers.push_back(std::move(sub));
+        return true;
+      },
+      [self](unsubscribe_atom, std::uint64_t id) {
+        std::erase_if(self->state.subscribers, [id](const EventSubscription& s) { return s.id == id; });
+      },
+      [self](recent_atom, const events::EventFilter& filter, std::uint64_t limit) {
+        std::vector<std::string> out;
+        const auto& recent = self->state.recent;
+        for (auto it = recent.rbegin(); it != recent.rend() && out.size() < limit; ++it)
+          if (matches(filter, it->key())) out.push_back(it->line.substr(0, it->line.size() - 1));
+        std::reverse(out.begin(), out.end());
         return out;
       },
       [self](stop_atom) -> caf::typed_response_promise<bool> {

@@ -22,6 +22,8 @@
 // delivery (and its event) rather than losing the event. Reports are answered at the same point,
 // so a sender that waits for the answer knows its events are written and queued.
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,10 +36,25 @@
 #include "actors/recipient_status.hpp"
 #include "actors/suppression_actor.hpp"
 #include "actors/webhook_actor.hpp"
+#include "core/events/event_filter.hpp"
 #include "core/suppression/policy.hpp"
 #include "core/config/config.hpp"
 
 namespace volley {
+
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+using recent_atom = caf::atom_constant<caf::atom("recent")>;
+
+// A live reader of the event stream (GET /api/v1/events?follow=1). `deliver` is called from the
+// events actor with each matching event line (ending in '\n') and must not block: it queues the
+// line in a bounded buffer. It answers false once its reader is gone or has fallen too far
+// behind; the subscription is then dropped, so a slow reader never holds the actor up.
+struct EventSubscription {
+  std::uint64_t id = 0;
+  events::EventFilter filter;
+  std::function<bool(const std::string& line)> deliver;
+};
 
 using events_actor = caf::typed_actor<
     // The spool actor, where final outcomes are released (done_atom, SpoolReleases). The one
@@ -55,6 +72,12 @@ using events_actor = caf::typed_actor<
     // A recipient id: its final status if this actor still has it; a message id: the final
     // statuses of its recipients still here (the spool has the others' in its history).
     caf::replies_to<status_atom, std::string>::with<RecipientStatuses>,
+    // The event stream: a subscriber added (answered true once it is in the list, so a reader
+    // told "subscribed" misses no later event), and removed by its id.
+    caf::replies_to<subscribe_atom, EventSubscription>::with<bool>,
+    caf::reacts_to<unsubscribe_atom, std::uint64_t>,
+    // The last `limit` matching events of the in-memory ring (EventsOptions::recent_events), oldest first.
+    caf::replies_to<recent_atom, events::EventFilter, std::uint64_t>::with<std::vector<std::string>>,
     // Write and release everything pending, answer (true), then quit.
     caf::replies_to<stop_atom>::with<bool>,
     // Internal: the write timer (100 ms after the first unwritten line, 1 s after a failed write).
@@ -68,6 +91,9 @@ struct EventsOptions {
   std::size_t event_log_keep = Config::Log::kDefaultEventLogKeep;
   // Final statuses remembered until the spool has them (a bound for when it does not take them).
   std::size_t max_final_statuses = 200000;
+  // The last events kept in memory for GET /api/v1/events without follow and volleyctl message
+  // (about 0.5 KiB each); older ones are in the event log only.
+  std::size_t recent_events = 10000;
   webhook_actor webhooks;                   // invalid: no webhooks
   suppression_actor suppressions;           // invalid: synchronous bounces suppress nothing
   suppression::Policy suppression_policy;
@@ -78,3 +104,5 @@ events_actor spawn_events_actor(caf::actor_system& sys, EventsOptions opts);
 }  // namespace volley
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::suppression::Policy)  // reloads
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::EventSubscription)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::events::EventFilter)

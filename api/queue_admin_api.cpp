@@ -1,5 +1,6 @@
 #include "api/queue_admin_api.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "core/delivery/rate.hpp"
 #include "core/json/members.hpp"
 #include "core/message/address.hpp"
+#include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 
 namespace volley::api {
@@ -144,7 +146,7 @@ class QueueAdminApi {
     if (path->name.empty()) {
       if (path->collection != "queues") return respond(error_response(404, "not_found", "no such resource"));
       if (req.method != "GET") return respond(method_not_allowed("GET"));
-      return list(std::move(respond));
+      return list(req, std::move(respond));
     }
     if (req.method != "POST") return respond(method_not_allowed("POST"));
     auto scope = scope_of(*path, respond);
@@ -194,9 +196,31 @@ class QueueAdminApi {
     return k == QueueScope::Kind::domain ? "domain" : k == QueueScope::Kind::pool ? "pool" : "source";
   }
 
-  void list(Responder respond) const {
-    ask_router(cfg_, respond, [respond, cfg = cfg_](const std::vector<delivery::QueueSnapshot>& queues) {
-      ask_router(cfg, respond, [respond, queues](std::uint64_t messages, std::uint64_t recipients) {
+  // ?domain= (one destination) and ?pool= (the destinations the pool's sources serve, with only
+  // those sources): what volleyctl queues --domain/--pool ask for.
+  void list(const HttpRequest& req, Responder respond) const {
+    std::string domain = query_parameter(req.target, "domain").value_or("");
+    for (auto& c : domain) c = util::ascii_lower(c);
+    std::vector<std::string> pool_sources;
+    const auto pool_name = query_parameter(req.target, "pool");
+    if (pool_name) {
+      const auto* pool = cfg_.pools.pool(*pool_name);
+      if (!pool) return respond(error_response(404, "not_found", "no IP pool named \"" + pool_name->substr(0, 64) + "\"", "pool"));
+      for (const auto& m : pool->members) pool_sources.push_back(m.source);
+    }
+    auto keep = [domain, pool_sources, by_pool = pool_name.has_value()](std::vector<delivery::QueueSnapshot> queues) {
+      std::erase_if(queues, [&](delivery::QueueSnapshot& q) {
+        if (!domain.empty() && q.domain != domain) return true;
+        if (!by_pool) return false;
+        std::erase_if(q.sources, [&](const delivery::SourceSnapshot& s) {
+          return std::find(pool_sources.begin(), pool_sources.end(), s.source) == pool_sources.end();
+        });
+        return q.sources.empty();
+      });
+      return queues;
+    };
+    ask_router(cfg_, respond, [respond, cfg = cfg_, keep](const std::vector<delivery::QueueSnapshot>& all) {
+      ask_router(cfg, respond, [respond, queues = keep(all)](std::uint64_t messages, std::uint64_t recipients) {
         respond(json_response(200, render_queues(queues, ScheduledCount{messages, recipients})));
       }, scheduled_atom::value);
     }, queues_atom::value);

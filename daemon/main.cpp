@@ -32,6 +32,7 @@
 #include "net/http_server.hpp"
 #include "api/api_auth.hpp"
 #include "api/disk_guard.hpp"
+#include "api/events_api.hpp"
 #include "api/injection_api.hpp"
 #include "api/queue_admin_api.hpp"
 #include "api/tls_report_api.hpp"
@@ -299,6 +300,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     routes = api::make_template_handler({templates, disk_guard}, std::move(routes));  // /api/v1/templates
     routes = api::make_tls_report_handler({&sys, ctx.tls_reports}, std::move(routes));
     routes = api::make_doctor_handler(doctor_api(cfg, dkim_signer), std::move(routes));  // GET /api/v1/doctor
+    routes = api::make_events_handler({&sys, events}, std::move(routes));  // GET /api/v1/events (docs/volleyctl.md)
     routes = api::make_queue_admin_handler(std::move(admin_cfg), std::move(routes));
     routes = api::make_reload_handler(std::move(reload_api), std::move(routes));  // POST /api/v1/reload
     routes = api::make_audit_handler(std::move(routes));  // a log line per change, naming the key

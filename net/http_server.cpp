@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <type_traits>
@@ -126,6 +127,7 @@ class ServerConnection final : public Connection, public std::enable_shared_from
       : shared_(std::move(shared)), stream_(std::move(socket), *shared_->options.tls) {}
 
   ~ServerConnection() override {
+    if (streaming_ && streaming_->sink) streaming_->sink->finish();
     std::lock_guard lock(shared_->mu);
     shared_->live.erase(this);
   }
@@ -293,6 +295,11 @@ class ServerConnection final : public Connection, public std::enable_shared_from
     if (r.status < 100 || r.status > 599) {
       r = error_response(500, "internal_error", "handler answered with an invalid status");
     }
+    if (r.stream) {
+      if (version_ >= 11) return start_stream(std::move(r));
+      r = error_response(505, "http_version_not_supported", "a streamed answer needs HTTP/1.1 (chunked)");
+      keep_alive = false;
+    }
     {
       std::lock_guard lock(shared_->mu);
       if (shared_->stopped) keep_alive = false;
@@ -317,6 +324,149 @@ class ServerConnection final : public Connection, public std::enable_shared_from
       if (!self->keep_alive_) return self->close_gracefully();
       self->wait_for_request();
     });
+  }
+
+  // ---- streamed responses (HttpResponse::stream): kept apart so a plain answer pays nothing ----
+
+  // The producer's side of one stream: counts what waits unwritten and drops a slow reader.
+  struct StreamSink final : HttpStream {
+    StreamSink(std::weak_ptr<ServerConnection> c, std::size_t max) : conn(std::move(c)), limit(max) {}
+    bool write(std::string chunk) override {
+      if (over.load(std::memory_order_acquire)) return false;
+      if (chunk.empty()) return true;  // an empty chunk would end the body
+      auto c = conn.lock();
+      if (!c) {
+        finish();
+        return false;
+      }
+      if (buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
+        over.store(true, std::memory_order_release);
+        c->post_close();  // finish() runs there
+        return false;
+      }
+      c->post_chunk(std::move(chunk), false);
+      return true;
+    }
+    void end() override {
+      if (auto c = conn.lock()) c->post_chunk({}, true);
+    }
+    void on_close(std::function<void()> f) override {
+      std::unique_lock lock(mu);
+      if (closed) {
+        lock.unlock();
+        f();
+        return;
+      }
+      on_close_fn = std::move(f);
+    }
+    void finish() {
+      over.store(true, std::memory_order_release);
+      std::function<void()> f;
+      {
+        std::lock_guard lock(mu);
+        if (closed) return;
+        closed = true;
+        f = std::move(on_close_fn);
+      }
+      if (f) f();
+    }
+    std::weak_ptr<ServerConnection> conn;
+    const std::size_t limit;
+    std::atomic<std::size_t> buffered{0};
+    std::atomic<bool> over{false};
+    std::mutex mu;
+    bool closed = false;
+    std::function<void()> on_close_fn;
+  };
+
+  struct StreamState {
+    http::response<http::empty_body> head;
+    std::optional<http::response_serializer<http::empty_body>> serializer;
+    std::function<void(std::shared_ptr<HttpStream>)> produce;
+    std::shared_ptr<StreamSink> sink;
+    std::deque<std::string> chunks;  // waiting to be written, on the strand
+    bool writing = false;
+    bool ending = false;
+  };
+
+  void start_stream(HttpResponse r) {
+    {
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopped) return close();
+    }
+    auto st = std::make_unique<StreamState>();
+    st->head.version(11);
+    st->head.result(static_cast<unsigned>(r.status));
+    st->head.set(http::field::server, opts().server_name);
+    if (!r.content_type.empty() && safe_header_text(r.content_type)) st->head.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) {
+      if (safe_header_name(name) && safe_header_text(value)) st->head.insert(name, value);
+    }
+    st->head.chunked(true);
+    st->head.keep_alive(false);
+    st->serializer.emplace(st->head);
+    st->produce = std::move(r.stream);
+    streaming_ = std::move(st);
+    keep_alive_ = false;
+    lowest().expires_after(opts().write_timeout);
+    http::async_write_header(stream_, *streaming_->serializer, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->lowest().expires_never();  // a stream may be quiet for hours; chunk writes have their own timeout
+      self->watch_for_close();
+      auto sink = std::make_shared<StreamSink>(self->weak_from_this(), self->opts().max_stream_buffer);
+      self->streaming_->sink = sink;
+      auto produce = std::move(self->streaming_->produce);
+      try {
+        produce(sink);
+      } catch (const std::exception&) {
+        self->close();
+      }
+    });
+  }
+
+  // The client sends nothing while it reads a stream: a read completes when it goes away, which
+  // ends the stream (and so its subscription) without waiting for the next chunk to fail.
+  void watch_for_close() {
+    stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->watch_for_close();
+    });
+  }
+
+  void post_chunk(std::string chunk, bool last) {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), c = std::move(chunk), last]() mutable {
+      if (self->closed_ || !self->streaming_) return;
+      if (last) {
+        self->streaming_->ending = true;
+      } else {
+        self->streaming_->chunks.push_back(std::move(c));
+      }
+      self->write_chunks();
+    });
+  }
+
+  void write_chunks() {
+    auto& st = *streaming_;
+    if (st.writing || closed_) return;
+    if (st.chunks.empty()) {
+      if (!st.ending) return;
+      st.writing = true;
+      lowest().expires_after(opts().write_timeout);  // the write's timer only: a read is pending
+      net::async_write(stream_, http::make_chunk_last(),
+                       [self = this->shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+      return;
+    }
+    st.writing = true;
+    lowest().expires_after(opts().write_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(st.chunks.front())),
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       auto& s = *self->streaming_;
+                       s.sink->buffered.fetch_sub(s.chunks.front().size());
+                       s.chunks.pop_front();
+                       s.writing = false;
+                       self->write_chunks();
+                     });
   }
 
   void close_gracefully() {
@@ -347,6 +497,7 @@ class ServerConnection final : public Connection, public std::enable_shared_from
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
+    if (streaming_ && streaming_->sink) streaming_->sink->finish();
   }
 
   std::shared_ptr<ServerShared> shared_;
@@ -360,6 +511,7 @@ class ServerConnection final : public Connection, public std::enable_shared_from
   bool closed_ = false;
   std::size_t drained_ = 0;
   std::array<char, 4096> scratch_{};
+  std::unique_ptr<StreamState> streaming_;  // only while answering with a stream
 };
 
 struct HttpServer::Impl {

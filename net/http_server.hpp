@@ -45,11 +45,30 @@ struct HttpRequest {
   std::string_view path() const;
 };
 
+// The body of a streamed response (an event stream), written chunk by chunk as it is produced.
+// Thread-safe and never blocking, so an actor can write to it.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // Queues one chunk. False once the stream is over: the client closed, the server stopped, or
+  // more than HttpServerOptions::max_stream_buffer bytes wait unwritten (a reader that does not
+  // keep up is dropped rather than buffered without bound). The producer then stops writing.
+  virtual bool write(std::string chunk) = 0;
+  // The last chunk; the connection closes after it.
+  virtual void end() = 0;
+  // `f` runs once when the stream is over for any reason (at once if it already is), on any thread.
+  virtual void on_close(std::function<void()> f) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";  // "" = no Content-Type header
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+  // Set: a streamed answer. The status and headers go out with Transfer-Encoding: chunked (body
+  // ignored), then this is called with the stream to write to. The connection serves no other
+  // request afterwards.
+  std::function<void(std::shared_ptr<HttpStream>)> stream;
 };
 
 // Answers one request. Call it exactly once, from any thread: it posts to the connection's
@@ -76,6 +95,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   // Writing one response (a client that does not read).
   std::chrono::milliseconds write_timeout{30'000};
+  // A streamed response's chunks not yet written to the socket; past this the client is dropped.
+  std::size_t max_stream_buffer = 1024 * 1024;
   // Connections beyond this are closed as soon as they are accepted.
   std::size_t max_connections = 10'000;
   std::string server_name = "volley";

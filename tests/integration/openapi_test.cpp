@@ -66,6 +66,7 @@ const json kNotTriggered = json::parse(R"json([
   {"method":"GET","path":"/api/v1/suppressions/{email}","status":503,"why":"as GET /api/v1/suppressions"},
   {"method":"DELETE","path":"/api/v1/suppressions/{email}","status":503,"why":"storage_full: disk_full_test"},
   {"method":"GET","path":"/api/v1/queues","status":503,"why":"router_unavailable: the router actor would have to be gone"},
+  {"method":"GET","path":"/api/v1/events","status":503,"why":"events_unavailable: the events actor would have to be gone"},
   {"method":"POST","path":"/api/v1/queues/{domain}/suspend","status":503,"why":"router_unavailable"},
   {"method":"POST","path":"/api/v1/queues/{domain}/resume","status":503,"why":"router_unavailable"},
   {"method":"POST","path":"/api/v1/queues/{domain}/bounce","status":503,"why":"router_unavailable"},
@@ -310,6 +311,13 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
       {"GET", "/api/v1/queues", "/api/v1/queues", "", {}, 401},
       {"GET", "/api/v1/queues", "/api/v1/queues", "", key(kAppKey), 403},
       {"GET", "/api/v1/queues", "/api/v1/queues", "", key(kOpsKey), 405, "", "POST"},
+      {"GET", "/api/v1/queues", "/api/v1/queues?domain=sink.test&pool=default", "", key(kOpsKey), 200},
+      {"GET", "/api/v1/queues", "/api/v1/queues?pool=no-such-pool", "", key(kOpsKey), 404},
+      // events (the stream, follow=1, never ends: tests/integration/volleyctl_test.cpp reads it)
+      {"GET", "/api/v1/events", "/api/v1/events?type=received,delivered&limit=5", "", key(kAppKey), 200},
+      {"GET", "/api/v1/events", "/api/v1/events?type=nonsense", "", key(kAppKey), 400},
+      {"GET", "/api/v1/events", "/api/v1/events", "", {}, 401},
+      {"GET", "/api/v1/events", "/api/v1/events", "", key(kAppKey), 405, "", "POST"},
   };
   // The queue actions: each the same six answers.
   struct Action {
