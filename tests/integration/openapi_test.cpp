@@ -58,6 +58,8 @@ struct Row {
 // Statuses the document lists that a healthy test daemon cannot be made to answer here, and
 // where they are tested instead.
 const json kNotTriggered = json::parse(R"json([
+  {"method":"POST","path":"/api/v1/reload","status":422,"why":"a configuration file that does not load: lifecycle_test (reload API, and SIGHUP)"},
+  {"method":"GET","path":"/healthz","status":503,"why":"draining after SIGTERM: lifecycle_test (the drain)"},
   {"method":"POST","path":"/api/v1/messages","status":503,"why":"overloaded / spool_unavailable / storage_full: disk_full_test and the unit tests"},
   {"method":"POST","path":"/api/v1/messages/batch","status":503,"why":"as POST /api/v1/messages"},
   {"method":"GET","path":"/api/v1/messages/{id}","status":503,"why":"volleyd always has a status source (unit: http_injection_test)"},
@@ -357,6 +359,10 @@ TEST_CASE("every documented endpoint and status of api/openapi.yaml answers as d
       {"GET", "/api/v1/doctor", "/api/v1/doctor", "", {}, 401},
       {"GET", "/api/v1/doctor", "/api/v1/doctor", "", key(kAppKey), 403},
       {"GET", "/api/v1/doctor", "/api/v1/doctor", "", key(kOpsKey), 405, "", "POST"},
+      {"POST", "/api/v1/reload", "/api/v1/reload", "", key(kOpsKey), 200},
+      {"POST", "/api/v1/reload", "/api/v1/reload", "", {}, 401},
+      {"POST", "/api/v1/reload", "/api/v1/reload", "", key(kAppKey), 403},
+      {"POST", "/api/v1/reload", "/api/v1/reload", "", key(kOpsKey), 405, "", "GET"},
       {"GET", "/healthz", "/healthz", "", {}, 200},
       {"GET", "/healthz", "/healthz", "", {}, 405, "", "POST"},
       {"GET", "/metrics", "/metrics", "", {}, 200},
