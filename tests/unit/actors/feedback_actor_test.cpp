@@ -123,6 +123,9 @@ struct Fixture {
             s->report_promises.clear();
           },
           [](reload_atom, const suppression::Policy&) {},
+          [](subscribe_atom, const EventSubscription&) { return false; },
+          [](unsubscribe_atom, std::uint64_t) {},
+          [](recent_atom, const events::EventFilter&, std::uint64_t) { return std::vector<std::string>{}; },
       };
     }, s);
     events = o.events;
