@@ -204,7 +204,8 @@ class QueueAdminApi {
     std::vector<std::string> pool_sources;
     const auto pool_name = query_parameter(req.target, "pool");
     if (pool_name) {
-      const auto* pool = cfg_.pools.pool(*pool_name);
+      const auto pools = cfg_.pools->get();  // this request's version (a reload may replace them)
+      const auto* pool = pools->pool(*pool_name);
       if (!pool) return respond(error_response(404, "not_found", "no IP pool named \"" + pool_name->substr(0, 64) + "\"", "pool"));
       for (const auto& m : pool->members) pool_sources.push_back(m.source);
     }
