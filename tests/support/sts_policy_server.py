@@ -6,8 +6,8 @@
 answers.json, read again at every request so a test can change it between requests:
   {"mta-sts.example.test": {"status": 200, "body": "version: STSv1\\n...",
                             "content_type": "text/plain", "delay": 0, "location": ""}}
-A Host missing from it gets 404. Every request is appended to the log as "host path" (after its
-answer is sent), and the bound port is written to the ready file once the server listens.
+A Host missing from it gets 404. Every request is appended to the log as "host path" (just before
+its answer is sent, so a client holding its answer finds it counted), and the bound port is written to the ready file once the server listens.
 
 A POST (a TLS report, RFC 8460 §5.4) is answered 200 and stored beside the log, in posts/:
 N.body (the bytes) and N.json ({"host", "path", "content_type"}), the .json renamed in last.
@@ -41,6 +41,9 @@ def main():
             if answer is None:
                 answer = {"status": 404, "body": "no policy here\n"}
             time.sleep(answer.get("delay", 0))
+            # Logged before the answer goes out: a client that has its answer finds it counted.
+            with open(args.log, "a") as log:
+                log.write(f"{host} {self.path}\n")
             body = answer.get("body", "").encode()
             self.send_response(answer.get("status", 200))
             self.send_header("Content-Type", answer.get("content_type", "text/plain"))
@@ -50,8 +53,6 @@ def main():
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
-            with open(args.log, "a") as log:
-                log.write(f"{host} {self.path}\n")
 
         def do_POST(self):
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
