@@ -1,6 +1,7 @@
 #include "actors/delivery_actor.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -148,7 +149,23 @@ void reload(DeliverySelf self, DeliveryContextPtr ctx) {
     return it == c.settings.routes.end() ? std::optional<StaticRouteTarget>() : std::optional(it->second);
   };
   const bool rerouted = route(*st.ctx) != route(*ctx);
-  st.ctx = std::move(ctx);
+  const DeliveryContextPtr before = std::exchange(st.ctx, std::move(ctx));
+  // A source that leaves from another address or says another EHLO name now: its idle sessions
+  // quit at once, busy ones after their transaction (on_session_ready quits a session that has
+  // sent its maximum), so the next connection is the new one.
+  const auto& old_sources = before->settings.pools.sources;
+  const auto& new_sources = st.ctx->settings.pools.sources;
+  for (auto& [id, s] : st.sessions) {
+    if (s.lane >= old_sources.size() || s.lane >= new_sources.size()) continue;
+    const auto& a = old_sources[s.lane];
+    const auto& b = new_sources[s.lane];
+    if (a.address == b.address && a.ehlo_name == b.ehlo_name) continue;
+    s.sent = std::numeric_limits<std::uint32_t>::max();
+    if (!s.job && !s.quitting && s.greeted) {
+      s.quitting = true;
+      s.handle->quit();
+    }
+  }
   st.queue->reconfigure(queue_settings(*st.ctx));
   if (rerouted) {
     st.mx_expires_ms = 0;  // asked again before the next session opens

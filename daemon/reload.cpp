@@ -91,12 +91,18 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   applied.routes = next.routes;
   applied.delivery.bounce_rules = next.delivery.bounce_rules;
   applied.tenants = next.tenants;
-  // Pools and pool rules over the same sources: every queue keeps one lane per source, so a
-  // source added or removed needs a restart.
+  // Pools, pool rules and the sources' addresses and EHLO names, over the same source names in the
+  // same order: every queue keeps one lane per source (by position), so a source added, removed,
+  // renamed or moved needs a restart. New connections use a changed address; open ones finish.
+  auto names = [](const delivery::IpPools& p) {
+    std::vector<std::string> out;
+    for (const auto& s : p.sources) out.push_back(s.name);
+    return out;
+  };
   if (next.ip_pools != running_.ip_pools) {
-    if (next.ip_pools.sources == running_.ip_pools.sources) {
+    if (names(next.ip_pools) == names(running_.ip_pools)) {
       applied.ip_pools = next.ip_pools;
-      changed.emplace_back("pool/pool_rule");
+      changed.emplace_back(next.ip_pools.sources == running_.ip_pools.sources ? "pool/pool_rule" : "source/pool/pool_rule");
       targets_.pools->set(std::make_shared<const delivery::IpPools>(next.ip_pools));
     } else {
       answer.restart_required.emplace_back("source");

@@ -349,7 +349,7 @@ TEST_CASE("volleyd --check-config: 0 and ok for a good file, 2 and every problem
   CHECK(out3.find("missing.toml") != std::string::npos);
 }
 
-TEST_CASE("a reload with other pools over the same sources moves new mail to them, and a new source needs a restart",
+TEST_CASE("a reload with other pools and source addresses moves new mail to them, and a new source needs a restart",
           "[integration][lifecycle]") {
   TempDir dir("volley-it-reload-pools");
   SmtpReceiver receiver(dir / "receiver", "");
@@ -381,19 +381,34 @@ TEST_CASE("a reload with other pools over the same sources moves new mail to the
   CHECK(receiver.client_stats("127.0.0.3").value("messages", 0) == 4);
   CHECK(receiver.client_stats("127.0.0.2").value("messages", 0) == 3);
 
+  // ip2 moves to another address (same name, same place): the next connection leaves from it.
+  auto moved = next;
+  const std::string moved_sources =
+      "[[source]]\nname = \"ip1\"\naddress = \"127.0.0.2\"\nehlo_name = \"o1.volley.test\"\n"
+      "[[source]]\nname = \"ip2\"\naddress = \"127.0.0.5\"\nehlo_name = \"o2.volley.test\"\n";
+  moved.extra_toml = moved_sources + spare + "[[pool]]\nname = \"a\"\nsources = [{ name = \"ip1\" }]\n" +
+                     "[[pool]]\nname = \"b\"\nsources = [{ name = \"ip2\" }]\n";
+  volleyd.rewrite_config(moved);
+  auto admin = volleyd.client();
+  const auto res_moved = admin.post_json("/api/v1/reload", "");
+  REQUIRE(res_moved.status == 200);
+  CHECK(json::parse(res_moved.body)["changed"] == json::array({"source/pool/pool_rule"}));
+  inject_n(volleyd, 1, "pools.test", "moved");
+  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 8; }, 30s, 20ms));
+  CHECK(receiver.client_stats("127.0.0.5").value("messages", 0) == 1);
+
   // A third source: named as needing a restart; mail goes on as before.
-  auto more = next;
-  more.extra_toml = sources + "[[source]]\nname = \"ip3\"\naddress = \"127.0.0.4\"\nehlo_name = \"o3.volley.test\"\n" +
+  auto more = moved;
+  more.extra_toml = moved_sources + "[[source]]\nname = \"ip3\"\naddress = \"127.0.0.4\"\nehlo_name = \"o3.volley.test\"\n" +
                     spare + "[[pool]]\nname = \"a\"\nsources = [{ name = \"ip1\" }]\n" +
                     "[[pool]]\nname = \"b\"\nsources = [{ name = \"ip3\" }]\n";
   volleyd.rewrite_config(more);
-  auto admin = volleyd.client();
   const auto res = admin.post_json("/api/v1/reload", "");
   REQUIRE(res.status == 200);
   CHECK(json::parse(res.body)["restart_required"] == json::array({"source"}));
   inject_n(volleyd, 1, "pools.test", "last");
-  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 8; }, 30s, 20ms));
-  CHECK(receiver.client_stats("127.0.0.3").value("messages", 0) == 5);
+  REQUIRE(wait_until([&] { return arrivals(receiver).size() == 9; }, 30s, 20ms));
+  CHECK(receiver.client_stats("127.0.0.5").value("messages", 0) == 2);
 }
 
 TEST_CASE("a reload gives a webhook endpoint its new secret: POSTs the receiver refused go again, signed with it",
