@@ -1,12 +1,13 @@
 #include "actors/events_actor.hpp"
 
 #include <algorithm>
-#include <deque>
+#include <optional>
 #include <map>
 #include <memory>
 #include <vector>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/event_log.hpp"
@@ -22,11 +23,44 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 // spool records are released anyway rather than kept forever (the event log has the lines).
 constexpr auto kWebhookQueueTimeout = std::chrono::seconds(60);
 
-// One event of the in-memory ring: its line and what filters match it on.
-struct RecentEvent {
-  std::string type, tenant, domain, rcpt_id, message_id, line;
-  events::EventKey key() const { return {type, tenant, domain, rcpt_id, message_id}; }
+// The last events' lines, for GET /api/v1/events: a fixed ring of strings whose slots are
+// assigned over, so that once it is full an event costs a copy into a buffer that is already
+// there, not an allocation (a deque of per-event strings cost ~5 % of volleyd's CPU in malloc at
+// 20,000 messages; loadtest/README.md). What a query filters on is read back from the JSON then:
+// queries are rare, events are not.
+class RecentRing {
+ public:
+  explicit RecentRing(std::size_t capacity) : lines_(capacity) {}
+  void add(const std::string& line) {
+    if (lines_.empty()) return;
+    lines_[next_].assign(line);
+    next_ = (next_ + 1) % lines_.size();
+    size_ = std::min(size_ + 1, lines_.size());
+  }
+  // Newest first: f(line) until it returns false.
+  template <class F>
+  void newest_first(F f) const {
+    for (std::size_t i = 1; i <= size_; ++i)
+      if (!f(lines_[(next_ + lines_.size() - i) % lines_.size()])) return;
+  }
+
+ private:
+  std::vector<std::string> lines_;
+  std::size_t next_ = 0, size_ = 0;
 };
+
+// The fields a filter matches on, from an event line of the ring.
+bool line_matches(const events::EventFilter& filter, const std::string& line) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) return false;
+  auto field = [&](const char* name) {
+    auto it = j.find(name);
+    return it != j.end() && it->is_string() ? it->get_ref<const std::string&>() : std::string();
+  };
+  const std::string type = field("event"), tenant = field("tenant"), domain = field("domain"), id = field("id"),
+                    message_id = field("message_id");
+  return matches(filter, events::EventKey{type, tenant, domain, id, message_id});
+}
 
 struct EventsState {
   EventsOptions opts;
@@ -45,19 +79,18 @@ struct EventsState {
   std::map<std::string, RecipientStatus> status;
   std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
   bool stopping = false;
-  std::deque<RecentEvent> recent;
+  std::optional<RecentRing> recent;  // made with opts (recent_events)
   std::vector<EventSubscription> subscribers;
 
-  // Every event passes here once; with no reader and no ring this costs nothing.
+  // Every event passes here once; with no reader it costs a copy into the ring.
   void publish(const Outcome& o, const std::string& line) {
-    if (opts.recent_events == 0 && subscribers.empty()) return;
-    RecentEvent e{to_string(o.kind), o.tenant, o.domain, o.rcpt_id, o.message_id, line + '\n'};
+    recent->add(line);
+    if (subscribers.empty()) return;
+    const events::EventKey key{to_string(o.kind), o.tenant, o.domain, o.rcpt_id, o.message_id};
+    const std::string with_end = line + '\n';
     std::erase_if(subscribers, [&](const EventSubscription& s) {
-      return matches(s.filter, e.key()) && !s.deliver(e.line);  // false: gone or too slow
+      return matches(s.filter, key) && !s.deliver(with_end);  // false: gone or too slow
     });
-    if (opts.recent_events == 0) return;
-    recent.push_back(std::move(e));
-    if (recent.size() > opts.recent_events) recent.pop_front();
   }
 
   void remember_final(RecipientStatus s) {
@@ -180,6 +213,7 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.log = std::make_unique<EventLog>(st.opts.event_log_path, st.opts.event_log_max_size, st.opts.event_log_keep);
+  st.recent.emplace(st.opts.recent_events);
   return {
       [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
       [self](reload_atom, suppression::Policy& policy) { self->state.opts.suppression_policy = std::move(policy); },
@@ -223,9 +257,10 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
       },
       [self](recent_atom, const events::EventFilter& filter, std::uint64_t limit) {
         std::vector<std::string> out;
-        const auto& recent = self->state.recent;
-        for (auto it = recent.rbegin(); it != recent.rend() && out.size() < limit; ++it)
-          if (matches(filter, it->key())) out.push_back(it->line.substr(0, it->line.size() - 1));
+        self->state.recent->newest_first([&](const std::string& line) {
+          if (line_matches(filter, line)) out.push_back(line);
+          return out.size() < limit;
+        });
         std::reverse(out.begin(), out.end());
         return out;
       },
