@@ -55,7 +55,7 @@ class Receiver {
         posts_.push_back(p);
         cv_.notify_all();
       }
-      respond(HttpResponse{p.answered, "application/json", "{}", {}});
+      respond(HttpResponse{p.answered, "application/json", "{}", {}, {}});
     });
     server_->start({"127.0.0.1", port});
   }
