@@ -44,7 +44,7 @@ TEST_CASE("ages, times and rates in their short forms", "[ctl]") {
   CHECK(format_rate(1234.4) == "1234");
 }
 
-TEST_CASE("--url takes http://host:port[/prefix] and refuses the rest", "[ctl]") {
+TEST_CASE("the --url option takes http://host:port[/prefix] and refuses the rest", "[ctl]") {
   const auto u = parse_url("http://127.0.0.1:8025");
   CHECK(u.host == "127.0.0.1");
   CHECK(u.port == 8025);
