@@ -138,7 +138,8 @@ TEST_CASE("volleyctl runs every command against a running volleyd", "[integratio
     CHECK(one["queues"][0]["domain"] == "ctl.test");
     CHECK(parse(ctl.run(ops, {"--json", "queues", "--domain", "none.test"}))["queues"].empty());
     // With --pool, each destination lists only that pool's sources.
-    for (const auto& q : parse(ctl.run(ops, {"--json", "queues", "--pool", "p1"}))["queues"]) {
+    const auto by_pool = parse(ctl.run(ops, {"--json", "queues", "--pool", "p1"}));  // kept: the loop reads into it
+    for (const auto& q : by_pool["queues"]) {
       REQUIRE(q.contains("sources"));
       for (const auto& src : q["sources"]) CHECK(src["source"] == "lo2");
     }
