@@ -12,14 +12,12 @@ namespace volley::api {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
 // What an operator would want to find again after an incident: everything that changes state
 // under /api/v1/ except sending mail itself (injection is counted and has its own events).
 bool audited(const HttpRequest& req) {
   if (req.method == "GET" || req.method == "HEAD") return false;
   const std::string_view path = req.path();
-  if (!starts_with(path, "/api/v1/")) return false;
+  if (!path.starts_with("/api/v1/")) return false;
   if (path == "/api/v1/messages" || path == "/api/v1/messages/batch") return false;
   return true;
 }
