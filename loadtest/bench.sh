@@ -57,7 +57,10 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HERE=$ROOT/loadtest/bench
-BUILD=$ROOT/build
+# VOLLEY_BUILD: another build directory (a before/after with one bench.sh); VOLLEYD_WRAP: a command
+# volleyd runs under (e.g. "heaptrack -o FILE" to count allocations per message; CPU figures then
+# include the wrapper).
+BUILD=${VOLLEY_BUILD:-$ROOT/build}
 # Debian's python3 (deps.sh installs it); a version manager's shim would add its start-up to every call.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -469,7 +472,7 @@ run_volley() { # rep
       "$sub_port" "$KEYS/tls-cert.pem" "$KEYS/tls-key.pem" >>"$dir/volleyd.toml"
   fi
   [ -z "$VOLLEY_TOML" ] || cat "$VOLLEY_TOML" >> "$dir/volleyd.toml"
-  start_bg "$dir/volleyd.log" "$BUILD/volleyd" --config "$dir/volleyd.toml"
+  start_bg "$dir/volleyd.log" ${VOLLEYD_WRAP:-} "$BUILD/volleyd" --config "$dir/volleyd.toml"
   local vpid=$LAST_PID
   for ((i = 0; i < 300; i++)); do
     curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz" && break

@@ -5,7 +5,7 @@
 # the SVG is loadtest/flamegraph.py's, the text summary (top symbols, self time) goes next to it
 # as OUT.txt. Needs perf (linux-perf) and a Release build in build/. Root (or
 # kernel.perf_event_paranoid <= 1) for kernel frames. KEEP_PERF=FILE keeps perf.data there
-# (for `perf report --children` and other views).
+# (for `perf report --children` and other views); VOLLEY_BUILD=DIR profiles that build's volleyd.
 set -euo pipefail
 out=${1:?usage: profile.sh OUT.svg [bench.sh options]}
 shift
@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 bash "$here/bench.sh" --only volley -r 1 "$@" >"$work/bench.log" 2>&1 &
 bench=$!
 # The bench's volleyd, not another one on the machine (a test's): the one run from our build.
-binary=$(realpath "$here/../build/volleyd")
+binary=$(realpath "${VOLLEY_BUILD:-$here/../build}/volleyd")
 pid=
 for _ in $(seq 1 600); do  # volleyd starts within a minute (nsd and the sink come first)
   for p in $(pgrep -x volleyd || true); do
