@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/event_log.hpp"
+#include "core/events/recent_ring.hpp"
 
 namespace volley {
 
@@ -22,35 +23,12 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 // The webhook actor appends to its disk queue; past this something is wrong with it, and the
 // spool records are released anyway rather than kept forever (the event log has the lines).
 constexpr auto kWebhookQueueTimeout = std::chrono::seconds(60);
-
-// The last events' lines, for GET /api/v1/events: a fixed ring of strings whose slots are
-// assigned over, so that once it is full an event costs a copy into a buffer that is already
-// there, not an allocation (a deque of per-event strings cost ~5 % of volleyd's CPU in malloc at
-// 20,000 messages; loadtest/README.md). What a query filters on is read back from the JSON then:
-// queries are rare, events are not.
-class RecentRing {
- public:
-  explicit RecentRing(std::size_t capacity) : lines_(capacity) {}
-  void add(const std::string& line) {
-    if (lines_.empty()) return;
-    lines_[next_].assign(line);
-    next_ = (next_ + 1) % lines_.size();
-    size_ = std::min(size_ + 1, lines_.size());
-  }
-  // Newest first: f(line) until it returns false.
-  template <class F>
-  void newest_first(F f) const {
-    for (std::size_t i = 1; i <= size_; ++i)
-      if (!f(lines_[(next_ + lines_.size() - i) % lines_.size()])) return;
-  }
-
- private:
-  std::vector<std::string> lines_;
-  std::size_t next_ = 0, size_ = 0;
-};
+// The recent-events ring's bytes per event it is to hold: a delivered event's line is 400-700
+// bytes; longer ones (a bounce's reply) mean fewer events held, never more memory.
+constexpr std::size_t kRecentBytesPerEvent = 640;
 
 // The fields a filter matches on, from an event line of the ring.
-bool line_matches(const events::EventFilter& filter, const std::string& line) {
+bool line_matches(const events::EventFilter& filter, std::string_view line) {
   const auto j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object()) return false;
   auto field = [&](const char* name) {
@@ -79,7 +57,7 @@ struct EventsState {
   std::map<std::string, RecipientStatus> status;
   std::size_t flushes_in_flight = 0;  // waiting for the webhook actor to queue their events
   bool stopping = false;
-  std::optional<RecentRing> recent;  // made with opts (recent_events)
+  std::optional<events::RecentRing> recent;  // made with opts (recent_events)
   std::vector<EventSubscription> subscribers;
 
   // Every event passes here once; with no reader it costs a copy into the ring.
@@ -213,7 +191,7 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.log = std::make_unique<EventLog>(st.opts.event_log_path, st.opts.event_log_max_size, st.opts.event_log_keep);
-  st.recent.emplace(st.opts.recent_events);
+  st.recent.emplace(st.opts.recent_events, st.opts.recent_events * kRecentBytesPerEvent);
   return {
       [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
       [self](reload_atom, suppression::Policy& policy) { self->state.opts.suppression_policy = std::move(policy); },
@@ -257,8 +235,8 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
       },
       [self](recent_atom, const events::EventFilter& filter, std::uint64_t limit) {
         std::vector<std::string> out;
-        self->state.recent->newest_first([&](const std::string& line) {
-          if (line_matches(filter, line)) out.push_back(line);
+        self->state.recent->newest_first([&](std::string_view line) {
+          if (line_matches(filter, line)) out.emplace_back(line);
           return out.size() < limit;
         });
         std::reverse(out.begin(), out.end());
