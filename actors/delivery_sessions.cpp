@@ -11,6 +11,7 @@
 #include "actors/delivery_state.hpp"
 #include "core/util/ids.hpp"
 #include "net/session_cache.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -105,7 +106,9 @@ void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const Se
   if (s.adopted && !s.greeted) st.queue->session_greeted(l);
   const bool greeted = s.greeted || s.adopted;
   st.sessions.erase(id);
-  if (!greeted) spdlog::debug("{}: session {} from {} failed: {}", st.domain, id, st.queue->source(l).name, ev.reason);
+  if (!greeted)
+    spdlog::debug("delivery: session failed before the greeting{}",
+                  util::log_fields("domain", st.domain, "session", id, "source", st.queue->source(l).name, "error", ev.reason));
   st.queue->session_ended(l, greeted, ev.reply, ev.reason, ev.mx_host, now, *st.reporter);
 }
 

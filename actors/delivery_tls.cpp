@@ -12,6 +12,7 @@
 #include "actors/delivery_tls_report.hpp"
 #include "core/tls/policy.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -59,8 +60,8 @@ void count_mismatches(DeliverySelf self) {
   const bool enforce = sts.mode == tls::StsPolicy::Mode::enforce;
   for (const auto& h : st.mx->hosts) {
     if (tls::sts_mx_matches(sts, h.name)) continue;
-    spdlog::info("{}: MX host {} does not match the MTA-STS policy (mode {}){}", st.domain, h.name,
-                 enforce ? "enforce" : "testing", enforce ? "; not used" : "");
+    spdlog::info("delivery: MX host does not match the MTA-STS policy{}{}", enforce ? "; not used" : "",
+                 util::log_fields("domain", st.domain, "mx", h.name, "mode", enforce ? "enforce" : "testing"));
     count(self, "", enforce ? "mta-sts" : "mta-sts-testing", "mx_mismatch");
   }
 }
@@ -82,8 +83,8 @@ void ask_sts(DeliverySelf self) {
   self->request(st.ctx->mta_sts, std::chrono::seconds(180), sts_atom::value, st.domain)
       .then([take](const tls::StsPolicy& policy) { take(policy); },
             [self, take](const caf::error& err) {
-              spdlog::warn("{}: MTA-STS policy not had ({}); delivering as without one", self->state.domain,
-                           self->system().render(err));
+              spdlog::warn("delivery: MTA-STS policy not had; delivering as without one{}",
+                           util::log_fields("domain", self->state.domain, "error", self->system().render(err)));
               take(tls::StsPolicy{});
             });
 }
@@ -103,7 +104,7 @@ void ask_tlsa(DeliverySelf self, const std::string& host) {
     e.failed = r.status == dns::Status::temp_fail;
     if (r.status == dns::Status::ok && r.secure) e.records = r.records;
     if (e.failed) {
-      spdlog::warn("{}: TLSA lookup for {} failed: {}; the host is not used", st.domain, host, r.error);
+      spdlog::warn("delivery: TLSA lookup failed; the host is not used{}", util::log_fields("domain", st.domain, "host", host, "error", r.error));
       count(self, "", "dane", "tlsa_lookup");
     }
     pump(self);

@@ -8,6 +8,7 @@
 #include <caf/actor_pool.hpp>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -71,11 +72,12 @@ bool sign_batch(const dkim::Signer& signer, InjectBatch& batch, std::int64_t now
     try {
       signed_fields = signer.sign(m.wire_data, true, m.message.tenant, now);
     } catch (const std::exception& e) {
-      spdlog::error("dkim: message {}: {}", m.message.id, e.what());
+      spdlog::error("dkim: signing failed{}", util::log_fields("message_id", m.message.id, "error", e.what()));
       return false;
     }
     if (signed_fields.signatures.empty()) {
-      if (!signed_fields.error.empty()) spdlog::debug("dkim: message {} left unsigned: {}", m.message.id, signed_fields.error);
+      if (!signed_fields.error.empty())
+        spdlog::debug("dkim: message left unsigned{}", util::log_fields("message_id", m.message.id, "error", signed_fields.error));
       continue;
     }
     // The fields go in front of the stored wire form as they are (no line of theirs starts

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -24,7 +25,7 @@ EventLog::~EventLog() {
 void EventLog::open() {
   file_ = std::fopen(path_.c_str(), "ae");
   if (!file_) {
-    spdlog::error("event log {}: cannot open: {}", path_, std::strerror(errno));
+    spdlog::error("event_log: cannot open{}", util::log_fields("path", path_, "error", std::strerror(errno)));
     return;
   }
   std::error_code ec;
@@ -37,7 +38,7 @@ bool EventLog::append(std::string_view lines) {
   if (!file_) open();  // a failed open or rotation is tried again with the next lines
   if (!file_) return false;
   if (std::fwrite(lines.data(), 1, lines.size(), file_) != lines.size() || std::fflush(file_) != 0) {
-    spdlog::error("event log {}: write failed: {}", path_, std::strerror(errno));
+    spdlog::error("event_log: write failed{}", util::log_fields("path", path_, "error", std::strerror(errno)));
     return false;
   }
   size_ += lines.size();
@@ -55,7 +56,7 @@ void EventLog::rotate() {
     if (std::filesystem::exists(numbered(n - 1), ec)) std::filesystem::rename(numbered(n - 1), numbered(n), ec);
   }
   std::filesystem::rename(path_, numbered(1), ec);
-  if (ec) spdlog::error("event log {}: cannot rotate: {}", path_, ec.message());
+  if (ec) spdlog::error("event_log: cannot rotate{}", util::log_fields("path", path_, "error", ec.message()));
   open();
 }
 

@@ -7,6 +7,7 @@
 #include "core/feedback/report.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/address_domain.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -33,7 +34,7 @@ void write_events(Self self, InboundReportPtr in, std::vector<Outcome> events) {
   self->request(st.opts.events, kEventsTimeout, report_atom::value, std::move(events))
       .then([in](bool) { in->answer(true, ""); },
             [in](const caf::error& err) {
-              spdlog::error("feedback from {}: events not written: {}", in->peer, to_string(err));
+              spdlog::error("feedback: events not written; the sender is asked to retry{}", util::log_fields("peer", in->peer, "error", to_string(err)));
               in->answer(false, "events could not be written, try again later");
             });
 }
@@ -53,9 +54,9 @@ void finish(Self self, InboundReportPtr in, std::shared_ptr<Lookups> lookups, bo
     if (o.tenant.empty()) {
       // Nobody to tell and nothing to suppress: a report about mail Volley did not send (or
       // whose history has expired), or a forged one. Logged, not turned into an event.
-      spdlog::warn("feedback from {}: a {} for {} matches no message Volley knows (signed VERP address, "
-                   "X-Volley-ID and Return-Path checked); ignored",
-                   in->peer, to_string(o.kind), o.recipient);
+      spdlog::warn("feedback: report matches no message Volley knows (signed VERP address, X-Volley-ID and "
+                   "Return-Path checked); ignored{}",
+                   util::log_fields("peer", in->peer, "kind", to_string(o.kind), "recipient", o.recipient));
       continue;
     }
     o.at_ms = now_unix_ms();
@@ -70,18 +71,18 @@ void finish(Self self, InboundReportPtr in, std::shared_ptr<Lookups> lookups, bo
   self->request(st.opts.suppressions, kSuppressTimeout, suppress_atom::value, std::move(entries))
       .then([self, in, shared](bool) { write_events(self, in, std::move(*shared)); },
             [self, in, shared](const caf::error& err) {
-              spdlog::error("feedback from {}: suppressions not written: {}", in->peer, to_string(err));
+              spdlog::error("feedback: suppressions not written{}", util::log_fields("peer", in->peer, "error", to_string(err)));
               write_events(self, in, std::move(*shared));
             });
 }
 
 void log_nothing_to_do(const InboundReport& in, const feedback::Report& report) {
   if (report.kind == feedback::Report::Kind::dsn) {
-    spdlog::info("feedback from {}: a DSN with no failed recipient (e.g. delayed): nothing to do", in.peer);
+    spdlog::info("feedback: a DSN with no failed recipient (e.g. delayed): nothing to do{}", util::log_fields("peer", in.peer));
   } else if (report.kind == feedback::Report::Kind::unrecognised) {
-    spdlog::warn("feedback from {} (MAIL FROM <{}>, {} bytes): not a bounce or feedback report Volley "
-                 "understands: {}",
-                 in.peer, in.reverse_path, in.content.size(), report.problem);
+    spdlog::warn("feedback: not a bounce or feedback report Volley understands{}",
+                 util::log_fields("peer", in.peer, "mail_from", in.reverse_path, "bytes", in.content.size(),
+                                  "problem", report.problem));
   }
 }
 
@@ -101,7 +102,7 @@ void process(Self self, InboundReportPtr in) {
       if (--*left == 0) finish(self, in, lookups, *failures);
     };
     auto failed = [in, self, lookups, left, failures](const caf::error& err) {
-      spdlog::warn("feedback from {}: history lookup failed: {}", in->peer, to_string(err));
+      spdlog::warn("feedback: history lookup failed{}", util::log_fields("peer", in->peer, "error", to_string(err)));
       *failures = true;
       if (--*left == 0) finish(self, in, lookups, true);
     };
@@ -125,7 +126,7 @@ feedback_actor::behavior_type behaviour(Self self, FeedbackOptions opts) {
           process(self, std::move(in));
         } catch (const std::exception& e) {
           // The parser promises not to throw; if anything does, the sender retries later.
-          spdlog::error("feedback: report not processed: {}", e.what());
+          spdlog::error("feedback: report not processed{}", util::log_fields("error", e.what()));
         }
       },
       [self](reload_atom, std::shared_ptr<const delivery::ReplyClassifier>& classifier, suppression::Policy& policy) {

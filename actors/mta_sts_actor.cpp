@@ -14,6 +14,7 @@
 #include "core/mta_sts/policy_file.hpp"
 #include "core/mta_sts/txt_record.hpp"
 #include "net/https_fetch.hpp"
+#include "core/util/log_fields.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::HttpsResponse)
 
@@ -96,7 +97,7 @@ void settle(MtaStsActor* self, const std::string& domain, mta_sts::Action action
 void fetch_failed(MtaStsActor* self, const std::string& domain, const std::string& id, const std::string& why) {
   auto& st = self->state;
   const auto now = Clock::now();
-  spdlog::warn("MTA-STS: policy of {} (id {}) not fetched: {}", domain, id, why);
+  spdlog::warn("mta_sts: policy not fetched{}", util::log_fields("domain", domain, "id", id, "error", why));
   make_room(st, now);
   auto& e = st.cache[domain];
   e.last_used = now;
@@ -154,7 +155,7 @@ mta_sts::TxtAnswer txt_answer(const std::string& domain, const dns::TxtResolutio
   std::string why;
   if (auto id = mta_sts::sts_record_id(r.texts, &why)) return {Kind::record, std::move(*id)};
   // Several or malformed records: the domain has no policy on offer (RFC 8461 §3.1).
-  if (why != "no v=STSv1 record") spdlog::warn("MTA-STS: _mta-sts.{}: {}", domain, why);
+  if (why != "no v=STSv1 record") spdlog::warn("mta_sts: unusable _mta-sts record{}", util::log_fields("domain", domain, "error", why));
   return {Kind::no_record, {}};
 }
 
@@ -189,11 +190,12 @@ void on_fetched(MtaStsActor* self, const std::string& domain, std::uint64_t seri
   make_room(st, now);
   auto& e = st.cache[domain];
   e = MtaStsState::Entry{mta_sts::CachedPolicy{*policy, now}, {}, {}, now};
-  spdlog::info("MTA-STS: {} policy of {} (id {}), max_age {}s, {} mx pattern(s)",
-               policy->mode == tls::StsPolicy::Mode::enforce   ? "enforce"
-               : policy->mode == tls::StsPolicy::Mode::testing ? "testing"
-                                                               : "none",
-               domain, id, policy->max_age.count(), policy->mx.size());
+  spdlog::info("mta_sts: policy fetched{}",
+               util::log_fields("domain", domain, "mode",
+                                policy->mode == tls::StsPolicy::Mode::enforce   ? "enforce"
+                                : policy->mode == tls::StsPolicy::Mode::testing ? "testing"
+                                                                                : "none",
+                                "id", id, "max_age_s", policy->max_age.count(), "mx_patterns", policy->mx.size()));
   answer(self, domain, *policy);
 }
 

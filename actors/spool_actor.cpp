@@ -15,6 +15,7 @@
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/address_domain.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -100,7 +101,7 @@ class SpoolWriter {
     // Anything else is dropped with an error to its sender, so it never lingers in the mailbox
     // (a blocking actor's default is to leave unmatched messages there).
     auto on_other = caf::others >> [](caf::message_view& x) -> caf::result<caf::message> {
-      spdlog::warn("spool actor: unexpected message {}", to_string(x.content()));
+      spdlog::warn("spool: unexpected message{}", util::log_fields("types", to_string(x.content())));
       return caf::sec::unexpected_message;
     };
 
@@ -165,8 +166,8 @@ class SpoolWriter {
         caf::anon_send(metrics_, commit_atom::value, took.count(), commit.messages.size(), recipients);
       }
       if (!ok) {
-        spdlog::error("spool actor: write of {} messages failed: {}", commit.messages.size(),
-                      error);
+        spdlog::error("spool: group commit failed; its messages are refused{}",
+                      util::log_fields("messages", commit.messages.size(), "error", error));
       }
     }
 
@@ -305,9 +306,9 @@ class SpoolWriter {
     try {
       batch.done(std::move(outcome));
     } catch (const std::exception& e) {
-      spdlog::error("spool actor: done callback threw: {}", e.what());
+      spdlog::error("spool: done callback threw{}", util::log_fields("error", e.what()));
     } catch (...) {
-      spdlog::error("spool actor: done callback threw");
+      spdlog::error("spool: done callback threw");
     }
   }
 
@@ -335,8 +336,8 @@ class SpoolWriter {
       while (next < rcpts.size() && (!message_id || rcpts[next].message_id < *message_id)) {
         std::size_t end = next;
         while (end < rcpts.size() && rcpts[end].message_id == rcpts[next].message_id) ++end;
-        spdlog::error("spool recovery: {} recipients of message {} have no message record", end - next,
-                      rcpts[next].message_id);
+        spdlog::error("spool: recovery: recipients without a message record are stranded{}",
+                      util::log_fields("message_id", rcpts[next].message_id, "recipients", end - next));
         stranded += end - next;
         next = end;
       }
@@ -360,10 +361,10 @@ class SpoolWriter {
     strand_until(nullptr);
     send_to_router(std::move(spooled));
     rcpts = {};
-    spdlog::info(
-        "spool recovery: {} recipients of {} messages re-queued, {} orphaned messages deleted, "
-        "{} recipients stranded, {} idempotency keys expired",
-        recovered, requeued_messages, orphans, stranded, expired);
+    spdlog::info("spool: recovery done{}",
+                 util::log_fields("requeued_recipients", recovered, "requeued_messages", requeued_messages,
+                                  "orphans_deleted", orphans, "stranded_recipients", stranded,
+                                  "idempotency_keys_expired", expired));
     return recovered;
   }
 

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -10,7 +11,7 @@ namespace {
 void write(const SuppressionOptions& opts, suppression::Entry e) {
   std::string error;
   if (!opts.list->add(e, false, &error)) {
-    spdlog::error("suppression of {} for tenant {} failed: {}", e.email, e.tenant, error);
+    spdlog::error("suppression: not written{}", util::log_fields("address", e.email, "tenant", e.tenant, "error", error));
     return;
   }
   if (opts.metrics) caf::anon_send(opts.metrics, suppress_atom::value, std::move(e.source));

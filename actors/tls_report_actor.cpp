@@ -12,6 +12,7 @@
 
 #include "actors/tls_report_state.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -38,12 +39,12 @@ bool save(TlsReportState& st) {
     out << state_json(st).dump();
     out.flush();
     if (!out) {
-      spdlog::error("TLS reports: cannot write {}", tmp);
+      spdlog::error("tls_report: cannot write the state file{}", util::log_fields("path", tmp));
       return false;
     }
   }
   if (std::rename(tmp.c_str(), st.options.state_file.c_str()) != 0) {
-    spdlog::error("TLS reports: cannot rename {} to {}", tmp, st.options.state_file);
+    spdlog::error("tls_report: cannot rename the state file{}", util::log_fields("from", tmp, "to", st.options.state_file));
     return false;
   }
   st.dirty = false;
@@ -60,7 +61,7 @@ void load(TlsReportState& st, std::int64_t now) {
   const auto j = json::parse(text.str(), nullptr, false);
   std::string error = "not JSON";
   auto bad = [&] {
-    spdlog::error("TLS reports: {} cannot be read ({}); starting with an empty aggregate", st.options.state_file, error);
+    spdlog::error("tls_report: state file unreadable; starting with an empty aggregate{}", util::log_fields("path", st.options.state_file, "error", error));
   };
   if (j.is_discarded() || !j.is_object() || !j.contains("current")) return bad();
   auto current = Aggregate::from_json(j["current"], &error);
@@ -75,8 +76,8 @@ void load(TlsReportState& st, std::int64_t now) {
   }
   st.current = std::move(*current);
   st.closed = std::move(closed);
-  spdlog::info("TLS reports: resumed the aggregate since {} and {} periods waiting to be sent",
-               st.current.start_ms(), st.closed.size());
+  spdlog::info("tls_report: resumed the aggregate{}",
+               util::log_fields("since_ms", st.current.start_ms(), "periods_waiting", st.closed.size()));
 }
 
 void schedule_send(TlsReportSelf self, std::int64_t period_start) {

@@ -15,6 +15,7 @@
 #include "core/tls_rpt/report.hpp"
 #include "core/util/address_domain.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -88,7 +89,7 @@ void post_report(TlsReportSelf self, std::uint64_t run, std::string domain, std:
             auto handle = caf::actor_cast<caf::actor>(self);
             auto metrics = self->state.options.metrics;
             self->state.fetcher->fetch(std::move(req), [handle, metrics, run, domain, report_id, uri](HttpsResponse resp) {
-              if (!resp.ok) spdlog::warn("TLS report for {} to {}: {}", domain, uri, resp.error);
+              if (!resp.ok) spdlog::warn("tls_report: report not posted{}", util::log_fields("domain", domain, "rua", uri, "error", resp.error));
               if (metrics) caf::anon_send(metrics, tls_atom::value, std::string("https"), std::string(resp.ok ? "ok" : "failed"));
               caf::anon_send(handle, tls_sent_atom::value, run,
                              result_json(domain, report_id, "https", uri, resp.ok, resp.error).dump());
@@ -139,7 +140,7 @@ void mail_report(TlsReportSelf self, std::uint64_t run, const std::string& domai
   auto metrics = st.options.metrics;
   batch->done = [handle, metrics, run, domain, report_id, uris](InjectOutcome o) {
     const bool ok = o.kind == InjectOutcome::Kind::committed;
-    if (!ok) spdlog::warn("TLS report for {} to {}: not spooled: {}", domain, uris, o.error);
+    if (!ok) spdlog::warn("tls_report: report mail not spooled{}", util::log_fields("domain", domain, "rua", uris, "error", o.error));
     if (metrics) caf::anon_send(metrics, tls_atom::value, std::string("mailto"), std::string(ok ? "ok" : "failed"));
     caf::anon_send(handle, tls_sent_atom::value, run, result_json(domain, report_id, "mailto", uris, ok, o.error).dump());
   };
@@ -207,7 +208,7 @@ void send_period(TlsReportSelf self, const ClosedPeriod& period, std::uint64_t r
               else why = r.status == dns::Status::perm_fail ? "no TXT record" : "lookup failed: " + r.error;
               if (!record) {
                 // Most domains publish none: only a record that is there and broken is worth a warning.
-                if (r.status == dns::Status::ok && why != "no v=TLSRPTv1 record") spdlog::warn("TLS report for {}: {}: {}", domain, name, why);
+                if (r.status == dns::Status::ok && why != "no v=TLSRPTv1 record") spdlog::warn("tls_report: no usable TLSRPT record{}", util::log_fields("domain", domain, "name", name, "error", why));
                 return delivery_done(self, run, json{{"policy-domain", domain}, {"result", "no_record"}, {"error", why}});
               }
               send_domain(self, *shared, run, domain, *record);

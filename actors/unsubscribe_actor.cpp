@@ -9,6 +9,7 @@
 #include "core/unsubscribe/records.hpp"
 #include "core/util/ascii.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 namespace {
@@ -30,7 +31,7 @@ void unsubscribe(Self self, UnsubscribeRequestPtr req) {
   std::string error;
   auto entry = unsubscribe::entry_for(req->who, req->source, now, &error);
   if (!entry) {
-    spdlog::warn("unsubscribe of {} (tenant {}): {}; nothing written", req->who.address, req->who.tenant, error);
+    spdlog::warn("unsubscribe: refused, nothing written{}", util::log_fields("address", req->who.address, "tenant", req->who.tenant, "error", error));
     return req->done(true);
   }
   std::string key = entry->tenant + '\0' + entry->email;
@@ -55,13 +56,13 @@ void unsubscribe(Self self, UnsubscribeRequestPtr req) {
             self->request(st.opts.events, kEventsTimeout, report_atom::value, std::vector<Outcome>{event})
                 .then([finish](bool) { finish(true); },
                       [finish, event](const caf::error& err) {
-                        spdlog::error("unsubscribe event for {} not written: {}", event.rcpt_id, to_string(err));
+                        spdlog::error("unsubscribe: event not written{}", util::log_fields("rcpt_id", event.rcpt_id, "error", to_string(err)));
                         finish(true);
                       });
           },
           [finish, req](const caf::error& err) {
-            spdlog::error("unsubscribe of {} (tenant {}) not written: {}", req->who.address, req->who.tenant,
-                          to_string(err));
+            spdlog::error("unsubscribe: suppression not written{}",
+                          util::log_fields("address", req->who.address, "tenant", req->who.tenant, "error", to_string(err)));
             finish(false);
           });
 }
@@ -74,7 +75,7 @@ std::vector<std::string> mailto_ids(const UnsubscribeOptions& opts, const Inboun
     if (at == std::string::npos || !util::ascii_iequals(rcpt.substr(at + 1), opts.mailto_domain)) continue;
     std::string id = opts.key->mailto_rcpt_id(rcpt.substr(0, at));
     if (id.empty()) {
-      spdlog::warn("unsubscribe mail from {} to {}: not an address Volley made (tag checked); ignored", in.peer, rcpt);
+      spdlog::warn("unsubscribe: mail to an address Volley did not make (tag checked); ignored{}", util::log_fields("peer", in.peer, "rcpt", rcpt));
       continue;
     }
     ids.push_back(std::move(id));
@@ -105,9 +106,9 @@ void process_mail(Self self, InboundReportPtr in) {
               found.rcpt_id = id;
               if (!history.empty()) feedback::apply_history(found, history);
               if (found.tenant.empty() || found.recipient.empty()) {
-                spdlog::warn("unsubscribe mail from {} for {}: the message is not in delivery history any more; "
-                             "ignored (the one-click URL still works)",
-                             in->peer, id);
+                spdlog::warn("unsubscribe: mail for a message no longer in delivery history; ignored (the one-click URL "
+                             "still works){}",
+                             util::log_fields("peer", in->peer, "rcpt_id", id));
                 return one_done(true);
               }
               auto req = std::make_shared<UnsubscribeRequest>();
@@ -117,7 +118,7 @@ void process_mail(Self self, InboundReportPtr in) {
               unsubscribe(self, std::move(req));
             },
             [in, one_done](const caf::error& err) {
-              spdlog::warn("unsubscribe mail from {}: history lookup failed: {}", in->peer, to_string(err));
+              spdlog::warn("unsubscribe: history lookup failed{}", util::log_fields("peer", in->peer, "error", to_string(err)));
               one_done(false);
             });
   }

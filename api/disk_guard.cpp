@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/http_json.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley::api {
 
@@ -104,7 +105,7 @@ struct DiskGuard::Impl {
       const auto& first = options.databases[fs.databases.front()];
       struct statvfs st {};
       if (::statvfs(first.path.c_str(), &st) != 0) {
-        if (!fs.unreadable) spdlog::warn("disk guard: cannot measure the free space of {}", names(fs));
+        if (!fs.unreadable) spdlog::warn("disk_guard: cannot measure the free space{}", util::log_fields("paths", names(fs)));
         fs.unreadable = true;
         any = any || fs.guard.refusing();
         continue;
@@ -114,14 +115,13 @@ struct DiskGuard::Impl {
       const std::uint64_t total = std::uint64_t{st.f_blocks} * st.f_frsize;
       switch (fs.guard.observe(free, total)) {
         case disk::FreeSpaceGuard::Change::tripped:
-          spdlog::warn("disk guard: {} free on the filesystem of {}, below min_free_space ({}): refusing new mail "
-                       "until {} are free",
-                       approx_size(free), names(fs), approx_size(fs.guard.threshold()),
-                       approx_size(disk::resume_free_bytes(fs.guard.threshold())));
+          spdlog::warn("disk_guard: free space below min_free_space: refusing new mail until resume_at is free{}",
+                       util::log_fields("free", approx_size(free), "paths", names(fs), "min_free_space",
+                                        approx_size(fs.guard.threshold()), "resume_at",
+                                        approx_size(disk::resume_free_bytes(fs.guard.threshold()))));
           break;
         case disk::FreeSpaceGuard::Change::cleared:
-          spdlog::info("disk guard: {} free on the filesystem of {}: accepting new mail again", approx_size(free),
-                       names(fs));
+          spdlog::info("disk_guard: accepting new mail again{}", util::log_fields("free", approx_size(free), "paths", names(fs)));
           break;
         case disk::FreeSpaceGuard::Change::none:
           break;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/http_json.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley::api {
 
@@ -37,11 +38,11 @@ Handler make_drain_gate(std::shared_ptr<const std::atomic<bool>> draining, Handl
 Handler make_audit_handler(Handler next) {
   return [next = std::move(next)](HttpRequest&& req, Responder respond) {
     if (!audited(req)) return next(std::move(req), std::move(respond));
-    auto line = std::make_shared<std::string>(
-        fmt::format("audit: key={} tenant={} admin={} {} {}", req.key_name.empty() ? "-" : req.key_name, req.tenant,
-                    req.admin, req.method, req.target.substr(0, 300)));
+    auto line = std::make_shared<std::string>(fmt::format("audit: {} {}", req.method, req.target.substr(0, 300)));
+    *line += util::log_fields("key", req.key_name.empty() ? "-" : req.key_name, "tenant", req.tenant, "admin", req.admin);
     next(std::move(req), [line, respond = std::move(respond)](HttpResponse r) {
-      spdlog::info("{} -> {}", *line, r.status);
+      util::append_log_field(*line, "status", std::to_string(r.status));
+      spdlog::info("{}", *line);
       respond(std::move(r));
     });
   };

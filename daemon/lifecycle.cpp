@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley::lifecycle {
 
@@ -25,7 +26,7 @@ void ping(std::shared_ptr<boost::asio::steady_timer> timer, std::chrono::microse
 void notify(const std::string& state) {
   // unset_environment = 0: a child (none today) could still tell systemd; the call only reads it.
   const int rc = sd_notify(0, state.c_str());
-  if (rc < 0) spdlog::warn("sd_notify: {}", std::strerror(-rc));
+  if (rc < 0) spdlog::warn("lifecycle: sd_notify failed{}", util::log_fields("error", std::strerror(-rc)));
 }
 
 Watchdog::Watchdog(boost::asio::io_context& io) {
@@ -33,7 +34,7 @@ Watchdog::Watchdog(boost::asio::io_context& io) {
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   interval_ = std::chrono::microseconds(usec / 2);
   timer_ = std::make_shared<boost::asio::steady_timer>(io);
-  spdlog::info("systemd watchdog: a ping every {} ms", interval_.count() / 1000);
+  spdlog::info("lifecycle: systemd watchdog on{}", util::log_fields("ping_ms", interval_.count() / 1000));
   boost::asio::post(io, [timer = timer_, interval = interval_] { ping(timer, interval); });
 }
 

@@ -10,6 +10,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
+#include "core/util/log_fields.hpp"
+
 namespace volley {
 
 namespace {
@@ -25,6 +27,13 @@ std::pair<std::string_view, std::string_view> split_component(std::string_view m
   return {msg.substr(0, colon), msg.substr(colon + 2)};
 }
 
+bool is_count(const std::string& v) {
+  if (v.empty() || v.size() > 18 || (v.size() > 1 && v[0] == '0')) return false;
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& m, spdlog::memory_buf_t& dest) override {
@@ -37,10 +46,20 @@ class JsonFormatter final : public spdlog::formatter {
     std::snprintf(ts + n, sizeof ts - n, ".%03dZ", static_cast<int>(ms % 1000));
     const auto [component, text] = split_component(std::string_view(m.payload.data(), m.payload.size()));
     const auto level = spdlog::level::to_string_view(m.level);
+    const auto parsed = util::parse_log_fields(text);
     nlohmann::json line{{"ts", ts},
                         {"level", std::string_view(level.data(), level.size())},
                         {"component", component},
-                        {"msg", text}};
+                        {"msg", parsed.text}};
+    // The line's key=value fields as members (a field never replaces ts, level, component or msg);
+    // a whole number is a JSON number, so a shipper can compare it.
+    for (const auto& [key, value] : parsed.fields) {
+      if (line.contains(key)) continue;
+      if (is_count(value))
+        line[key] = std::stoll(value);
+      else
+        line[key] = value;
+    }
     // Invalid UTF-8 in a message (a peer's bytes) is replaced, never a thrown exception.
     const std::string out = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(out.data(), out.data() + out.size());

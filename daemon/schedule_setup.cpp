@@ -6,6 +6,7 @@
 #include <string>
 
 #include <spdlog/spdlog.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -30,13 +31,16 @@ std::optional<std::shared_ptr<const schedule::TenantWindows>> load_sending_windo
       if (!zone) error = path + ": " + error;
     }
     if (!zone) {
-      spdlog::critical("[[tenant]] \"{}\" timezone \"{}\": not a time zone ({})", tenant.name, tenant.timezone, error);
+      spdlog::critical("config: [[tenant]] timezone is not a time zone{}", util::log_fields("tenant", tenant.name, "timezone", tenant.timezone, "error", error));
       return std::nullopt;
     }
     windows->emplace(tenant.name, schedule::TenantWindow{*tenant.send_window, std::move(*zone)});
-    spdlog::info("tenant {}: mail is first tried between {:02}:{:02} and {:02}:{:02} {}", tenant.name,
-                 tenant.send_window->start_min / 60, tenant.send_window->start_min % 60,
-                 tenant.send_window->end_min / 60, tenant.send_window->end_min % 60, tenant.timezone);
+    spdlog::info("schedule: tenant's mail is first tried within its send window{}",
+                 util::log_fields("tenant", tenant.name, "window",
+                                  fmt::format("{:02}:{:02}-{:02}:{:02}", tenant.send_window->start_min / 60,
+                                              tenant.send_window->start_min % 60, tenant.send_window->end_min / 60,
+                                              tenant.send_window->end_min % 60),
+                                  "timezone", tenant.timezone));
   }
   return std::shared_ptr<const schedule::TenantWindows>(std::move(windows));
 }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/submission/password.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -55,9 +56,9 @@ int SubmissionService::start(boost::asio::io_context& io) {
     try {
       listener.emplace(io, listener_options(s, implicit, service_->policy_factory(), cfg_.submission_users), nullptr);
       listener->start(*listen);
-      spdlog::info("submission listener{} on {}:{}", implicit ? " (implicit TLS)" : "", listen->host, listener->port());
+      spdlog::info("submission: listening{}", util::log_fields("address", listen->host, "port", listener->port(), "tls", implicit ? "implicit" : "starttls"));
     } catch (const std::exception& e) {
-      spdlog::critical("submission {} {}: {}", implicit ? "implicit_tls_listen" : "listen", listen->to_string(), e.what());
+      spdlog::critical("submission: cannot listen{}", util::log_fields("key", implicit ? "implicit_tls_listen" : "listen", "address", listen->to_string(), "error", e.what()));
       return 1;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -20,8 +21,8 @@ tls_report_actor start_tls_reporting(caf::actor_system& sys, boost::asio::io_con
   o.io = &io;
   o.ca_file = cfg.tls.ca_file;
   auto actor = spawn_tls_report_actor(sys, std::move(o));
-  spdlog::info("TLS reporting (RFC 8460) on, as {}", cfg.tls_reporting.submitter.empty() ? cfg.hostname
-                                                                                           : cfg.tls_reporting.submitter);
+  spdlog::info("tls_report: TLS reporting (RFC 8460) on{}",
+               util::log_fields("submitter", cfg.tls_reporting.submitter.empty() ? cfg.hostname : cfg.tls_reporting.submitter));
   return actor;
 }
 
@@ -29,7 +30,7 @@ void stop_tls_reporting(caf::actor_system& sys, const tls_report_actor& reports)
   if (!reports) return;
   caf::scoped_actor self{sys};
   self->request(reports, std::chrono::seconds(30), stop_atom::value)
-      .receive([](bool) {}, [&](const caf::error& err) { spdlog::warn("TLS report actor did not stop cleanly: {}", sys.render(err)); });
+      .receive([](bool) {}, [&](const caf::error& err) { spdlog::warn("tls_report: actor did not stop cleanly{}", util::log_fields("error", sys.render(err))); });
 }
 
 }  // namespace volley

@@ -10,6 +10,7 @@
 #include "core/unsubscribe/records.hpp"
 #include "core/util/ascii.hpp"
 #include "net/tls_context.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -95,10 +96,10 @@ bool UnsubscribeService::start() {
     if (!tls_certificate_.empty()) opts.tls = make_server_tls_context(tls_certificate_, tls_private_key_);
     listener_ = std::make_unique<HttpServer>(io_, routes(nullptr), opts);
     listener_->start(*listen_);
-    spdlog::info("unsubscribe listener on {}:{} ({})", listen_->host, listener_->port(), opts.tls ? "HTTPS" : "HTTP");
+    spdlog::info("unsubscribe: listening{}", util::log_fields("address", listen_->host, "port", listener_->port(), "scheme", opts.tls ? "https" : "http"));
     return true;
   } catch (const std::exception& e) {
-    spdlog::critical("unsubscribe listen {}: {}", listen_->to_string(), e.what());
+    spdlog::critical("unsubscribe: cannot listen{}", util::log_fields("address", listen_->to_string(), "error", e.what()));
     return false;
   }
 }

@@ -12,6 +12,7 @@
 
 #include "net/dane.hpp"
 #include "net/tls_client_context.hpp"
+#include "core/util/log_fields.hpp"
 
 
 namespace volley {
@@ -325,8 +326,8 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
   void tls_failed(std::string reason, std::string detail) {
     const bool fallback = plan().fallback_to_clear;
     problem(reason, detail, fallback);
-    spdlog::info("TLS with {} failed ({} policy): {}{}", mx_host_, plan().policy, detail,
-                 fallback ? "; trying again in clear text" : "");
+    spdlog::info("delivery: TLS failed{}{}", fallback ? "; trying again in clear text" : "",
+                 util::log_fields("mx", mx_host_, "policy", plan().policy, "error", detail));
     if (fallback) {
       retry_clear_ = clear_only_ = true;
       --address_;

@@ -235,16 +235,17 @@ TEST_CASE("POST /api/v1/reload takes new API keys at once, names what needs a re
   CHECK(admin.post_json("/api/v1/queues/keys.test/resume", "{}").status == 200);
   CHECK(t2.post_json("/api/v1/queues/keys.test/suspend", "{}").status == 403);
   const auto log = volleyd.log();
-  CHECK(count_of(log, "audit: key=ops tenant=default admin=true POST /api/v1/queues/keys.test/suspend -> 200") == 1);
-  CHECK(count_of(log, "audit: key=ops tenant=default admin=true POST /api/v1/queues/keys.test/resume -> 200") == 1);
-  CHECK(count_of(log, "audit: key=t2 tenant=t2 admin=false POST /api/v1/queues/keys.test/suspend -> 403") == 1);
-  CHECK(count_of(log, "audit: key=ops tenant=default admin=true POST /api/v1/reload -> 200") == 2);
-  CHECK(count_of(log, "audit: key=ops tenant=default admin=true POST /api/v1/reload -> 422") == 1);
-  CHECK(count_of(log, "audit: key=t1 tenant=t1 admin=false POST /api/v1/reload -> 403") == 1);
+  CHECK(count_of(log, "audit: POST /api/v1/queues/keys.test/suspend | key=ops tenant=default admin=true status=200") == 1);
+  CHECK(count_of(log, "audit: POST /api/v1/queues/keys.test/resume | key=ops tenant=default admin=true status=200") == 1);
+  CHECK(count_of(log, "audit: POST /api/v1/queues/keys.test/suspend | key=t2 tenant=t2 admin=false status=403") == 1);
+  CHECK(count_of(log, "audit: POST /api/v1/reload | key=ops tenant=default admin=true status=200") == 2);
+  CHECK(count_of(log, "audit: POST /api/v1/reload | key=ops tenant=default admin=true status=422") == 1);
+  CHECK(count_of(log, "audit: POST /api/v1/reload | key=t1 tenant=t1 admin=false status=403") == 1);
   CHECK(count_of(log, "POST /api/v1/messages ") == 0);  // sending mail is not an admin action
 }
 
-TEST_CASE("[log] format = json: every line volleyd writes is one JSON object with ts, level, component and msg",
+TEST_CASE("[log] format = json: every line volleyd writes is one JSON object with ts, level, component, msg and "
+          "its key=value fields",
           "[integration][lifecycle]") {
   TempDir dir("volley-it-json-log");
   SmtpReceiver receiver(dir / "receiver", "");
@@ -261,10 +262,17 @@ TEST_CASE("[log] format = json: every line volleyd writes is one JSON object wit
   std::string line;
   std::set<std::string> components;
   int n = 0;
+  bool recovery_fields = false;
   while (std::getline(lines, line)) {
     INFO(line);
     const auto j = json::parse(line);  // throws (fails the test) on a line that is not JSON
-    CHECK(j.size() == 4);
+    CHECK(j.size() >= 4);
+    // "spool: recovery done | requeued_recipients=0 ..." -> members, counts as numbers.
+    if (j.at("msg") == "recovery done") {
+      recovery_fields = j.at("component") == "spool" && j.at("requeued_recipients").is_number_integer() &&
+                        j.at("stranded_recipients") == 0;
+    }
+    CHECK(j.at("msg").get<std::string>().find(" | ") == std::string::npos);
     CHECK(j.at("ts").get<std::string>().size() == 24);  // 2026-12-06T08:00:00.000Z
     CHECK(!j.at("level").get<std::string>().empty());
     CHECK(!j.at("msg").get<std::string>().empty());
@@ -272,6 +280,7 @@ TEST_CASE("[log] format = json: every line volleyd writes is one JSON object wit
     ++n;
   }
   CHECK(n >= 5);
+  CHECK(recovery_fields);
   CHECK(components.count("spool") == 1);
   CHECK(components.count("reload") == 1);
   CHECK(components.count("drain") == 1);
