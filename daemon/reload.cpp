@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/suppression/policy.hpp"
+#include "core/util/join.hpp"
 #include "daemon/dkim_setup.hpp"
 #include "daemon/schedule_setup.hpp"
 #include "daemon/wiring.hpp"
@@ -14,12 +15,6 @@
 namespace volley {
 
 namespace {
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out.empty() ? "nothing" : out;
-}
 
 // Sections read only at start: a change is reported, not applied. One line per section, in the
 // file's vocabulary, so the warning reads like the file.
@@ -167,10 +162,10 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   for (auto& s : restart_only_changes(applied, next)) answer.restart_required.push_back(std::move(s));
   running_ = std::move(applied);
   answer.ok = true;
-  spdlog::info("reload: asked by {}: {} now in force", who, joined(answer.changed));
+  spdlog::info("reload: asked by {}: {} now in force", who, util::joined(answer.changed, "nothing"));
   if (!answer.restart_required.empty())
     spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start", who,
-                 joined(answer.restart_required));
+                 util::joined(answer.restart_required, "nothing"));
   return answer;
 }
 
