@@ -1,5 +1,6 @@
 #include "daemon/reload.hpp"
 
+#include <exception>
 #include <utility>
 #include <variant>
 
@@ -11,6 +12,7 @@
 #include "daemon/dkim_setup.hpp"
 #include "daemon/schedule_setup.hpp"
 #include "daemon/wiring.hpp"
+#include "net/tls_context.hpp"
 
 namespace volley {
 
@@ -76,6 +78,15 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     signer = load_dkim_signer(next, &error);
     if (!error.empty()) return refuse("dkim: " + error);
     if (!signer) return refuse("dkim: the running keys cannot all be removed by a reload (restart without [[dkim]])");
+  }
+  // A renewed certificate for the API listener; turning TLS on or off needs a restart.
+  std::shared_ptr<boost::asio::ssl::context> http_tls;
+  if (targets_.http_tls && !next.http.tls_certificate.empty()) {
+    try {
+      http_tls = api_tls_context(next);
+    } catch (const std::exception& e) {
+      return refuse(std::string("[http]: ") + e.what());
+    }
   }
 
   Config applied = running_;  // the sections read only at start keep their running values
@@ -153,6 +164,15 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     applied.submission_users = next.submission_users;
     changed.emplace_back("submission_user");
     if (targets_.submission_users) targets_.submission_users(next.submission_users);
+  }
+  if (http_tls) {
+    if (next.http.tls_certificate != running_.http.tls_certificate ||
+        next.http.tls_private_key != running_.http.tls_private_key || !same_certificate(*targets_.http_tls, *http_tls))
+      changed.emplace_back("http.tls");
+    applied.http.tls_certificate = next.http.tls_certificate;
+    applied.http.tls_private_key = next.http.tls_private_key;
+    targets_.set_http_tls(http_tls);
+    targets_.http_tls = std::move(http_tls);
   }
   if (next.log.level != running_.log.level) {
     applied.log.level = next.log.level;

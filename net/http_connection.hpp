@@ -26,7 +26,8 @@ class Connection {
 // What the acceptor and every connection share; outlives them all (held by shared_ptr).
 struct ServerShared {
   Handler handler;
-  HttpServerOptions options;
+  HttpServerOptions options;  // options.tls: the context for the next connection, under mu
+  bool tls = false;           // set before the first connection: whether they speak TLS
   std::mutex mu;
   bool stopped = false;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> live;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <type_traits>
+#include <variant>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -99,9 +100,10 @@ class ServerConnection final : public Connection,
   ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
     requires(!kTls)
       : shared_(std::move(shared)), stream_(std::move(socket)) {}
+  // Under shared->mu, which guards the context set_tls() may replace.
   ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
     requires(kTls)
-      : shared_(std::move(shared)), stream_(std::move(socket), *shared_->options.tls) {}
+      : shared_(std::move(shared)), tls_(shared_->options.tls), stream_(std::move(socket), *tls_) {}
 
   ~ServerConnection() override {
     this->end_stream();
@@ -329,6 +331,9 @@ class ServerConnection final : public Connection,
   }
 
   std::shared_ptr<ServerShared> shared_;
+  // TLS: the context this connection was made with, alive as long as it is (set_tls() may
+  // replace the server's meanwhile). Nothing at all for a plain connection.
+  [[no_unique_address]] std::conditional_t<kTls, std::shared_ptr<net::ssl::context>, std::monostate> tls_;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -346,6 +351,7 @@ struct HttpServer::Impl {
     shared = std::make_shared<ServerShared>();
     shared->handler = std::move(handler);
     shared->options = std::move(options);
+    shared->tls = shared->options.tls != nullptr;
     Acceptor::Options o;
     o.name = "HTTP listener";
     o.retry_after = std::chrono::milliseconds(50);
@@ -353,7 +359,7 @@ struct HttpServer::Impl {
   }
 
   static void admit(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
-    if (shared->options.tls) return admit_as<TlsStream>(shared, std::move(socket));
+    if (shared->tls) return admit_as<TlsStream>(shared, std::move(socket));
     admit_as<PlainStream>(shared, std::move(socket));
   }
 
@@ -399,6 +405,12 @@ std::uint16_t HttpServer::port() const { return impl_->acceptor->port(); }
 std::size_t HttpServer::connection_count() const {
   std::lock_guard lock(impl_->shared->mu);
   return impl_->shared->live.size();
+}
+
+void HttpServer::set_tls(std::shared_ptr<net::ssl::context> tls) {
+  if (!impl_->shared->tls || !tls) throw std::logic_error("HttpServer::set_tls: the server was made without TLS");
+  std::lock_guard lock(impl_->shared->mu);
+  std::swap(impl_->shared->options.tls, tls);  // the old one goes with its last connection
 }
 
 void HttpServer::stop() {
