@@ -45,9 +45,12 @@ std::shared_ptr<ssl::context> make_server_tls_context(const std::string& certifi
   };
   ctx->use_private_key_file(private_key_file, ssl::context::pem, ec);
   if (ec) {
-    // OpenSSL checks the key against the certificate already loaded as it reads it.
-    const unsigned long first = ERR_peek_error();
-    if (ERR_GET_LIB(first) == ERR_LIB_X509 && ERR_GET_REASON(first) == X509_R_KEY_VALUES_MISMATCH) throw mismatch();
+    // OpenSSL checks the key against the certificate already loaded as it reads it (Asio has
+    // taken that error off the queue into ec).
+    const auto e = static_cast<unsigned long>(ec.value());
+    if (ec.category() == boost::asio::error::get_ssl_category() && ERR_GET_LIB(e) == ERR_LIB_X509 &&
+        ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+      throw mismatch();
     throw std::runtime_error("TLS private key " + private_key_file + " (PEM) cannot be loaded: " + openssl_reason(ec));
   }
   if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) throw mismatch();
