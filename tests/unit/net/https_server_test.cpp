@@ -119,7 +119,11 @@ TEST_CASE("HttpServer::set_tls serves new connections with another certificate",
   HttpsFiles first, renewed;  // two CAs, each with its own certificate for unsub.example.test
   auto tls = [](const HttpsFiles& f) { return make_server_tls_context(f.chain, f.key); };
   IoThreads io;
-  HttpServer server(io.io, echo, HttpServerOptions{.tls = tls(first)});
+  HttpServer server(io.io, echo, [&] {
+    HttpServerOptions o;
+    o.tls = tls(first);
+    return o;
+  }());
   server.start({"127.0.0.1", 0});
   auto code = [port = std::to_string(server.port())](const std::string& ca) {
     return curl({"-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "--resolve",
