@@ -97,8 +97,7 @@ Handler make_auth_handler(std::vector<ApiKeyEntry> keys, Handler next) {
 }
 
 Handler make_auth_handler(std::shared_ptr<ReloadableApiKeys> keys, Handler next) {
-  auto auth = std::make_shared<const Auth>(std::move(keys), std::move(next));
-  return [auth](HttpRequest&& req, Responder respond) { auth->handle(std::move(req), std::move(respond)); };
+  return serve<Auth>(std::move(keys), std::move(next));
 }
 
 }  // namespace volley::api

@@ -102,8 +102,7 @@ class CancelApi {
 }  // namespace
 
 Handler make_cancel_handler(CancelApiConfig config, Handler next) {
-  auto api = std::make_shared<const CancelApi>(std::move(config), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<CancelApi>(std::move(config), std::move(next));
 }
 
 }  // namespace volley::api

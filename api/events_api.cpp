@@ -183,8 +183,7 @@ class EventsApi {
 }  // namespace
 
 Handler make_events_handler(EventsApiConfig config, Handler next) {
-  auto api = std::make_shared<const EventsApi>(std::move(config), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<EventsApi>(std::move(config), std::move(next));
 }
 
 }  // namespace volley::api

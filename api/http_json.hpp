@@ -4,10 +4,12 @@
 // with a machine-readable code, a message for people and the JSON path of the offending field
 // ("" when the error is not about one field).
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -18,6 +20,14 @@ namespace volley::api {
 // json_response() and error_response(): net/http_server.hpp (the server answers in this shape too).
 // 405 with the Allow header: `allow` is the method the resource takes.
 HttpResponse method_not_allowed(std::string_view allow);
+
+// The Handler of an API object made of `args` (its config and the next handler): each copy of the
+// Handler shares the one object, whose `handle(HttpRequest&&, Responder) const` answers.
+template <class Api, class... Args>
+Handler serve(Args&&... args) {
+  auto api = std::make_shared<const Api>(std::forward<Args>(args)...);
+  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+}
 
 // ---- reading requests (shared by the API handlers) ----
 

@@ -365,8 +365,7 @@ HttpResponse body_too_large(std::string_view target, std::size_t max_body_bytes)
 }
 
 Handler make_injection_handler(InjectionApiConfig config) {
-  auto api = std::make_shared<const InjectionApi>(std::move(config));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<InjectionApi>(std::move(config));
 }
 
 }  // namespace volley::api

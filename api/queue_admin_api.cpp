@@ -288,8 +288,7 @@ std::string render_queues(const std::vector<delivery::QueueSnapshot>& queues, st
 }
 
 Handler make_queue_admin_handler(QueueAdminConfig config, Handler next) {
-  auto api = std::make_shared<const QueueAdminApi>(std::move(config), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<QueueAdminApi>(std::move(config), std::move(next));
 }
 
 }  // namespace volley::api

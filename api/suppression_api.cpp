@@ -260,8 +260,7 @@ class SuppressionApi {
 }  // namespace
 
 Handler make_suppression_handler(SuppressionApiConfig cfg, Handler next) {
-  auto api = std::make_shared<const SuppressionApi>(std::move(cfg), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<SuppressionApi>(std::move(cfg), std::move(next));
 }
 
 }  // namespace volley::api

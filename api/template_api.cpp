@@ -127,8 +127,7 @@ class TemplateApi {
 }  // namespace
 
 Handler make_template_handler(TemplateApiConfig cfg, Handler next) {
-  auto api = std::make_shared<const TemplateApi>(std::move(cfg), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<TemplateApi>(std::move(cfg), std::move(next));
 }
 
 }  // namespace volley::api

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "api/http_json.hpp"
 #include "core/unsubscribe/headers.hpp"
 #include "core/unsubscribe/one_click.hpp"
 
@@ -74,8 +75,7 @@ class UnsubscribeApi {
 }  // namespace
 
 Handler make_unsubscribe_handler(UnsubscribeApiConfig config, Handler next) {
-  auto api = std::make_shared<const UnsubscribeApi>(std::move(config), std::move(next));
-  return [api](HttpRequest&& req, Responder respond) { api->handle(std::move(req), std::move(respond)); };
+  return serve<UnsubscribeApi>(std::move(config), std::move(next));
 }
 
 }  // namespace volley::api

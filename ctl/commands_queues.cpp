@@ -6,6 +6,7 @@
 
 #include "core/doctor/finding.hpp"
 #include "core/doctor/table.hpp"
+#include "core/util/join.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/table.hpp"
 
@@ -99,14 +100,10 @@ void cmd_reload(Context& ctx) {
   const auto r = ctx.client.request("POST", "/api/v1/reload");
   const json body = expect_ok(r, ctx.json);
   if (ctx.json) return print_raw(r.body);
-  auto list = [](const json& j) {
-    std::string out;
-    for (const auto& v : j) out += (out.empty() ? "" : ", ") + v.get<std::string>();
-    return out.empty() ? std::string("nothing") : out;
-  };
-  std::cout << "reloaded; changed: " << list(body.value("changed", json::array())) << "\n";
-  if (!body.value("restart_required", json::array()).empty())
-    std::cout << "needs a restart to change: " << list(body["restart_required"]) << "\n";
+  using names = std::vector<std::string>;
+  std::cout << "reloaded; changed: " << util::joined(body.value("changed", names{}), "nothing") << "\n";
+  if (const auto restart = body.value("restart_required", names{}); !restart.empty())
+    std::cout << "needs a restart to change: " << util::joined(restart) << "\n";
 }
 
 }  // namespace volley::ctl

@@ -9,16 +9,17 @@ std::string bash_completion() {
 _volleyctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local global="--url --key --timeout --json --help"
+  local global="--url --key --cacert --timeout --json --help"
   local commands="queues suspend resume bounce message suppressions events doctor top reload completion"
   local cmd="" sub="" i
   for ((i = 1; i < cword; i++)); do
     case "${words[i]}" in
-      --url|--key|--timeout) ((i++)) ;;
+      --url|--key|--cacert|--timeout) ((i++)) ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $sub ]]; then sub=${words[i]}; fi ;;
     esac
   done
+  if [[ $prev == --cacert ]]; then COMPREPLY=($(compgen -f -- "$cur")); return; fi
   case "$cmd" in
     "") COMPREPLY=($(compgen -W "$commands $global" -- "$cur")) ;;
     queues) COMPREPLY=($(compgen -W "--domain --pool $global" -- "$cur")) ;;

@@ -1,7 +1,7 @@
 #pragma once
-// volleyctl's HTTP/1.1 client: one request at a time to the daemon's API, every step bounded by
-// the --timeout, and a streamed GET that hands over lines as they arrive (events --follow).
-// Beast stays in http.cpp.
+// volleyctl's HTTP/1.1 client, over TCP or TLS (https://): one request at a time to the daemon's
+// API, every step bounded by the --timeout, and a streamed GET that hands over lines as they
+// arrive (events --follow). Beast and OpenSSL stay in http.cpp.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,11 +14,15 @@
 namespace volley::ctl {
 
 struct Url {
+  bool tls = false;  // https://
   std::string host;
   std::uint16_t port = 0;
   std::string base;  // a path prefix without the trailing '/', "" for none
+  // "https://host:port/prefix", as the daemon is addressed in messages ([::1] for IPv6).
+  std::string text() const;
 };
-// "http://host:port[/prefix]" (port default 80; [::1] for IPv6). Throws UsageError.
+// "http[s]://host:port[/prefix]" (port default 80, or 443 for https; [::1] for IPv6). Throws
+// UsageError.
 Url parse_url(std::string_view text);
 
 struct Response {
@@ -29,7 +33,10 @@ struct Response {
 
 class Client {
  public:
-  Client(Url url, std::string key, std::chrono::milliseconds timeout);
+  // https: the daemon's certificate must verify against the system's trust store, or against the
+  // CA certificates of `cacert` (PEM) alone when it is not "", and name url.host. Throws
+  // UsageError when `cacert` cannot be loaded.
+  Client(Url url, std::string key, std::chrono::milliseconds timeout, const std::string& cacert = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

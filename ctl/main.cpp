@@ -31,10 +31,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string url = env_or("VOLLEY_URL", kDefaultUrl);
   std::string key = env_or("VOLLEY_API_KEY", "");
+  std::string cacert = env_or("VOLLEY_CACERT", "");
   double timeout = 10;
   bool json = false;
   app.add_option("--url", url, "API address (default $VOLLEY_URL or " + std::string(kDefaultUrl) + ")");
   app.add_option("--key", key, "API key (default $VOLLEY_API_KEY)");
+  app.add_option("--cacert", cacert,
+                 "https: trust only the CA certificates of this PEM file (default $VOLLEY_CACERT, else the system's)");
   app.add_option("--timeout", timeout, "seconds to wait for each answer")->default_val(10)->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print the daemon's JSON instead of tables");
 
@@ -114,7 +117,7 @@ int main(int argc, char** argv) {
       std::cout << bash_completion();
       return kExitOk;
     }
-    Client client(parse_url(url), key, std::chrono::milliseconds(static_cast<long long>(timeout * 1000)));
+    Client client(parse_url(url), key, std::chrono::milliseconds(static_cast<long long>(timeout * 1000)), cacert);
     Context ctx{client, json};
     if (name == "queues") cmd_queues(ctx, queues);
     else if (name == "suspend" || name == "resume" || name == "bounce") cmd_scope_action(ctx, scope);

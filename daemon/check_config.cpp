@@ -1,6 +1,7 @@
 #include "daemon/check_config.hpp"
 
 #include <cstdio>
+#include <exception>
 #include <variant>
 
 #include "core/config/config.hpp"
@@ -26,6 +27,12 @@ int check_config(const std::string& path) {
   load_dkim_signer(cfg, &dkim_error);
   if (!dkim_error.empty()) {
     std::fprintf(stderr, "%s: dkim: %s\n", path.c_str(), dkim_error.c_str());
+    rc = 2;
+  }
+  try {
+    api_tls_context(cfg);  // [http] tls_certificate and tls_private_key: readable, and a pair
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: [http]: %s\n", path.c_str(), e.what());
     rc = 2;
   }
   if (!load_sending_windows(cfg)) {  // it has logged which tenant and zone

@@ -129,6 +129,15 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     stop_io();
     return 1;
   }
+  // The API's HTTPS ([http] tls_certificate): so does a certificate or key that cannot be used.
+  std::shared_ptr<boost::asio::ssl::context> api_tls;
+  try {
+    api_tls = api_tls_context(cfg);
+  } catch (const std::exception& e) {
+    spdlog::critical("[http] {}", e.what());
+    stop_io();
+    return 1;
+  }
 
   auto sending_windows = load_sending_windows(cfg);  // [[tenant]] send_window (docs/scheduling.md)
   if (!sending_windows) return stop_io(), 1;
@@ -270,6 +279,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
       caf::anon_send(metrics_actor, suppress_atom::value, e.source);
     };
     HttpServerOptions http_opts;
+    http_opts.tls = api_tls;
     http_opts.max_body_bytes = cfg.http.max_message_size + cfg.http.max_message_size / 2 + 64 * 1024;
     http_opts.body_too_large = api::body_too_large;  // a batch's 413 names the batch limit
     api::QueueAdminConfig admin_cfg{&sys, router, pools};
@@ -281,9 +291,11 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
                    cfg.http.listen.to_string());
     // SIGHUP and POST /api/v1/reload: the reload runs on this (the main) thread.
     auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
+    HttpServer* api_server = nullptr;  // the listener made below, whose certificate a reload renews
     Reloader reloader(config_path, cfg,
                       ReloadTargets{&sys, router, events, feedback, webhooks, api_keys, pools, dkim_keys,
-                                    submission ? submission->service()->users_updater() : nullptr, secret});
+                                    submission ? submission->service()->users_updater() : nullptr, secret, api_tls,
+                                    [&api_server](auto tls) { api_server->set_tls(std::move(tls)); }});
     api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
       boost::asio::post(signals_io, [&reloader, who = std::move(who), done = std::move(done)] {
         lifecycle::notify("RELOADING=1");
@@ -307,6 +319,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     routes = api::make_auth_handler(api_keys, std::move(routes));  // keys, before all of the above
     // /u/ needs no key; while draining, everything but /metrics is 503.
     HttpServer http(io, api::make_drain_gate(draining, unsubscribe.routes(std::move(routes))), http_opts);
+    api_server = &http;
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
     std::optional<SmtpListener> smtp_in;
@@ -326,8 +339,8 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     }
     try {
       http.start(cfg.http.listen);
-      spdlog::info("volleyd {}: HTTP API on {}:{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
-                   cfg.spool.path);
+      spdlog::info("volleyd {}: HTTP API on {}:{}{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
+                   api_tls ? " (HTTPS)" : "", cfg.spool.path);
     } catch (const std::exception& e) {
       spdlog::critical("http listen {}: {}", cfg.http.listen.to_string(), e.what());
       rc = 1;

@@ -1,5 +1,6 @@
 #include "daemon/reload.hpp"
 
+#include <exception>
 #include <utility>
 #include <variant>
 
@@ -7,19 +8,15 @@
 #include <spdlog/spdlog.h>
 
 #include "core/suppression/policy.hpp"
+#include "core/util/join.hpp"
 #include "daemon/dkim_setup.hpp"
 #include "daemon/schedule_setup.hpp"
 #include "daemon/wiring.hpp"
+#include "net/tls_context.hpp"
 
 namespace volley {
 
 namespace {
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out.empty() ? "nothing" : out;
-}
 
 // Sections read only at start: a change is reported, not applied. One line per section, in the
 // file's vocabulary, so the warning reads like the file.
@@ -81,6 +78,15 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     signer = load_dkim_signer(next, &error);
     if (!error.empty()) return refuse("dkim: " + error);
     if (!signer) return refuse("dkim: the running keys cannot all be removed by a reload (restart without [[dkim]])");
+  }
+  // A renewed certificate for the API listener; turning TLS on or off needs a restart.
+  std::shared_ptr<boost::asio::ssl::context> http_tls;
+  if (targets_.http_tls && !next.http.tls_certificate.empty()) {
+    try {
+      http_tls = api_tls_context(next);
+    } catch (const std::exception& e) {
+      return refuse(std::string("[http]: ") + e.what());
+    }
   }
 
   Config applied = running_;  // the sections read only at start keep their running values
@@ -159,6 +165,15 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     changed.emplace_back("submission_user");
     if (targets_.submission_users) targets_.submission_users(next.submission_users);
   }
+  if (http_tls) {
+    if (next.http.tls_certificate != running_.http.tls_certificate ||
+        next.http.tls_private_key != running_.http.tls_private_key || !same_certificate(*targets_.http_tls, *http_tls))
+      changed.emplace_back("http.tls");
+    applied.http.tls_certificate = next.http.tls_certificate;
+    applied.http.tls_private_key = next.http.tls_private_key;
+    targets_.set_http_tls(http_tls);
+    targets_.http_tls = std::move(http_tls);
+  }
   if (next.log.level != running_.log.level) {
     applied.log.level = next.log.level;
     changed.emplace_back("log.level");
@@ -167,10 +182,10 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   for (auto& s : restart_only_changes(applied, next)) answer.restart_required.push_back(std::move(s));
   running_ = std::move(applied);
   answer.ok = true;
-  spdlog::info("reload: asked by {}: {} now in force", who, joined(answer.changed));
+  spdlog::info("reload: asked by {}: {} now in force", who, util::joined(answer.changed, "nothing"));
   if (!answer.restart_required.empty())
     spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start", who,
-                 joined(answer.restart_required));
+                 util::joined(answer.restart_required, "nothing"));
   return answer;
 }
 

@@ -20,6 +20,10 @@
 #include "core/dkim/signer.hpp"
 #include "core/util/reloadable.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace volley {
 
 // Who takes the new values. An empty member: that part is not running (its section then needs a
@@ -35,6 +39,10 @@ struct ReloadTargets {
   std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start
   std::function<void(std::vector<Config::SubmissionUser>)> submission_users;  // null: no listener
   std::string secret;                          // the spool's instance secret (return paths)
+  // [http] TLS: the API listener's context (null: plain HTTP, so TLS needs a restart to turn on),
+  // and how new connections get a new one. The PEM files are read again at every reload.
+  std::shared_ptr<boost::asio::ssl::context> http_tls;
+  std::function<void(std::shared_ptr<boost::asio::ssl::context>)> set_http_tls;
 };
 
 class Reloader {

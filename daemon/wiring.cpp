@@ -12,6 +12,7 @@
 #include "actors/recipient_status.hpp"
 #include "storage/rocksdb_logger.hpp"
 #include "core/util/address_domain.hpp"
+#include "net/tls_context.hpp"
 
 namespace volley {
 
@@ -142,6 +143,11 @@ std::variant<std::shared_ptr<const delivery::ReplyClassifier>, std::string> load
   auto built = delivery::ReplyClassifier::with_user_rules(text, cfg.delivery.bounce_rules);
   if (auto* error = std::get_if<std::string>(&built)) return *error;
   return std::make_shared<const delivery::ReplyClassifier>(std::get<delivery::ReplyClassifier>(std::move(built)));
+}
+
+std::shared_ptr<boost::asio::ssl::context> api_tls_context(const Config& cfg) {
+  if (cfg.http.tls_certificate.empty()) return nullptr;
+  return make_server_tls_context(cfg.http.tls_certificate, cfg.http.tls_private_key);
 }
 
 

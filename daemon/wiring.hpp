@@ -19,6 +19,10 @@
 #include "core/delivery/reply_classifier.hpp"
 #include "net/smtp_listener.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace volley {
 
 // Shaping, pools, routes, DANE and ports of [delivery]; return paths and bounce rules are added by the caller.
@@ -36,6 +40,9 @@ void log_rocksdb_to_spdlog();
 api::DiskGuardOptions disk_guard_options(const Config& cfg);
 // GET /api/v1/messages/{id}: asks the events actor, then the spool.
 api::StatusLookup status_lookup(caf::actor_system& sys, events_actor events, caf::actor spool);
+// [http]'s HTTPS context, from its PEM files; null without them (plain HTTP). Throws
+// std::runtime_error naming the file and OpenSSL's reason (net/tls_context.hpp).
+std::shared_ptr<boost::asio::ssl::context> api_tls_context(const Config& cfg);
 // The shipped bounce rules, with the operator's file (delivery.bounce_rules) tried first; or why
 // the file cannot be used.
 std::variant<std::shared_ptr<const delivery::ReplyClassifier>, std::string> load_classifier(const Config& cfg);

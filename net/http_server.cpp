@@ -6,11 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <type_traits>
-#include <unordered_map>
+#include <variant>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,6 +25,8 @@
 #include <nlohmann/json.hpp>
 
 #include "net/acceptor.hpp"
+#include "net/http_connection.hpp"
+#include "net/http_streaming.hpp"
 #include "core/util/ascii.hpp"
 
 namespace volley {
@@ -38,18 +39,8 @@ using tcp = net::ip::tcp;
 namespace {
 
 using util::ascii_lower;
-
-// A header the handler asks for must not be able to split the response.
-bool safe_header_text(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
-
-bool safe_header_name(std::string_view s) {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
+using http_detail::Connection;
+using http_detail::ServerShared;
 
 // After an error that ends the connection the client may still be sending (an oversized body):
 // read and discard a bounded amount for a short time so that closing does not reset the
@@ -93,41 +84,29 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-// What stop() needs of a connection, whatever its stream.
-class Connection {
- public:
-  virtual ~Connection() = default;
-  virtual void post_close() = 0;  // from any thread
-};
-
-// What the acceptor and every connection share; outlives them all (held by shared_ptr).
-struct ServerShared {
-  Handler handler;
-  HttpServerOptions options;
-  std::mutex mu;
-  bool stopped = false;
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
-};
-
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // One connection over a plain TCP stream or a TLS stream: the same code, so the plain path
 // (every injection) pays nothing for TLS.
 template <class Stream>
-class ServerConnection final : public Connection, public std::enable_shared_from_this<ServerConnection<Stream>> {
+class ServerConnection final : public Connection,
+                               public http_detail::StreamedAnswers<ServerConnection<Stream>>,
+                               public std::enable_shared_from_this<ServerConnection<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  friend class http_detail::StreamedAnswers<ServerConnection>;
 
  public:
   ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
     requires(!kTls)
       : shared_(std::move(shared)), stream_(std::move(socket)) {}
+  // Under shared->mu, which guards the context set_tls() may replace.
   ServerConnection(std::shared_ptr<ServerShared> shared, tcp::socket socket)
     requires(kTls)
-      : shared_(std::move(shared)), stream_(std::move(socket), *shared_->options.tls) {}
+      : shared_(std::move(shared)), tls_(shared_->options.tls), stream_(std::move(socket), *tls_) {}
 
   ~ServerConnection() override {
-    if (streaming_ && streaming_->sink) streaming_->sink->finish();
+    this->end_stream();
     std::lock_guard lock(shared_->mu);
     shared_->live.erase(this);
   }
@@ -296,7 +275,7 @@ class ServerConnection final : public Connection, public std::enable_shared_from
       r = error_response(500, "internal_error", "handler answered with an invalid status");
     }
     if (r.stream) {
-      if (version_ >= 11) return start_stream(std::move(r));
+      if (version_ >= 11) return this->start_stream(std::move(r));
       r = error_response(505, "http_version_not_supported", "a streamed answer needs HTTP/1.1 (chunked)");
       keep_alive = false;
     }
@@ -308,13 +287,7 @@ class ServerConnection final : public Connection, public std::enable_shared_from
     response_ = {};
     response_.version(version_ == 10 ? 10 : 11);
     response_.result(static_cast<unsigned>(r.status));
-    response_.set(http::field::server, opts().server_name);
-    if (!r.content_type.empty() && safe_header_text(r.content_type)) {
-      response_.set(http::field::content_type, r.content_type);
-    }
-    for (const auto& [name, value] : r.headers) {
-      if (safe_header_name(name) && safe_header_text(value)) response_.insert(name, value);
-    }
+    http_detail::set_answer_headers(response_, r, opts().server_name);
     response_.body() = std::move(r.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
@@ -324,149 +297,6 @@ class ServerConnection final : public Connection, public std::enable_shared_from
       if (!self->keep_alive_) return self->close_gracefully();
       self->wait_for_request();
     });
-  }
-
-  // ---- streamed responses (HttpResponse::stream): kept apart so a plain answer pays nothing ----
-
-  // The producer's side of one stream: counts what waits unwritten and drops a slow reader.
-  struct StreamSink final : HttpStream {
-    StreamSink(std::weak_ptr<ServerConnection> c, std::size_t max) : conn(std::move(c)), limit(max) {}
-    bool write(std::string chunk) override {
-      if (over.load(std::memory_order_acquire)) return false;
-      if (chunk.empty()) return true;  // an empty chunk would end the body
-      auto c = conn.lock();
-      if (!c) {
-        finish();
-        return false;
-      }
-      if (buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
-        over.store(true, std::memory_order_release);
-        c->post_close();  // finish() runs there
-        return false;
-      }
-      c->post_chunk(std::move(chunk), false);
-      return true;
-    }
-    void end() override {
-      if (auto c = conn.lock()) c->post_chunk({}, true);
-    }
-    void on_close(std::function<void()> f) override {
-      std::unique_lock lock(mu);
-      if (closed) {
-        lock.unlock();
-        f();
-        return;
-      }
-      on_close_fn = std::move(f);
-    }
-    void finish() {
-      over.store(true, std::memory_order_release);
-      std::function<void()> f;
-      {
-        std::lock_guard lock(mu);
-        if (closed) return;
-        closed = true;
-        f = std::move(on_close_fn);
-      }
-      if (f) f();
-    }
-    std::weak_ptr<ServerConnection> conn;
-    const std::size_t limit;
-    std::atomic<std::size_t> buffered{0};
-    std::atomic<bool> over{false};
-    std::mutex mu;
-    bool closed = false;
-    std::function<void()> on_close_fn;
-  };
-
-  struct StreamState {
-    http::response<http::empty_body> head;
-    std::optional<http::response_serializer<http::empty_body>> serializer;
-    std::function<void(std::shared_ptr<HttpStream>)> produce;
-    std::shared_ptr<StreamSink> sink;
-    std::deque<std::string> chunks;  // waiting to be written, on the strand
-    bool writing = false;
-    bool ending = false;
-  };
-
-  void start_stream(HttpResponse r) {
-    {
-      std::lock_guard lock(shared_->mu);
-      if (shared_->stopped) return close();
-    }
-    auto st = std::make_unique<StreamState>();
-    st->head.version(11);
-    st->head.result(static_cast<unsigned>(r.status));
-    st->head.set(http::field::server, opts().server_name);
-    if (!r.content_type.empty() && safe_header_text(r.content_type)) st->head.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) {
-      if (safe_header_name(name) && safe_header_text(value)) st->head.insert(name, value);
-    }
-    st->head.chunked(true);
-    st->head.keep_alive(false);
-    st->serializer.emplace(st->head);
-    st->produce = std::move(r.stream);
-    streaming_ = std::move(st);
-    keep_alive_ = false;
-    lowest().expires_after(opts().write_timeout);
-    http::async_write_header(stream_, *streaming_->serializer, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->close();
-      self->lowest().expires_never();  // a stream may be quiet for hours; chunk writes have their own timeout
-      self->watch_for_close();
-      auto sink = std::make_shared<StreamSink>(self->weak_from_this(), self->opts().max_stream_buffer);
-      self->streaming_->sink = sink;
-      auto produce = std::move(self->streaming_->produce);
-      try {
-        produce(sink);
-      } catch (const std::exception&) {
-        self->close();
-      }
-    });
-  }
-
-  // The client sends nothing while it reads a stream: a read completes when it goes away, which
-  // ends the stream (and so its subscription) without waiting for the next chunk to fail.
-  void watch_for_close() {
-    stream_.async_read_some(net::buffer(scratch_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->close();
-      self->watch_for_close();
-    });
-  }
-
-  void post_chunk(std::string chunk, bool last) {
-    net::post(stream_.get_executor(), [self = this->shared_from_this(), c = std::move(chunk), last]() mutable {
-      if (self->closed_ || !self->streaming_) return;
-      if (last) {
-        self->streaming_->ending = true;
-      } else {
-        self->streaming_->chunks.push_back(std::move(c));
-      }
-      self->write_chunks();
-    });
-  }
-
-  void write_chunks() {
-    auto& st = *streaming_;
-    if (st.writing || closed_) return;
-    if (st.chunks.empty()) {
-      if (!st.ending) return;
-      st.writing = true;
-      lowest().expires_after(opts().write_timeout);  // the write's timer only: a read is pending
-      net::async_write(stream_, http::make_chunk_last(),
-                       [self = this->shared_from_this()](beast::error_code, std::size_t) { self->close(); });
-      return;
-    }
-    st.writing = true;
-    lowest().expires_after(opts().write_timeout);
-    net::async_write(stream_, http::make_chunk(net::buffer(st.chunks.front())),
-                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (ec) return self->close();
-                       auto& s = *self->streaming_;
-                       s.sink->buffered.fetch_sub(s.chunks.front().size());
-                       s.chunks.pop_front();
-                       s.writing = false;
-                       self->write_chunks();
-                     });
   }
 
   void close_gracefully() {
@@ -497,10 +327,13 @@ class ServerConnection final : public Connection, public std::enable_shared_from
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
-    if (streaming_ && streaming_->sink) streaming_->sink->finish();
+    this->end_stream();
   }
 
   std::shared_ptr<ServerShared> shared_;
+  // TLS: the context this connection was made with, alive as long as it is (set_tls() may
+  // replace the server's meanwhile). Nothing at all for a plain connection.
+  [[no_unique_address]] std::conditional_t<kTls, std::shared_ptr<net::ssl::context>, std::monostate> tls_;
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -511,7 +344,6 @@ class ServerConnection final : public Connection, public std::enable_shared_from
   bool closed_ = false;
   std::size_t drained_ = 0;
   std::array<char, 4096> scratch_{};
-  std::unique_ptr<StreamState> streaming_;  // only while answering with a stream
 };
 
 struct HttpServer::Impl {
@@ -519,6 +351,7 @@ struct HttpServer::Impl {
     shared = std::make_shared<ServerShared>();
     shared->handler = std::move(handler);
     shared->options = std::move(options);
+    shared->tls = shared->options.tls != nullptr;
     Acceptor::Options o;
     o.name = "HTTP listener";
     o.retry_after = std::chrono::milliseconds(50);
@@ -526,7 +359,7 @@ struct HttpServer::Impl {
   }
 
   static void admit(const std::shared_ptr<ServerShared>& shared, tcp::socket socket) {
-    if (shared->options.tls) return admit_as<TlsStream>(shared, std::move(socket));
+    if (shared->tls) return admit_as<TlsStream>(shared, std::move(socket));
     admit_as<PlainStream>(shared, std::move(socket));
   }
 
@@ -572,6 +405,12 @@ std::uint16_t HttpServer::port() const { return impl_->acceptor->port(); }
 std::size_t HttpServer::connection_count() const {
   std::lock_guard lock(impl_->shared->mu);
   return impl_->shared->live.size();
+}
+
+void HttpServer::set_tls(std::shared_ptr<net::ssl::context> tls) {
+  if (!impl_->shared->tls || !tls) throw std::logic_error("HttpServer::set_tls: the server was made without TLS");
+  std::lock_guard lock(impl_->shared->mu);
+  std::swap(impl_->shared->options.tls, tls);  // the old one goes with its last connection
 }
 
 void HttpServer::stop() {

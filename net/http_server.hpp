@@ -101,7 +101,7 @@ struct HttpServerOptions {
   std::size_t max_connections = 10'000;
   std::string server_name = "volley";
   // Set: HTTPS, TLS from the first byte (net/tls_context.hpp makes one). The handshake must end
-  // within request_timeout.
+  // within request_timeout. HttpServer::set_tls() replaces it for the connections that follow.
   std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
@@ -123,6 +123,11 @@ class HttpServer {
   void stop();
 
   std::size_t connection_count() const;
+
+  // Serves the connections accepted from now on with another TLS context (a renewed
+  // certificate); open connections keep theirs. Callable from any thread. Only for a server made
+  // with HttpServerOptions::tls: throws std::logic_error otherwise, or for a null context.
+  void set_tls(std::shared_ptr<boost::asio::ssl::context> tls);
 
  private:
   struct Impl;

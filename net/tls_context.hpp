@@ -1,5 +1,5 @@
 #pragma once
-// Server-side TLS for STARTTLS: one OpenSSL context per listener, shared by its sessions.
+// Server-side TLS for STARTTLS and HTTPS: one OpenSSL context per listener, shared by its sessions.
 // Kept behind a forward declaration so that code including this header does not pull in
 // OpenSSL's and Asio's SSL headers.
 #include <memory>
@@ -17,5 +17,8 @@ namespace volley {
 // the first client's handshake.
 std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const std::string& certificate_file,
                                                                    const std::string& private_key_file);
+
+// Whether two contexts made above serve the same certificate (a reload tells a renewed one).
+bool same_certificate(boost::asio::ssl::context& a, boost::asio::ssl::context& b);
 
 }  // namespace volley

@@ -49,7 +49,12 @@ void read_http(const toml::table& t, Config::Http& http, Problems& problems) {
   r.read("listen", &http.listen, endpoint({.default_port = std::nullopt, .allow_port_zero = true, .ip_only = false}));
   r.read("max_message_size", &http.max_message_size, byte_size_in(1024, std::uint64_t{1} << 30));
   r.read("max_pending", &http.max_pending, integer_in<std::size_t>(1, 10'000'000));
+  const auto* cert = r.read("tls_certificate", &http.tls_certificate, file_path());
+  const auto* key = r.read("tls_private_key", &http.tls_private_key, file_path());
   r.reject_unknown_keys();
+  if ((cert == nullptr) != (key == nullptr))
+    r.report(cert ? *cert : *key, cert ? "tls_certificate" : "tls_private_key",
+             "HTTPS needs both tls_certificate and tls_private_key");
 }
 
 // [spool] min_free_space: a size (or a number of bytes), or a percentage of the filesystem.

@@ -39,6 +39,8 @@ struct Config {
     std::size_t max_message_size = 25 * 1024 * 1024;
     // Back-pressure: accepted messages not yet committed to the spool; beyond it, 503.
     std::size_t max_pending = kDefaultMaxPending;
+    // Both set: `listen` speaks HTTPS only (PEM files, the chain first). A reload reads them again.
+    std::string tls_certificate, tls_private_key;
     friend bool operator==(const Http&, const Http&) = default;
   } http;
 

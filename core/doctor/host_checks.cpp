@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/util/ascii.hpp"
+#include "core/util/join.hpp"
 
 namespace volley::doctor {
 
@@ -19,11 +20,7 @@ bool resolves_to(const Addresses& map, const std::string& name, std::string_view
   return std::find(list.begin(), list.end(), address) != list.end();
 }
 
-std::string list(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
+using util::joined;
 
 std::string failed_lookup_fix(std::string_view what, const dns::RecordResolution& r) {
   return "the lookup of " + std::string(what) + " failed (" + r.error +
@@ -50,7 +47,7 @@ Finding check_ptr(std::string_view source, std::string_view address, std::string
   std::vector<std::string> names;
   if (ptr.status == dns::Status::ok)
     for (const auto& r : ptr.records) names.push_back(r.data);
-  f.record = list(names);
+  f.record = joined(names);
   if (names.empty()) {
     f.fix = "ask whoever holds " + std::string(address) + " (your hosting provider) for a PTR record naming " + ehlo;
     return f;
@@ -61,7 +58,7 @@ Finding check_ptr(std::string_view source, std::string_view address, std::string
   if (confirmed.empty()) {
     const std::string& name = std::find(names.begin(), names.end(), ehlo) != names.end() ? ehlo : names.front();
     const auto& seen = addresses_of(forward, name);
-    f.record += " -> " + (seen.empty() ? std::string("no address") : list(seen));
+    f.record += " -> " + joined(seen, "no address");
     f.fix = "add an " + address_record(address) + " record " + name + " -> " + std::string(address) +
             " so that the PTR is confirmed forward";
     return f;
@@ -104,21 +101,21 @@ Finding check_mx(std::string_view domain_in, std::string_view role, std::string_
     }
     const auto& addresses = addresses_of(hosts, r.data);
     shown.push_back(std::to_string(r.preference) + " " + r.data + " (" +
-                    (addresses.empty() ? std::string("no address") : list(addresses)) + ")");
+                    joined(addresses, "no address") + ")");
     if (addresses.empty()) {
       unresolved.push_back(r.data);
     } else {
       ++resolved;
     }
   }
-  f.record = list(shown);
+  f.record = joined(shown);
   if (null_mx) {
     f.fix = domain + " publishes a null MX (it takes no mail): replace it; " + publish;
   } else if (resolved == 0) {
-    f.fix = "add an A or AAAA record for " + list(unresolved) + ", the MX host of " + domain;
+    f.fix = "add an A or AAAA record for " + joined(unresolved) + ", the MX host of " + domain;
   } else if (!unresolved.empty()) {
     f.status = Status::warn;
-    f.fix = "add an A or AAAA record for " + list(unresolved) + " or remove it from the MX of " + domain;
+    f.fix = "add an A or AAAA record for " + joined(unresolved) + " or remove it from the MX of " + domain;
   } else {
     f.status = Status::ok;
   }
@@ -135,7 +132,7 @@ Finding check_host(std::string_view host, std::string_view role, const Addresses
     f.fix = "add an A or AAAA record for " + std::string(host);
     return f;
   }
-  f.record = list(list_of);
+  f.record = joined(list_of);
   f.status = Status::ok;
   return f;
 }

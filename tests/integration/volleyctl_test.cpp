@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctl_fixture.hpp"
 #include "receiver_fixture.hpp"
 #include "volleyd_fixture.hpp"
 
@@ -47,36 +48,7 @@ std::string keys_toml() {
   return t;
 }
 
-std::string ctl_binary() { return std::string(VOLLEY_BINARY_DIR) + "/ctl/volleyctl"; }
-
-struct Run {
-  int exit = -1;
-  std::string out, err;
-};
-
-// A volleyctl process: stdout and stderr to files of their own (sh only splits them).
-struct Ctl {
-  const std::filesystem::path dir;
-  std::uint16_t port;
-  int n = 0;
-
-  std::vector<std::string> argv(const std::string& key, const std::vector<std::string>& args, const std::string& err) {
-    std::vector<std::string> a{"/bin/sh", "-c", "err=$1; shift; unset VOLLEY_URL VOLLEY_API_KEY; exec \"$@\" 2>\"$err\"",
-                               "sh", err, ctl_binary(), "--url", "http://127.0.0.1:" + std::to_string(port)};
-    if (!key.empty()) a.insert(a.end(), {"--key", key});
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
-  }
-
-  Run run(const std::string& key, const std::vector<std::string>& args) {
-    const auto tag = std::to_string(++n);
-    const auto out = dir / ("ctl-" + tag + ".out"), err = dir / ("ctl-" + tag + ".err");
-    ChildProcess child(argv(key, args, err.string()), out);
-    const auto status = child.wait_for(60s);
-    if (!status) throw std::runtime_error("volleyctl did not exit within 60 s");
-    return Run{WIFEXITED(*status) ? WEXITSTATUS(*status) : -1, read_file(out), read_file(err)};
-  }
-};
+using Run = CtlRun;
 
 json parse(const Run& r) {
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
@@ -88,7 +60,7 @@ json parse(const Run& r) {
 struct Rig {
   explicit Rig(const char* name)
       : dir(name), receiver(dir / "receiver", ""), volleyd(dir / "volleyd", options(receiver.port())),
-        ctl{dir.path(), volleyd.http_port()} {}
+        ctl(dir.path(), http_url(volleyd.http_port())) {}
   static VolleydOptions options(std::uint16_t receiver_port) {
     VolleydOptions opts;
     opts.dns_port = 9;  // nothing: delivery goes by [[route]]
@@ -256,11 +228,18 @@ TEST_CASE("volleyctl runs every command against a running volleyd", "[integratio
     const auto tenant = ctl.run(acme, {"queues"});
     CHECK(tenant.exit == 1);
     CHECK(tenant.err.find("403 forbidden") != std::string::npos);
-    Ctl nowhere{dir.path(), free_port(), 100};
+    Ctl nowhere(dir.path(), http_url(free_port()), 100);
     const auto down = nowhere.run(ops, {"queues"});
     CHECK(down.exit == 2);
     CHECK(down.err.find("connect failed") != std::string::npos);
     CHECK(lines(down.err) == 1);
+    // https:// to the plain listener: the handshake fails, and says why.
+    Ctl tls_to_plain(dir.path(), "https://127.0.0.1:" + std::to_string(volleyd.http_port()), 200);
+    const auto not_tls = tls_to_plain.run(ops, {"queues"});
+    CHECK(not_tls.exit == 2);
+    CHECK(not_tls.err.find("TLS handshake failed") != std::string::npos);
+    CHECK(not_tls.err.find("does not speak TLS") != std::string::npos);
+    CHECK(lines(not_tls.err) == 1);
     CHECK(ctl.run(ops, {"frobnicate"}).exit == 2);
     CHECK(ctl.run(ops, {"--url", "ftp://x", "queues"}).exit == 2);
   }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct VolleydOptions {
   std::string dns_extra;       // more keys of [dns], one "key = value" per line
   std::string log_extra;       // more keys of [log], one "key = value" per line
   std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
+  std::string http_extra;      // more keys of [http], one "key = value" per line
+  // Whether the daemon answers on its HTTP port; null: GET /healthz over plain HTTP says 200.
+  std::function<bool(std::uint16_t port)> healthy;
 };
 
 // The usual options: DNS from the test's NSD, every MX host's SMTP server on `smtp_port`.
@@ -52,7 +56,8 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
   std::string toml =
       "hostname = \"volley.test\"\n"
       "[http]\n"
-      "listen = \"127.0.0.1:" + std::to_string(http_port) + "\"\n"
+      "listen = \"127.0.0.1:" + std::to_string(http_port) + "\"\n" +
+      o.http_extra +
       "[spool]\n"
       "path = \"" + spool.string() + "\"\n" +
       o.spool_extra +
@@ -107,6 +112,7 @@ class Volleyd {
     const bool up = wait_until(
         [&] {
           if (!process_.running()) return true;
+          if (options_.healthy) return options_.healthy(http_port_);
           try {
             return probe.get("/healthz").status == 200;
           } catch (const HttpError&) {

@@ -44,8 +44,9 @@ TEST_CASE("ages, times and rates in their short forms", "[ctl]") {
   CHECK(format_rate(1234.4) == "1234");
 }
 
-TEST_CASE("the --url option takes http://host:port[/prefix] and refuses the rest", "[ctl]") {
+TEST_CASE("the --url option takes http[s]://host:port[/prefix] and refuses the rest", "[ctl]") {
   const auto u = parse_url("http://127.0.0.1:8025");
+  CHECK(!u.tls);
   CHECK(u.host == "127.0.0.1");
   CHECK(u.port == 8025);
   CHECK(u.base.empty());
@@ -54,7 +55,14 @@ TEST_CASE("the --url option takes http://host:port[/prefix] and refuses the rest
   CHECK(v6.port == 9000);
   CHECK(v6.base == "/volley");
   CHECK(parse_url("http://mta.example").port == 80);
-  CHECK_THROWS_AS(parse_url("https://mta.example"), UsageError);
+  CHECK(v6.text() == "http://[::1]:9000/volley");
+  const auto tls = parse_url("https://mta.example/");
+  CHECK(tls.tls);
+  CHECK(tls.port == 443);
+  CHECK(tls.text() == "https://mta.example:443");
+  CHECK(parse_url("https://mta.example:8443").port == 8443);
+  CHECK_THROWS_AS(parse_url("ftp://mta.example"), UsageError);
+  CHECK_THROWS_AS(parse_url("https://"), UsageError);
   CHECK_THROWS_AS(parse_url("127.0.0.1:8025"), UsageError);
   CHECK_THROWS_AS(parse_url("http://host:99999"), UsageError);
   CHECK_THROWS_AS(parse_url("http://:80"), UsageError);

@@ -49,8 +49,11 @@ struct HttpsFiles {
     std::remove(ca.c_str());
   }
   volley::test::TestPki pki;
-  // The process id in the names: ctest runs each test case as its own process, side by side.
-  std::string prefix = std::string(VOLLEY_BINARY_DIR) + "/https_test_" + std::to_string(::getpid());
+  // The process id in the names: ctest runs each test case as its own process, side by side;
+  // and a count, for a test with two sets.
+  static inline int made = 0;
+  std::string prefix =
+      std::string(VOLLEY_BINARY_DIR) + "/https_test_" + std::to_string(::getpid()) + "_" + std::to_string(++made);
   std::string chain = prefix + "_chain.pem", key = prefix + "_key.pem", ca = prefix + "_ca.pem";
 };
 
@@ -108,6 +111,31 @@ TEST_CASE("HttpServer with TLS drops clients that do not speak TLS or stall", "[
     CHECK(std::chrono::steady_clock::now() - before >= 250ms);
   }
   CHECK(server.connection_count() <= 1);
+  server.stop();
+  io.join();
+}
+
+TEST_CASE("HttpServer::set_tls serves new connections with another certificate", "[http][tls]") {
+  HttpsFiles first, renewed;  // two CAs, each with its own certificate for unsub.example.test
+  auto tls = [](const HttpsFiles& f) { return make_server_tls_context(f.chain, f.key); };
+  IoThreads io;
+  HttpServer server(io.io, echo, [&] {
+    HttpServerOptions o;
+    o.tls = tls(first);
+    return o;
+  }());
+  server.start({"127.0.0.1", 0});
+  auto code = [port = std::to_string(server.port())](const std::string& ca) {
+    return curl({"-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "--resolve",
+                 "unsub.example.test:" + port + ":127.0.0.1", "https://unsub.example.test:" + port + "/a"});
+  };
+  CHECK(code(first.ca) == "200");
+  server.set_tls(tls(renewed));
+  CHECK(code(renewed.ca) == "200");
+  CHECK(code(first.ca) == "000");
+  CHECK_THROWS_AS(server.set_tls(nullptr), std::logic_error);
+  HttpServer plain(io.io, echo);
+  CHECK_THROWS_AS(plain.set_tls(tls(first)), std::logic_error);
   server.stop();
   io.join();
 }

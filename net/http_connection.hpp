@@ -1,0 +1,59 @@
+#pragma once
+// What the HTTP server's connections share (net/http_server.cpp and the streamed answers of
+// net/http_streaming.hpp): the server state every connection holds, and how an HttpResponse's
+// headers become a Beast message's. Internal to the HTTP server: Beast is included here.
+#include <utility>  // before Boost.Asio: Boost 1.74 uses std::exchange without including it
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/beast/http/field.hpp>
+
+#include "net/http_server.hpp"
+
+namespace volley::http_detail {
+
+// What stop() needs of a connection, whatever its stream.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void post_close() = 0;  // from any thread
+};
+
+// What the acceptor and every connection share; outlives them all (held by shared_ptr).
+struct ServerShared {
+  Handler handler;
+  HttpServerOptions options;  // options.tls: the context for the next connection, under mu
+  bool tls = false;           // set before the first connection: whether they speak TLS
+  std::mutex mu;
+  bool stopped = false;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
+};
+
+// A header the handler asks for must not be able to split the response.
+inline bool safe_header_text(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+inline bool safe_header_name(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+// Server, Content-Type and the handler's extra headers, those that could split the answer left out.
+template <class Message>
+void set_answer_headers(Message& m, const HttpResponse& r, const std::string& server_name) {
+  m.set(boost::beast::http::field::server, server_name);
+  if (!r.content_type.empty() && safe_header_text(r.content_type))
+    m.set(boost::beast::http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) {
+    if (safe_header_name(name) && safe_header_text(value)) m.insert(name, value);
+  }
+}
+
+}  // namespace volley::http_detail
