@@ -179,11 +179,13 @@ TEST_CASE("SIGTERM cuts a client that stalls in DATA past drain_timeout: volleyd
 
   const auto signalled = std::chrono::steady_clock::now();
   rig.volleyd->signal(SIGTERM);
-  CHECK(rig.exit_code(15s) == 0);
+  CHECK(rig.exit_code(30s) == 0);
   const auto took = std::chrono::steady_clock::now() - signalled;
   INFO("exit after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   CHECK(took >= 2s);       // the transaction had its drain_timeout
-  CHECK(took < 2s + 8s);   // and no more than a margin beyond it
+  // A margin for the shutdown after it (slow under the sanitizers), far below the 10 min the
+  // client would otherwise have had (its data_timeout).
+  CHECK(took < 2s + 15s);
   const auto log = rig.volleyd->log();
   INFO(log);
   CHECK(log.find("drain: inbound SMTP sessions: 0 let finish their transaction, 1 cut at the 2 s deadline") !=
