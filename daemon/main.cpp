@@ -6,6 +6,7 @@
 #include <functional>
 #include <iterator>
 #include <variant>
+#include <vector>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -70,30 +71,54 @@ namespace {
 
 using namespace volley;
 
-// SIGTERM's drain: the API answers 503, the SMTP listeners stop taking mail, delivery starts no
-// new transaction and lets those in flight finish within drain_timeout. What is left stays in the
-// spool; the caller then stops everything in order (events and webhooks written out first).
+// SIGTERM's drain: the API answers 503, the SMTP listeners take no new connection and let the
+// transactions in flight finish, delivery starts no new transaction and lets those in flight
+// finish; all within one drain_timeout. What is left stays in the spool; inbound sessions still
+// open at the deadline are cut (their messages were never acknowledged). The caller then stops
+// everything in order (events and webhooks written out first).
 void drain(caf::actor_system& sys, const router_actor& router, std::chrono::seconds timeout, int sig,
-           std::atomic<bool>& draining, const std::function<void()>& close_listeners) {
+           std::atomic<bool>& draining, const std::vector<SmtpListener*>& inbound) {
   lifecycle::notify("STOPPING=1\nSTATUS=draining");
   spdlog::info("signal {}: draining: new mail is refused, SMTP transactions in flight get up to {} s", sig,
                timeout.count());
   draining.store(true);
-  close_listeners();
   const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + timeout;
+  for (auto* l : inbound) l->drain();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  };
   caf::scoped_actor self{sys};
   self->request(router, timeout, drain_atom::value)
       .receive(
           [&](bool) {
-            const auto ms =
-                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-            spdlog::info("drain: every SMTP session closed after {} ms; queued mail stays in the spool", ms.count());
+            spdlog::info("drain: every SMTP session closed after {} ms; queued mail stays in the spool", elapsed_ms());
           },
           [&](const caf::error&) {
             spdlog::warn("drain: {} s passed with transactions still in flight: they are cut now, and their recipients "
                          "are tried again after the next start",
                          timeout.count());
           });
+  if (inbound.empty()) return;
+  SmtpListener::DrainCounts counts;
+  bool all_closed = true;
+  for (auto* l : inbound) {
+    if (!l->wait_drained(deadline)) {
+      all_closed = false;
+      l->stop();  // cut: each session is sent 421 if it can take it
+    }
+    const auto c = l->drain_counts();
+    counts.finished += c.finished;
+    counts.cut += c.cut;
+  }
+  if (all_closed) {
+    spdlog::info("drain: inbound SMTP sessions: {} let finish their transaction, 0 cut; all closed after {} ms",
+                 counts.finished, elapsed_ms());
+  } else {
+    spdlog::warn("drain: inbound SMTP sessions: {} let finish their transaction, {} cut at the {} s deadline (what "
+                 "they had not completed was never acknowledged: their clients send it again)",
+                 counts.finished, counts.cut, timeout.count());
+  }
 }
 
 int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const delivery::ReplyClassifier> classifier,
@@ -367,10 +392,11 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
         reloader.reload("signal SIGHUP");
         lifecycle::notify("READY=1");
       });
-      drain(sys, router, cfg.lifecycle.drain_timeout, sig, *draining, [&] {
-        if (smtp_in) smtp_in->stop();
-        if (submission) submission->stop();
-      });
+      std::vector<SmtpListener*> inbound;
+      if (smtp_in) inbound.push_back(&*smtp_in);
+      if (submission)
+        for (auto* l : submission->listeners()) inbound.push_back(l);
+      drain(sys, router, cfg.lifecycle.drain_timeout, sig, *draining, inbound);
       watchdog.stop();
     }
 

@@ -72,6 +72,13 @@ void SubmissionService::stop() {
   if (implicit_) implicit_->stop();
 }
 
+std::vector<SmtpListener*> SubmissionService::listeners() {
+  std::vector<SmtpListener*> out;
+  for (auto* l : {&starttls_, &implicit_})
+    if (*l) out.push_back(&**l);
+  return out;
+}
+
 std::unique_ptr<SubmissionService> make_submission(const Config& cfg, api::InjectionApiConfig& injection) {
   if (!cfg.submission.listen && !cfg.submission.implicit_tls_listen) return nullptr;
   auto service = std::make_unique<SubmissionService>(cfg, injection);

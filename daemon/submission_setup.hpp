@@ -4,6 +4,7 @@
 // listeners (STARTTLS and implicit TLS), and the `hash-password` command.
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "api/injection_api.hpp"
 #include "api/submission.hpp"
@@ -22,6 +23,7 @@ class SubmissionService {
   // Binds the listeners; on failure logs it as critical and returns 1 (0: listening).
   int start(boost::asio::io_context& io);
   void stop();  // closes the listeners (sessions get 421)
+  std::vector<SmtpListener*> listeners();  // those started, for the drain (daemon/main.cpp)
   const std::shared_ptr<api::Submission>& service() const { return service_; }
 
  private:

@@ -5,7 +5,8 @@
 // session on its own strand); each complete message goes to the InboundHandler, and the client
 // gets the handler's answer. What a message means is the handler's business.
 //
-// Asio and OpenSSL stay in smtp_listener.cpp: this header is included by code that must build fast.
+// Asio and OpenSSL stay in smtp_listener.cpp and the session it runs (net/inbound_session.hpp):
+// this header is included by code that must build fast.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -110,8 +111,23 @@ class SmtpListener {
   void start(const HostPort& listen);
   std::uint16_t port() const;  // the bound port, after start()
   // Closes the acceptor and every session (each is sent 421 first if it can take it quickly).
-  // Idempotent, callable from any thread.
+  // Idempotent, callable from any thread. After drain(): cuts the sessions still open.
   void stop();
+
+  // SIGTERM's drain (docs/lifecycle.md), callable from any thread, once: the acceptor closes (new
+  // connections are refused); a session between transactions is sent 421 4.3.2 and closed (one
+  // halfway through a command line, in answer to that command); one inside a transaction (MAIL
+  // accepted, until its end of data is answered) finishes it as usual, its message stored before
+  // its 250, and is then sent 421 4.3.2 and closed. Timeouts keep running; stop() cuts the rest.
+  void drain();
+  // Blocks the caller (never call it on the io thread) until every session has closed, or until
+  // `deadline`; true when none is left.
+  bool wait_drained(std::chrono::steady_clock::time_point deadline) const;
+  struct DrainCounts {
+    std::size_t finished = 0;  // sessions in a transaction when drain() came whose message was answered
+    std::size_t cut = 0;       // sessions still open when stop() came after drain()
+  };
+  DrainCounts drain_counts() const;
 
   std::size_t connection_count() const;  // admitted sessions open now
 

@@ -61,6 +61,9 @@ struct SmtpServer::Impl {
   MailParams candidate_params;
   bool bdat_used = false;
 
+  // Set by drain(): sent to end the session once it is between transactions.
+  std::optional<Reply> drain_reply;
+
   // Content of the message being received.
   std::string content;
   std::uint64_t raw_bytes = 0;
@@ -151,6 +154,7 @@ struct SmtpServer::Impl {
 
   void start(std::optional<Reply> refusal) {
     if (mode != Mode::unstarted) return;
+    if (!refusal && drain_reply) refusal = drain_reply;
     if (refusal) {
       check(*refusal);
       send(*refusal);
@@ -224,6 +228,11 @@ struct SmtpServer::Impl {
             discarding = true;
             return v.size();
           }
+          if (between_transactions_draining()) {
+            // A command that would begin a transaction, or none: the drain's reply answers it.
+            close_session(*drain_reply);
+            return v.size();
+          }
           auto l = rest.substr(0, nl);
           pos += nl + 1;
           if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
@@ -244,7 +253,13 @@ struct SmtpServer::Impl {
         }
       }
     }
+    // Everything read was a whole command: a drained session between transactions ends now.
+    if (between_transactions_draining()) close_session(*drain_reply);
     return pos;
+  }
+
+  bool between_transactions_draining() const {
+    return drain_reply && mode == Mode::command && pending == Pending::none && !has_mail;
   }
 
   void line_too_long() {
@@ -640,6 +655,7 @@ struct SmtpServer::Impl {
     in.clear();
     discarding = false;
     mode = Mode::command;
+    if (between_transactions_draining()) close_session(*drain_reply);
   }
 
   // ---- answers ----
@@ -647,6 +663,11 @@ struct SmtpServer::Impl {
   void answer(std::optional<Reply> r) {
     if (pending == Pending::none) return;
     if (r) check(*r);
+    if (pending == Pending::mail && drain_reply) {
+      // The drain came while this MAIL waited: no transaction begins any more.
+      close_session(*drain_reply);
+      return;
+    }
     const Pending p = std::exchange(pending, Pending::none);
     const bool accepted = !r || r->code / 100 == 2 || (p == Pending::data && r->code / 100 == 3);
     switch (p) {
@@ -686,6 +707,14 @@ struct SmtpServer::Impl {
     send(r);
     hang_up();
   }
+
+  void drain(const Reply& r) {
+    if (mode == Mode::closed || drain_reply) return;
+    check(r);
+    drain_reply = r;
+    // A partial command line waits for its end (process() answers it).
+    if (in.empty() && !discarding && between_transactions_draining()) close_session(r);
+  }
 };
 
 SmtpServer::SmtpServer(Options opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
@@ -698,6 +727,7 @@ void SmtpServer::feed(std::string_view bytes) { impl_->feed(bytes); }
 void SmtpServer::answer(std::optional<Reply> reply) { impl_->answer(std::move(reply)); }
 void SmtpServer::on_tls_established() { impl_->tls_established(); }
 void SmtpServer::close_session(Reply reply) { impl_->close_session(reply); }
+void SmtpServer::drain(Reply reply) { impl_->drain(reply); }
 
 std::vector<ServerAction> SmtpServer::take_actions() { return std::exchange(impl_->actions, {}); }
 
@@ -707,6 +737,7 @@ bool SmtpServer::wants_input() const {
 }
 bool SmtpServer::awaiting_answer() const { return impl_->pending != Pending::none; }
 bool SmtpServer::in_data() const { return impl_->mode == Mode::data || impl_->mode == Mode::bdat; }
+bool SmtpServer::in_transaction() const { return impl_->has_mail; }
 std::uint64_t SmtpServer::data_bytes() const { return impl_->raw_bytes; }
 bool SmtpServer::closed() const { return impl_->mode == Mode::closed; }
 bool SmtpServer::tls_active() const { return impl_->tls; }

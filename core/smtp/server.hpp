@@ -114,12 +114,20 @@ class SmtpServer {
   void on_tls_established();
   // The owner ends the session (idle timeout, shutdown): sends `reply` (a 421) and hangs up.
   void close_session(Reply reply);
+  // A shutdown that cuts no transaction (volleyd's drain, docs/lifecycle.md): a session between
+  // transactions is sent `reply` (a 421) and hung up now, or, when part of a command line has
+  // arrived, in answer to that command; a MAIL awaiting its answer gets `reply` instead. A
+  // transaction already open (MAIL accepted) carries on until its message is answered (or RSET,
+  // HELO or EHLO ends it); then the session is sent `reply` and hung up. close_session() still
+  // cuts at once. Before start(): the greeting is `reply`.
+  void drain(Reply reply);
 
   std::vector<ServerAction> take_actions();
 
   bool wants_input() const;       // false while a request is outstanding, during TLS, once closed
   bool awaiting_answer() const;
   bool in_data() const;           // receiving DATA or a BDAT chunk
+  bool in_transaction() const;    // MAIL accepted, its message not yet answered
   std::uint64_t data_bytes() const;  // raw bytes of the current message's content so far
   bool closed() const;
   bool tls_active() const;

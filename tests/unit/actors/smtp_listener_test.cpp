@@ -516,3 +516,49 @@ TEST_CASE("stop() says 421 to open sessions and closes them", "[smtp_listener]")
   CHECK(c.reply().rfind("421 4.3.2", 0) == 0);
   CHECK(c.closed_by_peer(5s));
 }
+
+TEST_CASE("drain(): an idle session gets 421 at once, a message the handler holds is answered 250 then 421",
+          "[smtp_listener][drain]") {
+  Inbox inbox;
+  inbox.hold = true;
+  Harness h(bounce_options(), inbox);
+  SmtpTestClient idle(h.port());
+  REQUIRE(idle.reply().rfind("220", 0) == 0);
+  REQUIRE(idle.command("EHLO client.test").rfind("250", 0) == 0);
+  SmtpTestClient busy(h.port());
+  begin(busy);
+  REQUIRE(busy.command("DATA").rfind("354", 0) == 0);
+  busy.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+  auto [message, answer] = inbox.take();  // stored by the handler, not answered yet
+
+  h.listener.drain();
+  CHECK(idle.reply() == "421 4.3.2 mx.volley.test Service shutting down\r\n");
+  CHECK(idle.closed_by_peer(5s));
+  CHECK_FALSE(h.listener.wait_drained(std::chrono::steady_clock::now()));  // busy is still open
+
+  answer(true, "");
+  CHECK(busy.reply().rfind("250 ", 0) == 0);
+  CHECK(busy.reply() == "421 4.3.2 mx.volley.test Service shutting down\r\n");
+  CHECK(busy.closed_by_peer(5s));
+  CHECK(h.listener.wait_drained(std::chrono::steady_clock::now() + 5s));
+  CHECK(h.listener.drain_counts().finished == 1);
+  CHECK(h.listener.drain_counts().cut == 0);
+}
+
+TEST_CASE("stop() after drain() cuts a transaction still in flight and counts it", "[smtp_listener][drain]") {
+  Inbox inbox;
+  Harness h(bounce_options(), inbox);
+  SmtpTestClient c(h.port());
+  begin(c);
+  REQUIRE(c.command("DATA").rfind("354", 0) == 0);
+  c.send("Subject: x\r\n\r\nhalf of it\r\n");
+  h.listener.drain();
+  CHECK_FALSE(h.listener.wait_drained(std::chrono::steady_clock::now()));
+  h.listener.stop();
+  CHECK(c.reply().rfind("421 4.3.2", 0) == 0);
+  CHECK(c.closed_by_peer(5s));
+  CHECK(h.listener.wait_drained(std::chrono::steady_clock::now() + 5s));
+  CHECK(h.listener.drain_counts().finished == 0);
+  CHECK(h.listener.drain_counts().cut == 1);
+  CHECK(inbox.call_count() == 0);  // the half message never reached the handler
+}
