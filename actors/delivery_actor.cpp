@@ -139,9 +139,11 @@ delivery::QueueSettings queue_settings(const DeliveryContext& ctx) {
                                  set.queued_body_budget};
 }
 
-// New settings: the queue's pools, defaults and bounce rules, the lanes' limits and paths (when
-// the MX hosts are known) and, if the domain's route changed, a new MX answer. The old context
-// stays alive until nothing points into it.
+// New settings: the queue's sources, pools, defaults and bounce rules, the lanes' limits and paths
+// (when the MX hosts are known) and, if the domain's route changed, a new MX answer. Lanes follow
+// their source by name (a reload may add, remove, rename or reorder sources): sessions and egress
+// paths move with them, so a source that stays keeps its rate history and backoff. The old
+// context stays alive until nothing points into it.
 void reload(DeliverySelf self, DeliveryContextPtr ctx) {
   auto& st = self->state;
   const auto route = [&](const DeliveryContext& c) {
@@ -150,23 +152,28 @@ void reload(DeliverySelf self, DeliveryContextPtr ctx) {
   };
   const bool rerouted = route(*st.ctx) != route(*ctx);
   const DeliveryContextPtr before = std::exchange(st.ctx, std::move(ctx));
-  // A source that leaves from another address or says another EHLO name now: its idle sessions
-  // quit at once, busy ones after their transaction (on_session_ready quits a session that has
-  // sent its maximum), so the next connection is the new one.
-  const auto& old_sources = before->settings.pools.sources;
-  const auto& new_sources = st.ctx->settings.pools.sources;
+  std::vector<delivery::Source> was;  // each lane's source before, by its index before
+  for (std::size_t l = 0; l < st.queue->lane_count(); ++l) was.push_back(st.queue->source(l));
+  const auto moved = st.queue->reconfigure(queue_settings(*st.ctx), now_unix_ms(), *st.reporter);
+  std::vector<std::shared_ptr<EgressPath>> paths(st.queue->lane_count());
+  for (std::size_t l = 0; l < moved.size() && l < st.paths.size(); ++l)
+    if (moved[l] != delivery::kNoSource) paths[moved[l]] = std::move(st.paths[l]);
+  st.paths = std::move(paths);
+  // A session whose source left, or leaves from another address or says another EHLO name now:
+  // idle, it quits at once; busy, after its transaction (on_session_ready quits a session that
+  // has sent its maximum), so the next connection is the new one.
   for (auto& [id, s] : st.sessions) {
-    if (s.lane >= old_sources.size() || s.lane >= new_sources.size()) continue;
-    const auto& a = old_sources[s.lane];
-    const auto& b = new_sources[s.lane];
-    if (a.address == b.address && a.ehlo_name == b.ehlo_name) continue;
+    const delivery::Source& a = was[s.lane];
+    s.lane = moved[s.lane];  // a lane with sessions is never dropped
+    if (s.job) st.queue->repin(*s.job, moved);
+    const delivery::Source& b = st.queue->source(s.lane);
+    if (st.queue->configured(s.lane) && a.address == b.address && a.ehlo_name == b.ehlo_name) continue;
     s.sent = std::numeric_limits<std::uint32_t>::max();
     if (!s.job && !s.quitting && s.greeted) {
       s.quitting = true;
       s.handle->quit();
     }
   }
-  st.queue->reconfigure(queue_settings(*st.ctx));
   if (rerouted) {
     st.mx_expires_ms = 0;  // asked again before the next session opens
   } else if (st.mx && st.mx->status == dns::Status::ok) {
@@ -267,7 +274,7 @@ void DeliveryReporter::outcome(const DeliveryJob& job, const delivery::PendingRc
   o.campaign = job.msg->campaign;
   o.mx_host = mx_host;
   o.pool = job.msg->pool.empty() ? st.ctx->settings.pools.default_pool : job.msg->pool;
-  if (lane != delivery::kNoSource) o.source = st.ctx->settings.pools.sources[lane].name;
+  if (lane != delivery::kNoSource) o.source = st.queue->source(lane).name;
   o.reply = std::move(d.reply);
   o.attempt = r.attempts;
   o.received_at_ms = job.msg->received_at_ms;

@@ -35,8 +35,9 @@ using delivery_actor = caf::typed_actor<
     // transactions in flight have finished and every session has closed. Queued work stays in the
     // spool for the next start.
     caf::replies_to<drain_atom>::with<bool>,
-    // A reload (SIGHUP): new settings (shaping, routes, bounce rules, pool rules; the same
-    // sources in the same order). Sessions in flight finish as they are.
+    // A reload (SIGHUP): new settings (shaping, routes, bounce rules, sources, pools, pool rules).
+    // Lanes follow their sources by name; a removed source's queued work goes to its pool's other
+    // sources. Sessions in flight finish as they are.
     caf::reacts_to<reload_atom, DeliveryContextPtr>,
     // Its own: what a session reports (smtp_session.hpp), by session id.
     caf::reacts_to<session_atom, std::uint64_t, SessionEvent>,

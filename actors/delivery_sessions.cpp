@@ -197,9 +197,10 @@ void shape_lanes(DeliveryState& st) {
                   [&](const delivery::SourceRule& r) { return r.domain == st.domain; });
   const std::string key = own_rule ? st.domain : st.shaping.rollup_key;
   for (std::size_t l = 0; l < st.queue->lane_count(); ++l) {
-    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, set.pools.sources[l].name);
+    const std::string& source = st.queue->source(l).name;  // retired lanes too: their sessions finish
+    auto shaped = delivery::resolve_shaping(set.shaping, st.domain, hosts, source);
     st.queue->set_lane_limits(l, shaped.limits);
-    st.paths[l] = st.ctx->paths->get(set.pools.sources[l].name, key, shaped.limits);
+    st.paths[l] = st.ctx->paths->get(source, key, shaped.limits);
     st.paths[l]->set_limits(shaped.limits);  // a path made before a reload keeps its state, takes the new limits
   }
 }

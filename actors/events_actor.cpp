@@ -195,6 +195,7 @@ events_actor::behavior_type behaviour(Self self, EventsOptions opts) {
   return {
       [self](spool_atom, caf::actor spool) { self->state.spool = std::move(spool); },
       [self](reload_atom, suppression::Policy& policy) { self->state.opts.suppression_policy = std::move(policy); },
+      [self](webhook_atom, webhook_actor& webhooks) { self->state.opts.webhooks = std::move(webhooks); },
       [self](outcome_atom, const Outcome& o) {
         add(self, o);
         auto& st = self->state;

@@ -83,7 +83,10 @@ using events_actor = caf::typed_actor<
     // Internal: the write timer (100 ms after the first unwritten line, 1 s after a failed write).
     caf::reacts_to<tick_atom>,
     // A reload (SIGHUP): which synchronous bounces suppress their address from now on.
-    caf::reacts_to<reload_atom, suppression::Policy>>;
+    caf::reacts_to<reload_atom, suppression::Policy>,
+    // A reload: the webhook actor events go to from the next event on (invalid: none, the last
+    // [[webhook]] was removed; a first one added starts it).
+    caf::reacts_to<webhook_atom, webhook_actor>>;
 
 struct EventsOptions {
   std::string event_log_path;               // "" = no log file

@@ -256,6 +256,21 @@ struct Metrics {
     }
   }
 
+  // A reload's sources and pools: a removed source's volley_source_* series go, a new one's start
+  // at 0 (the next survey reports it).
+  void reload(delivery::IpPools pools) {
+    for (const auto& src : options.pools.sources) {
+      if (pools.source(src.name) != nullptr) continue;
+      source_connections.Remove(&source_connections.Add({{"source", src.name}}));
+      source_backoff.Remove(&source_backoff.Add({{"source", src.name}}));
+    }
+    options.pools = std::move(pools);
+    for (const auto& src : options.pools.sources) {
+      source_connections.Add({{"source", src.name}});
+      source_backoff.Add({{"source", src.name}});
+    }
+  }
+
   // Drops the series of destinations idle for idle_series_ttl.
   void prune_idle() {
     for (const auto& domain : idle.take_idle(steady_ms())) {
@@ -385,6 +400,7 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
           }
           for (double s : stats.message_seconds) metrics->dkim_sign_hist.Observe(s);
         },
+        [metrics](reload_atom, delivery::IpPools& pools) { metrics->reload(std::move(pools)); },
         [](stop_atom) {},
     };
   }, metrics);

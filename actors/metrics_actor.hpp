@@ -14,6 +14,7 @@
 
 #include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/replies_to.hpp>
 
@@ -53,6 +54,8 @@ using metrics_actor = caf::typed_actor<
     caf::reacts_to<tls_atom, std::string, std::string>,
     // One batch's DKIM signing: the signatures made and the seconds each signed message took.
     caf::reacts_to<sign_atom, DkimSignStats>,
+    // A reload (SIGHUP): the sources and pools now (volley_source_* of a removed source go).
+    caf::reacts_to<reload_atom, delivery::IpPools>,
     // Ignored (callers may stop every actor alike); exit it to stop it.
     caf::reacts_to<stop_atom>,
     // Internal: the sweep of idle destinations' series.
@@ -79,3 +82,5 @@ struct MetricsHandle {
 MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options = {});
 
 }  // namespace volley
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(volley::delivery::IpPools)  // reloads

@@ -355,6 +355,7 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
         updated->windows = std::move(reloaded.windows);
         st.ctx = std::move(updated);
         for (auto& [domain, dest] : st.destinations) self->send(dest.actor, reload_atom::value, st.ctx);
+        if (st.ctx->metrics) self->send(st.ctx->metrics, reload_atom::value, st.ctx->settings.pools);
       },
       [self](stop_atom) {
         for (auto& [domain, dest] : self->state.destinations) self->send(dest.actor, stop_atom::value);

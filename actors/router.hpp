@@ -46,7 +46,7 @@ using router_actor = caf::typed_actor<
     // comes when all have closed their sessions. The caller bounds the wait.
     caf::replies_to<drain_atom>::with<bool>,
     // A reload (SIGHUP): new delivery settings and sending windows for every delivery actor, now
-    // and spawned later. Same sources in the same order (daemon/reload.cpp refuses the others).
+    // and spawned later; the metrics actor gets the new sources and pools.
     caf::reacts_to<reload_atom, ReloadedDelivery>,
     // Scheduling (docs/scheduling.md). Messages whose send_at or tenant's sending window lies
     // ahead are held here, not in delivery actors, until they are due.

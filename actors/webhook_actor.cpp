@@ -34,6 +34,7 @@ constexpr std::size_t kMaxUnwritten = 1'000'000;
 constexpr auto kAppendRetry = std::chrono::seconds(1);
 
 struct Endpoint {
+  std::uint64_t id = 0;  // for the messages about it: a reload may add, remove and reorder endpoints
   WebhookEndpoint cfg;
   std::unique_ptr<WebhookClient> client;
   bool in_flight = false;
@@ -91,6 +92,7 @@ class WebhookActor : public webhook_actor::base {
   behavior_type make_behavior() override {
     std::set<std::string> configured;
     for (auto& ep : endpoints_) {
+      ep.id = ++last_id_;
       configured.insert(ep.cfg.name);
       report(ep, "", 0);
     }
@@ -100,7 +102,7 @@ class WebhookActor : public webhook_actor::base {
                      queue_->depth(name), name);
       }
     }
-    for (std::size_t i = 0; i < endpoints_.size(); ++i) pump(i);
+    for (auto& ep : endpoints_) pump(ep);
     return {
         // Answered once the events are in the queue: the events actor then releases their spool records.
         [this](event_atom, const WebhookEvents& events) {
@@ -112,14 +114,14 @@ class WebhookActor : public webhook_actor::base {
           quit();
           return true;
         },
-        [this](webhook_atom, std::size_t index, std::uint64_t post_id, std::uint32_t status,
-               const std::string& error) { on_answer(index, post_id, status, error); },
-        [this](tick_atom, std::size_t index, std::uint64_t gen) {
-          if (!queue_ || index >= endpoints_.size()) return;
-          auto& ep = endpoints_[index];
-          if (!ep.retry_armed || gen != ep.timer_gen) return;
-          ep.retry_armed = false;
-          pump(index);
+        [this](webhook_atom, std::uint64_t id, std::uint64_t post_id, std::uint32_t status,
+               const std::string& error) { on_answer(id, post_id, status, error); },
+        [this](tick_atom, std::uint64_t id, std::uint64_t gen) {
+          auto* ep = find(id);
+          if (!queue_ || !ep) return;  // a stale timer of a removed endpoint
+          if (!ep->retry_armed || gen != ep->timer_gen) return;
+          ep->retry_armed = false;
+          pump(*ep);
         },
         [this](tick_atom) {
           append_retry_armed_ = false;
@@ -132,10 +134,14 @@ class WebhookActor : public webhook_actor::base {
   void on_exit() override { shut(); }
 
  private:
+  Endpoint* find(std::uint64_t id) {
+    auto it = std::find_if(endpoints_.begin(), endpoints_.end(), [id](const Endpoint& ep) { return ep.id == id; });
+    return it == endpoints_.end() ? nullptr : &*it;
+  }
+
   void on_events(const WebhookEvents& events) {
     if (!queue_) return;
-    for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-      auto& ep = endpoints_[i];
+    for (auto& ep : endpoints_) {
       // Older refused events first, so the endpoint still gets them in order.
       std::vector<std::string> picked = std::move(ep.unwritten);
       ep.unwritten.clear();
@@ -158,13 +164,12 @@ class WebhookActor : public webhook_actor::base {
         }
         continue;
       }
-      pump(i);
+      pump(ep);
     }
   }
 
   // Sends the oldest queued events unless a POST is in flight or a retry is pending.
-  void pump(std::size_t index) {
-    auto& ep = endpoints_[index];
+  void pump(Endpoint& ep) {
     if (!queue_ || ep.in_flight || ep.retry_armed) return;
     auto batch = queue_->peek(ep.cfg.name, ep.cfg.max_batch, kMaxPostBytes);
     if (batch.events.empty()) return;
@@ -190,34 +195,76 @@ class WebhookActor : public webhook_actor::base {
     // A weak address: a POST still running when the actor is gone must not keep it alive.
     caf::actor_addr me = address();
     ep.client->post(std::move(body), std::move(headers), ep.cfg.timeout,
-                    [me, index, post_id](WebhookResponse r) {
+                    [me, id = ep.id, post_id](WebhookResponse r) {
                       if (auto self = caf::actor_cast<webhook_actor>(me)) {
-                        caf::anon_send(self, webhook_atom::value, index, post_id,
+                        caf::anon_send(self, webhook_atom::value, id, post_id,
                                        static_cast<std::uint32_t>(r.status), std::move(r.error));
                       }
                     });
   }
 
+  // The endpoints of a reload, by name: one that stays keeps its queue, its POST in flight and
+  // its failure count (new settings are taken once no POST is in flight); a new one starts with
+  // what is queued under its name; a removed one stops, and what it had queued stays on disk
+  // under its name until an endpoint of that name is configured again (a rename is a removal
+  // and an addition). Nothing changes unless every endpoint is valid.
   std::string reload(std::vector<WebhookEndpoint> next) {
-    if (next.size() != endpoints_.size())
-      return "the number of [[webhook]] endpoints changed (their queues are kept by name)";
+    std::set<std::string> names;
     std::vector<std::optional<Endpoint>> built(next.size());
     for (std::size_t i = 0; i < next.size(); ++i) {
-      if (next[i].name != endpoints_[i].cfg.name)
-        return "[[webhook]] names or their order changed (their queues are kept by name)";
-      if (next[i] == endpoints_[i].cfg) continue;
+      if (!names.insert(next[i].name).second) return "webhook endpoint '" + next[i].name + "': name used twice";
+      auto it = std::find_if(endpoints_.begin(), endpoints_.end(),
+                             [&](const Endpoint& ep) { return ep.cfg.name == next[i].name; });
+      if (it != endpoints_.end() && next[i] == it->cfg) continue;
       auto made = make_endpoint(io_, std::move(next[i]));
       if (auto* error = std::get_if<std::string>(&made)) return *error;
       built[i] = std::get<Endpoint>(std::move(made));
     }
-    for (std::size_t i = 0; i < built.size(); ++i) {
+    std::vector<Endpoint> kept;
+    std::vector<std::uint64_t> added;
+    for (std::size_t i = 0; i < next.size(); ++i) {
+      const std::string& name = built[i] ? built[i]->cfg.name : next[i].name;
+      auto it = std::find_if(endpoints_.begin(), endpoints_.end(),
+                             [&](const Endpoint& ep) { return ep.cfg.name == name; });
+      if (it == endpoints_.end()) {
+        built[i]->id = ++last_id_;
+        added.push_back(built[i]->id);
+        kept.push_back(std::move(*built[i]));
+        continue;
+      }
+      kept.push_back(std::move(*it));
+      endpoints_.erase(it);
       if (!built[i]) continue;
-      auto& ep = endpoints_[i];
+      auto& ep = kept.back();
       ep.next_cfg = std::move(built[i]->cfg);
       ep.next_client = std::move(built[i]->client);
       take_next(ep);
     }
+    for (auto& gone : endpoints_) retire(gone);
+    endpoints_ = std::move(kept);
+    for (const auto id : added) {
+      auto* ep = find(id);
+      spdlog::info("webhook {}: endpoint added ({}), {} events queued for it", ep->cfg.name, ep->cfg.url,
+                   queue_ ? queue_->depth(ep->cfg.name) : 0);
+      report(*ep, "", 0);
+      pump(*ep);
+    }
     return "";
+  }
+
+  // An endpoint a reload removed: no more events are queued for it and nothing is sent; a POST in
+  // flight is abandoned (its events stay queued). Events the queue had refused are tried once more.
+  void retire(Endpoint& ep) {
+    if (ep.client) ep.client->close();
+    if (ep.next_client) ep.next_client->close();
+    std::string error;
+    if (!ep.unwritten.empty() && queue_ && !queue_->append(ep.cfg.name, ep.unwritten, &error))
+      spdlog::error("webhook {}: {} events dropped: the queue refused them ({})", ep.cfg.name, ep.unwritten.size(),
+                    error);
+    const std::size_t depth = queue_ ? queue_->depth(ep.cfg.name) : 0;
+    spdlog::warn("webhook {}: endpoint removed by a reload; its {} pending events stay queued on disk and are sent "
+                 "if an endpoint named '{}' is configured again",
+                 ep.cfg.name, depth, ep.cfg.name);
   }
 
   // A reload's settings, once no POST is in flight on the old client.
@@ -230,9 +277,10 @@ class WebhookActor : public webhook_actor::base {
     spdlog::info("webhook {}: new settings in force ({})", ep.cfg.name, ep.cfg.url);
   }
 
-  void on_answer(std::size_t index, std::uint64_t post_id, std::uint32_t status, const std::string& error) {
-    if (!queue_ || index >= endpoints_.size()) return;
-    auto& ep = endpoints_[index];
+  void on_answer(std::uint64_t id, std::uint64_t post_id, std::uint32_t status, const std::string& error) {
+    auto* found = find(id);
+    if (!queue_ || !found) return;  // the answer to a removed endpoint's POST: its events stay queued
+    auto& ep = *found;
     if (!ep.in_flight || post_id != ep.post_id) return;
     ep.in_flight = false;
     take_next(ep);
@@ -245,7 +293,7 @@ class WebhookActor : public webhook_actor::base {
       if (ep.failures > 0) spdlog::info("webhook {}: delivering again after {} failures", ep.cfg.name, ep.failures);
       ep.failures = 0;
       report(ep, "delivered", ep.in_flight_events);
-      pump(index);
+      pump(ep);
       return;
     }
     ++ep.failures;
@@ -261,7 +309,7 @@ class WebhookActor : public webhook_actor::base {
     }
     report(ep, "failed", ep.in_flight_events);
     ep.retry_armed = true;
-    delayed_send(this, delay, tick_atom::value, index, ++ep.timer_gen);
+    delayed_send(this, delay, tick_atom::value, ep.id, ++ep.timer_gen);
   }
 
   void report(const Endpoint& ep, const char* result, std::uint64_t events) {
@@ -284,6 +332,7 @@ class WebhookActor : public webhook_actor::base {
   metrics_actor metrics_;
   std::mt19937_64 rng_;
   bool append_retry_armed_ = false;
+  std::uint64_t last_id_ = 0;
 };
 
 }  // namespace

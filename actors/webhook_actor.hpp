@@ -64,16 +64,18 @@ using webhook_actor = caf::typed_actor<
     caf::replies_to<event_atom, WebhookEvents>::with<bool>,
     // Stop sending, close the queue (true), quit.
     caf::replies_to<stop_atom>::with<bool>,
-    // Internal, from the HTTP client: a POST finished (endpoint index, POST id, HTTP status or 0,
+    // Internal, from the HTTP client: a POST finished (endpoint id, POST id, HTTP status or 0,
     // network error).
-    caf::reacts_to<webhook_atom, std::size_t, std::uint64_t, std::uint32_t, std::string>,
-    // Internal timers: an endpoint's retry is due (endpoint index, timer generation); events the
+    caf::reacts_to<webhook_atom, std::uint64_t, std::uint64_t, std::uint32_t, std::string>,
+    // Internal timers: an endpoint's retry is due (endpoint id, timer generation); events the
     // queue refused are appended again.
-    caf::reacts_to<tick_atom, std::size_t, std::uint64_t>,
+    caf::reacts_to<tick_atom, std::uint64_t, std::uint64_t>,
     caf::reacts_to<tick_atom>,
-    // A reload (SIGHUP): the same endpoints by name and in order, with other URLs, secrets,
-    // filters, batch sizes or timeouts. An endpoint with a POST in flight takes its new settings
-    // once the answer is in. The answer: "" when taken, else why not (nothing was changed).
+    // A reload (SIGHUP): the endpoints now, by name. One that stays takes other URLs, secrets,
+    // filters, batch sizes or timeouts (with a POST in flight, once its answer is in); one added
+    // starts with what is queued under its name; one removed stops, its pending events stay
+    // queued on disk under its name (a warning says how many). The answer: "" when taken, else
+    // why not (nothing was changed).
     caf::replies_to<reload_atom, std::vector<WebhookEndpoint>>::with<std::string>>;
 
 struct WebhookOptions {

@@ -1,8 +1,7 @@
 #pragma once
 // The IP pools and pool rules as the API edges read them: the injection API and the submission
 // listener choose a message's pool with them, queue control checks pool and source names. A
-// reload (docs/lifecycle.md) replaces them when the sources are the same; each request reads one
-// version from start to end.
+// reload (docs/lifecycle.md) replaces them; each request reads one version from start to end.
 #include <memory>
 
 #include "core/delivery/ip_pool.hpp"

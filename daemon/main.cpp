@@ -286,7 +286,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     api_cfg.render_metrics = [render = metrics.render, disk_guard] { return render() + disk_guard->render_metrics(); };
     api_cfg.disk_guard = disk_guard;
     api_cfg.max_pending = static_cast<std::int64_t>(cfg.http.max_pending);
-    auto pools = api::pools_ref(ctx.settings.pools);  // a reload may replace them (same sources)
+    auto pools = api::pools_ref(ctx.settings.pools);  // a reload may replace them
     api_cfg.pools = pools;
     api_cfg.suppressions = suppressions;
     api_cfg.unsubscribe = unsubscribe.headers();
@@ -317,8 +317,14 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     // SIGHUP and POST /api/v1/reload: the reload runs on this (the main) thread.
     auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
     HttpServer* api_server = nullptr;  // the listener made below, whose certificate a reload renews
+    // A first [[webhook]] added by a reload starts the webhook actor (its endpoints come with the reload).
+    auto start_webhooks = [&sys, &io, &cfg, metrics_actor = metrics.actor] {
+      WebhookOptions opts = webhook_options(cfg);
+      opts.endpoints.clear();
+      return spawn_webhook_actor(sys, io, std::move(opts), metrics_actor);
+    };
     Reloader reloader(config_path, cfg,
-                      ReloadTargets{&sys, router, events, feedback, webhooks, api_keys, pools, dkim_keys,
+                      ReloadTargets{&sys, router, events, feedback, webhooks, start_webhooks, api_keys, pools, dkim_keys,
                                     submission ? submission->service()->users_updater() : nullptr, secret, api_tls,
                                     [&api_server](auto tls) { api_server->set_tls(std::move(tls)); }});
     api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
@@ -423,9 +429,9 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     caf::anon_send(spool_actor, stop_atom::value);
     // After the events actor, the last to send it entries.
     caf::anon_send_exit(suppressor, caf::exit_reason::user_shutdown);
-    if (webhooks) {
+    if (auto webhooks_now = reloader.webhooks()) {  // started at start or by a reload
       caf::scoped_actor self{sys};
-      self->request(webhooks, std::chrono::seconds(10), stop_atom::value)
+      self->request(webhooks_now, std::chrono::seconds(10), stop_atom::value)
           .receive([](bool) {}, [&](const caf::error& err) {
             spdlog::warn("webhook actor did not stop cleanly: {}", sys.render(err));
           });

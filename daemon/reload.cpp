@@ -97,22 +97,14 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   applied.routes = next.routes;
   applied.delivery.bounce_rules = next.delivery.bounce_rules;
   applied.tenants = next.tenants;
-  // Pools, pool rules and the sources' addresses and EHLO names, over the same source names in the
-  // same order: every queue keeps one lane per source (by position), so a source added, removed,
-  // renamed or moved needs a restart. New connections use a changed address; open ones finish.
-  auto names = [](const delivery::IpPools& p) {
-    std::vector<std::string> out;
-    for (const auto& s : p.sources) out.push_back(s.name);
-    return out;
-  };
+  // Sources, pools and pool rules. Queues key their lanes by source name: a source added is used at
+  // once by the pools that name it; a removed one's idle sessions quit, busy ones after their
+  // transaction, and its queued mail goes to its pools' other sources. (A pool left without a
+  // source does not load: its members must name configured sources.)
   if (next.ip_pools != running_.ip_pools) {
-    if (names(next.ip_pools) == names(running_.ip_pools)) {
-      applied.ip_pools = next.ip_pools;
-      changed.emplace_back(next.ip_pools.sources == running_.ip_pools.sources ? "pool/pool_rule" : "source/pool/pool_rule");
-      targets_.pools->set(std::make_shared<const delivery::IpPools>(next.ip_pools));
-    } else {
-      answer.restart_required.emplace_back("source");
-    }
+    applied.ip_pools = next.ip_pools;
+    changed.emplace_back(next.ip_pools.sources == running_.ip_pools.sources ? "pool/pool_rule" : "source/pool/pool_rule");
+    targets_.pools->set(std::make_shared<const delivery::IpPools>(next.ip_pools));
   }
   if (next.shaping != running_.shaping) changed.emplace_back("shaping");
   if (next.routes != running_.routes) changed.emplace_back("route");
@@ -144,16 +136,7 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     answer.restart_required.emplace_back("dkim");
   }
   if (next.webhooks != running_.webhooks) {
-    std::string refused = "no [[webhook]] was configured at start";
-    if (targets_.webhooks) {
-      std::vector<WebhookEndpoint> endpoints;
-      for (const auto& h : next.webhooks) endpoints.push_back(WebhookEndpoint{h, {}});
-      caf::scoped_actor self{*targets_.system};
-      self->request(targets_.webhooks, std::chrono::seconds(10), reload_atom::value, std::move(endpoints))
-          .receive([&](const std::string& why) { refused = why; },
-                   [&](const caf::error& e) { refused = "the webhook actor did not answer: " + to_string(e); });
-    }
-    if (refused.empty()) {
+    if (const std::string refused = reload_webhooks(next.webhooks); refused.empty()) {
       applied.webhooks = next.webhooks;
       changed.emplace_back("webhook");
     } else {
@@ -187,6 +170,36 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start", who,
                  util::joined(answer.restart_required, "nothing"));
   return answer;
+}
+
+webhook_actor Reloader::webhooks() {
+  std::lock_guard lock(mu_);
+  return targets_.webhooks;
+}
+
+std::string Reloader::reload_webhooks(const std::vector<Config::Webhook>& next) {
+  const bool started = !targets_.webhooks && !next.empty();
+  if (started) {
+    if (!targets_.start_webhooks) return "no [[webhook]] was configured at start";
+    try {
+      targets_.webhooks = targets_.start_webhooks();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+  if (!targets_.webhooks) return "";  // none before, none now
+  std::vector<WebhookEndpoint> endpoints;
+  for (const auto& h : next) endpoints.push_back(WebhookEndpoint{h, {}});
+  std::string refused;
+  caf::scoped_actor self{*targets_.system};
+  self->request(targets_.webhooks, std::chrono::seconds(10), reload_atom::value, std::move(endpoints))
+      .receive([&](const std::string& why) { refused = why; },
+               [&](const caf::error& e) { refused = "the webhook actor did not answer: " + to_string(e); });
+  // The events actor feeds the webhook actor while it has endpoints: from the first one added on,
+  // until the last one is removed (the actor then stays, idle, for the next one).
+  if (refused.empty())
+    caf::anon_send(targets_.events, webhook_atom::value, next.empty() ? webhook_actor{} : targets_.webhooks);
+  return refused;
 }
 
 }  // namespace volley

@@ -33,7 +33,10 @@ struct ReloadTargets {
   router_actor router;                         // shaping, routes, bounce rules, sending windows
   events_actor events;                         // suppression policy
   feedback_actor feedback;                     // bounce rules, suppression policy
-  webhook_actor webhooks;                      // endpoints' settings (invalid: no [[webhook]] at start)
+  webhook_actor webhooks;                      // endpoints (invalid: none configured yet)
+  // Starts the webhook actor, with no endpoint, for a first [[webhook]] added by a reload; throws
+  // std::runtime_error when its queue cannot be opened. Null: never started by a reload.
+  std::function<webhook_actor()> start_webhooks;
   std::shared_ptr<api::ReloadableApiKeys> api_keys;
   api::PoolsRef pools;                         // pools and pool rules of the API edges
   std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start
@@ -54,7 +57,14 @@ class Reloader {
   // Thread-safe (one reload at a time).
   api::ReloadAnswer reload(const std::string& who);
 
+  // The webhook actor running now (invalid: none), which a reload may have started: stopped last
+  // at shutdown.
+  webhook_actor webhooks();
+
  private:
+  // The [[webhook]] endpoints of next, or why not ("": taken).
+  std::string reload_webhooks(const std::vector<Config::Webhook>& next);
+
   std::mutex mu_;
   std::string path_;
   Config running_;

@@ -28,6 +28,7 @@
 #include "core/delivery/ip_pool.hpp"
 #include "core/delivery/job.hpp"
 #include "core/delivery/lane.hpp"
+#include "core/delivery/lane_rekey.hpp"
 #include "core/delivery/outcome_policy.hpp"
 #include "core/delivery/queue_snapshot.hpp"
 #include "core/delivery/shaping.hpp"
@@ -49,25 +50,59 @@ class DestinationQueue {
         policy_(*settings.classifier),
         control_(control ? std::move(control) : std::make_shared<const EgressControl>()),
         lanes_(settings.pools->sources.size()) {  // built in place: a lane must never be relocated
-    for (auto& lane : lanes_) lane.limits = settings_.defaults;
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      lanes_[l].source = settings_.pools->sources[l];
+      lanes_[l].limits = settings_.defaults;
+    }
   }
 
   const std::string& domain() const { return domain_; }
   std::size_t lane_count() const { return lanes_.size(); }
   LaneT& lane(std::size_t l) { return lanes_[l]; }
   const LaneT& lane(std::size_t l) const { return lanes_[l]; }
-  const Source& source(std::size_t l) const { return settings_.pools->sources[l]; }
+  const Source& source(std::size_t l) const { return lanes_[l].source; }
+  // Whether the lane's source is configured (else it is retired: a reload removed its source and
+  // sessions still use it; it gets no new work).
+  bool configured(std::size_t l) const { return l < settings_.pools->sources.size(); }
   const OutcomePolicy& policy() const { return policy_; }
   std::uint64_t queued() const { return queued_; }  // recipients here and not final (in flight too)
   std::size_t deferred_jobs() const { return deferred_.size(); }
 
-  // A reload: other pools and pool rules over the same sources in the same order, other default
-  // limits, other bounce rules. The owner sets the lanes' limits again once it knows its MX hosts.
-  void reconfigure(const QueueSettings& settings) {
+  // A reload: other sources (added, removed, renamed, reordered: lanes follow their source's name,
+  // lane_rekey.hpp), pools and pool rules, default limits, bounce rules. The ready work of a
+  // source that left goes to its pool's remaining sources now; a job pinned to it (greylisting)
+  // is pinned no more. Returns each lane's index now, by its index before (kNoSource: gone): the
+  // owner moves its sessions and egress paths along. The owner sets the lanes' limits again once
+  // it knows its MX hosts.
+  std::vector<std::size_t> reconfigure(const QueueSettings& settings, std::int64_t now, Listener& out) {
+    if (!(*settings_.pools == *settings.pools)) {  // a selector holds its pool's sources and weights
+      selectors_.clear();
+      unknown_pools_.clear();
+    }
     settings_ = settings;
     policy_ = OutcomePolicy(*settings_.classifier);
+    auto rekeyed = rekey_lanes(std::move(lanes_), settings_.pools->sources,
+                               destination_ ? *destination_ : settings_.defaults);
+    lanes_ = std::move(rekeyed.lanes);
     if (!destination_)
       for (auto& lane : lanes_) lane.limits = settings_.defaults;
+    auto repin = [&](JobT& job) { this->repin(job, rekeyed.moved); };
+    for (auto& lane : lanes_)
+      for (auto& job : lane.ready) repin(job);
+    for (auto& [when, job] : deferred_) repin(job);
+    for (auto& job : rekeyed.orphans) {
+      repin(job);
+      make_ready(std::move(job), now, out);
+    }
+    return std::move(rekeyed.moved);
+  }
+
+  // A job's greylisting pin after reconfigure returned `moved` (the owner's jobs in flight too):
+  // to the same source's lane, or none when that source left.
+  void repin(JobT& job, const std::vector<std::size_t>& moved) const {
+    if (job.pinned == kNoSource) return;
+    job.pinned = job.pinned < moved.size() ? moved[job.pinned] : kNoSource;
+    if (job.pinned != kNoSource && !configured(job.pinned)) job.pinned = kNoSource;
   }
 
   // ---- limits ----
@@ -435,7 +470,7 @@ class DestinationQueue {
         it->second.msg = job.msg;
         it->second.pinned = job.pinned;
       }
-      if (greylisted && l != kNoSource) it->second.pinned = l;
+      if (greylisted && l != kNoSource && configured(l)) it->second.pinned = l;
       it->second.rcpts.push_back(std::move(r));
     }
     if (rate_limited && l != kNoSource) out.rate_limited(l, now);
@@ -523,7 +558,7 @@ class DestinationQueue {
   QueueSettings settings_;
   OutcomePolicy policy_;
   EgressControlPtr control_;
-  std::vector<LaneT> lanes_;  // one per source, by index in IpPools::sources
+  std::vector<LaneT> lanes_;  // one per source, by index in IpPools::sources; then retired ones
   std::unordered_map<std::string, SourceSelector> selectors_;  // by pool name
   std::unordered_set<std::string> unknown_pools_;              // reported once each
   std::multimap<std::int64_t, JobT> deferred_;                 // next attempt (ms) -> job

@@ -33,6 +33,7 @@ class QueueListener {
 
 template <class Msg>
 struct Lane {
+  Source source;  // where it leaves from; a lane follows its source's name across reloads
   std::deque<Job<Msg>> ready;
   Limits limits;
   std::size_t sessions = 0;    // open or opening

@@ -59,8 +59,8 @@ struct Fixture {
               return rp;
             },
             [](stop_atom) { return true; },
-            [](webhook_atom, std::size_t, std::uint64_t, std::uint32_t, const std::string&) {},
-            [](tick_atom, std::size_t, std::uint64_t) {},
+            [](webhook_atom, std::uint64_t, std::uint64_t, std::uint32_t, const std::string&) {},
+            [](tick_atom, std::uint64_t, std::uint64_t) {},
             // Here only: the test's signal to answer what the stand-in holds.
             [seen_here](tick_atom) {
               for (auto& rp : seen_here->webhook_promises) rp.deliver(true);

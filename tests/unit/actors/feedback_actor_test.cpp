@@ -126,6 +126,7 @@ struct Fixture {
           [](subscribe_atom, const EventSubscription&) { return false; },
           [](unsubscribe_atom, std::uint64_t) {},
           [](recent_atom, const events::EventFilter&, std::uint64_t) { return std::vector<std::string>{}; },
+          [](webhook_atom, const webhook_actor&) {},
       };
     }, s);
     events = o.events;

@@ -335,6 +335,57 @@ TEST_CASE("each endpoint gets only the event types and tenants it asked for") {
   CHECK(f.stop());
 }
 
+TEST_CASE("a reload adds, removes and renames endpoints, and a removed one's pending events wait on disk for it") {
+  Fixture f;
+  const auto port = free_port();
+  const auto late_port = free_port();  // "late" has no receiver until the end
+  Receiver receiver(port);
+  f.start({endpoint(port, "a", "/a"), endpoint(late_port, "late", "/late")});
+  auto reload = [&](std::vector<WebhookEndpoint> endpoints) {
+    std::string refused = "no answer";
+    caf::scoped_actor self{*f.sys};
+    self->request(f.webhook, kDeadline, reload_atom::value, std::move(endpoints))
+        .receive([&](const std::string& why) { refused = why; }, [&](caf::error&) {});
+    return refused;
+  };
+  f.send(make_events(0, 3));
+  REQUIRE(receiver.wait_delivered(3, "/a"));
+  REQUIRE(f.metrics->wait([](auto& rs) {
+    return std::any_of(rs.begin(), rs.end(), [](auto& r) { return r.endpoint == "late" && r.result == "failed" && r.depth == 3; });
+  }));
+
+  // b added (before a: the order does not matter); late removed with its 3 events pending.
+  CHECK(reload({endpoint(port, "b", "/b"), endpoint(port, "a", "/a")}).empty());
+  f.send(make_events(3, 5));
+  REQUIRE(receiver.wait_delivered(2, "/b"));
+  REQUIRE(receiver.wait_delivered(5, "/a"));
+  CHECK(receiver.delivered("/b") == ids(3, 5));
+
+  // a renamed c: a gets nothing more, c gets what comes from now on.
+  CHECK(reload({endpoint(port, "b", "/b"), endpoint(port, "c", "/c")}).empty());
+  f.send(make_events(5, 6));
+  REQUIRE(receiver.wait_delivered(1, "/c"));
+  REQUIRE(receiver.wait_delivered(3, "/b"));
+  CHECK(receiver.delivered("/a") == ids(0, 5));
+  CHECK(receiver.delivered("/c") == ids(5, 6));
+
+  // late back, and up: the events it had pending when it was removed, not those sent since.
+  Receiver late_receiver(late_port);
+  CHECK(reload({endpoint(port, "b", "/b"), endpoint(late_port, "late", "/late")}).empty());
+  REQUIRE(late_receiver.wait_delivered(3, "/late"));
+  CHECK(late_receiver.delivered("/late") == ids(0, 3));
+
+  // Nothing changes when one endpoint is invalid, or two share a name.
+  auto bad = endpoint(port, "d", "/d");
+  bad.url = "ftp://127.0.0.1/";
+  CHECK_FALSE(reload({endpoint(port, "b", "/b"), bad}).empty());
+  CHECK_FALSE(reload({endpoint(port, "b", "/b"), endpoint(port, "b", "/x")}).empty());
+  f.send(make_events(6, 7));
+  REQUIRE(receiver.wait_delivered(4, "/b"));
+  REQUIRE(late_receiver.wait_delivered(4, "/late"));
+  CHECK(f.stop());
+}
+
 TEST_CASE("invalid endpoints are refused at spawn") {
   Fixture f;
   auto ep = endpoint(1);

@@ -10,11 +10,6 @@ using volley::smtp::Reply;
 
 namespace {
 
-Reply greylisted() { return Reply::synthetic(451, "4.7.1", "greylisted, please try again later"); }
-Reply local_problem() { return Reply::synthetic(451, "4.3.0", "local problem"); }
-Reply too_many() { return Reply::synthetic(421, "4.7.0", "too many connections from your IP"); }
-Reply accepted() { return Reply::synthetic(250, "2.0.0", "ok"); }
-
 // Takes the lane's front job as a session would and answers every recipient with reply.
 void answer(QueueRig& rig, std::size_t lane, const Reply& reply, std::int64_t now, std::size_t max_rcpts = 100) {
   auto job = rig.queue.take(lane, max_rcpts);

@@ -104,6 +104,12 @@ struct QueueRig {
   TestQueue queue;
 };
 
+// Replies a destination gives.
+inline smtp::Reply greylisted() { return smtp::Reply::synthetic(451, "4.7.1", "greylisted, please try again later"); }
+inline smtp::Reply local_problem() { return smtp::Reply::synthetic(451, "4.3.0", "local problem"); }
+inline smtp::Reply too_many() { return smtp::Reply::synthetic(421, "4.7.0", "too many connections from your IP"); }
+inline smtp::Reply accepted() { return smtp::Reply::synthetic(250, "2.0.0", "ok"); }
+
 inline EgressControlPtr control_with(QueueScope::Kind kind, const std::string& name, std::int64_t until_ms = 0) {
   auto c = std::make_shared<EgressControl>();
   Suspension s{0, until_ms, "maintenance"};

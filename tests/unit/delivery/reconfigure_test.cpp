@@ -23,7 +23,8 @@ TEST_CASE("queue: reconfigure takes new default limits and bounce rules and keep
       "[[bounce]]\nname = \"partner\"\npattern = 'user unknown'\ncategory = \"policy-related\"\n", "rules.toml");
   if (const auto* error = std::get_if<std::string>(&built)) FAIL(*error);
   const ReplyClassifier rules = std::get<ReplyClassifier>(std::move(built));
-  rig.queue.reconfigure(QueueSettings{&rig.pools, slower, &rules, &rig.budget, 1 << 20});
+  const auto moved = rig.queue.reconfigure(QueueSettings{&rig.pools, slower, &rules, &rig.budget, 1 << 20}, 0, rig.out);
+  CHECK(moved == std::vector<std::size_t>{0, 1, 2});  // the same sources: every lane where it was
 
   CHECK(rig.queue.queued() == 2);
   CHECK(rig.queue.lane(lane).limits.max_connections == 1);
