@@ -8,6 +8,7 @@
 
 #include "actors/delivery_state.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -102,8 +103,8 @@ std::vector<DeliveryJob> jobs_of(DeliverySelf self, RecipientBatch& batch) {
   for (auto& q : batch) {
     const auto index = spool::recipient_index(q.rcpt);
     if (!index) {  // only a damaged spool record could say so; leave it there
-      spdlog::error("{}: recipient record {} does not belong to message {}; left in the spool", self->state.domain,
-                    q.rcpt.id, q.rcpt.message_id);
+      spdlog::error("delivery: recipient record does not belong to its message; left in the spool{}",
+                    util::log_fields("domain", self->state.domain, "rcpt_id", q.rcpt.id, "message_id", q.rcpt.message_id));
       continue;
     }
     if (jobs.empty() || jobs.back().msg != q.message ||
@@ -316,8 +317,8 @@ void DeliveryReporter::rate_limited(std::size_t lane, std::int64_t now_ms) {
 }
 
 void DeliveryReporter::unknown_pool(const std::string& pool) {
-  spdlog::warn("{}: pool \"{}\" is not configured (any more); its messages use the default pool",
-               self_->state.domain, pool);
+  spdlog::warn("delivery: pool not configured (any more); its messages use the default pool{}",
+               util::log_fields("domain", self_->state.domain, "pool", pool));
 }
 
 void arm_pace_timer(DeliverySelf self, std::int64_t at_ms) {
@@ -332,8 +333,8 @@ void ensure_bodies(DeliverySelf self, std::size_t lane) {
   auto& st = self->state;
   auto loads = st.queue->collect_bodies(lane, st.missing_bodies, st.loading);
   for (const auto& job : loads.dropped)
-    spdlog::error("{}: message {} has no body in the spool; its {} recipients stay spooled", st.domain, job.msg->id,
-                  job.rcpts.size());
+    spdlog::error("delivery: message has no body in the spool; its recipients stay spooled{}",
+                  util::log_fields("domain", st.domain, "message_id", job.msg->id, "recipients", job.rcpts.size()));
   if (loads.load.empty() || !st.ctx->spool) return;
   std::vector<std::string> ids;
   ids.reserve(loads.load.size());
@@ -342,8 +343,8 @@ void ensure_bodies(DeliverySelf self, std::size_t lane) {
       .then([self, wanted = loads.load](const LoadedBodies& bodies) { on_bodies(self, wanted, bodies); },
             [self, wanted = loads.load](const caf::error& err) {
               auto& st = self->state;
-              spdlog::warn("{}: reading {} bodies from the spool failed: {}", st.domain, wanted.size(),
-                           self->system().render(err));
+              spdlog::warn("delivery: reading bodies from the spool failed{}",
+                           util::log_fields("domain", st.domain, "bodies", wanted.size(), "error", self->system().render(err)));
               for (const auto& m : wanted) st.loading.erase(m->id);
               if (!st.load_retry_pending) {  // try again in a second, not in a hot loop
                 st.load_retry_pending = true;

@@ -12,6 +12,7 @@
 
 #include "actors/event_log.hpp"
 #include "core/events/recent_ring.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -120,7 +121,8 @@ void flush(Self self) {
   self->request(st.opts.webhooks, kWebhookQueueTimeout, event_atom::value, std::move(st.for_webhooks))
       .then([finish](bool) { finish(); },
             [finish](const caf::error& err) {
-              spdlog::error("webhook queue did not take events: {}; they are in the event log only", to_string(err));
+              spdlog::error("events: webhook queue did not take events; they are in the event log only{}",
+                            util::log_fields("error", to_string(err)));
               finish();
             });
   st.for_webhooks.clear();

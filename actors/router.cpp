@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/util/ids.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -221,8 +222,8 @@ router_actor::behavior_type router_behavior(RouterSelf self, DeliveryContext ctx
     auto& dests = self->state.destinations;
     for (auto it = dests.begin(); it != dests.end(); ++it) {
       if (caf::actor_cast<caf::actor_addr>(it->second.actor) != down.source) continue;
-      spdlog::error("delivery actor for {} ended: {}; its queued recipients stay in the spool until a restart",
-                    it->first, self->system().render(down.reason));
+      spdlog::error("router: delivery actor ended; its queued recipients stay in the spool until a restart{}",
+                    util::log_fields("domain", it->first, "error", self->system().render(down.reason)));
       dests.erase(it);
       return;
     }

@@ -20,6 +20,7 @@
 #include "core/events/webhook_backoff.hpp"
 #include "core/events/webhook_signature.hpp"
 #include "core/events/webhook_url.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -98,8 +99,8 @@ class WebhookActor : public webhook_actor::base {
     }
     for (const auto& name : queue_->endpoints_with_events()) {
       if (configured.count(name) == 0) {
-        spdlog::warn("webhook: {} events queued for endpoint '{}', which is no longer configured; they stay queued",
-                     queue_->depth(name), name);
+        spdlog::warn("webhook: events queued for an endpoint no longer configured stay queued{}",
+                     util::log_fields("endpoint", name, "pending", queue_->depth(name)));
       }
     }
     for (auto& ep : endpoints_) pump(ep);
@@ -152,11 +153,12 @@ class WebhookActor : public webhook_actor::base {
       std::string error;
       if (!queue_->append(ep.cfg.name, picked, &error)) {
         if (picked.size() > kMaxUnwritten) {
-          spdlog::error("webhook {}: {} events dropped: the queue has refused writes for too long",
-                        ep.cfg.name, picked.size() - kMaxUnwritten);
+          spdlog::error("webhook: events dropped: the queue has refused writes for too long{}",
+                        util::log_fields("endpoint", ep.cfg.name, "dropped", picked.size() - kMaxUnwritten));
           picked.erase(picked.begin(), picked.end() - static_cast<std::ptrdiff_t>(kMaxUnwritten));
         }
-        spdlog::error("webhook {}: {} events not queued yet ({}); trying again", ep.cfg.name, picked.size(), error);
+        spdlog::error("webhook: events not queued yet; trying again{}",
+                      util::log_fields("endpoint", ep.cfg.name, "events", picked.size(), "error", error));
         ep.unwritten = std::move(picked);
         if (!append_retry_armed_) {
           append_retry_armed_ = true;
@@ -244,8 +246,8 @@ class WebhookActor : public webhook_actor::base {
     endpoints_ = std::move(kept);
     for (const auto id : added) {
       auto* ep = find(id);
-      spdlog::info("webhook {}: endpoint added ({}), {} events queued for it", ep->cfg.name, ep->cfg.url,
-                   queue_ ? queue_->depth(ep->cfg.name) : 0);
+      spdlog::info("webhook: endpoint added{}", util::log_fields("endpoint", ep->cfg.name, "url", ep->cfg.url, "pending",
+                                                                queue_ ? queue_->depth(ep->cfg.name) : 0));
       report(*ep, "", 0);
       pump(*ep);
     }
@@ -259,12 +261,12 @@ class WebhookActor : public webhook_actor::base {
     if (ep.next_client) ep.next_client->close();
     std::string error;
     if (!ep.unwritten.empty() && queue_ && !queue_->append(ep.cfg.name, ep.unwritten, &error))
-      spdlog::error("webhook {}: {} events dropped: the queue refused them ({})", ep.cfg.name, ep.unwritten.size(),
-                    error);
+      spdlog::error("webhook: events dropped: the queue refused them{}",
+                    util::log_fields("endpoint", ep.cfg.name, "dropped", ep.unwritten.size(), "error", error));
     const std::size_t depth = queue_ ? queue_->depth(ep.cfg.name) : 0;
-    spdlog::warn("webhook {}: endpoint removed by a reload; its {} pending events stay queued on disk and are sent "
-                 "if an endpoint named '{}' is configured again",
-                 ep.cfg.name, depth, ep.cfg.name);
+    spdlog::warn("webhook: endpoint removed by a reload; its pending events stay queued on disk and are sent if an "
+                 "endpoint of that name is configured again{}",
+                 util::log_fields("endpoint", ep.cfg.name, "pending", depth));
   }
 
   // A reload's settings, once no POST is in flight on the old client.
@@ -274,7 +276,7 @@ class WebhookActor : public webhook_actor::base {
     ep.client = std::move(ep.next_client);
     ep.cfg = std::move(*ep.next_cfg);
     ep.next_cfg.reset();
-    spdlog::info("webhook {}: new settings in force ({})", ep.cfg.name, ep.cfg.url);
+    spdlog::info("webhook: new settings in force{}", util::log_fields("endpoint", ep.cfg.name, "url", ep.cfg.url));
   }
 
   void on_answer(std::uint64_t id, std::uint64_t post_id, std::uint32_t status, const std::string& error) {
@@ -288,9 +290,10 @@ class WebhookActor : public webhook_actor::base {
       std::string ack_error;
       if (!queue_->ack(ep.cfg.name, ep.in_flight_last_seq, &ack_error)) {
         // The events stay queued and go again: a duplicate, never a loss.
-        spdlog::error("webhook {}: {}", ep.cfg.name, ack_error);
+        spdlog::error("webhook: answer not recorded{}", util::log_fields("endpoint", ep.cfg.name, "error", ack_error));
       }
-      if (ep.failures > 0) spdlog::info("webhook {}: delivering again after {} failures", ep.cfg.name, ep.failures);
+      if (ep.failures > 0)
+        spdlog::info("webhook: delivering again{}", util::log_fields("endpoint", ep.cfg.name, "failures", ep.failures));
       ep.failures = 0;
       report(ep, "delivered", ep.in_flight_events);
       pump(ep);
@@ -301,11 +304,13 @@ class WebhookActor : public webhook_actor::base {
                                            std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
     const std::string why = status == 0 ? error : "HTTP " + std::to_string(status);
     if (retried_silently(status)) {
-      spdlog::warn("webhook {}: POST of {} events failed ({}), retry in {} ms ({} queued)", ep.cfg.name,
-                   ep.in_flight_events, why, delay.count(), queue_->depth(ep.cfg.name));
+      spdlog::warn("webhook: POST failed, retrying{}",
+                   util::log_fields("endpoint", ep.cfg.name, "events", ep.in_flight_events, "error", why, "retry_ms",
+                                    delay.count(), "pending", queue_->depth(ep.cfg.name)));
     } else {
-      spdlog::error("webhook {}: endpoint refused {} events ({}): check its URL and secret; retry in {} ms",
-                    ep.cfg.name, ep.in_flight_events, why, delay.count());
+      spdlog::error("webhook: endpoint refused the events: check its URL and secret{}",
+                    util::log_fields("endpoint", ep.cfg.name, "events", ep.in_flight_events, "error", why, "retry_ms",
+                                     delay.count()));
     }
     report(ep, "failed", ep.in_flight_events);
     ep.retry_armed = true;

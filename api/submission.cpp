@@ -23,6 +23,7 @@
 #include "core/submission/password.hpp"
 #include "core/util/address_domain.hpp"
 #include "core/util/cidr.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley::api {
 
@@ -117,7 +118,7 @@ class SubmissionPolicy : public SmtpSessionPolicy {
     {
       std::lock_guard lock(shared->mu);
       if (shared->throttle.locked(state_->address, steady_ms())) {
-        spdlog::warn("submission: {} AUTH refused: locked out after failed attempts", state_->peer);
+        spdlog::warn("submission: AUTH refused: locked out after failed attempts{}", util::log_fields("peer", state_->peer));
         return answer(reply(421, "4.7.0", "Too many failed authentications, try again later"), {});
       }
       if (const auto it = shared->users.find(request.username); it != shared->users.end()) user = it->second;
@@ -134,14 +135,15 @@ class SubmissionPolicy : public SmtpSessionPolicy {
         shared->throttle.succeeded(state->address);
         ++shared->auth_successes;
         state->user = user;
-        spdlog::info("submission: {} authenticated as {} ({})", state->peer, user->name, request.mechanism);
+        spdlog::info("submission: authenticated{}",
+                     util::log_fields("peer", state->peer, "user", user->name, "mechanism", request.mechanism));
         return answer(std::nullopt, {});
       }
       ++shared->auth_failures;
       const auto failure = shared->throttle.failed(state->address, steady_ms());
       if (failure.locked_now) ++shared->lockouts;
-      spdlog::warn("submission: {} AUTH {} failed for user \"{}\"{}", state->peer, request.mechanism,
-                   request.username.substr(0, 64), failure.locked_now ? ": address locked out" : "");
+      spdlog::warn("submission: AUTH failed{}{}", failure.locked_now ? "; the address is locked out" : "",
+                   util::log_fields("peer", state->peer, "mechanism", request.mechanism, "user", request.username.substr(0, 64)));
       answer(reply(535, "5.7.8", "Authentication credentials invalid"), failure.delay);
     });
   }
@@ -178,7 +180,8 @@ class SubmissionPolicy : public SmtpSessionPolicy {
     const std::string tenant = user ? user->tenant : shared_->cfg.settings.trusted_tenant;
     auto refuse = [&](Reply r, const char* result) {
       shared_->count(tenant, result);
-      spdlog::info("submission: {} message from <{}> refused: {}", state_->peer, m.reverse_path, r.summary());
+      spdlog::info("submission: message refused{}",
+                   util::log_fields("peer", state_->peer, "mail_from", m.reverse_path, "reply", r.summary()));
       answer(std::move(r));
     };
     if (auto bare = submission::bare_line_end(m.content))
@@ -213,12 +216,12 @@ class SubmissionPolicy : public SmtpSessionPolicy {
                                                                                                           std::string error) {
       if (!ok) {
         shared->count(tenant, "deferred");
-        spdlog::error("submission: {} message {} not stored: {}", peer, id, error);
+        spdlog::error("submission: message not stored{}", util::log_fields("peer", peer, "message_id", id, "error", error));
         return answer(reply(451, "4.3.0", "The message could not be stored, try again later"));
       }
       if (report) report();  // before the answer, as over HTTP
       shared->count(tenant, "queued");
-      spdlog::info("submission: {} message {} queued (tenant {})", peer, id, tenant);
+      spdlog::debug("submission: message queued{}", util::log_fields("peer", peer, "message_id", id, "tenant", tenant));
       answer(reply(250, "2.0.0", "Ok: queued as " + id));
     };
     if (!accepted.message) return queued(true, "");  // every recipient suppressed: nothing to store

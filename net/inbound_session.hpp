@@ -28,6 +28,7 @@
 #include "core/smtp/inbound_recipient.hpp"
 #include "core/smtp/server.hpp"
 #include "net/smtp_listener.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -109,7 +110,8 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
       self->socket_.set_option(tcp::no_delay(true), ec);  // replies are small; Nagle would hold them
       std::optional<smtp::Reply> refusal;
       if (!self->admitted_) {
-        spdlog::warn("{}: {} refused: {} connections open", self->shared_->options.log_name, self->peer_, self->shared_->options.max_connections);
+        spdlog::warn("{}: connection refused: max_connections open{}", self->shared_->options.log_name,
+                     util::log_fields("peer", self->peer_, "max_connections", self->shared_->options.max_connections));
         refusal = smtp::Reply::synthetic(421, "4.7.0", self->shared_->options.hostname + " Too many connections, try again later");
       }
       // Accepted just before the acceptor closed: greeted with the drain's 421.
@@ -208,7 +210,8 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
         } else if (auto* auth = std::get_if<smtp::AuthRequest>(&a)) {
           on_auth(*auth);
         } else if (auto* f = std::get_if<smtp::Refused>(&a)) {
-          spdlog::debug("{}: {} {} refused: {}", opts().log_name, peer_, f->command.empty() ? "command" : f->command, f->reply);
+          spdlog::debug("{}: command refused{}", opts().log_name,
+                        util::log_fields("peer", peer_, "command", f->command.empty() ? "command" : f->command, "reply", f->reply));
         } else if (std::holds_alternative<smtp::StartTls>(a)) {
           tls_wanted_ = true;
         } else if (std::holds_alternative<smtp::Hangup>(a)) {
@@ -231,7 +234,8 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
 
   void on_rcpt(const smtp::RcptRequest& r) {
     if (smtp::inbound_recipient_allowed(r.forward_path, shared_->domains)) return sm_.answer();
-    spdlog::warn("{}: {} (helo {}) relay attempt refused: RCPT TO:<{}>", opts().log_name, peer_, sm_.helo_name(), r.forward_path);
+    spdlog::warn("{}: relay attempt refused{}", opts().log_name,
+                 util::log_fields("peer", peer_, "helo", sm_.helo_name(), "rcpt", r.forward_path));
     sm_.answer(smtp::Reply::synthetic(550, "5.7.1", "Relaying denied"));
   }
 
@@ -249,7 +253,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     try {
       shared_->handler(std::move(msg), [state](bool ok, std::string text) { state->answer(ok, std::move(text)); });
     } catch (const std::exception& e) {
-      spdlog::error("{}: message handler threw: {}", opts().log_name, e.what());
+      spdlog::error("{}: message handler threw{}", opts().log_name, util::log_fields("error", e.what()));
       state->answer(false, "Local error in processing");
     } catch (...) {
       spdlog::error("{}: message handler threw", opts().log_name);
@@ -311,14 +315,16 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     awaiting_handler_ = false;
     message_answered();
     if (ok) {
-      spdlog::info("{}: accepted message from {} (helo {}): {}", opts().log_name, peer_, sm_.helo_name(), summary_);
+      spdlog::info("{}: message accepted{}", opts().log_name,
+                   util::log_fields("peer", peer_, "helo", sm_.helo_name(), "message", summary_));
       sm_.answer();
     } else {
       if (text.empty()) text = "Temporary failure, try again later";
       if (text.size() > kMaxAnswerText) text.resize(kMaxAnswerText);
       // One line, in the reply and in the log alike.
       std::replace_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }, ' ');
-      spdlog::info("{}: deferred message from {} (helo {}): {}: {}", opts().log_name, peer_, sm_.helo_name(), summary_, text);
+      spdlog::info("{}: message deferred{}", opts().log_name,
+                   util::log_fields("peer", peer_, "helo", sm_.helo_name(), "message", summary_, "reason", text));
       sm_.answer(smtp::Reply::synthetic(451, "4.3.0", std::move(text)));
     }
     arm(opts().command_timeout);
@@ -385,7 +391,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
       self->handshaking_ = false;
       if (self->done_) return;
       if (ec) {
-        spdlog::info("{}: {} TLS handshake failed: {}", self->opts().log_name, self->peer_, ec.message());
+        spdlog::info("{}: TLS handshake failed{}", self->opts().log_name, util::log_fields("peer", self->peer_, "error", ec.message()));
         return self->finish("TLS handshake failed");
       }
       self->sm_.on_tls_established();
@@ -426,14 +432,14 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
     if (awaiting_handler_) {
       awaiting_handler_ = false;
       if (awaiting_message_) message_answered();
-      spdlog::warn("{}: message from {} not answered in time: {}", opts().log_name, peer_, summary_);
+      spdlog::warn("{}: message not answered in time{}", opts().log_name, util::log_fields("peer", peer_, "message", summary_));
       sm_.answer(smtp::Reply::synthetic(451, "4.3.0", "Timed out processing the message, try again later"));
       arm(opts().command_timeout);
       return pump();
     }
     // Already saying goodbye, or in a handshake (no way to send a reply): just close.
     if (hangup_ || handshaking_ || sm_.closed()) return finish("timeout");
-    spdlog::info("{}: {} (helo {}) timed out", opts().log_name, peer_, sm_.helo_name());
+    spdlog::info("{}: client timed out{}", opts().log_name, util::log_fields("peer", peer_, "helo", sm_.helo_name()));
     sm_.close_session(smtp::Reply::synthetic(421, "4.4.2", opts().hostname + " Timeout, closing connection"));
     arm(opts().command_timeout);
     pump();
@@ -453,7 +459,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
       if (admitted_) --shared_->admitted;
       if (shared_->live.empty()) shared_->all_closed.notify_all();
     }
-    spdlog::debug("{}: {} session ended: {}", opts().log_name, peer_, reason);
+    spdlog::debug("{}: session ended{}", opts().log_name, util::log_fields("peer", peer_, "reason", reason));
   }
 
   std::shared_ptr<ListenerShared> shared_;

@@ -12,6 +12,7 @@
 #include "net/acceptor.hpp"
 #include "net/inbound_session.hpp"
 #include "net/tls_context.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -31,7 +32,7 @@ struct SmtpListener::Impl {
     Acceptor::Options o;
     o.name = "SMTP listener";
     o.on_error = [name = shared->options.log_name](const error_code& ec) {
-      spdlog::warn("{}: accept failed: {}", name, ec.message());
+      spdlog::warn("{}: accept failed{}", name, util::log_fields("error", ec.message()));
     };
     acceptor = Acceptor::make(io, std::move(o), [shared = shared](tcp::socket socket) { admit(shared, std::move(socket)); });
   }
@@ -76,8 +77,9 @@ void SmtpListener::start(const HostPort& listen) {
   const auto endpoint = Acceptor::resolve(impl_->io, listen.host, listen.port);
   if (!endpoint) throw std::runtime_error("SMTP listener: cannot resolve listen host '" + listen.host + "'");
   const auto bound = impl_->acceptor->listen(*endpoint, listen.to_string());
-  spdlog::info("{}: listening on {}{}", o.log_name, endpoint_text(bound),
-               o.implicit_tls ? " (implicit TLS)" : shared.tls ? " (STARTTLS)" : "");
+  spdlog::info("{}: listening{}", o.log_name,
+               util::log_fields("address", endpoint_text(bound), "tls",
+                                o.implicit_tls ? "implicit" : shared.tls ? "starttls" : "none"));
   impl_->acceptor->start();
 }
 
