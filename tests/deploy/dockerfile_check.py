@@ -143,8 +143,9 @@ if tool is None:
 
 tag = f"volley-test:{os.getpid()}"
 name = f"volley-test-{os.getpid()}"
-# podman's RUN steps in a chroot: its OCI runtime (crun) refuses hosts with hybrid cgroups.
-isolation = ["--isolation=chroot"] if tool == "podman" else []
+# podman's RUN steps in a chroot: its OCI runtime (crun) refuses hosts with hybrid cgroups. And
+# the docker image format: podman's default (OCI) has no HEALTHCHECK, so the health never shows.
+isolation = ["--isolation=chroot", "--format", "docker"] if tool == "podman" else []
 subprocess.run([tool, "build", *isolation, "-f", os.path.join(src, "deploy/Dockerfile"), "-t", tag, src], check=True)
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
