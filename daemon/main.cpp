@@ -62,6 +62,7 @@
 #include "daemon/reload.hpp"
 #include "daemon/wiring.hpp"
 #include "daemon/check_config.hpp"
+#include "core/util/log_fields.hpp"
 
 #ifndef VOLLEY_VERSION
 #define VOLLEY_VERSION "0.0.0"
@@ -79,8 +80,8 @@ using namespace volley;
 void drain(caf::actor_system& sys, const router_actor& router, std::chrono::seconds timeout, int sig,
            std::atomic<bool>& draining, const std::vector<SmtpListener*>& inbound) {
   lifecycle::notify("STOPPING=1\nSTATUS=draining");
-  spdlog::info("signal {}: draining: new mail is refused, SMTP transactions in flight get up to {} s", sig,
-               timeout.count());
+  spdlog::info("signal {}: draining: new mail is refused, SMTP transactions in flight get up to {} s{}", sig,
+               timeout.count(), util::log_fields("signal", sig, "drain_timeout_s", timeout.count()));
   draining.store(true);
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + timeout;
@@ -92,12 +93,14 @@ void drain(caf::actor_system& sys, const router_actor& router, std::chrono::seco
   self->request(router, timeout, drain_atom::value)
       .receive(
           [&](bool) {
-            spdlog::info("drain: every SMTP session closed after {} ms; queued mail stays in the spool", elapsed_ms());
+            const auto ms = elapsed_ms();
+            spdlog::info("drain: every SMTP session closed after {} ms; queued mail stays in the spool{}", ms,
+                         util::log_fields("direction", "outbound", "elapsed_ms", ms));
           },
           [&](const caf::error&) {
             spdlog::warn("drain: {} s passed with transactions still in flight: they are cut now, and their recipients "
-                         "are tried again after the next start",
-                         timeout.count());
+                         "are tried again after the next start{}",
+                         timeout.count(), util::log_fields("direction", "outbound", "drain_timeout_s", timeout.count()));
           });
   if (inbound.empty()) return;
   SmtpListener::DrainCounts counts;
@@ -112,12 +115,15 @@ void drain(caf::actor_system& sys, const router_actor& router, std::chrono::seco
     counts.cut += c.cut;
   }
   if (all_closed) {
-    spdlog::info("drain: inbound SMTP sessions: {} let finish their transaction, 0 cut; all closed after {} ms",
-                 counts.finished, elapsed_ms());
+    const auto ms = elapsed_ms();
+    spdlog::info("drain: inbound SMTP sessions: {} let finish their transaction, 0 cut; all closed after {} ms{}",
+                 counts.finished, ms, util::log_fields("direction", "inbound", "finished", counts.finished, "cut", 0, "elapsed_ms", ms));
   } else {
     spdlog::warn("drain: inbound SMTP sessions: {} let finish their transaction, {} cut at the {} s deadline (what "
-                 "they had not completed was never acknowledged: their clients send it again)",
-                 counts.finished, counts.cut, timeout.count());
+                 "they had not completed was never acknowledged: their clients send it again){}",
+                 counts.finished, counts.cut, timeout.count(),
+                 util::log_fields("direction", "inbound", "finished", counts.finished, "cut", counts.cut, "drain_timeout_s",
+                                  timeout.count()));
   }
 }
 

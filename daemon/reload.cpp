@@ -13,6 +13,7 @@
 #include "daemon/schedule_setup.hpp"
 #include "daemon/wiring.hpp"
 #include "net/tls_context.hpp"
+#include "core/util/log_fields.hpp"
 
 namespace volley {
 
@@ -58,7 +59,8 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   std::lock_guard lock(mu_);
   api::ReloadAnswer answer;
   auto refuse = [&](std::string why) {
-    spdlog::error("reload: asked by {}, refused; the running configuration stays: {}", who, why);
+    spdlog::error("reload: asked by {}, refused; the running configuration stays: {}{}", who, why,
+                  util::log_fields("by", who, "outcome", "refused"));
     answer.error = std::move(why);
     return answer;
   };
@@ -165,10 +167,12 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   for (auto& s : restart_only_changes(applied, next)) answer.restart_required.push_back(std::move(s));
   running_ = std::move(applied);
   answer.ok = true;
-  spdlog::info("reload: asked by {}: {} now in force", who, util::joined(answer.changed, "nothing"));
+  spdlog::info("reload: asked by {}: {} now in force{}", who, util::joined(answer.changed, "nothing"),
+               util::log_fields("by", who, "outcome", "applied", "changed", util::joined(answer.changed, "nothing")));
   if (!answer.restart_required.empty())
-    spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start", who,
-                 util::joined(answer.restart_required, "nothing"));
+    spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start{}", who,
+                 util::joined(answer.restart_required, "nothing"),
+                 util::log_fields("by", who, "restart_required", util::joined(answer.restart_required, "nothing")));
   return answer;
 }
 
