@@ -39,7 +39,7 @@ Handler make_audit_handler(Handler next) {
   return [next = std::move(next)](HttpRequest&& req, Responder respond) {
     if (!audited(req)) return next(std::move(req), std::move(respond));
     auto line = std::make_shared<std::string>(fmt::format("audit: {} {}", req.method, req.target.substr(0, 300)));
-    *line += util::log_fields("key", req.key_name.empty() ? "-" : req.key_name, "tenant", req.tenant, "admin", req.admin);
+    *line += util::log_fields("key", req.key_name.empty() ? "-" : req.key_name, "tenant", req.tenant, "admin", req.admin).str();
     next(std::move(req), [line, respond = std::move(respond)](HttpResponse r) {
       util::append_log_field(*line, "status", std::to_string(r.status));
       spdlog::info("{}", *line);

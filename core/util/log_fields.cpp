@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/util/quoted.hpp"
+
 namespace volley::util {
 
 namespace {
@@ -55,33 +57,13 @@ bool take_field(std::string_view line, std::size_t& pos, std::pair<std::string, 
 }  // namespace
 
 void append_log_field(std::string& out, std::string_view key, std::string_view value) {
-  bool cut = false;
-  if (value.size() > kMaxLogFieldValue) {
-    value = value.substr(0, kMaxLogFieldValue);
-    cut = true;
-  }
   out.push_back(' ');
   out.append(key);
   out.push_back('=');
-  if (!needs_quotes(value) && !cut) {
+  if (needs_quotes(value) || value.size() > kMaxLogFieldValue)
+    out += quoted(value, kMaxLogFieldValue);
+  else
     out.append(value);
-    return;
-  }
-  out.push_back('"');
-  for (unsigned char c : value) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < ' ' || c == 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out.append(hex);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (cut) out.append("...");
-  out.push_back('"');
 }
 
 LogLine parse_log_fields(std::string_view line) {

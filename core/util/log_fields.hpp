@@ -3,8 +3,10 @@
 //   "delivery: TLSA lookup failed; the host is not used | domain=example.com host=mx1.example.com error=SERVFAIL"
 // People read the sentence; `[log] format = "json"` turns the fields into members of the line's
 // object (parse_log_fields), so a log shipper filters on domain= or error= without parsing prose.
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -19,8 +21,8 @@ inline constexpr std::string_view kLogFieldsMark = " | ";
 // Characters of one value kept (a peer's reply can be long; the log is not the place for all of it).
 inline constexpr std::size_t kMaxLogFieldValue = 512;
 
-// " key=value" appended to out; the value in double quotes (with '"' and '\' escaped, control bytes
-// as \xNN) when it is empty or holds a space, '"', '=' , '\' or a control byte.
+// " key=value" appended to out; the value quoted as util::quoted does (cut after kMaxLogFieldValue)
+// when it is empty, too long, or holds a space, '"', '=' , '\' or a control byte.
 void append_log_field(std::string& out, std::string_view key, std::string_view value);
 
 namespace detail {
@@ -39,14 +41,25 @@ void append_log_fields(std::string& out, std::string_view key, const V& value, c
 }
 }  // namespace detail
 
-// " | k1=v1 k2=v2" from alternating keys and values (anything fmt formats):
+// The fields of one log line, formatted only if the line is written: a debug line on a busy path
+// costs nothing while debug is off. Holds references: use it within the expression that makes it.
+template <class... KV>
+struct LogFields {
+  std::tuple<const KV&...> kv;
+  // " | k1=v1 k2=v2"
+  std::string str() const {
+    std::string out(kLogFieldsMark.substr(0, kLogFieldsMark.size() - 1));  // " |"; each field adds " k=v"
+    std::apply([&out](const auto&... a) { detail::append_log_fields(out, a...); }, kv);
+    return out;
+  }
+};
+
+// From alternating keys and values (anything fmt formats), for the end of a line:
 //   spdlog::warn("spool: commit failed{}", util::log_fields("error", e, "messages", n));
 template <class... KV>
-std::string log_fields(const KV&... kv) {
+LogFields<KV...> log_fields(const KV&... kv) {
   static_assert(sizeof...(KV) >= 2 && sizeof...(KV) % 2 == 0, "log_fields takes key, value pairs");
-  std::string out(kLogFieldsMark.substr(0, kLogFieldsMark.size() - 1));  // " |"; each field adds " k=v"
-  detail::append_log_fields(out, kv...);
-  return out;
+  return LogFields<KV...>{std::tie(kv...)};
 }
 
 struct LogLine {
@@ -59,3 +72,13 @@ struct LogLine {
 LogLine parse_log_fields(std::string_view line);
 
 }  // namespace volley::util
+
+template <class... KV>
+struct fmt::formatter<volley::util::LogFields<KV...>> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+  template <class Context>
+  auto format(const volley::util::LogFields<KV...>& f, Context& ctx) const {
+    const std::string s = f.str();
+    return std::copy(s.begin(), s.end(), ctx.out());
+  }
+};

@@ -2,11 +2,11 @@
 
 namespace volley::util {
 
-std::string quoted(std::string_view text) {
+std::string quoted(std::string_view text, std::size_t max_shown) {
   std::string out = "\"";
   std::size_t shown = 0;
   for (char c : text) {
-    if (++shown > kMaxQuoted) {
+    if (++shown > max_shown) {
       out += "...";
       break;
     }

@@ -10,8 +10,8 @@ namespace volley::util {
 // Characters of the text shown before it is cut with "...".
 inline constexpr std::size_t kMaxQuoted = 64;
 
-// `text` in double quotes: '"' and '\' escaped with '\', control bytes as \xNN, cut after
-// kMaxQuoted characters.
-std::string quoted(std::string_view text);
+// `text` in double quotes: '"' and '\' escaped with '\', control bytes as \xNN, cut with "..."
+// after `max_shown` characters (kMaxQuoted by default).
+std::string quoted(std::string_view text, std::size_t max_shown = kMaxQuoted);
 
 }  // namespace volley::util

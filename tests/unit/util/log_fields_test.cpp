@@ -8,22 +8,24 @@ using volley::util::log_fields;
 using volley::util::parse_log_fields;
 
 TEST_CASE("log fields: plain values bare, others quoted and escaped") {
-  CHECK(log_fields("domain", "example.com", "count", 3) == " | domain=example.com count=3");
-  CHECK(log_fields("error", "no space left", "empty", "") == R"( | error="no space left" empty="")");
-  CHECK(log_fields("reply", "550 \"no\" a=b\\c") == R"( | reply="550 \"no\" a=b\\c")");
-  CHECK(log_fields("peer", std::string("a\r\nb")) == R"( | peer="a\x0d\x0ab")");
-  CHECK(log_fields("ms", 1.5) == " | ms=1.5");
+  CHECK(log_fields("domain", "example.com", "count", 3).str() == " | domain=example.com count=3");
+  CHECK(log_fields("error", "no space left", "empty", "").str() == R"( | error="no space left" empty="")");
+  CHECK(log_fields("reply", "550 \"no\" a=b\\c").str() == R"( | reply="550 \"no\" a=b\\c")");
+  CHECK(log_fields("peer", std::string("a\r\nb")).str() == R"( | peer="a\x0d\x0ab")");
+  CHECK(log_fields("ms", 1.5).str() == " | ms=1.5");
+  // As a log call's argument: formatted by fmt (only when the line is written).
+  CHECK(fmt::format("spool: done{}", log_fields("n", 2, "error", "a b")) == R"(spool: done | n=2 error="a b")");
 }
 
 TEST_CASE("log fields: a long value is cut and says so") {
-  const std::string line = log_fields("reply", std::string(2000, 'x'));
+  const std::string line = log_fields("reply", std::string(2000, 'x')).str();
   CHECK(line.size() < 600);
   CHECK(line.ends_with("...\""));
 }
 
 TEST_CASE("log fields: parsed back into the sentence and the fields") {
   const std::string line = "delivery: TLSA lookup failed" +
-                           log_fields("domain", "example.com", "error", "SERVFAIL from 127.0.0.1", "peer", "a\r\n\"b\"");
+                           log_fields("domain", "example.com", "error", "SERVFAIL from 127.0.0.1", "peer", "a\r\n\"b\"").str();
   const auto parsed = parse_log_fields(line);
   CHECK(parsed.text == "delivery: TLSA lookup failed");
   REQUIRE(parsed.fields.size() == 3);
