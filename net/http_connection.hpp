@@ -23,6 +23,15 @@ class Connection {
   virtual void post_close() = 0;  // from any thread
 };
 
+// Whether answers may still reach connections. Open until HttpServer::stop(), which comes before
+// the io_context goes: a Responder kept past that (by a handler's worker thread, an actor's
+// callback) must not post to the io_context or be the one to destroy a connection. Apart from
+// ServerShared because a Responder holds it: it must not keep the handlers alive.
+struct AnswerGate {
+  std::mutex mu;
+  bool open = true;
+};
+
 // What the acceptor and every connection share; outlives them all (held by shared_ptr).
 struct ServerShared {
   Handler handler;
@@ -31,6 +40,10 @@ struct ServerShared {
   std::mutex mu;
   bool stopped = false;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> live;
+  // Connections whose request is with the handler: the server keeps them alive until the answer
+  // is written or the server stops (their Responders name them only weakly).
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> awaiting;
+  std::shared_ptr<AnswerGate> gate = std::make_shared<AnswerGate>();
 };
 
 // A header the handler asks for must not be able to split the response.

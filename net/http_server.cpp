@@ -125,9 +125,11 @@ class ServerConnection final : public Connection,
     net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
   }
 
-  // From any thread; the write happens on the strand.
-  void post_response(HttpResponse response) {
-    net::post(stream_.get_executor(), [self = this->shared_from_this(), r = std::move(response)]() mutable {
+  // From any thread; the write happens on the strand. `self` is this connection: the posted
+  // work takes the caller's reference, so the caller is never left holding the last one.
+  static void post_response(std::shared_ptr<ServerConnection> self, HttpResponse response) {
+    auto executor = self->stream_.get_executor();
+    net::post(executor, [self = std::move(self), r = std::move(response)]() mutable {
       self->write_response(std::move(r));
     });
   }
@@ -239,7 +241,12 @@ class ServerConnection final : public Connection,
     }
     request.body = std::move(req.body());
 
-    auto state = std::make_shared<ResponderState>(this->shared_from_this());
+    auto self = this->shared_from_this();
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->awaiting.emplace(this, self);
+    }
+    auto state = std::make_shared<ResponderState>(shared_->gate, self);
     Responder responder = [state](HttpResponse r) { state->answer(std::move(r)); };
     try {
       shared_->handler(std::move(request), std::move(responder));
@@ -250,25 +257,43 @@ class ServerConnection final : public Connection,
     }
   }
 
-  // Shared by every copy of one request's Responder: answers once; answers 500 if dropped.
+  // Shared by every copy of one request's Responder: answers once; answers 500 if dropped. It
+  // names the connection weakly (ServerShared::awaiting keeps it), and answers only while the
+  // gate is open: the last copy may go on any thread at any time, even after the io_context.
   struct ResponderState {
-    explicit ResponderState(std::shared_ptr<ServerConnection> c) : conn(std::move(c)) {}
+    ResponderState(std::shared_ptr<http_detail::AnswerGate> g, std::weak_ptr<ServerConnection> c)
+        : gate(std::move(g)), conn(std::move(c)) {}
     ~ResponderState() {
-      if (!answered.load(std::memory_order_acquire)) {
-        conn->post_response(error_response(500, "internal_error", "the request was dropped without an answer"));
-      }
+      if (!answered.load(std::memory_order_acquire))
+        answer(error_response(500, "internal_error", "the request was dropped without an answer"));
     }
     void answer(HttpResponse r) {
       if (answered.exchange(true, std::memory_order_acq_rel)) return;
-      conn->post_response(std::move(r));
+      // Under the gate's lock: the connection, if still there, is handed to the io_context before
+      // stop() can close the gate, and this thread never holds its last reference.
+      std::lock_guard lock(gate->mu);
+      if (!gate->open) return;
+      if (auto c = conn.lock()) post_response(std::move(c), std::move(r));
     }
-    std::shared_ptr<ServerConnection> conn;
+    std::shared_ptr<http_detail::AnswerGate> gate;
+    std::weak_ptr<ServerConnection> conn;
     std::atomic<bool> answered{false};
   };
+
+  // On the strand: the answer is here (or the connection ends), the server need not keep it.
+  void stop_awaiting() {
+    std::shared_ptr<Connection> kept;  // released outside the lock (a destructor takes it)
+    std::lock_guard lock(shared_->mu);
+    if (auto it = shared_->awaiting.find(this); it != shared_->awaiting.end()) {
+      kept = std::move(it->second);
+      shared_->awaiting.erase(it);
+    }
+  }
 
   void write_response(HttpResponse r) { write_response(std::move(r), keep_alive_); }
 
   void write_response(HttpResponse r, bool keep_alive) {
+    stop_awaiting();
     if (closed_) return;
     parser_.reset();
     if (r.status < 100 || r.status > 599) {
@@ -324,6 +349,7 @@ class ServerConnection final : public Connection,
   void close() {
     if (closed_) return;
     closed_ = true;
+    stop_awaiting();
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
@@ -416,14 +442,22 @@ void HttpServer::set_tls(std::shared_ptr<net::ssl::context> tls) {
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->acceptor->close();
+  {
+    std::lock_guard lock(impl_->shared->gate->mu);
+    impl_->shared->gate->open = false;  // no Responder touches a connection from now on
+  }
   std::vector<std::shared_ptr<Connection>> open;
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> awaiting;
   {
     std::lock_guard lock(impl_->shared->mu);
     impl_->shared->stopped = true;
     for (auto& [ptr, weak] : impl_->shared->live) {
       if (auto c = weak.lock()) open.push_back(std::move(c));
     }
+    awaiting.swap(impl_->shared->awaiting);
   }
+  // Each close takes its own reference to the io_context: these go here, outside the lock a
+  // connection's destructor takes.
   for (auto& c : open) c->post_close();
 }
 

@@ -359,6 +359,34 @@ TEST_CASE("stop() closes open connections, even with a request in flight", "[htt
   CHECK_THROWS(HttpTestClient(server.port()).request("GET", "/"));
 }
 
+// A handler's worker thread or an actor may hold a Responder past the server and its io_context
+// (the suppression API's worker did, in a test's teardown): answering or dropping it then must
+// touch neither (ASan reports it if it does).
+TEST_CASE("A Responder kept past the server and its io_context touches neither", "[http]") {
+  Responder answered_late;
+  Responder dropped_late;
+  {
+    IoThreads io;
+    HeldRequests held;
+    auto server = std::make_unique<HttpServer>(io.io, held.handler());
+    server->start({"127.0.0.1", 0});
+    HttpTestClient one(server->port());
+    HttpTestClient two(server->port());
+    one.write_raw("GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+    two.write_raw("GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+    answered_late = held.take().second;
+    dropped_late = held.take().second;
+    server->stop();
+    CHECK(one.closed_by_peer(5s));
+    io.join();
+    server.reset();
+  }  // the io_context is gone, and with it every connection
+  answered_late(json_response(200, "{}"));
+  answered_late = nullptr;
+  dropped_late = nullptr;  // unanswered: its 500 has nowhere to go
+  SUCCEED("neither Responder touched the server");
+}
+
 TEST_CASE("curl talks to HttpServer: keep-alive and Expect: 100-continue", "[http]") {
   IoThreads io;
   HttpServer server(io.io, echo);
