@@ -128,8 +128,8 @@ delivery::QueueSnapshot snapshot(const DeliveryState& st) {
   }
   std::int64_t oldest_in_flight = 0;
   for (const auto& [id, s] : st.sessions)
-    if (s.job && (oldest_in_flight == 0 || s.job->msg->received_at_ms < oldest_in_flight))
-      oldest_in_flight = s.job->msg->received_at_ms;
+    for (const auto& job : s.jobs)
+      if (oldest_in_flight == 0 || job.msg->received_at_ms < oldest_in_flight) oldest_in_flight = job.msg->received_at_ms;
   const bool shaped = st.mx && st.mx->status == dns::Status::ok;
   return st.queue->snapshot(now, paths, shaped ? &st.shaping : nullptr, oldest_in_flight, st.sessions.size());
 }
@@ -166,11 +166,11 @@ void reload(DeliverySelf self, DeliveryContextPtr ctx) {
   for (auto& [id, s] : st.sessions) {
     const delivery::Source& a = was[s.lane];
     s.lane = moved[s.lane];  // a lane with sessions is never dropped
-    if (s.job) st.queue->repin(*s.job, moved);
+    for (auto& job : s.jobs) st.queue->repin(job, moved);
     const delivery::Source& b = st.queue->source(s.lane);
     if (st.queue->configured(s.lane) && a.address == b.address && a.ehlo_name == b.ehlo_name) continue;
     s.sent = std::numeric_limits<std::uint32_t>::max();
-    if (!s.job && !s.quitting && s.greeted) {
+    if (s.jobs.empty() && !s.quitting && s.greeted) {
       s.quitting = true;
       s.handle->quit();
     }

@@ -76,16 +76,17 @@ void give_job(DeliverySelf self, Session& s) {
   txn.message_size = job.msg->message_size + txn.header_prefix.size();
   txn.body_8bit = job.msg->body_8bit;
   txn.needs_smtputf8 = job.msg->needs_smtputf8;
-  s.job = std::move(job);
+  s.jobs.push_back(std::move(job));
+  --s.room;
   s.idle_since_ms = 0;
   s.handle->send(std::move(txn));
 }
 
 void on_transaction_done(DeliverySelf self, Session& s, smtp::TransactionResult result) {
-  if (!s.job) return;
+  if (s.jobs.empty()) return;
   auto& st = self->state;
-  DeliveryJob job = std::move(*s.job);
-  s.job.reset();
+  DeliveryJob job = std::move(s.jobs.front());
+  s.jobs.pop_front();
   ++s.sent;
   st.tls.reporting = &s.tls;  // the delivered events say how the session was protected
   st.queue->transaction_done(job, result.per_rcpt, s.lane, s.mx_host, now_unix_ms(), *st.reporter);
@@ -96,12 +97,11 @@ void on_session_closed(DeliverySelf self, std::uint64_t id, Session& s, const Se
   auto& st = self->state;
   const std::size_t l = s.lane;
   const std::int64_t now = now_unix_ms();
-  if (s.job) {  // cannot normally happen: the client reports the transaction first
-    DeliveryJob job = std::move(*s.job);
-    s.job.reset();
+  // Cannot normally happen: the client reports every transaction it holds first.
+  for (auto& job : s.jobs)
     st.queue->defer_all(job, l, s.mx_host, smtp::Reply::synthetic(451, "4.4.2", "session closed: " + ev.reason), now,
                         *st.reporter);
-  }
+  s.jobs.clear();
   // An adopted session that the server closed while it was parked was greeted, once.
   if (s.adopted && !s.greeted) st.queue->session_greeted(l);
   const bool greeted = s.greeted || s.adopted;
@@ -155,15 +155,27 @@ bool park(DeliverySelf self, std::uint64_t id, Session& s, std::chrono::millisec
   return true;
 }
 
-// Greeted, or done with a transaction: the session can take the next one.
-void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEvent& ev) {
+// Whether pump may give the session another transaction: greeted, room left, under its message
+// limit counting what it holds, its path not over its connection limit. A busy session that may
+// not is left to finish, and quits when idle (on_session_ready).
+bool may_take_more(const DeliveryState& st, const Session& s, std::int64_t now) {
+  if (!s.greeted || s.quitting || s.room == 0) return false;
+  const std::uint32_t limit = st.queue->lane(s.lane).limits.max_messages_per_connection;
+  if (s.sent >= limit || s.jobs.size() >= limit - s.sent) return false;
+  return s.jobs.empty() || !(s.path && s.path->over_limit(now));
+}
+
+// Greeted (or adopted), or done with a transaction: the session has room for more (`freed`: one
+// place came back with a done; else the event says how many it takes).
+void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEvent& ev, bool freed) {
   auto& st = self->state;
   if (!s.greeted) st.queue->session_greeted(s.lane);
   s.greeted = true;
   s.mx_host = ev.mx_host;
   s.tls = std::move(ev.tls);
+  s.room = freed ? s.room + 1 : ev.room;
   on_tls_greeted(self, s);
-  if (s.job) return;  // a ready that raced a job hand-over; done will follow
+  if (!s.jobs.empty()) return;  // busy: its last done makes it idle
   const std::int64_t now = now_unix_ms();
   const auto& limits = st.queue->lane(s.lane).limits;
   if (s.sent >= limits.max_messages_per_connection || (s.path && s.path->over_limit(now)) ||
@@ -252,14 +264,21 @@ void pump_lane(DeliverySelf self, std::size_t l, std::int64_t now) {
   ensure_bodies(self, l);
   EgressPath& path = *st.paths[l];
   std::int64_t retry = 0;
-  for (auto& [id, s] : st.sessions) {
-    if (!queue.front_sendable(l)) break;
-    if (s.lane != l || !s.greeted || s.quitting || s.job) continue;
-    if (!path.try_send(now, &retry)) {
-      if (retry != 0) arm_pace_timer(self, retry);
-      return;
+  // Idle sessions first, one transaction each; then the busy ones up to their room, so that a
+  // pipelining session has the next message in hand when the server asks for the body before it.
+  for (const bool busy : {false, true}) {
+    for (auto& [id, s] : st.sessions) {
+      if (s.lane != l || s.jobs.empty() == busy) continue;
+      while (queue.front_sendable(l) && may_take_more(st, s, now)) {
+        if (!path.try_send(now, &retry)) {
+          if (retry != 0) arm_pace_timer(self, retry);
+          return;
+        }
+        give_job(self, s);
+        if (!busy) break;
+      }
+      if (!queue.front_sendable(l)) break;
     }
-    give_job(self, s);
   }
   while (queue.wants_session(l)) {
     if (!path.try_open(now, &retry)) {
@@ -279,11 +298,11 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
   Session& s = it->second;
   switch (ev.kind) {
     case SessionEvent::Kind::ready:
-      on_session_ready(self, id, s, ev);
+      on_session_ready(self, id, s, ev, false);
       break;
     case SessionEvent::Kind::done:
       on_transaction_done(self, s, std::move(ev.result));
-      if (ev.ready_after) on_session_ready(self, id, s, ev);
+      if (ev.ready_after) on_session_ready(self, id, s, ev, true);
       break;
     case SessionEvent::Kind::closed:
       on_session_closed(self, id, s, ev);
@@ -302,7 +321,7 @@ void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {
   auto& s = it->second;
   s.idle_timer = false;
   // Busy now: the next ready event arms a timer again.
-  if (s.job || s.quitting || s.idle_since_ms == 0) return;
+  if (!s.jobs.empty() || s.quitting || s.idle_since_ms == 0) return;
   const auto wait = idle_wait(st, s);
   const auto idle_for = std::chrono::milliseconds(now_unix_ms() - s.idle_since_ms);
   if (idle_for < wait) {
@@ -327,7 +346,7 @@ void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {
 void quit_suspended_sessions(DeliverySelf self, std::int64_t now) {
   auto& st = self->state;
   for (auto& [id, s] : st.sessions) {
-    if (s.job || s.quitting || !s.greeted) continue;
+    if (!s.jobs.empty() || s.quitting || !s.greeted) continue;
     if (st.queue->domain_suspended(now) || st.queue->source_suspended(s.lane, now)) {
       s.quitting = true;
       s.handle->quit();
@@ -338,7 +357,7 @@ void quit_suspended_sessions(DeliverySelf self, std::int64_t now) {
 void drain_sessions(DeliverySelf self) {
   auto& st = self->state;
   for (auto& [id, s] : st.sessions) {
-    if (s.job || s.quitting) continue;  // a transaction in flight finishes first
+    if (!s.jobs.empty() || s.quitting) continue;  // the transactions in hand finish first
     s.quitting = true;
     s.handle->quit();
   }

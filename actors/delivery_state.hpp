@@ -3,6 +3,7 @@
 // body loads, reporting) and delivery_sessions.cpp (MX routing and the session pool). Not for
 // anyone else: talk to the actor through delivery_actor.hpp.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,7 +56,11 @@ struct Session {
   PathSlot path;  // the path its connection is counted on
   bool greeted = false;
   bool quitting = false;
-  std::optional<DeliveryJob> job;  // the transaction in flight
+  // The transactions given to it, in the order sent: results come back in that order. A session
+  // to a pipelining server takes up to three (smtp::SmtpClient::room), so that each message's
+  // commands ride with the body before it.
+  std::deque<DeliveryJob> jobs;
+  std::uint32_t room = 0;  // how many more it takes now, as its events say
   std::uint32_t sent = 0;
   // Idle since (ms, 0 while a transaction is in flight), and whether an idle timer is out: one
   // timer per session at a time, re-armed for what is left when it finds the session was busy

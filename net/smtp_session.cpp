@@ -61,9 +61,9 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
 
   void send(smtp::Transaction txn) override {
     asio::post(strand_, [self = shared_from_this(), txn = std::move(txn)]() mutable {
-      if (self->finished_ || self->client_.phase() != smtp::ClientPhase::idle) {
-        // The session died between its ready event and this transaction: give every recipient
-        // a temporary failure so the delivery actor requeues them.
+      if (self->finished_ || self->client_.room() == 0) {
+        // The session died between its ready event and this transaction (or was given more than
+        // its room): give every recipient a temporary failure so the delivery actor requeues them.
         smtp::TransactionResult r;
         r.per_rcpt.assign(txn.rcpts.size(),
                           smtp::Reply::synthetic(451, "4.4.2", "session closed before transaction"));
@@ -131,6 +131,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
       }
       SessionEvent ev{SessionEvent::Kind::ready, self->mx_host_, {}, {}, true};
       ev.tls = self->tls_facts_;
+      ev.room = static_cast<std::uint32_t>(self->client_.room());
       self->report(std::move(ev));
     });
   }
@@ -364,6 +365,7 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
         greeted_ = true;
         SessionEvent ev{SessionEvent::Kind::ready, mx_host_, {}, {}, true};
         ev.tls = tls_facts_;
+        ev.room = static_cast<std::uint32_t>(client_.room());
         report(std::move(ev));
       } else if (auto* d = std::get_if<smtp::TransactionDone>(&action)) {
         SessionEvent ev{SessionEvent::Kind::done, mx_host_, std::move(d->result), {}, true};

@@ -72,6 +72,9 @@ struct SessionEvent {
   std::optional<TlsFacts> tls = {};   // ready, done: the session's TLS (none: clear text)
   bool ready_after = false;           // done: ready for the next transaction too (one message, not two)
   TlsProblem tls_problem = {};        // tls_problem
+  // ready: how many transactions the session takes now (three on a pipelining server, else one;
+  // see smtp::SmtpClient::room). A done with ready_after gives back one place.
+  std::uint32_t room = 1;
 };
 
 struct SessionOptions {
@@ -84,13 +87,13 @@ struct SessionOptions {
 class SmtpSession {
  public:
   // Starts connecting at once. Reports to owner as (session_atom, id, SessionEvent): ready when
-  // greeted and after each transaction (a done with ready_after when both come at once), done
-  // per transaction, closed exactly once at the end.
+  // greeted (with its room), done per transaction in the order sent (with ready_after: one place
+  // free again), closed exactly once at the end.
   static std::shared_ptr<SmtpSession> start(boost::asio::io_context& io, std::uint64_t id,
                                             std::vector<SessionTarget> targets, SessionOptions opts,
                                             caf::actor owner);
   virtual ~SmtpSession() = default;
-  virtual void send(smtp::Transaction txn) = 0;  // only after a ready event
+  virtual void send(smtp::Transaction txn) = 0;  // only into the room its events gave
   virtual void quit() = 0;                       // QUIT when idle, then close
   virtual void abort() = 0;                      // close now (shutdown)
 

@@ -24,6 +24,14 @@ struct Expected {
 // What a non-pipelined transaction sends next, once the reply to the last command is in.
 enum class Step { rset, mail, rcpt, data, finish };
 
+// The replies that belong to a transaction (InFlight::replies_due counts them).
+bool is_transaction_reply(Await a) {
+  return a == Await::rset || a == Await::mail || a == Await::rcpt || a == Await::data || a == Await::data_end;
+}
+
+// Transactions a pipelining session holds at once (SmtpClient::room).
+constexpr std::size_t kPipelineDepth = 3;
+
 const char* stage_name(Await a) {
   switch (a) {
     case Await::greeting: return "greeting";
@@ -119,7 +127,7 @@ struct SmtpClient::Impl {
   std::size_t writes = 0;       // WriteBytes emitted so far
   bool tls = false;             // the handshake after STARTTLS succeeded
 
-  // The transaction in flight (phase == in_transaction).
+  // A transaction given to the server (phase == in_transaction).
   struct InFlight {
     Transaction txn;
     std::vector<std::optional<Reply>> results;  // decided replies, per recipient
@@ -127,10 +135,17 @@ struct SmtpClient::Impl {
     Step next = Step::finish;
     std::size_t next_rcpt = 0;
     bool mail_refused = false;
-    std::size_t accepted = 0;  // RCPTs the server took
-    bool aborted = false;      // ended without DATA completing: RSET before the next MAIL
+    std::size_t accepted = 0;   // RCPTs the server took
+    bool aborted = false;       // ended without DATA completing: RSET before the next MAIL
+    bool body_sent = false;     // its content is written: the next transaction's group may follow
+    std::size_t replies_due = 0;  // its entries in `expected`
   };
+  // The transaction whose replies come first; the one whose commands went out behind its body
+  // (RFC 2920: message content may start a group), whose replies follow; those given by start()
+  // and not yet sent. Replies to txn all come before next's, so the handlers below see txn.
   std::optional<InFlight> txn;
+  std::optional<InFlight> next;
+  std::deque<Transaction> queued;
 
   explicit Impl(Options o) : opts(std::move(o)) {
     if (opts.ehlo_name.empty() || !safe_in_command(opts.ehlo_name) ||
@@ -155,6 +170,14 @@ struct SmtpClient::Impl {
   void send(std::string command, Expected e) {
     write(std::move(command));
     expected.push_back(e);
+  }
+  void expect(InFlight& t, Expected e) {
+    expected.push_back(e);
+    ++t.replies_due;
+  }
+  void send(InFlight& t, std::string command, Expected e) {
+    write(std::move(command));
+    expect(t, e);
   }
 
   // ---- inputs ----
@@ -275,6 +298,7 @@ struct SmtpClient::Impl {
     }
     const Expected e = expected.front();
     expected.pop_front();
+    if (txn && txn->replies_due > 0 && is_transaction_reply(e.what)) --txn->replies_due;
     r.stage = stage_of(e.what);
     if (r.code == 421 && e.what != Await::quit) {
       fail(std::move(r));  // the server is closing the channel, whatever was asked
@@ -450,11 +474,13 @@ struct SmtpClient::Impl {
       if (!t.mail_refused && t.accepted > 0) {
         if (!t.txn.header_prefix.empty()) write(WriteBytes{t.txn.header_prefix, nullptr});
         write(WriteBytes{{}, t.txn.wire_data});  // shared, never copied
-        expected.push_back({Await::data_end});
+        expect(t, {Await::data_end});
+        t.body_sent = true;
+        pipeline_next();  // in the same write: one send and one read of replies per message
       } else {
         // A pipelined DATA the server accepted although it refused MAIL or every RCPT: end it
         // with an empty body rather than send the message to no one, and ignore the outcome.
-        send(".\r\n", {Await::data_end, 0, true});
+        send(t, ".\r\n", {Await::data_end, 0, true});
       }
     } else if (r.transient() || r.permanent()) {
       t.aborted = true;
@@ -491,7 +517,23 @@ struct SmtpClient::Impl {
 
   // ---- transactions ----
 
+  // How many transactions the client holds at once: with PIPELINING the one whose end-of-data
+  // reply is awaited, the one sent behind its body, and one waiting for the next body (when the
+  // replies to both come in one read, the third is what the next write carries); else one.
+  std::size_t capacity() const { return opts.use_pipelining && caps.pipelining ? kPipelineDepth : 1; }
+  std::size_t in_hand() const { return (txn ? 1 : 0) + (next ? 1 : 0) + queued.size(); }
+  std::size_t room() const {
+    if (phase == ClientPhase::idle) return capacity();
+    if (phase != ClientPhase::in_transaction || quit_requested) return 0;
+    return capacity() > in_hand() ? capacity() - in_hand() : 0;
+  }
+
   void start(Transaction t) {
+    if (phase == ClientPhase::in_transaction && room() > 0) {
+      queued.push_back(std::move(t));
+      pipeline_next();
+      return;
+    }
     if (phase != ClientPhase::idle) {
       // A driver bug, but recipients must never vanish: they all get a temporary failure.
       TransactionResult res;
@@ -500,65 +542,91 @@ struct SmtpClient::Impl {
       return;
     }
     phase = ClientPhase::in_transaction;
-    auto& cur = txn.emplace();
+    txn.emplace(prepare(std::move(t)));
+    begin(*txn);
+  }
+
+  // A transaction with the refusals decided locally, without a word to the server.
+  InFlight prepare(Transaction t) const {
+    InFlight cur;
     cur.results.resize(t.rcpts.size());
     cur.txn = std::move(t);
     const auto& tx = cur.txn;
-
-    // Refusals decided locally, without a word to the server.
-    std::optional<Reply> all;
-    if (!safe_in_command(tx.mail_from)) {
-      all = synthetic_at(Stage::mail, 553, "5.1.7", "invalid sender address");
-    } else if (!tx.wire_data) {
-      all = Reply::synthetic(451, "4.3.0", "message data missing");
-    } else if (tx.needs_smtputf8 && !caps.smtputf8) {
-      all = Reply::synthetic(550, "5.6.7", "server does not support SMTPUTF8, required for this message");
-    } else if (caps.size_limit > 0 && tx.message_size > caps.size_limit) {
-      all = Reply::synthetic(552, "5.3.4", "message size " + std::to_string(tx.message_size) +
-                                               " exceeds the server's limit of " + std::to_string(caps.size_limit));
-    }
-    std::size_t sendable = 0;
+    const std::optional<Reply> all = refused_whole(tx);
     for (std::size_t i = 0; i < tx.rcpts.size(); ++i) {
       if (all) {
         cur.results[i] = *all;
-      } else if (tx.rcpts[i].empty() || !safe_in_command(tx.rcpts[i])) {
+      } else if (!sendable_rcpt(tx.rcpts[i])) {
         cur.results[i] = synthetic_at(Stage::rcpt, 553, "5.1.3", "invalid recipient address");
-      } else {
-        ++sendable;
       }
     }
-    if (sendable == 0) {
+    cur.pipelined = opts.use_pipelining && caps.pipelining;
+    return cur;
+  }
+
+  std::optional<Reply> refused_whole(const Transaction& tx) const {
+    if (!safe_in_command(tx.mail_from)) return synthetic_at(Stage::mail, 553, "5.1.7", "invalid sender address");
+    if (!tx.wire_data) return Reply::synthetic(451, "4.3.0", "message data missing");
+    if (tx.needs_smtputf8 && !caps.smtputf8)
+      return Reply::synthetic(550, "5.6.7", "server does not support SMTPUTF8, required for this message");
+    if (caps.size_limit > 0 && tx.message_size > caps.size_limit)
+      return Reply::synthetic(552, "5.3.4", "message size " + std::to_string(tx.message_size) +
+                                                " exceeds the server's limit of " + std::to_string(caps.size_limit));
+    return std::nullopt;
+  }
+  static bool sendable_rcpt(const std::string& rcpt) { return !rcpt.empty() && safe_in_command(rcpt); }
+  bool any_sendable(const Transaction& tx) const {
+    return !refused_whole(tx) && std::any_of(tx.rcpts.begin(), tx.rcpts.end(), sendable_rcpt);
+  }
+
+  // The first commands of a prepared transaction (txn): all at once with PIPELINING, else MAIL.
+  void begin(InFlight& cur) {
+    if (std::all_of(cur.results.begin(), cur.results.end(), [](const auto& r) { return r.has_value(); })) {
       finish_transaction();
       return;
     }
-    cur.pipelined = opts.use_pipelining && caps.pipelining;
     if (!cur.pipelined) {
       cur.next = rset_needed ? Step::rset : Step::mail;
       advance();
       return;
     }
-    // RFC 2920: RSET, MAIL, every RCPT and DATA in one write; DATA ends the group.
-    std::string group;
-    group.reserve(64 + tx.mail_from.size() + tx.rcpts.size() * 64);
-    if (rset_needed) {
-      group += "RSET\r\n";
-      expected.push_back({Await::rset});
-    }
-    group += mail_command();
-    expected.push_back({Await::mail});
-    for (std::size_t i = 0; i < tx.rcpts.size(); ++i) {
-      if (cur.results[i]) continue;
-      group += rcpt_command(i);
-      expected.push_back({Await::rcpt, i});
-    }
-    group += "DATA\r\n";
-    expected.push_back({Await::data});
-    write(std::move(group));
+    write(envelope_group(cur, rset_needed));
     cur.next = Step::finish;
   }
 
-  std::string mail_command() const {
-    const auto& tx = txn->txn;
+  // RFC 2920: RSET, MAIL, every RCPT and DATA in one write; DATA ends the group.
+  std::string envelope_group(InFlight& cur, bool rset) {
+    const auto& tx = cur.txn;
+    std::string group;
+    group.reserve(64 + tx.mail_from.size() + tx.rcpts.size() * 64);
+    if (rset) {
+      group += "RSET\r\n";
+      expect(cur, {Await::rset});
+    }
+    group += mail_command(tx);
+    expect(cur, {Await::mail});
+    for (std::size_t i = 0; i < tx.rcpts.size(); ++i) {
+      if (cur.results[i]) continue;
+      group += rcpt_command(tx, i);
+      expect(cur, {Await::rcpt, i});
+    }
+    group += "DATA\r\n";
+    expect(cur, {Await::data});
+    return group;
+  }
+
+  // txn's body is written: the first queued transaction's commands may follow it in the same
+  // write (RFC 2920 §3.1: message content may start a group). One decided locally waits its turn.
+  void pipeline_next() {
+    if (!txn || next || queued.empty() || !txn->pipelined || !txn->body_sent) return;
+    if (!any_sendable(queued.front())) return;
+    next.emplace(prepare(std::move(queued.front())));
+    queued.pop_front();
+    write(envelope_group(*next, false));  // the body's end ends the server's transaction: no RSET
+    next->next = Step::finish;
+  }
+
+  std::string mail_command(const Transaction& tx) const {
     std::string cmd = "MAIL FROM:<" + tx.mail_from + '>';
     if (caps.size && tx.message_size > 0) cmd += " SIZE=" + std::to_string(tx.message_size);
     if (tx.body_8bit && caps.eightbitmime) cmd += " BODY=8BITMIME";
@@ -567,27 +635,27 @@ struct SmtpClient::Impl {
     return cmd;
   }
 
-  std::string rcpt_command(std::size_t i) const { return "RCPT TO:<" + txn->txn.rcpts[i] + ">\r\n"; }
+  static std::string rcpt_command(const Transaction& tx, std::size_t i) { return "RCPT TO:<" + tx.rcpts[i] + ">\r\n"; }
 
-  // After a reply in a transaction: wait for more replies, send the next command (without
+  // After a reply in a transaction: wait for more of its replies, send the next command (without
   // PIPELINING), or end the transaction.
   void advance() {
-    if (phase != ClientPhase::in_transaction || !expected.empty()) return;
+    if (phase != ClientPhase::in_transaction || !txn || txn->replies_due > 0) return;
     auto& t = *txn;
     switch (t.next) {
       case Step::rset:
         t.next = Step::mail;
-        send("RSET\r\n", {Await::rset});
+        send(t, "RSET\r\n", {Await::rset});
         return;
       case Step::mail:
         t.next = Step::rcpt;
-        send(mail_command(), {Await::mail});
+        send(t, mail_command(t.txn), {Await::mail});
         return;
       case Step::rcpt:
         while (t.next_rcpt < t.results.size() && t.results[t.next_rcpt]) ++t.next_rcpt;
         if (t.next_rcpt < t.results.size()) {
           const auto i = t.next_rcpt++;
-          send(rcpt_command(i), {Await::rcpt, i});
+          send(t, rcpt_command(t.txn, i), {Await::rcpt, i});
           return;
         }
         t.next = Step::data;
@@ -595,7 +663,7 @@ struct SmtpClient::Impl {
       case Step::data:
         t.next = Step::finish;
         if (t.accepted > 0) {
-          send("DATA\r\n", {Await::data});
+          send(t, "DATA\r\n", {Await::data});
           return;
         }
         t.aborted = true;  // every RCPT refused: no DATA, and the server holds a MAIL
@@ -606,22 +674,44 @@ struct SmtpClient::Impl {
     }
   }
 
-  void decide_undecided(const Reply& r) {
-    for (auto& res : txn->results)
+  static void decide_undecided(InFlight& t, const Reply& r) {
+    for (auto& res : t.results)
       if (!res) res = r;
   }
+  void decide_undecided(const Reply& r) { decide_undecided(*txn, r); }
 
-  void finish_transaction() {
-    auto& t = *txn;
+  static TransactionResult result_of(InFlight& t) {
     TransactionResult res;
     res.mail_refused = t.mail_refused;
     res.per_rcpt.reserve(t.results.size());
     for (auto& r : t.results)
       res.per_rcpt.push_back(r ? std::move(*r) : Reply::synthetic(451, "4.5.0", "no reply for recipient"));
-    if (t.aborted) rset_needed = true;
+    return res;
+  }
+
+  // txn is over: its result, then the transaction behind it (already sent, or the first queued),
+  // or idle. Every end but the last frees a place: a SessionReady, unless the session is to quit.
+  void finish_transaction() {
+    if (txn->aborted) rset_needed = true;
+    TransactionResult res = result_of(*txn);
     txn.reset();
     emit<TransactionDone>(TransactionDone{std::move(res)});
-    ready();
+    if (next) {
+      txn = std::move(next);
+      next.reset();
+    } else if (!queued.empty()) {
+      Transaction t = std::move(queued.front());
+      queued.pop_front();
+      txn.emplace(prepare(std::move(t)));
+      if (!quit_requested) emit<SessionReady>();
+      begin(*txn);
+      return;
+    } else {
+      ready();
+      return;
+    }
+    if (!quit_requested) emit<SessionReady>();
+    pipeline_next();  // a transaction queued while the body went out alone
   }
 
   // ---- session ----
@@ -670,15 +760,20 @@ struct SmtpClient::Impl {
   // recipient, then the driver is told to close.
   void fail(Reply r) {
     expected.clear();
-    if (txn) {
-      decide_undecided(r);
-      auto& t = *txn;
+    // Every transaction in hand ends, in the order they were given: the one in flight, the one
+    // sent behind it, those not yet sent.
+    for (auto* t : {&txn, &next}) {
+      if (!*t) continue;
+      decide_undecided(**t, r);
+      emit<TransactionDone>(TransactionDone{result_of(**t)});
+      t->reset();
+    }
+    for (auto& q : queued) {
       TransactionResult res;
-      res.per_rcpt.reserve(t.results.size());
-      for (auto& x : t.results) res.per_rcpt.push_back(std::move(*x));
-      txn.reset();
+      res.per_rcpt.assign(q.rcpts.size(), r);
       emit<TransactionDone>(TransactionDone{std::move(res)});
     }
+    queued.clear();
     emit<SessionFailed>(SessionFailed{std::move(r)});
     close();
   }
@@ -727,6 +822,7 @@ void SmtpClient::on_tls_failed(std::string reason) { impl_->tls_failed(reason); 
 std::vector<ClientAction> SmtpClient::take_actions() { return std::exchange(impl_->actions, {}); }
 std::optional<std::chrono::seconds> SmtpClient::timeout() const { return impl_->timeout(); }
 ClientPhase SmtpClient::phase() const { return impl_->phase; }
+std::size_t SmtpClient::room() const { return impl_->room(); }
 const Capabilities& SmtpClient::capabilities() const { return impl_->caps; }
 const std::string& SmtpClient::greeting_text() const { return impl_->greeting; }
 bool SmtpClient::tls_active() const { return impl_->tls; }

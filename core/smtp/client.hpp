@@ -55,7 +55,8 @@ struct WriteBytes {
   std::string text;
   std::shared_ptr<const std::string> shared;
 };
-struct SessionReady {};                  // idle and greeted: start() may be called
+struct SessionReady {};                  // greeted, or a transaction ended: start() may be called
+                                         // (room() says how many times)
 struct TransactionDone { TransactionResult result; };
 struct SessionFailed { Reply reply; };   // the session is unusable (greeting refused, timeout,
                                          // protocol error, lost connection); close it
@@ -104,7 +105,10 @@ class SmtpClient {
   void on_bytes(std::string_view bytes);
   void on_timeout();                   // the armed timeout expired
   void on_closed(std::string reason);  // peer closed or I/O error
-  // Precondition: phase() == idle (after SessionReady). Queues one transaction.
+  // Precondition: room() > 0. Takes one transaction. With PIPELINING (RFC 2920) a session holds
+  // up to three: the next one's MAIL, RCPT and DATA go out in the same write as the body of the
+  // one before, so a stream of messages costs one write and one read of replies each. Results
+  // come back in the order given.
   void start(Transaction txn);
   // Polite end: QUIT when idle; the session then asks to close.
   void quit();
@@ -122,6 +126,9 @@ class SmtpClient {
   std::optional<std::chrono::seconds> timeout() const;
 
   ClientPhase phase() const;
+  // How many more transactions start() takes now: up to three when the server offers PIPELINING,
+  // else one when idle; none before the greeting, while quitting, or after quit().
+  std::size_t room() const;
   const Capabilities& capabilities() const;
   const std::string& greeting_text() const;
   bool tls_active() const;  // the handshake after STARTTLS succeeded

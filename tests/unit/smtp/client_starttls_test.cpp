@@ -7,27 +7,17 @@
 #include <vector>
 
 #include "core/smtp/client.hpp"
+#include "tests/unit/smtp/client_harness.hpp"
 
 using namespace volley::smtp;
-using Acts = std::vector<std::string>;
+using volley::smtp::test::Acts;
+using volley::smtp::test::describe;
 
 namespace {
 
 const std::string kEhloTls = "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 STARTTLS\r\n";
 const std::string kEhloNoTls = "250-mx.test\r\n250 PIPELINING\r\n";
 const std::string kEhloAfterTls = "250-mx.test\r\n250-8BITMIME\r\n250 SIZE 5000\r\n";
-
-std::string describe(const ClientAction& a) {
-  struct V {
-    std::string operator()(const WriteBytes& w) const { return w.shared ? "body" : "write:" + w.text; }
-    std::string operator()(const SessionReady&) const { return "ready"; }
-    std::string operator()(const TransactionDone&) const { return "done"; }
-    std::string operator()(const SessionFailed& f) const { return "failed:" + f.reply.summary(); }
-    std::string operator()(const CloseConnection&) const { return "close"; }
-    std::string operator()(const StartTls&) const { return "starttls"; }
-  };
-  return std::visit(V{}, a);
-}
 
 struct Harness {
   SmtpClient c;

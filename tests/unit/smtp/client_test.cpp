@@ -8,129 +8,11 @@
 
 #include "core/smtp/client.hpp"
 #include "core/smtp/wire.hpp"
+#include "tests/unit/smtp/client_harness.hpp"
 
 using namespace volley::smtp;
 using namespace std::chrono_literals;
-using Acts = std::vector<std::string>;
-
-namespace {
-
-const std::string kEhloPipelining =
-    "250-mx.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n"
-    "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n";
-const std::string kEhloPlain = "250-mx.test\r\n250-SIZE\r\n250 8BITMIME\r\n";
-
-// Actions in a form a test can compare whole: "write:<bytes>", "body", "ready",
-// "done:<code>,<code>...", "failed:<summary>", "close".
-std::string describe(const ClientAction& a) {
-  struct V {
-    std::string operator()(const WriteBytes& w) const { return w.shared ? "body" : "write:" + w.text; }
-    std::string operator()(const SessionReady&) const { return "ready"; }
-    std::string operator()(const TransactionDone& d) const {
-      std::string s = "done:";
-      for (std::size_t i = 0; i < d.result.per_rcpt.size(); ++i)
-        s += (i ? "," : "") + std::to_string(d.result.per_rcpt[i].code);
-      return s;
-    }
-    std::string operator()(const SessionFailed& f) const { return "failed:" + f.reply.summary(); }
-    std::string operator()(const CloseConnection&) const { return "close"; }
-    std::string operator()(const StartTls&) const { return "starttls"; }
-  };
-  return std::visit(V{}, a);
-}
-
-struct Harness {
-  SmtpClient c;
-  std::vector<ClientAction> last;  // the actions of the latest step, as returned
-
-  explicit Harness(SmtpClient::Options o = options()) : c(std::move(o)) {}
-
-  static SmtpClient::Options options() {
-    SmtpClient::Options o;
-    o.ehlo_name = "client.test";
-    return o;
-  }
-
-  Acts take() {
-    last = c.take_actions();
-    Acts out;
-    for (const auto& a : last) out.push_back(describe(a));
-    return out;
-  }
-  Acts connect() {
-    c.on_connected();
-    return take();
-  }
-  Acts server(std::string_view bytes) {
-    c.on_bytes(bytes);
-    return take();
-  }
-  Acts start(Transaction t) {
-    c.start(std::move(t));
-    return take();
-  }
-  Acts timeout() {
-    c.on_timeout();
-    return take();
-  }
-  Acts closed(std::string why) {
-    c.on_closed(std::move(why));
-    return take();
-  }
-  Acts quit() {
-    c.quit();
-    return take();
-  }
-
-  // The result of the TransactionDone among the latest actions.
-  TransactionResult result() const {
-    for (const auto& a : last)
-      if (auto* d = std::get_if<TransactionDone>(&a)) return d->result;
-    FAIL("no TransactionDone");
-    return {};
-  }
-  // The shared DATA payload written among the latest actions (a write holds text or it, not both).
-  std::shared_ptr<const std::string> body_written() const {
-    for (const auto& a : last) {
-      if (auto* w = std::get_if<WriteBytes>(&a); w && w->shared) {
-        REQUIRE(w->text.empty());
-        return w->shared;
-      }
-    }
-    return nullptr;
-  }
-};
-
-// A session greeted and past EHLO with the given EHLO reply.
-Harness ready_session(const std::string& ehlo = kEhloPipelining, SmtpClient::Options o = Harness::options()) {
-  Harness h(std::move(o));
-  REQUIRE(h.connect().empty());
-  REQUIRE(h.server("220 mx.test ESMTP\r\n") == Acts{"write:EHLO client.test\r\n"});
-  REQUIRE(h.server(ehlo) == Acts{"ready"});
-  REQUIRE(h.c.phase() == ClientPhase::idle);
-  return h;
-}
-
-std::shared_ptr<const std::string> body(std::string_view m = "Subject: hi\r\n\r\nhello\r\n") {
-  return std::make_shared<const std::string>(to_wire_data(m));
-}
-
-Transaction txn(std::vector<std::string> rcpts, std::string from = "sender@a.test") {
-  Transaction t;
-  t.mail_from = std::move(from);
-  t.rcpts = std::move(rcpts);
-  t.wire_data = body();
-  t.message_size = 24;
-  return t;
-}
-
-std::vector<std::string> summaries(const TransactionResult& r) {
-  std::vector<std::string> out;
-  for (const auto& x : r.per_rcpt) out.push_back(x.summary());
-  return out;
-}
-
-}  // namespace
+using namespace volley::smtp::test;
 
 TEST_CASE("client: greeting, multi-line EHLO and capabilities") {
   Harness h;
@@ -720,15 +602,35 @@ TEST_CASE("client: null sender, and addresses that would inject commands") {
                   std::invalid_argument);
 }
 
-TEST_CASE("client: a transaction without recipients, and start() when not idle") {
-  auto h = ready_session();
-  REQUIRE(h.start(txn({})) == Acts{"done:", "ready"});
-  h.start(txn({"x@b.test"}));
-  REQUIRE(h.start(txn({"y@b.test", "z@b.test"})) == Acts{"done:451,451"});
-  CHECK(summaries(h.result())[0] == "451 4.3.0 SMTP session not ready");
-  // The first transaction is unaffected.
-  REQUIRE(h.server("250 ok\r\n250 ok\r\n354 go\r\n") == Acts{"body"});
-  REQUIRE(h.server("250 ok\r\n") == Acts{"done:250", "ready"});
+TEST_CASE("client: a transaction without recipients, and start() beyond its room") {
+  SECTION("without PIPELINING: one at a time") {
+    auto h = ready_session(kEhloPlain);
+    CHECK(h.c.room() == 1);
+    REQUIRE(h.start(txn({})) == Acts{"done:", "ready"});
+    h.start(txn({"x@b.test"}));
+    CHECK(h.c.room() == 0);
+    REQUIRE(h.start(txn({"y@b.test", "z@b.test"})) == Acts{"done:451,451"});
+    CHECK(summaries(h.result())[0] == "451 4.3.0 SMTP session not ready");
+    // The first transaction is unaffected.
+    REQUIRE(h.server("250 ok\r\n") == Acts{"write:RCPT TO:<x@b.test>\r\n"});
+    REQUIRE(h.server("250 ok\r\n") == Acts{"write:DATA\r\n"});
+    REQUIRE(h.server("354 go\r\n") == Acts{"body"});
+    REQUIRE(h.server("250 ok\r\n") == Acts{"done:250", "ready"});
+    CHECK(h.c.room() == 1);
+  }
+  SECTION("with PIPELINING: three at a time") {
+    auto h = ready_session();
+    CHECK(h.c.room() == 3);
+    REQUIRE(h.start(txn({})) == Acts{"done:", "ready"});
+    h.start(txn({"x@b.test"}));
+    REQUIRE(h.start(txn({"w@b.test"})).empty());  // held until the body before it goes out
+    REQUIRE(h.start(txn({"v@b.test"})).empty());
+    CHECK(h.c.room() == 0);
+    REQUIRE(h.start(txn({"y@b.test", "z@b.test"})) == Acts{"done:451,451"});
+    CHECK(summaries(h.result())[0] == "451 4.3.0 SMTP session not ready");
+    REQUIRE(h.server("250 ok\r\n250 ok\r\n354 go\r\n") ==
+            Acts{"body", "write:MAIL FROM:<sender@a.test> SIZE=24\r\nRCPT TO:<w@b.test>\r\nDATA\r\n"});
+  }
 }
 
 TEST_CASE("client: many transactions on one session, one body buffer each") {
