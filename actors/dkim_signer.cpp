@@ -96,7 +96,9 @@ bool sign_batch(const dkim::Signer& signer, InjectBatch& batch, std::int64_t now
 caf::actor spawn_dkim_signer(caf::actor_system& system, DkimSignerOptions options) {
   const std::size_t workers = options.workers == 0 ? 1 : options.workers;
   auto factory = [&system, options] {
-    return caf::actor_cast<caf::actor>(system.spawn(signer_worker, options));
+    // Each on a thread of its own: signing (RSA above all) is the one heavy computation among the
+    // actors, and the scheduler's few workers (worker_threads) must not wait behind it.
+    return caf::actor_cast<caf::actor>(system.spawn<caf::detached>(signer_worker, options));
   };
   return caf::actor_pool::make(system.dummy_execution_unit(), workers, factory, caf::actor_pool::round_robin());
 }

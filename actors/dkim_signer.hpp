@@ -7,7 +7,7 @@
 //
 // A few stateless workers behind one caf::actor_pool handle taken in turn: a batch goes to
 // the next worker without an extra hop, and signing (RSA is the costly part) runs on as many
-// scheduler threads as there are workers.
+// threads as there are workers (detached actors: the scheduler's workers never wait behind it).
 //
 // Sent by a worker:
 //   to the spool:   (put_atom, InjectBatchPtr): the batch, each message signed (signatures in
@@ -42,7 +42,7 @@ struct DkimSignerOptions {
   std::shared_ptr<util::Reloadable<dkim::Signer>> signer;
   caf::actor spool;       // receives (put_atom, InjectBatchPtr)
   metrics_actor metrics;  // may be invalid
-  std::size_t workers = 2;  // one per scheduler thread
+  std::size_t workers = 2;  // signing threads
 };
 
 // Signs every message of a batch (now: t=, seconds since the epoch). Returns false when OpenSSL

@@ -47,6 +47,7 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   check(a.submission == b.submission, "submission");
   check(a.unsubscribe == b.unsubscribe, "unsubscribe");
   check(a.hostname == b.hostname, "hostname");
+  check(a.worker_threads == b.worker_threads, "worker_threads");
   return out;
 }
 

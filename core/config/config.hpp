@@ -279,6 +279,9 @@ struct Config {
   std::vector<Tenant> tenants;
 
   std::string hostname = system_hostname();  // right-hand side of generated Message-IDs
+  // Threads that run the actors (CAF's scheduler); 0: one for every two CPUs, at least one.
+  // The HTTP and SMTP sockets, the spool's commits and DKIM signing have threads of their own.
+  std::size_t worker_threads = 0;
 
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -108,6 +108,7 @@ TEST_CASE("the default document parses to the defaults and sets every key") {
 TEST_CASE("a full configuration") {
   const auto c = parsed(R"(
 hostname = "mta1.example.net"
+worker_threads = 3
 
 [http]
 listen = "[::1]:9025"
@@ -148,6 +149,7 @@ event_log = "/var/log/volley/events.jsonl"
 level = "debug"
 )");
   CHECK(c.hostname == "mta1.example.net");
+  CHECK(c.worker_threads == 3);
   CHECK(c.http.listen == HostPort{"::1", 9025});
   CHECK(c.http.max_message_size == 10u * 1024 * 1024);
   CHECK(c.http.max_pending == 500u);
@@ -277,6 +279,7 @@ TEST_CASE("bad addresses name file, line and key, and say what is wrong") {
         "got \"mail.example.com\\x0d\\x0aQUIT\"");
   CHECK(error_of("hostname = \"not a host\"\n") ==
         "volley.toml:1: hostname: expected a host name such as \"mail.example.com\", got \"not a host\"");
+  CHECK(error_of("worker_threads = 300\n").rfind("volley.toml:1: worker_threads: expected an integer 0..256", 0) == 0);
 }
 
 TEST_CASE("every [[route]] needs a domain and a host, and a domain has one route") {
