@@ -26,27 +26,34 @@ namespace volley::http_detail {
 template <class Conn>
 class StreamedAnswers {
  public:
-  // The producer's side of one stream: counts what waits unwritten and drops a slow reader.
+  // The producer's side of one stream: counts what waits unwritten and drops a slow reader. Like
+  // a Responder it names its connection weakly and reaches it only while the answer gate is open
+  // (net/http_connection.hpp): the producer (an actor) may outlive the server and its io_context.
   struct StreamSink final : HttpStream {
-    StreamSink(std::weak_ptr<Conn> c, std::size_t max) : conn(std::move(c)), limit(max) {}
+    StreamSink(std::shared_ptr<AnswerGate> g, std::weak_ptr<Conn> c, std::size_t max)
+        : gate(std::move(g)), conn(std::move(c)), limit(max) {}
     bool write(std::string chunk) override {
       if (over.load(std::memory_order_acquire)) return false;
       if (chunk.empty()) return true;  // an empty chunk would end the body
-      auto c = conn.lock();
-      if (!c) {
-        finish();
-        return false;
+      {
+        std::lock_guard lock(gate->mu);
+        auto c = gate->open ? conn.lock() : nullptr;
+        if (c && buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
+          over.store(true, std::memory_order_release);
+          post_close(std::move(c));  // finish() runs there
+          return false;
+        }
+        if (c) {
+          post_chunk(std::move(c), std::move(chunk), false);
+          return true;
+        }
       }
-      if (buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
-        over.store(true, std::memory_order_release);
-        c->post_close();  // finish() runs there
-        return false;
-      }
-      c->post_chunk(std::move(chunk), false);
-      return true;
+      finish();
+      return false;
     }
     void end() override {
-      if (auto c = conn.lock()) c->post_chunk({}, true);
+      std::lock_guard lock(gate->mu);
+      if (auto c = gate->open ? conn.lock() : nullptr) post_chunk(std::move(c), {}, true);
     }
     void on_close(std::function<void()> f) override {
       std::unique_lock lock(mu);
@@ -68,6 +75,7 @@ class StreamedAnswers {
       }
       if (f) f();
     }
+    std::shared_ptr<AnswerGate> gate;
     std::weak_ptr<Conn> conn;
     const std::size_t limit;
     std::atomic<std::size_t> buffered{0};
@@ -77,9 +85,17 @@ class StreamedAnswers {
     std::function<void()> on_close_fn;
   };
 
-  // From any thread (the sink's producer); the write happens on the connection's strand.
-  void post_chunk(std::string chunk, bool last) {
-    boost::asio::post(self().stream_.get_executor(), [s = self().shared_from_this(), c = std::move(chunk), last]() mutable {
+  // From any thread: closing happens on the strand. `s` is the connection, as below.
+  static void post_close(std::shared_ptr<Conn> s) {
+    auto executor = s->stream_.get_executor();
+    boost::asio::post(executor, [s = std::move(s)] { s->close(); });
+  }
+
+  // From any thread (the sink's producer); the write happens on the connection's strand. `s` is
+  // the connection: the posted work takes the caller's reference (see ResponderState).
+  static void post_chunk(std::shared_ptr<Conn> s, std::string chunk, bool last) {
+    auto executor = s->stream_.get_executor();
+    boost::asio::post(executor, [s = std::move(s), c = std::move(chunk), last]() mutable {
       if (s->closed_ || !s->streaming_) return;
       if (last) {
         s->streaming_->ending = true;
@@ -115,7 +131,7 @@ class StreamedAnswers {
       if (ec) return s->close();
       s->lowest().expires_never();  // a stream may be quiet for hours; chunk writes have their own timeout
       s->watch_for_close();
-      auto sink = std::make_shared<StreamSink>(s->weak_from_this(), s->opts().max_stream_buffer);
+      auto sink = std::make_shared<StreamSink>(s->shared_->gate, s->weak_from_this(), s->opts().max_stream_buffer);
       s->streaming_->sink = sink;
       auto produce = std::move(s->streaming_->produce);
       try {

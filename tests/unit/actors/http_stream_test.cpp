@@ -130,3 +130,22 @@ TEST_CASE("a client that does not read is dropped once 1 MiB waits unwritten", "
   CHECK(written < 256u * 1024 * 1024);
   REQUIRE(wait_until([&] { return p.closed.load(); }, 10s));
 }
+
+// The producer (an actor) may keep its stream past the server and its io_context: writing to it
+// or ending it then touches neither (ASan reports it if it does) and says the stream is over.
+// (The connection's end finishes the sink first; the answer gate also covers a write racing the
+// teardown, which a test cannot time.)
+TEST_CASE("a stream kept past the server and its io_context touches neither", "[http][stream]") {
+  std::shared_ptr<HttpStream> kept;
+  std::atomic<bool> closed{false};
+  {
+    auto rig = std::make_unique<Rig>();
+    kept = rig->p.get();
+    kept->on_close([&] { closed = true; });  // replaces the rig's: it outlives the rig
+    rig.reset();  // the client leaves, the server stops, its io threads end, the io_context goes
+  }
+  CHECK_FALSE(kept->write("late\n"));
+  kept->end();
+  CHECK(closed.load());
+  kept.reset();
+}
