@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "core/config/config.hpp"
+#include "net/tls_context.hpp"
 #include "daemon/dkim_setup.hpp"
 #include "daemon/schedule_setup.hpp"
 #include "daemon/wiring.hpp"
@@ -34,6 +35,24 @@ int check_config(const std::string& path) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: [http]: %s\n", path.c_str(), e.what());
     rc = 2;
+  }
+  // The listeners' certificates as their start would load them (a listener that is not
+  // configured, or offers no TLS, has none to read; the config reader has checked the pairs).
+  const struct {
+    const char* table;
+    const std::string& certificate;
+    const std::string& key;
+  } listeners[] = {{"smtp_in", cfg.smtp_in.tls_certificate, cfg.smtp_in.tls_private_key},
+                   {"submission", cfg.submission.tls_certificate, cfg.submission.tls_private_key},
+                   {"unsubscribe", cfg.unsubscribe.tls_certificate, cfg.unsubscribe.tls_private_key}};
+  for (const auto& l : listeners) {
+    if (l.certificate.empty() || l.key.empty()) continue;
+    try {
+      make_server_tls_context(l.certificate, l.key);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: [%s]: %s\n", path.c_str(), l.table, e.what());
+      rc = 2;
+    }
   }
   if (!load_sending_windows(cfg)) {  // it has logged which tenant and zone
     std::fprintf(stderr, "%s: [[tenant]] send_window: a time zone cannot be read\n", path.c_str());

@@ -239,3 +239,32 @@ TEST_CASE("HTTPS API: a certificate and key that cannot be used stop volleyd at 
     CHECK(WEXITSTATUS(rc) == 0);
   }
 }
+
+TEST_CASE("volleyd --check-config reads the listeners' certificates too: smtp_in, submission, unsubscribe",
+          "[integration][https]") {
+  TempDir dir("volley-it-check-listener-tls");
+  TestPki pki;
+  write_server_files(pki, dir / "chain.pem", dir / "key.pem");
+  auto check = [&](const std::string& table, const std::string& cert, const std::string& extra) {
+    VolleydOptions o;
+    o.dns_port = 9;
+    o.smtp_port = 25;
+    o.extra_toml = "[" + table + "]\nlisten = \"127.0.0.1:0\"\n" + extra + "tls_certificate = \"" +
+                   (dir / cert).string() + "\"\ntls_private_key = \"" + (dir / "key.pem").string() + "\"\n";
+    const auto path = dir / (table + ".toml");
+    write_file(path, volleyd_config(o, free_port(), dir / "spool", dir / "events.jsonl"));
+    return run_with_input({Volleyd::binary(), "--check-config", path.string()}, "", dir.path());
+  };
+  const std::vector<std::pair<std::string, std::string>> tables{
+      {"smtp_in", ""}, {"submission", ""}, {"unsubscribe", "base_url = \"https://mta.example.com\"\n"}};
+  for (const auto& [table, extra] : tables) {
+    INFO("[" << table << "]");
+    const auto [bad_rc, bad_out] = check(table, "missing.pem", extra);
+    INFO(bad_out);
+    CHECK(WEXITSTATUS(bad_rc) == 2);
+    CHECK(bad_out.find("[" + table + "]: TLS certificate " + (dir / "missing.pem").string()) != std::string::npos);
+    const auto [good_rc, good_out] = check(table, "chain.pem", extra);
+    INFO(good_out);
+    CHECK(WEXITSTATUS(good_rc) == 0);
+  }
+}
