@@ -36,17 +36,21 @@ int check_config(const std::string& path) {
     std::fprintf(stderr, "%s: [http]: %s\n", path.c_str(), e.what());
     rc = 2;
   }
-  // The listeners' certificates as their start would load them (a listener that is not
-  // configured, or offers no TLS, has none to read; the config reader has checked the pairs).
+  // The listeners' certificates as their start would load them (a listener that does not
+  // listen, or offers no TLS, reads none; the config reader has checked the pairs).
   const struct {
     const char* table;
+    bool listens;
     const std::string& certificate;
     const std::string& key;
-  } listeners[] = {{"smtp_in", cfg.smtp_in.tls_certificate, cfg.smtp_in.tls_private_key},
-                   {"submission", cfg.submission.tls_certificate, cfg.submission.tls_private_key},
-                   {"unsubscribe", cfg.unsubscribe.tls_certificate, cfg.unsubscribe.tls_private_key}};
+  } listeners[] = {
+      {"smtp_in", cfg.smtp_in.listen.has_value(), cfg.smtp_in.tls_certificate, cfg.smtp_in.tls_private_key},
+      {"submission", cfg.submission.listen || cfg.submission.implicit_tls_listen, cfg.submission.tls_certificate,
+       cfg.submission.tls_private_key},
+      {"unsubscribe", cfg.unsubscribe.listen.has_value(), cfg.unsubscribe.tls_certificate,
+       cfg.unsubscribe.tls_private_key}};
   for (const auto& l : listeners) {
-    if (l.certificate.empty() || l.key.empty()) continue;
+    if (!l.listens || l.certificate.empty() || l.key.empty()) continue;
     try {
       make_server_tls_context(l.certificate, l.key);
     } catch (const std::exception& e) {
