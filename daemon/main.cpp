@@ -335,10 +335,21 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
       opts.endpoints.clear();
       return spawn_webhook_actor(sys, io, std::move(opts), metrics_actor);
     };
-    Reloader reloader(config_path, cfg,
-                      ReloadTargets{&sys, router, events, feedback, webhooks, start_webhooks, api_keys, pools, dkim_keys,
-                                    submission ? submission->service()->users_updater() : nullptr, secret, api_tls,
-                                    [&api_server](auto tls) { api_server->set_tls(std::move(tls)); }});
+    SmtpListener* smtp_in_listener = nullptr;  // made below; a reload renews its certificate too
+    ReloadTargets reload_targets{&sys, router, events, feedback, webhooks, start_webhooks, api_keys, pools, dkim_keys,
+                                 submission ? submission->service()->users_updater() : nullptr, secret, api_tls,
+                                 [&api_server](auto tls) { api_server->set_tls(std::move(tls)); }};
+    if (cfg.smtp_in.listen && !cfg.smtp_in.tls_certificate.empty())
+      reload_targets.set_smtp_in_tls = [&smtp_in_listener](auto tls) {
+        if (smtp_in_listener) smtp_in_listener->set_tls(std::move(tls));
+      };
+    if (submission)
+      reload_targets.set_submission_tls = [&submission](auto tls) {
+        for (auto* l : submission->listeners()) l->set_tls(tls);
+      };
+    if (cfg.unsubscribe.listen && !cfg.unsubscribe.tls_certificate.empty())
+      reload_targets.set_unsubscribe_tls = [&unsubscribe](auto tls) { unsubscribe.set_tls(std::move(tls)); };
+    Reloader reloader(config_path, cfg, std::move(reload_targets));
     api::ReloadFn reload_api = [&signals_io, &reloader](std::string who, std::function<void(api::ReloadAnswer)> done) {
       boost::asio::post(signals_io, [&reloader, who = std::move(who), done = std::move(done)] {
         lifecycle::notify("RELOADING=1");
@@ -379,6 +390,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
         report->answer = std::move(answer);
         caf::anon_send(feedback, report_atom::value, std::move(report));
       }));
+      smtp_in_listener = &*smtp_in;
     }
     try {
       http.start(cfg.http.listen);

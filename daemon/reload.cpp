@@ -53,8 +53,70 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
 
 }  // namespace
 
+namespace {
+
+// A listener's certificate and key files in a configuration, by its table's name.
+std::pair<std::string, std::string> listener_pair(const Config& c, std::string_view table) {
+  if (table == "smtp_in") return {c.smtp_in.tls_certificate, c.smtp_in.tls_private_key};
+  if (table == "submission") return {c.submission.tls_certificate, c.submission.tls_private_key};
+  return {c.unsubscribe.tls_certificate, c.unsubscribe.tls_private_key};
+}
+
+void set_listener_pair(Config& c, std::string_view table, const Config& from) {
+  if (table == "smtp_in") {
+    c.smtp_in.tls_certificate = from.smtp_in.tls_certificate;
+    c.smtp_in.tls_private_key = from.smtp_in.tls_private_key;
+  } else if (table == "submission") {
+    c.submission.tls_certificate = from.submission.tls_certificate;
+    c.submission.tls_private_key = from.submission.tls_private_key;
+  } else {
+    c.unsubscribe.tls_certificate = from.unsubscribe.tls_certificate;
+    c.unsubscribe.tls_private_key = from.unsubscribe.tls_private_key;
+  }
+}
+
+}  // namespace
+
 Reloader::Reloader(std::string path, Config running, ReloadTargets targets)
-    : path_(std::move(path)), running_(std::move(running)), targets_(std::move(targets)) {}
+    : path_(std::move(path)), running_(std::move(running)), targets_(std::move(targets)) {
+  // What each TLS listener serves at start, to tell a renewed certificate at the first reload.
+  std::vector<ListenerTls> loaded;
+  if (load_listener_tls(running_, &loaded).empty())
+    for (auto& l : loaded) listener_tls_[l.table] = std::move(l.context);
+}
+
+std::string Reloader::load_listener_tls(const Config& next, std::vector<ListenerTls>* out) const {
+  const std::pair<const char*, const std::function<void(std::shared_ptr<boost::asio::ssl::context>)>*> renewers[] = {
+      {"smtp_in", &targets_.set_smtp_in_tls},
+      {"submission", &targets_.set_submission_tls},
+      {"unsubscribe", &targets_.set_unsubscribe_tls}};
+  for (const auto& [table, renew] : renewers) {
+    const auto [certificate, key] = listener_pair(next, table);
+    if (!*renew || certificate.empty()) continue;  // no TLS running there: on or off needs a restart
+    try {
+      out->push_back(ListenerTls{table, make_server_tls_context(certificate, key)});
+    } catch (const std::exception& e) {
+      return std::string("[") + table + "]: " + e.what();
+    }
+  }
+  return "";
+}
+
+void Reloader::apply_listener_tls(const Config& next, std::vector<ListenerTls>& loaded, Config& applied,
+                                  std::vector<std::string>& changed) {
+  for (auto& l : loaded) {
+    const auto& running = listener_tls_[l.table];
+    if (listener_pair(next, l.table) != listener_pair(running_, l.table) || !running ||
+        !same_certificate(*running, *l.context))
+      changed.push_back(std::string(l.table) + ".tls");
+    set_listener_pair(applied, l.table, next);
+    const auto& renew = std::string_view(l.table) == "smtp_in"      ? targets_.set_smtp_in_tls
+                        : std::string_view(l.table) == "submission" ? targets_.set_submission_tls
+                                                                    : targets_.set_unsubscribe_tls;
+    renew(l.context);
+    listener_tls_[l.table] = std::move(l.context);
+  }
+}
 
 api::ReloadAnswer Reloader::reload(const std::string& who) {
   std::lock_guard lock(mu_);
@@ -91,6 +153,9 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
       return refuse(std::string("[http]: ") + e.what());
     }
   }
+
+  std::vector<ListenerTls> listener_tls;  // the other listeners' renewed certificates, likewise
+  if (const std::string why = load_listener_tls(next, &listener_tls); !why.empty()) return refuse(why);
 
   Config applied = running_;  // the sections read only at start keep their running values
   auto& changed = answer.changed;
@@ -160,6 +225,7 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     targets_.set_http_tls(http_tls);
     targets_.http_tls = std::move(http_tls);
   }
+  apply_listener_tls(next, listener_tls, applied, changed);
   if (next.log.level != running_.log.level) {
     applied.log.level = next.log.level;
     changed.emplace_back("log.level");

@@ -5,6 +5,7 @@
 // changed but is only read at start (listen addresses, the spool's path, ...) is named in a warning
 // and keeps its running value until the next start. docs/operations.md lists both kinds.
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,6 +47,10 @@ struct ReloadTargets {
   // and how new connections get a new one. The PEM files are read again at every reload.
   std::shared_ptr<boost::asio::ssl::context> http_tls;
   std::function<void(std::shared_ptr<boost::asio::ssl::context>)> set_http_tls;
+  // The same for the [smtp_in], [submission] and [unsubscribe] listeners: how their new sessions
+  // get a renewed certificate (null: that listener does not run with TLS).
+  std::function<void(std::shared_ptr<boost::asio::ssl::context>)> set_smtp_in_tls, set_submission_tls,
+      set_unsubscribe_tls;
 };
 
 class Reloader {
@@ -65,10 +70,22 @@ class Reloader {
   // The [[webhook]] endpoints of next, or why not ("": taken).
   std::string reload_webhooks(const std::vector<Config::Webhook>& next);
 
+  // The listeners' certificates of next, each loaded; or why not ("": all loaded).
+  struct ListenerTls {
+    const char* table;
+    std::shared_ptr<boost::asio::ssl::context> context;  // null: that listener has no TLS to renew
+  };
+  std::string load_listener_tls(const Config& next, std::vector<ListenerTls>* out) const;
+  // Hands each loaded context to its listener; names those whose certificate changed.
+  void apply_listener_tls(const Config& next, std::vector<ListenerTls>& loaded, Config& applied,
+                          std::vector<std::string>& changed);
+
   std::mutex mu_;
   std::string path_;
   Config running_;
   ReloadTargets targets_;
+  // The certificate each listener serves now (by table name), to tell a renewed one.
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> listener_tls_;
 };
 
 }  // namespace volley

@@ -46,6 +46,10 @@ class UnsubscribeService {
   bool start();
   // Stops the listener and the actor (before the suppression actor stops).
   void stop();
+  // A renewed certificate for its own listener, when that speaks HTTPS (else nothing to renew).
+  void set_tls(std::shared_ptr<boost::asio::ssl::context> tls) {
+    if (listener_ && !tls_certificate_.empty()) listener_->set_tls(std::move(tls));
+  }
 
  private:
   boost::asio::io_context& io_;

@@ -70,7 +70,7 @@ struct ListenerShared {
   InboundHandler handler;
   smtp::SmtpServer::Options smtp;
   std::vector<std::string> domains;       // lower case
-  std::shared_ptr<ssl::context> tls;      // null: no STARTTLS
+  std::shared_ptr<ssl::context> tls;      // null: no STARTTLS; replaced by a reload, under mu
   std::mutex mu;
   bool stopped = false;
   std::atomic<bool> draining{false};
@@ -385,7 +385,11 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   void handshake(std::optional<std::optional<smtp::Reply>> greeting = std::nullopt) {
     tls_wanted_ = false;
     handshaking_ = true;
-    tls_.emplace(socket_, *shared_->tls);
+    {
+      std::lock_guard lock(shared_->mu);  // a reload may be renewing the certificate
+      tls_context_ = shared_->tls;
+    }
+    tls_.emplace(socket_, *tls_context_);
     arm(opts().command_timeout);
     tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this(), greeting](error_code ec) mutable {
       self->handshaking_ = false;
@@ -465,6 +469,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   std::shared_ptr<ListenerShared> shared_;
   net::any_io_executor executor_;
   tcp::socket socket_;
+  std::shared_ptr<ssl::context> tls_context_;      // the one tls_ was made with; outlives it
   std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_
   net::steady_timer deadline_;
   net::steady_timer delay_;  // a failed AUTH's reply waits on it

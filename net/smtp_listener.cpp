@@ -90,6 +90,12 @@ std::size_t SmtpListener::connection_count() const {
   return impl_->shared->admitted;
 }
 
+void SmtpListener::set_tls(std::shared_ptr<boost::asio::ssl::context> tls) {
+  std::lock_guard lock(impl_->shared->mu);
+  if (!impl_->shared->tls || !tls) throw std::logic_error("SmtpListener::set_tls: the listener was made without TLS");
+  std::swap(impl_->shared->tls, tls);  // the old one goes with its last session
+}
+
 void SmtpListener::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->acceptor->close();

@@ -19,6 +19,9 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+}
 }
 
 namespace volley::smtp {
@@ -130,6 +133,11 @@ class SmtpListener {
   DrainCounts drain_counts() const;
 
   std::size_t connection_count() const;  // admitted sessions open now
+
+  // A renewed certificate (a reload): sessions that start TLS from now on use `tls`; those in TLS
+  // keep theirs. Only for a listener made with a certificate (TLS on or off needs a restart):
+  // std::logic_error otherwise. Callable from any thread.
+  void set_tls(std::shared_ptr<boost::asio::ssl::context> tls);
 
  private:
   struct Impl;
