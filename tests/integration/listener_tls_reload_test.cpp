@@ -17,11 +17,11 @@ using nlohmann::json;
 namespace {
 
 // The issuer of the certificate a listener serves to a new connection, as openssl sees it.
-std::string served_issuer(std::uint16_t port, bool starttls) {
+std::string served_issuer(const std::filesystem::path& dir, std::uint16_t port, bool starttls) {
   const std::string command = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                               (starttls ? " -starttls smtp" : "") +
                               " -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -issuer";
-  return run_with_input({"/bin/sh", "-c", command}, "", ".").second;
+  return run_with_input({"/bin/sh", "-c", command}, "", dir).second;
 }
 
 void write_pair(const TestPki& pki, const std::filesystem::path& dir) {
@@ -50,9 +50,9 @@ TEST_CASE("a reload renews the certificates of the SMTP listeners and the unsubs
                     std::to_string(unsubscribe_port) + "\"\n" + pair;
   Volleyd volleyd(dir / "volleyd", opts);
   INFO(volleyd.log());
-  CHECK(served_issuer(submission_port, true).find("Volley First CA") != std::string::npos);
-  CHECK(served_issuer(bounce_port, true).find("Volley First CA") != std::string::npos);
-  CHECK(served_issuer(unsubscribe_port, false).find("Volley First CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), submission_port, true).find("Volley First CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), bounce_port, true).find("Volley First CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), unsubscribe_port, false).find("Volley First CA") != std::string::npos);
 
   // Renewed by another CA in the same files: the reload names each listener, new connections
   // get the new certificate.
@@ -64,9 +64,9 @@ TEST_CASE("a reload renews the certificates of the SMTP listeners and the unsubs
   const auto answer = json::parse(reloaded.body);
   CHECK(answer["changed"] == json::array({"smtp_in.tls", "submission.tls", "unsubscribe.tls"}));
   CHECK(answer["restart_required"] == json::array());
-  CHECK(served_issuer(submission_port, true).find("Volley Renewal CA") != std::string::npos);
-  CHECK(served_issuer(bounce_port, true).find("Volley Renewal CA") != std::string::npos);
-  CHECK(served_issuer(unsubscribe_port, false).find("Volley Renewal CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), submission_port, true).find("Volley Renewal CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), bounce_port, true).find("Volley Renewal CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), unsubscribe_port, false).find("Volley Renewal CA") != std::string::npos);
   // The same files again: nothing changed.
   CHECK(json::parse(api.post_json("/api/v1/reload", "").body)["changed"] == json::array());
 
@@ -75,5 +75,5 @@ TEST_CASE("a reload renews the certificates of the SMTP listeners and the unsubs
   const auto refused = api.post_json("/api/v1/reload", "");
   CHECK(refused.status == 422);
   CHECK(refused.body.find("[smtp_in]: TLS private key") != std::string::npos);
-  CHECK(served_issuer(submission_port, true).find("Volley Renewal CA") != std::string::npos);
+  CHECK(served_issuer(dir.path(), submission_port, true).find("Volley Renewal CA") != std::string::npos);
 }
