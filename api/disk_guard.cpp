@@ -61,34 +61,33 @@ struct DiskGuard::Impl {
     refused[1] = &refusals.Add({{"edge", "smtp_in"}});
     refused[2] = &refusals.Add({{"edge", "suppressions"}});
     refused[3] = &refusals.Add({{"edge", "submission"}});
-    auto& free_family = prometheus::BuildGauge()
-                            .Name("volley_spool_free_bytes")
-                            .Help("Free bytes (available to Volley) on the filesystem of each database")
-                            .Register(*registry);
-    auto& min_family = prometheus::BuildGauge()
-                           .Name("volley_disk_guard_min_free_bytes")
-                           .Help("Free bytes below which the disk guard refuses new work, per database")
-                           .Register(*registry);
-    for (const auto& db : options.databases) {
-      free_gauges.push_back(&free_family.Add({{"database", db.name}, {"path", db.path}}));
-      min_gauges.push_back(&min_family.Add({{"database", db.name}, {"path", db.path}}));
-    }
+    free_family = &prometheus::BuildGauge()
+                       .Name("volley_spool_free_bytes")
+                       .Help("Free bytes (available to Volley) on the filesystem of each database")
+                       .Register(*registry);
+    min_family = &prometheus::BuildGauge()
+                      .Name("volley_disk_guard_min_free_bytes")
+                      .Help("Free bytes below which the disk guard refuses new work, per database")
+                      .Register(*registry);
+    for (std::size_t i = 0; i < options.databases.size(); ++i) place(i);
   }
 
-  // Groups the databases by filesystem (a database whose directory is missing gets one of its own).
-  void group() {
-    for (std::size_t i = 0; i < options.databases.size(); ++i) {
-      struct stat st {};
-      const bool known = ::stat(options.databases[i].path.c_str(), &st) == 0;
-      Filesystem* same = nullptr;
-      for (auto& fs : filesystems)
-        if (known && fs.device == st.st_dev) same = &fs;
-      if (same == nullptr) {
-        filesystems.push_back(Filesystem{known ? st.st_dev : dev_t{}, {}, disk::FreeSpaceGuard(options.min_free)});
-        same = &filesystems.back();
-      }
-      same->databases.push_back(i);
+  // Database i's gauges, and its filesystem among those measured (databases on one filesystem are
+  // measured once; one whose directory is missing gets a filesystem of its own).
+  void place(std::size_t i) {
+    const auto& db = options.databases[i];
+    free_gauges.push_back(&free_family->Add({{"database", db.name}, {"path", db.path}}));
+    min_gauges.push_back(&min_family->Add({{"database", db.name}, {"path", db.path}}));
+    struct stat st {};
+    const bool known = ::stat(db.path.c_str(), &st) == 0;
+    Filesystem* same = nullptr;
+    for (auto& fs : filesystems)
+      if (known && fs.device == st.st_dev) same = &fs;
+    if (same == nullptr) {
+      filesystems.push_back(Filesystem{known ? st.st_dev : dev_t{}, {}, disk::FreeSpaceGuard(options.min_free)});
+      same = &filesystems.back();
     }
+    same->databases.push_back(i);
   }
 
   std::string names(const Filesystem& fs) const {
@@ -153,7 +152,9 @@ struct DiskGuard::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   Gauge* active = nullptr;
   Counter* refused[4] = {};
-  std::vector<Gauge*> free_gauges;
+  prometheus::Family<Gauge>* free_family = nullptr;
+  prometheus::Family<Gauge>* min_family = nullptr;
+  std::vector<Gauge*> free_gauges;  // by database
   std::vector<Gauge*> min_gauges;
 
   std::mutex thread_mu;
@@ -162,8 +163,14 @@ struct DiskGuard::Impl {
   std::thread thread;
 };
 
-DiskGuard::DiskGuard(DiskGuardOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  impl_->group();
+DiskGuard::DiskGuard(DiskGuardOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+void DiskGuard::watch(DiskGuardDatabase database) {
+  std::lock_guard lock(impl_->mu);
+  for (const auto& db : impl_->options.databases)
+    if (db.name == database.name && db.path == database.path) return;
+  impl_->options.databases.push_back(std::move(database));
+  impl_->place(impl_->options.databases.size() - 1);
 }
 
 DiskGuard::~DiskGuard() { stop(); }

@@ -49,6 +49,9 @@ class DiskGuard {
   void stop();
   // One measurement of every filesystem (what the thread does each interval).
   void check();
+  // A database opened after the start (a webhook queue a reload created): measured from the next
+  // check on, as those given at construction. Watching one twice changes nothing. Any thread.
+  void watch(DiskGuardDatabase database);
 
   // True while some database's filesystem is below its minimum. Any thread.
   bool full() const;

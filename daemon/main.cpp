@@ -330,10 +330,12 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     auto api_keys = std::make_shared<api::ReloadableApiKeys>(std::make_shared<const api::ApiKeyList>(cfg.api_keys));
     HttpServer* api_server = nullptr;  // the listener made below, whose certificate a reload renews
     // A first [[webhook]] added by a reload starts the webhook actor (its endpoints come with the reload).
-    auto start_webhooks = [&sys, &io, &cfg, metrics_actor = metrics.actor] {
+    auto start_webhooks = [&sys, &io, &cfg, metrics_actor = metrics.actor, disk_guard] {
       WebhookOptions opts = webhook_options(cfg);
       opts.endpoints.clear();
-      return spawn_webhook_actor(sys, io, std::move(opts), metrics_actor);
+      auto actor = spawn_webhook_actor(sys, io, std::move(opts), metrics_actor);
+      disk_guard->watch({"webhooks", cfg.events.webhook_queue});  // its queue exists now
+      return actor;
     };
     SmtpListener* smtp_in_listener = nullptr;  // made below; a reload renews its certificate too
     ReloadTargets reload_targets{&sys, router, events, feedback, webhooks, start_webhooks, api_keys, pools, dkim_keys,

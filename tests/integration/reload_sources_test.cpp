@@ -232,9 +232,14 @@ TEST_CASE("a first [[webhook]] added by a reload starts the webhook sink, removi
   auto with_hook = opts;
   with_hook.extra_toml = hook.toml();
   volleyd.rewrite_config(with_hook);
+  CHECK(volleyd.client().get("/metrics").body.find("volley_spool_free_bytes{database=\"webhooks\"") ==
+        std::string::npos);
   json answer = reload(volleyd);
   CHECK(answer["changed"] == json::array({"webhook"}));
   CHECK(answer["restart_required"] == json::array());
+  // Its new queue is watched by the disk guard from now on.
+  CHECK(volleyd.client().get("/metrics").body.find("volley_spool_free_bytes{database=\"webhooks\"") !=
+        std::string::npos);
   send_batch(volleyd, 1, "first.test", "with");
   REQUIRE(wait_until([&] { return hook.has("with0@first.test"); }, 30s, 50ms));
   CHECK_FALSE(hook.has("before0@first.test"));

@@ -58,3 +58,25 @@ TEST_CASE("a disk guard with a minimum of 0 never refuses, start and stop run it
   guard.stop();
   CHECK(guard.render_metrics().find("volley_disk_guard_active 0") != std::string::npos);
 }
+
+// A webhook queue a reload opens after the start is watched from then on: its filesystem is
+// measured, shown in the metrics, and trips the guard like the others.
+TEST_CASE("a database watched after the start is measured and can trip the guard", "[disk_guard]") {
+  const auto tmp = std::filesystem::temp_directory_path();
+  api::DiskGuardOptions o;
+  o.min_free = disk::MinFreeSpace{free_bytes(tmp) + (std::uint64_t{1} << 30), std::nullopt};
+  api::DiskGuard guard(o);  // no database yet: nothing to measure
+  guard.check();
+  CHECK_FALSE(guard.full());
+  guard.watch({"webhooks", tmp.string()});
+  guard.watch({"webhooks", tmp.string()});  // twice: the same one
+  guard.check();
+  CHECK(guard.full());
+  const auto page = guard.render_metrics();
+  CHECK(page.find("volley_spool_free_bytes{database=\"webhooks\"") != std::string::npos);
+  std::size_t gauges = 0;
+  for (auto at = page.find("volley_disk_guard_min_free_bytes{database=\"webhooks\""); at != std::string::npos;
+       at = page.find("volley_disk_guard_min_free_bytes{database=\"webhooks\"", at + 1))
+    ++gauges;
+  CHECK(gauges == 1);
+}
