@@ -136,7 +136,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
   caf::actor_system_config caf_cfg;
   // One worker for every two CPUs: the actors' work per message is small, and a worker idle
   // between messages is woken (futex, context switch) for each one. On 2 CPUs, 1 worker instead
-  // of 2: futex calls per message 4.8 -> 2.9, context switches 3.1 -> 2.1, CPU per message -20 %
+  // of 2: futex calls per message 4.8 -> 2.9, context switches 3.1 -> 2.1, CPU per message -7 to -9 %
   // (loadtest/README.md). The sockets' thread, the spool's and the DKIM signers are apart.
   const std::size_t workers =
       cfg.worker_threads != 0 ? cfg.worker_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2);
