@@ -339,9 +339,9 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     };
     SmtpListener* smtp_in_listener = nullptr;  // made below; a reload renews its certificate too
     ReloadTargets reload_targets{&sys, router, events, feedback, webhooks, start_webhooks, api_keys, pools, dkim_keys,
-                                 submission ? submission->service()->users_updater() : nullptr, secret, api_tls,
-                                 [&api_server](auto tls) { api_server->set_tls(std::move(tls)); },
-                                 {}, {}, {}};  // the other listeners' renewers: below, when they run TLS
+                                 submission ? submission->service()->users_updater() : nullptr, secret,
+                                 {}, {}, {}, {}};  // the listeners' certificate renewers: below, when they run TLS
+    if (api_tls) reload_targets.set_http_tls = [&api_server](auto tls) { api_server->set_tls(std::move(tls)); };
     if (cfg.smtp_in.listen && !cfg.smtp_in.tls_certificate.empty())
       reload_targets.set_smtp_in_tls = [&smtp_in_listener](auto tls) {
         if (smtp_in_listener) smtp_in_listener->set_tls(std::move(tls));

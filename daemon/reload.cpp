@@ -1,6 +1,8 @@
 #include "daemon/reload.hpp"
 
 #include <exception>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -55,24 +57,14 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
 
 namespace {
 
-// A listener's certificate and key files in a configuration, by its table's name.
-std::pair<std::string, std::string> listener_pair(const Config& c, std::string_view table) {
-  if (table == "smtp_in") return {c.smtp_in.tls_certificate, c.smtp_in.tls_private_key};
-  if (table == "submission") return {c.submission.tls_certificate, c.submission.tls_private_key};
-  return {c.unsubscribe.tls_certificate, c.unsubscribe.tls_private_key};
-}
-
-void set_listener_pair(Config& c, std::string_view table, const Config& from) {
-  if (table == "smtp_in") {
-    c.smtp_in.tls_certificate = from.smtp_in.tls_certificate;
-    c.smtp_in.tls_private_key = from.smtp_in.tls_private_key;
-  } else if (table == "submission") {
-    c.submission.tls_certificate = from.submission.tls_certificate;
-    c.submission.tls_private_key = from.submission.tls_private_key;
-  } else {
-    c.unsubscribe.tls_certificate = from.unsubscribe.tls_certificate;
-    c.unsubscribe.tls_private_key = from.unsubscribe.tls_private_key;
-  }
+// A listener's certificate and key files in a configuration, by its table's name (references:
+// compared, and assigned from one configuration to another, as a pair).
+template <class C>
+auto listener_files(C& c, std::string_view table) {
+  if (table == "http") return std::tie(c.http.tls_certificate, c.http.tls_private_key);
+  if (table == "smtp_in") return std::tie(c.smtp_in.tls_certificate, c.smtp_in.tls_private_key);
+  if (table == "submission") return std::tie(c.submission.tls_certificate, c.submission.tls_private_key);
+  return std::tie(c.unsubscribe.tls_certificate, c.unsubscribe.tls_private_key);
 }
 
 }  // namespace
@@ -86,15 +78,16 @@ Reloader::Reloader(std::string path, Config running, ReloadTargets targets)
 }
 
 std::string Reloader::load_listener_tls(const Config& next, std::vector<ListenerTls>* out) const {
-  const std::pair<const char*, const std::function<void(std::shared_ptr<boost::asio::ssl::context>)>*> renewers[] = {
+  const std::pair<const char*, const ReloadTargets::RenewTls*> renewers[] = {
+      {"http", &targets_.set_http_tls},
       {"smtp_in", &targets_.set_smtp_in_tls},
       {"submission", &targets_.set_submission_tls},
       {"unsubscribe", &targets_.set_unsubscribe_tls}};
   for (const auto& [table, renew] : renewers) {
-    const auto [certificate, key] = listener_pair(next, table);
+    const auto [certificate, key] = listener_files(next, table);
     if (!*renew || certificate.empty()) continue;  // no TLS running there: on or off needs a restart
     try {
-      out->push_back(ListenerTls{table, make_server_tls_context(certificate, key)});
+      out->push_back(ListenerTls{table, renew, make_server_tls_context(certificate, key)});
     } catch (const std::exception& e) {
       return std::string("[") + table + "]: " + e.what();
     }
@@ -106,14 +99,11 @@ void Reloader::apply_listener_tls(const Config& next, std::vector<ListenerTls>& 
                                   std::vector<std::string>& changed) {
   for (auto& l : loaded) {
     const auto& running = listener_tls_[l.table];
-    if (listener_pair(next, l.table) != listener_pair(running_, l.table) || !running ||
+    if (listener_files(next, l.table) != listener_files(running_, l.table) || !running ||
         !same_certificate(*running, *l.context))
       changed.push_back(std::string(l.table) + ".tls");
-    set_listener_pair(applied, l.table, next);
-    const auto& renew = std::string_view(l.table) == "smtp_in"      ? targets_.set_smtp_in_tls
-                        : std::string_view(l.table) == "submission" ? targets_.set_submission_tls
-                                                                    : targets_.set_unsubscribe_tls;
-    renew(l.context);
+    listener_files(applied, l.table) = listener_files(next, l.table);
+    (*l.renew)(l.context);
     listener_tls_[l.table] = std::move(l.context);
   }
 }
@@ -144,17 +134,8 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     if (!error.empty()) return refuse("dkim: " + error);
     if (!signer) return refuse("dkim: the running keys cannot all be removed by a reload (restart without [[dkim]])");
   }
-  // A renewed certificate for the API listener; turning TLS on or off needs a restart.
-  std::shared_ptr<boost::asio::ssl::context> http_tls;
-  if (targets_.http_tls && !next.http.tls_certificate.empty()) {
-    try {
-      http_tls = api_tls_context(next);
-    } catch (const std::exception& e) {
-      return refuse(std::string("[http]: ") + e.what());
-    }
-  }
-
-  std::vector<ListenerTls> listener_tls;  // the other listeners' renewed certificates, likewise
+  // Renewed certificates for the listeners that run TLS; turning TLS on or off needs a restart.
+  std::vector<ListenerTls> listener_tls;
   if (const std::string why = load_listener_tls(next, &listener_tls); !why.empty()) return refuse(why);
 
   Config applied = running_;  // the sections read only at start keep their running values
@@ -215,15 +196,6 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
     applied.submission_users = next.submission_users;
     changed.emplace_back("submission_user");
     if (targets_.submission_users) targets_.submission_users(next.submission_users);
-  }
-  if (http_tls) {
-    if (next.http.tls_certificate != running_.http.tls_certificate ||
-        next.http.tls_private_key != running_.http.tls_private_key || !same_certificate(*targets_.http_tls, *http_tls))
-      changed.emplace_back("http.tls");
-    applied.http.tls_certificate = next.http.tls_certificate;
-    applied.http.tls_private_key = next.http.tls_private_key;
-    targets_.set_http_tls(http_tls);
-    targets_.http_tls = std::move(http_tls);
   }
   apply_listener_tls(next, listener_tls, applied, changed);
   if (next.log.level != running_.log.level) {

@@ -43,14 +43,11 @@ struct ReloadTargets {
   std::shared_ptr<util::Reloadable<dkim::Signer>> dkim;  // null: no [[dkim]] at start
   std::function<void(std::vector<Config::SubmissionUser>)> submission_users;  // null: no listener
   std::string secret;                          // the spool's instance secret (return paths)
-  // [http] TLS: the API listener's context (null: plain HTTP, so TLS needs a restart to turn on),
-  // and how new connections get a new one. The PEM files are read again at every reload.
-  std::shared_ptr<boost::asio::ssl::context> http_tls;
-  std::function<void(std::shared_ptr<boost::asio::ssl::context>)> set_http_tls;
-  // The same for the [smtp_in], [submission] and [unsubscribe] listeners: how their new sessions
-  // get a renewed certificate (null: that listener does not run with TLS).
-  std::function<void(std::shared_ptr<boost::asio::ssl::context>)> set_smtp_in_tls, set_submission_tls,
-      set_unsubscribe_tls;
+  // How the [http], [smtp_in], [submission] and [unsubscribe] listeners give their new
+  // connections a renewed certificate (their PEM files are read again at every reload). Null: that
+  // listener does not run with TLS (turning TLS on or off needs a restart).
+  using RenewTls = std::function<void(std::shared_ptr<boost::asio::ssl::context>)>;
+  RenewTls set_http_tls, set_smtp_in_tls, set_submission_tls, set_unsubscribe_tls;
 };
 
 class Reloader {
@@ -73,7 +70,8 @@ class Reloader {
   // The listeners' certificates of next, each loaded; or why not ("": all loaded).
   struct ListenerTls {
     const char* table;
-    std::shared_ptr<boost::asio::ssl::context> context;  // null: that listener has no TLS to renew
+    const ReloadTargets::RenewTls* renew;
+    std::shared_ptr<boost::asio::ssl::context> context;
   };
   std::string load_listener_tls(const Config& next, std::vector<ListenerTls>* out) const;
   // Hands each loaded context to its listener; names those whose certificate changed.
