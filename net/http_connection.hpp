@@ -30,6 +30,19 @@ class Connection {
 struct AnswerGate {
   std::mutex mu;
   bool open = true;
+
+  // Calls post(connection) under the gate's lock while it is open and the connection lives; false
+  // when it is closed or the connection gone. `post` must hand the reference on to the posted
+  // work, so that the calling thread never holds the connection's last one.
+  template <class Conn, class Post>
+  bool reach(const std::weak_ptr<Conn>& conn, Post&& post) {
+    std::lock_guard lock(mu);
+    if (!open) return false;
+    auto c = conn.lock();
+    if (!c) return false;
+    post(std::move(c));
+    return true;
+  }
 };
 
 // What the acceptor and every connection share; outlives them all (held by shared_ptr).

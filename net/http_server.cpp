@@ -269,11 +269,7 @@ class ServerConnection final : public Connection,
     }
     void answer(HttpResponse r) {
       if (answered.exchange(true, std::memory_order_acq_rel)) return;
-      // Under the gate's lock: the connection, if still there, is handed to the io_context before
-      // stop() can close the gate, and this thread never holds its last reference.
-      std::lock_guard lock(gate->mu);
-      if (!gate->open) return;
-      if (auto c = conn.lock()) post_response(std::move(c), std::move(r));
+      gate->reach(conn, [&](std::shared_ptr<ServerConnection> c) { post_response(std::move(c), std::move(r)); });
     }
     std::shared_ptr<http_detail::AnswerGate> gate;
     std::weak_ptr<ServerConnection> conn;

@@ -35,25 +35,21 @@ class StreamedAnswers {
     bool write(std::string chunk) override {
       if (over.load(std::memory_order_acquire)) return false;
       if (chunk.empty()) return true;  // an empty chunk would end the body
-      {
-        std::lock_guard lock(gate->mu);
-        auto c = gate->open ? conn.lock() : nullptr;
-        if (c && buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
+      bool taken = false;
+      const bool reached = gate->reach(conn, [&](std::shared_ptr<Conn> c) {
+        if (buffered.fetch_add(chunk.size()) + chunk.size() > limit) {
           over.store(true, std::memory_order_release);
           post_close(std::move(c));  // finish() runs there
-          return false;
-        }
-        if (c) {
+        } else {
           post_chunk(std::move(c), std::move(chunk), false);
-          return true;
+          taken = true;
         }
-      }
-      finish();
-      return false;
+      });
+      if (!reached) finish();
+      return taken;
     }
     void end() override {
-      std::lock_guard lock(gate->mu);
-      if (auto c = gate->open ? conn.lock() : nullptr) post_chunk(std::move(c), {}, true);
+      gate->reach(conn, [](std::shared_ptr<Conn> c) { post_chunk(std::move(c), {}, true); });
     }
     void on_close(std::function<void()> f) override {
       std::unique_lock lock(mu);
