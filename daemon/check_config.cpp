@@ -30,20 +30,16 @@ int check_config(const std::string& path) {
     std::fprintf(stderr, "%s: dkim: %s\n", path.c_str(), dkim_error.c_str());
     rc = 2;
   }
-  try {
-    api_tls_context(cfg);  // [http] tls_certificate and tls_private_key: readable, and a pair
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: [http]: %s\n", path.c_str(), e.what());
-    rc = 2;
-  }
-  // The listeners' certificates as their start would load them (a listener that does not
-  // listen, or offers no TLS, reads none; the config reader has checked the pairs).
+  // The listeners' certificates as their start would load them, readable and a pair (a listener
+  // that does not listen, or offers no TLS, reads none; the config reader has checked that both
+  // files or neither are named).
   const struct {
     const char* table;
     bool listens;
     const std::string& certificate;
     const std::string& key;
   } listeners[] = {
+      {"http", true, cfg.http.tls_certificate, cfg.http.tls_private_key},
       {"smtp_in", cfg.smtp_in.listen.has_value(), cfg.smtp_in.tls_certificate, cfg.smtp_in.tls_private_key},
       {"submission", cfg.submission.listen || cfg.submission.implicit_tls_listen, cfg.submission.tls_certificate,
        cfg.submission.tls_private_key},
