@@ -1,7 +1,6 @@
 #pragma once
 // The spool (core/spool/spool.hpp) on RocksDB: one default column family, key prefixes per
-// record kind (see spool.hpp), tuned for a queue (see spool_options() in rocksdb_spool.cpp);
-// message bodies in segment files under <path>/bodies (storage/body_segments.hpp).
+// record kind (see spool.hpp), tuned for a queue (see spool_options() in rocksdb_spool.cpp).
 #include <memory>
 #include <string>
 

@@ -16,7 +16,6 @@
 #include "actors/recipient_status.hpp"
 #include "core/util/ids.hpp"
 #include "storage/rocksdb_spool.hpp"
-#include "tests/unit/spool/open_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley;
@@ -131,7 +130,13 @@ std::vector<spool::NewMessage> one(spool::NewMessage m) {
   return v;
 }
 
-const auto open_spool = spool::testing::open_spool_or_fail;
+std::unique_ptr<spool::Spool> open_spool(const std::string& path) {
+  std::string error;
+  auto s = storage::open_spool(path, &error);
+  INFO(error);
+  REQUIRE(s);
+  return s;
+}
 
 struct Fixture {
   caf::actor_system_config cfg;
