@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <rocksdb/db.h>
@@ -16,6 +19,7 @@
 
 #include "core/spool/codec.hpp"
 #include "core/spool/spool.hpp"
+#include "storage/body_segments.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 
@@ -24,7 +28,8 @@ namespace volley::spool {
 namespace {
 
 constexpr std::string_view kMessagePrefix = "m/";
-constexpr std::string_view kBodyPrefix = "b/";
+constexpr std::string_view kBodyPrefix = "b/";          // a body itself (spools written before segments)
+constexpr std::string_view kBodyLocationPrefix = "p/";  // where a body is in the segments
 constexpr std::string_view kRecipientPrefix = "r/";
 constexpr std::string_view kIdempotencyPrefix = "i/";
 constexpr std::string_view kHistoryPrefix = "h/";
@@ -46,8 +51,9 @@ std::string make_key(std::string_view prefix, std::string_view id) {
 //   recovery replays it to the last intact record (point-in-time): a torn tail can only be
 //   unsynced outcome writes, which are safe to lose (a recipient is tried again).
 // - A 32 MiB write buffer (up to 3 of them) lets most messages be put and deleted while still in
-//   the memtable: the flush then drops the body and keeps only a small tombstone, so bodies of
-//   delivered mail mostly never reach an SST file. max_total_wal_size bounds the WAL the
+//   the memtable: the flush then drops the records and keeps only small tombstones, so records
+//   of delivered mail mostly never reach an SST file (bodies are not here at all: they are in
+//   segment files, storage/body_segments.hpp). max_total_wal_size bounds the WAL the
 //   memtables pin (and so the replay time after a crash) by forcing a flush past 128 MiB.
 // - Level compaction with dynamic level sizes moves data (and tombstones) to the last level
 //   quickly, where tombstones are dropped; the compact-on-deletion collector marks SST files
@@ -76,26 +82,40 @@ rocksdb::Options spool_options() {
 
 class RocksSpool final : public Spool {
  public:
-  explicit RocksSpool(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)), writer_(db_.get()) {}
+  RocksSpool(std::unique_ptr<rocksdb::DB> db, std::unique_ptr<storage::BodySegments> bodies,
+             std::chrono::milliseconds compaction_interval)
+      : db_(std::move(db)), writer_(db_.get()), bodies_(std::move(bodies)), compaction_interval_(compaction_interval) {}
 
   ~RocksSpool() override {
+    // The releases' deletes made durable, then the segments they emptied can go.
+    if (db_->SyncWAL().ok()) bodies_->unlink_forgotten();
     auto s = db_->Close();
     if (!s.ok()) report("spool: close: " + s.ToString());
   }
 
   bool commit(const CommitBatch& batch, std::string* error) override {
-    rocksdb::WriteBatch wb;
+    std::vector<std::string_view> bodies;
+    bodies.reserve(batch.messages.size());
     for (const NewMessage* nm : batch.messages) {
       if (nm == nullptr || nm->message.id.empty()) return fail(error, "message without an id");
+      for (const RecipientRecord& r : nm->recipients) {
+        if (r.id.empty() || r.message_id != nm->message.id) {
+          return fail(error, "recipient '" + r.id + "' does not belong to message " + nm->message.id);
+        }
+      }
+      bodies.push_back(nm->wire_data);
+    }
+    // The bodies first, durable, then the records that point at them.
+    std::vector<storage::BodyLocation> at;
+    if (!bodies_->append(bodies, &at, error)) return false;
+
+    rocksdb::WriteBatch wb;
+    for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+      const NewMessage* nm = batch.messages[i];
       const std::string& id = nm->message.id;
       wb.Put(make_key(kMessagePrefix, id), encode_message(nm->message));
-      wb.Put(make_key(kBodyPrefix, id), nm->wire_data);
-      for (const RecipientRecord& r : nm->recipients) {
-        if (r.id.empty() || r.message_id != id) {
-          return fail(error, "recipient '" + r.id + "' does not belong to message " + id);
-        }
-        wb.Put(make_key(kRecipientPrefix, r.id), encode_recipient(r));
-      }
+      wb.Put(make_key(kBodyLocationPrefix, id), storage::encode_location(at[i]));
+      for (const RecipientRecord& r : nm->recipients) wb.Put(make_key(kRecipientPrefix, r.id), encode_recipient(r));
     }
     for (const auto& a : batch.idempotency) {
       wb.Put(make_key(kIdempotencyPrefix, a.key),
@@ -107,6 +127,10 @@ class RocksSpool final : public Spool {
     wo.sync = true;
     auto s = writer_.run([&] { return db_->Write(wo, &wb); });
     if (!s.ok()) return fail(error, "spool: synced write: " + s.ToString());
+    for (std::size_t i = 0; i < batch.messages.size(); ++i) bodies_->hold(batch.messages[i]->message.id, at[i]);
+    // This sync made every earlier unsynced delete durable too.
+    bodies_->unlink_forgotten();
+    maybe_compact();
     return true;
   }
 
@@ -123,24 +147,25 @@ class RocksSpool final : public Spool {
 
   void remove_message(const std::string& message_id) override {
     rocksdb::WriteBatch wb;
-    wb.Delete(make_key(kMessagePrefix, message_id));
-    wb.Delete(make_key(kBodyPrefix, message_id));
-    check(writer_.run([&] { return db_->Write(unsynced(), &wb); }), "remove_message " + message_id);
+    std::vector<std::pair<std::string, storage::BodyLocation>> bodies;
+    delete_message(wb, message_id, bodies);
+    if (check(writer_.run([&] { return db_->Write(unsynced(), &wb); }), "remove_message " + message_id))
+      for (const auto& [id, at] : bodies) bodies_->forget(id, at);
   }
 
   void release(const std::vector<Release>& releases) override {
     if (releases.empty()) return;
     rocksdb::WriteBatch wb;
+    std::vector<std::pair<std::string, storage::BodyLocation>> bodies;
+    std::unordered_set<std::string_view> removed;  // a body is forgotten once, or its segment goes early
     for (const auto& r : releases) {
       if (r.remove_recipient) wb.Delete(make_key(kRecipientPrefix, r.rcpt_id));
       if (!r.history.empty()) wb.Put(make_key(kHistoryPrefix, r.rcpt_id), r.history);
-      if (r.remove_message) {
-        wb.Delete(make_key(kMessagePrefix, r.message_id));
-        wb.Delete(make_key(kBodyPrefix, r.message_id));
-      }
+      if (r.remove_message && removed.insert(r.message_id).second) delete_message(wb, r.message_id, bodies);
     }
-    check(writer_.run([&] { return db_->Write(unsynced(), &wb); }),
-          "release of " + std::to_string(releases.size()) + " recipients");
+    if (check(writer_.run([&] { return db_->Write(unsynced(), &wb); }),
+              "release of " + std::to_string(releases.size()) + " recipients"))
+      for (const auto& [id, at] : bodies) bodies_->forget(id, at);
   }
 
   std::string instance_secret(std::string* error) override {
@@ -201,8 +226,25 @@ class RocksSpool final : public Spool {
   }
 
   std::optional<std::string> load_body(const std::string& message_id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kBodyLocationPrefix, message_id), &value);
+    if (s.ok()) {
+      const auto at = storage::decode_location(value);
+      if (!at) {
+        report("spool: corrupt record p/" + message_id);
+        return std::nullopt;
+      }
+      std::string why;
+      auto body = bodies_->read(*at, &why);
+      if (!body) report("spool: load_body " + message_id + ": " + why);
+      return body;
+    }
+    if (!s.IsNotFound()) {
+      report("spool: load_body " + message_id + ": " + s.ToString());
+      return std::nullopt;
+    }
     std::string body;
-    auto s = db_->Get(rocksdb::ReadOptions(), make_key(kBodyPrefix, message_id), &body);
+    s = db_->Get(rocksdb::ReadOptions(), make_key(kBodyPrefix, message_id), &body);
     if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) {
       report("spool: load_body " + message_id + ": " + s.ToString());
@@ -345,17 +387,81 @@ class RocksSpool final : public Spool {
     });
   }
 
+  // Deletes a message's records and body (a segment's or, from older spools, its own); the
+  // body's location goes to *bodies, for forget() once the delete is written.
+  void delete_message(rocksdb::WriteBatch& wb, const std::string& message_id,
+                      std::vector<std::pair<std::string, storage::BodyLocation>>& bodies) {
+    const std::string location_key = make_key(kBodyLocationPrefix, message_id);
+    std::string value;
+    if (db_->Get(rocksdb::ReadOptions(), location_key, &value).ok()) {
+      if (auto at = storage::decode_location(value)) bodies.emplace_back(message_id, *at);
+    }
+    wb.Delete(make_key(kMessagePrefix, message_id));
+    wb.Delete(location_key);
+    wb.Delete(make_key(kBodyPrefix, message_id));
+  }
+
+  // Compaction of segments kept by a few long-lived bodies (a deferred message keeps its segment
+  // for as long as it is retried): at most once a second, the live bodies of up to four sealed
+  // segments that are over three quarters garbage, up to 8 MiB of them, are appended to the
+  // active segment and their records rewritten in one synced write; the old segments are then
+  // empty and go. Same order as a commit: the new bytes are durable before the records name them.
+  void maybe_compact() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_compaction_ < compaction_interval_) return;
+    last_compaction_ = now;
+    constexpr std::uint64_t kMaxBytes = 8u << 20;
+    std::vector<std::pair<std::string, storage::BodyLocation>> moving;  // id, old place
+    std::vector<std::string> bodies;
+    std::uint64_t bytes = 0;
+    for (const auto& [segment, ids] : bodies_->sparse(4)) {
+      for (const auto& id : ids) {
+        std::string value;
+        if (!db_->Get(rocksdb::ReadOptions(), make_key(kBodyLocationPrefix, id), &value).ok()) continue;
+        const auto at = storage::decode_location(value);
+        if (!at || at->segment != segment) continue;
+        std::string why;
+        auto body = bodies_->read(*at, &why);
+        if (!body) {
+          report("spool: compaction: " + id + ": " + why);
+          continue;
+        }
+        bytes += body->size();
+        moving.emplace_back(id, *at);
+        bodies.push_back(std::move(*body));
+      }
+      if (bytes >= kMaxBytes) break;
+    }
+    if (moving.empty()) return;
+    std::vector<std::string_view> views(bodies.begin(), bodies.end());
+    std::vector<storage::BodyLocation> to;
+    std::string error;
+    if (!bodies_->append(views, &to, &error)) return report("spool: compaction: " + error);
+    rocksdb::WriteBatch wb;
+    for (std::size_t i = 0; i < moving.size(); ++i)
+      wb.Put(make_key(kBodyLocationPrefix, moving[i].first), storage::encode_location(to[i]));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (!check(writer_.run([&] { return db_->Write(wo, &wb); }), "compaction")) return;
+    for (std::size_t i = 0; i < moving.size(); ++i) {
+      bodies_->forget(moving[i].first, moving[i].second);
+      bodies_->hold(moving[i].first, to[i]);
+    }
+    bodies_->unlink_forgotten();
+  }
+
   // A database stopped by a full disk fails every write until it resumes: the first failure is
   // reported, the others counted and reported when writes work again, so a full disk does not
   // also flood the log (often on the same disk) with a line per deferred recipient.
-  void check(const rocksdb::Status& s, const std::string& what) {
+  bool check(const rocksdb::Status& s, const std::string& what) {
     if (s.ok()) {
       if (failed_writes_ > 1)
         report("spool: writes work again (" + std::to_string(failed_writes_ - 1) + " more failed meanwhile)");
       failed_writes_ = 0;
-      return;
+      return true;
     }
     if (failed_writes_++ == 0) report("spool: " + what + ": " + s.ToString());
+    return false;
   }
 
   bool fail(std::string* error, std::string why) {
@@ -373,6 +479,9 @@ class RocksSpool final : public Spool {
 
   std::unique_ptr<rocksdb::DB> db_;
   storage::Writer writer_;
+  std::unique_ptr<storage::BodySegments> bodies_;
+  std::chrono::milliseconds compaction_interval_;
+  std::chrono::steady_clock::time_point last_compaction_{};
   Reporter reporter_;
   std::size_t failed_writes_ = 0;  // unsynced writes failed in a row (see check())
 };
@@ -383,10 +492,33 @@ class RocksSpool final : public Spool {
 
 namespace volley::storage {
 
-std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error) {
+std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error, SpoolTuning tuning) {
   auto db = open_db(path, spool::spool_options(), "spool", error);
   if (!db) return nullptr;
-  return std::make_unique<spool::RocksSpool>(std::move(db));
+  auto bodies = BodySegments::open(path + "/bodies", error, tuning.segment_bytes);
+  if (!bodies) return nullptr;
+  // Every body a record names, so that the segments know what they hold.
+  {
+    const std::string prefix(spool::kBodyLocationPrefix);
+    std::string upper = prefix;
+    upper.back() = static_cast<char>(upper.back() + 1);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      if (auto at = decode_location(std::string_view(it->value().data(), it->value().size()))) {
+        bodies->hold(it->key().ToString().substr(prefix.size()), *at);
+      }
+    }
+    if (!it->status().ok()) {
+      if (error) *error = "spool: scan of body locations: " + it->status().ToString();
+      return nullptr;
+    }
+  }
+  if (!bodies->start(error)) return nullptr;
+  return std::make_unique<spool::RocksSpool>(std::move(db), std::move(bodies), tuning.compaction_interval);
 }
 
 }  // namespace volley::storage

@@ -3,11 +3,12 @@
 // one owner (the spool actor's thread) calls it. The storage layer implements it on RocksDB
 // (storage/rocksdb_spool.hpp: storage::open_spool).
 //
-// Keys: "m/<id>" message record, "b/<id>" wire body, "r/<rcpt id>" recipient record,
-// "i/<idempotency key>" stored 202 answer with its time, "h/<rcpt id>" final event (history).
-// A message's records are written in one WriteBatch with sync=true (the fsync'd WAL makes it
-// durable); outcomes are written without sync: a lost update only means a recipient is tried
-// again, never lost.
+// Keys: "m/<id>" message record, "p/<id>" where its wire body is (the storage layer keeps
+// bodies in segment files; "b/<id>", the body itself, in spools written before that),
+// "r/<rcpt id>" recipient record, "i/<idempotency key>" stored 202 answer with its time,
+// "h/<rcpt id>" final event (history). A message's body is durable before its records, which
+// are written in one WriteBatch with sync=true (the fsync'd WAL makes them durable); outcomes
+// are written without sync: a lost update only means a recipient is tried again, never lost.
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -16,6 +16,7 @@
 #include "actors/recipient_status.hpp"
 #include "core/util/ids.hpp"
 #include "storage/rocksdb_spool.hpp"
+#include "tests/unit/spool/open_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley;
@@ -130,13 +131,7 @@ std::vector<spool::NewMessage> one(spool::NewMessage m) {
   return v;
 }
 
-std::unique_ptr<spool::Spool> open_spool(const std::string& path) {
-  std::string error;
-  auto s = storage::open_spool(path, &error);
-  INFO(error);
-  REQUIRE(s);
-  return s;
-}
+const auto open_spool = spool::testing::open_spool_or_fail;
 
 struct Fixture {
   caf::actor_system_config cfg;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
 
+#include "tests/unit/spool/open_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
 using namespace volley::spool;
@@ -15,13 +16,7 @@ using volley::spool::testing::TempDir;
 
 namespace {
 
-std::unique_ptr<Spool> open_or_fail(const std::string& path) {
-  std::string error;
-  auto spool = volley::storage::open_spool(path, &error);
-  INFO(error);
-  REQUIRE(spool);
-  return spool;
-}
+const auto open_or_fail = volley::spool::testing::open_spool_or_fail;
 
 std::vector<MessageRecord> all_messages(Spool& s) {
   std::vector<MessageRecord> out;

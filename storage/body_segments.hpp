@@ -1,0 +1,105 @@
+#pragma once
+// Message bodies of the spool in append-only segment files beside its RocksDB (storage/
+// rocksdb_spool.cpp), instead of as RocksDB values.
+//
+// Why: a body written into RocksDB is copied into a WriteBatch, the WAL and the memtable, and
+// checksummed in software (Debian's librocksdb has no SSE 4.2 CRC32C): 45 % of Volley's CPU per
+// 100 KiB message, measured (loadtest/README.md, issue 14). Here a group's bodies are one
+// pwritev into the page cache and one fdatasync; RocksDB keeps a 25-byte location per message.
+//
+// Durability: the owner appends a group's bodies and only then writes (synced) the records that
+// point at them, so a durable record always points at durable bytes. Bytes appended without a
+// durable record (a crash between the two, a failed RocksDB write) are garbage no record names.
+//
+// Space: each segment knows the messages whose bodies are in it (their ids, kept in memory:
+// tens of bytes a message). A sealed segment (no longer appended to) whose last body is released
+// is unlinked, but only after the owner's next synced write (forget() then unlink_forgotten()):
+// the deletes that released its bodies are unsynced, and a crash must not leave records pointing
+// into a removed file. One deferred message would keep a whole segment for days, so a sealed
+// segment that is mostly garbage is compacted: its live bodies are copied into the active
+// segment and their records rewritten by the owner (sparse(), then hold()/forget() per body
+// moved), after which it empties like any other. At open, the owner names every body its records
+// point at (hold()), then start() removes segments nothing names and appends in a new one
+// (never after a possibly torn tail).
+//
+// Not thread-safe: the spool's one owner calls it.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace volley::storage {
+
+struct BodyLocation {
+  std::uint64_t segment = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// The record RocksDB keeps: a version byte and three little-endian 64-bit numbers.
+std::string encode_location(const BodyLocation& at);
+std::optional<BodyLocation> decode_location(std::string_view value);
+
+class BodySegments {
+ public:
+  // A new segment is started past this size.
+  static constexpr std::uint64_t kSegmentBytes = 64u << 20;
+
+  // Opens (creating) dir; then hold() each body the records name, then start(). nullptr and
+  // *error on failure. A new segment is started once the active one holds segment_bytes.
+  static std::unique_ptr<BodySegments> open(const std::string& dir, std::string* error,
+                                            std::uint64_t segment_bytes = kSegmentBytes);
+  // Removes the segments nothing holds and starts a new active segment.
+  bool start(std::string* error);
+  ~BodySegments();
+  BodySegments(const BodySegments&) = delete;
+  BodySegments& operator=(const BodySegments&) = delete;
+
+  // Appends the bodies in one write and makes them durable; their locations in *out, in order.
+  // They count once the owner has written their records and hold()s them; on failure *error says
+  // why and the bytes are garbage the next append may overwrite.
+  bool append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out, std::string* error);
+  // A record names message `id`'s body at `at` (after a write of records, and at open).
+  void hold(const std::string& id, const BodyLocation& at);
+  // Message `id`'s record no longer names its body at `at` (deleted, unsynced, or rewritten to a
+  // new place). A sealed segment whose last body goes is unlinked by the next unlink_forgotten().
+  void forget(const std::string& id, const BodyLocation& at);
+  // Called after a synced write of the owner's: unlinks the segments emptied before it.
+  void unlink_forgotten();
+
+  // Sealed segments whose live bodies are under a quarter of their bytes, fullest of garbage
+  // first, and the messages still in each: what compaction moves.
+  std::vector<std::pair<std::uint64_t, std::vector<std::string>>> sparse(std::size_t max_segments) const;
+
+  // A body's bytes; nullopt and *error when the segment or the range cannot be read.
+  std::optional<std::string> read(const BodyLocation& at, std::string* error) const;
+
+  std::string path_of(std::uint64_t segment) const;
+  std::uint64_t active_segment() const { return active_; }
+  std::size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Segment {
+    std::uint64_t bytes = 0;       // appended (final once sealed)
+    std::uint64_t live_bytes = 0;  // of bodies still held
+    std::unordered_set<std::string> ids;
+  };
+
+  BodySegments(std::string dir, std::uint64_t segment_bytes) : dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
+  bool start_segment(std::uint64_t number, std::string* error);
+
+  std::string dir_;
+  std::uint64_t segment_bytes_;
+  int dir_fd_ = -1;
+  int fd_ = -1;               // the active segment
+  std::uint64_t active_ = 0;  // its number (0: none yet)
+  std::map<std::uint64_t, Segment> segments_;  // on disk and held, the active one included
+  std::map<std::uint64_t, std::uint64_t> found_;  // at open: segment files -> their sizes
+  std::vector<std::uint64_t> emptied_;            // sealed, no body left: unlinked after the next sync
+};
+
+}  // namespace volley::storage

@@ -1,0 +1,262 @@
+// Bodies in segment files (storage/body_segments.hpp) and the spool's use of them: what is
+// appended reads back, a segment goes only once its bodies are released and a synced write has
+// made the releases durable, what no record names is removed at open, and bodies written into
+// RocksDB by an older Volley still load and are released.
+#include "storage/body_segments.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <rocksdb/db.h>
+
+#include "storage/rocksdb_spool.hpp"
+#include "tests/unit/spool/open_spool.hpp"
+#include "tests/unit/spool/spool_fixtures.hpp"
+
+using namespace volley;
+using spool::testing::make_message;
+using spool::testing::open_spool_or_fail;
+using spool::testing::TempDir;
+
+namespace {
+
+std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Opens dir with the bodies `held` named by records, as the spool does at open.
+std::unique_ptr<storage::BodySegments> open_segments(
+    const std::string& dir, const std::vector<std::pair<std::string, storage::BodyLocation>>& held = {},
+    std::uint64_t segment_bytes = storage::BodySegments::kSegmentBytes) {
+  std::string error;
+  auto s = storage::BodySegments::open(dir, &error, segment_bytes);
+  INFO(error);
+  REQUIRE(s);
+  for (const auto& [id, at] : held) s->hold(id, at);
+  REQUIRE(s->start(&error));
+  return s;
+}
+
+bool commit(spool::Spool& s, const std::vector<const spool::NewMessage*>& messages) {
+  spool::CommitBatch batch;
+  batch.messages = messages;
+  batch.now_ms = 1000;
+  std::string error;
+  const bool ok = s.commit(batch, &error);
+  INFO(error);
+  return ok;
+}
+
+spool::Release finished(const std::string& message_id) {
+  return spool::Release{message_id + "-0", message_id, "", true, true};
+}
+
+}  // namespace
+
+TEST_CASE("body locations round-trip and nothing else decodes as one", "[spool][segments]") {
+  const storage::BodyLocation at{7, 1u << 20, 123456};
+  const auto back = storage::decode_location(storage::encode_location(at));
+  REQUIRE(back);
+  CHECK(back->segment == 7);
+  CHECK(back->offset == (1u << 20));
+  CHECK(back->length == 123456);
+  CHECK_FALSE(storage::decode_location(""));
+  CHECK_FALSE(storage::decode_location("Subject: hi\r\n\r\nbody\r\n.\r\n"));
+  std::string wrong_version = storage::encode_location(at);
+  wrong_version[0] = 2;
+  CHECK_FALSE(storage::decode_location(wrong_version));
+}
+
+TEST_CASE("segments: appended bodies read back, a full segment is followed by a new one, and an emptied one goes "
+          "only after the next synced write",
+          "[spool][segments]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/bodies";
+  auto s = open_segments(path, {}, /*segment_bytes=*/100);
+  const std::uint64_t first = s->active_segment();
+
+  std::vector<storage::BodyLocation> a, b;
+  std::string error;
+  const std::string big(80, 'x');
+  REQUIRE(s->append({big, "", "short"}, &a, &error));
+  REQUIRE(a.size() == 3);
+  s->hold("a0", a[0]);
+  s->hold("a1", a[1]);
+  s->hold("a2", a[2]);
+  CHECK(s->read(a[0], &error) == big);
+  CHECK(s->read(a[1], &error) == std::string());
+  CHECK(s->read(a[2], &error) == std::string("short"));
+
+  // 85 bytes written, under 100: the same segment; past 100, the next append starts a new one.
+  REQUIRE(s->append({std::string(20, 'y')}, &b, &error));
+  s->hold("b0", b[0]);
+  CHECK(b[0].segment == first);
+  std::vector<storage::BodyLocation> c;
+  REQUIRE(s->append({"next"}, &c, &error));
+  s->hold("c0", c[0]);
+  CHECK(c[0].segment == first + 1);
+  CHECK(segment_files(path).size() == 2);
+  CHECK(s->read(b[0], &error) == std::string(20, 'y'));  // a sealed segment still reads
+
+  // Every body of the sealed segment released: the file stays until the owner has synced.
+  s->forget("a0", a[0]);
+  s->forget("a1", a[1]);
+  s->forget("a2", a[2]);
+  s->forget("a2", a[2]);  // twice: counted once
+  CHECK(segment_files(path).size() == 2);
+  s->forget("b0", b[0]);
+  CHECK(segment_files(path).size() == 2);
+  s->unlink_forgotten();
+  CHECK(segment_files(path).size() == 1);
+  CHECK(s->read(c[0], &error) == std::string("next"));
+
+  // The active segment is never removed, even when empty.
+  s->forget("c0", c[0]);
+  s->unlink_forgotten();
+  CHECK(segment_files(path).size() == 1);
+}
+
+TEST_CASE("segments: a sealed segment mostly released is offered for compaction with the messages still in it",
+          "[spool][segments]") {
+  TempDir dir;
+  auto s = open_segments(dir.path() + "/bodies", {}, /*segment_bytes=*/100);
+  std::vector<storage::BodyLocation> at;
+  std::string error;
+  REQUIRE(s->append({std::string(40, 'a'), std::string(40, 'b'), std::string(20, 'c')}, &at, &error));
+  s->hold("a", at[0]);
+  s->hold("b", at[1]);
+  s->hold("c", at[2]);
+  std::vector<storage::BodyLocation> next;
+  REQUIRE(s->append({"d"}, &next, &error));  // seals the first segment
+  s->hold("d", next[0]);
+  CHECK(s->sparse(4).empty());  // 100 bytes, all live
+  s->forget("a", at[0]);
+  CHECK(s->sparse(4).empty());  // 60 of 100 live
+  s->forget("b", at[1]);
+  const auto sparse = s->sparse(4);  // 20 of 100 live: under a quarter
+  REQUIRE(sparse.size() == 1);
+  CHECK(sparse[0].first == at[2].segment);
+  CHECK(sparse[0].second == std::vector<std::string>{"c"});
+}
+
+TEST_CASE("segments: at open, segments no record names are removed and appending starts in a new one",
+          "[spool][segments]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/bodies";
+  std::vector<storage::BodyLocation> kept, orphan;
+  std::string error;
+  {
+    auto s = open_segments(path, {}, /*segment_bytes=*/10);
+    REQUIRE(s->append({"kept body!!"}, &kept, &error));      // fills the first segment
+    REQUIRE(s->append({"orphan body"}, &orphan, &error));    // the next, never recorded
+    REQUIRE(kept[0].segment != orphan[0].segment);
+  }
+  auto s = open_segments(path, {{"kept", kept[0]}});
+  CHECK(s->read(kept[0], &error) == std::string("kept body!!"));
+  CHECK_FALSE(s->read(orphan[0], &error));
+  CHECK_THAT(error, Catch::Contains("No such file"));
+  CHECK(s->active_segment() > orphan[0].segment);  // numbers are never reused
+  CHECK(segment_files(path).size() == 2);          // the kept one and the new active one
+}
+
+TEST_CASE("spool: bodies live in segments, and a released message's segment goes after the next commit",
+          "[spool][segments]") {
+  TempDir dir;
+  const std::string bodies = dir.path() + "/bodies";
+  auto spool = open_spool_or_fail(dir.path());
+  const auto a = make_message("seg-a", 1, 5000);
+  const auto b = make_message("seg-b", 1, 5000);
+  REQUIRE(commit(*spool, {&a, &b}));
+  CHECK(spool->load_body("seg-a") == a.wire_data);
+  CHECK(spool->load_body("seg-b") == b.wire_data);
+  const auto files = segment_files(bodies);
+  REQUIRE(files.size() == 1);
+  CHECK(std::filesystem::file_size(bodies + "/" + files[0]) == a.wire_data.size() + b.wire_data.size());
+
+  // Reopened: the bodies are still there, and new ones go to a new segment.
+  spool.reset();
+  spool = open_spool_or_fail(dir.path());
+  CHECK(spool->load_body("seg-a") == a.wire_data);
+  const auto c = make_message("seg-c", 1, 100);
+  REQUIRE(commit(*spool, {&c}));
+  CHECK(segment_files(bodies).size() == 2);
+
+  // Both messages of the first segment finish; its file goes once a synced write follows.
+  spool->release({finished("seg-a"), finished("seg-b")});
+  CHECK_FALSE(spool->load_body("seg-a"));
+  CHECK(segment_files(bodies).size() == 2);
+  const auto d = make_message("seg-d", 1, 100);
+  REQUIRE(commit(*spool, {&d}));
+  CHECK(segment_files(bodies).size() == 1);
+  CHECK(spool->load_body("seg-c") == c.wire_data);
+  CHECK(spool->load_body("seg-d") == d.wire_data);
+}
+
+TEST_CASE("spool: a body written into RocksDB by an older Volley still loads and is released", "[spool][segments]") {
+  TempDir dir;
+  const auto old = make_message("old-1", 1, 300);
+  {
+    auto spool = open_spool_or_fail(dir.path());
+    REQUIRE(commit(*spool, {&old}));
+  }
+  {
+    // Rewrite the message as the spool used to hold it: the body itself under b/, no location.
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir.path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    REQUIRE(db->Delete(wo, "p/old-1").ok());
+    REQUIRE(db->Put(wo, "b/old-1", old.wire_data).ok());
+  }
+  auto spool = open_spool_or_fail(dir.path());
+  CHECK(segment_files(dir.path() + "/bodies").size() == 1);  // the old segment, named by nothing, is gone
+  CHECK(spool->load_body("old-1") == old.wire_data);
+  spool->release({finished("old-1")});
+  CHECK_FALSE(spool->load_body("old-1"));
+  CHECK_FALSE(spool->find_message("old-1"));
+}
+
+TEST_CASE("spool: a segment kept by one long-lived body is compacted: the body moves, the segment goes",
+          "[spool][segments]") {
+  TempDir dir;
+  const std::string bodies = dir.path() + "/bodies";
+  storage::SpoolTuning tuning;
+  tuning.segment_bytes = 500;
+  tuning.compaction_interval = std::chrono::milliseconds(0);
+  std::string error;
+  auto spool = storage::open_spool(dir.path(), &error, tuning);
+  REQUIRE(spool);
+  const auto big = make_message("cmp-big", 1, 900);   // delivered at once
+  const auto kept = make_message("cmp-kept", 1, 40);  // deferred for days
+  REQUIRE(commit(*spool, {&big, &kept}));
+  const auto later = make_message("cmp-later", 1, 40);
+  REQUIRE(commit(*spool, {&later}));  // past 500 bytes: a new segment
+  REQUIRE(segment_files(bodies).size() == 2);
+  const auto first = segment_files(bodies).front();
+
+  spool->release({finished("cmp-big")});
+  CHECK(segment_files(bodies).size() == 2);  // the first segment is kept by cmp-kept alone
+  const auto next = make_message("cmp-next", 1, 40);
+  REQUIRE(commit(*spool, {&next}));  // the commit's compaction moves cmp-kept forward
+
+  const auto files = segment_files(bodies);
+  CHECK(std::find(files.begin(), files.end(), first) == files.end());
+  CHECK(spool->load_body("cmp-kept") == kept.wire_data);
+  CHECK(spool->load_body("cmp-later") == later.wire_data);
+  CHECK(spool->load_body("cmp-next") == next.wire_data);
+
+  spool.reset();
+  spool = open_spool_or_fail(dir.path());
+  CHECK(spool->load_body("cmp-kept") == kept.wire_data);
+  CHECK(spool->find_message("cmp-kept"));
+  CHECK_FALSE(spool->find_message("cmp-big"));
+}
