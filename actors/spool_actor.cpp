@@ -66,6 +66,7 @@ class SpoolWriter {
         ops.push_back(spool::Release{std::move(r.rcpt_id), std::move(r.message_id), std::move(r.history), r.spooled,
                                      r.message_finished});
       spool_->release(ops);
+      spool_->compact();  // when traffic stops, releases alone empty the segments
     };
     // A report may come back before the delivered event has been released into the history
     // (the events actor writes every 100 ms): then the records still in the queue answer.
@@ -188,6 +189,7 @@ class SpoolWriter {
       }
       if (events_) send_received(spooled);
       send_to_router(std::move(spooled));
+      spool_->compact();
     }
 
     gathered_.clear();

@@ -130,7 +130,6 @@ class RocksSpool final : public Spool {
     for (std::size_t i = 0; i < batch.messages.size(); ++i) bodies_->hold(batch.messages[i]->message.id, at[i]);
     // This sync made every earlier unsynced delete durable too.
     bodies_->unlink_forgotten();
-    maybe_compact();
     return true;
   }
 
@@ -402,11 +401,12 @@ class RocksSpool final : public Spool {
   }
 
   // Compaction of segments kept by a few long-lived bodies (a deferred message keeps its segment
-  // for as long as it is retried): at most once a second, the live bodies of up to four sealed
-  // segments that are over three quarters garbage, up to 8 MiB of them, are appended to the
-  // active segment and their records rewritten in one synced write; the old segments are then
-  // empty and go. Same order as a commit: the new bytes are durable before the records name them.
-  void maybe_compact() {
+  // for as long as it is retried): at most once per compaction interval, the live bodies of up to
+  // four sealed segments that are over three quarters garbage, up to 8 MiB of them, are appended
+  // to the active segment and their records rewritten in one synced write; the old segments are
+  // then empty and go. Same order as a commit: the new bytes are durable before the records name
+  // them.
+  void compact() override {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_compaction_ < compaction_interval_) return;
     last_compaction_ = now;

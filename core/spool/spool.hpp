@@ -39,6 +39,11 @@ class Spool {
   // write. All or nothing. false and *error on failure (disk full, I/O error).
   virtual bool commit(const CommitBatch& batch, std::string* error) = 0;
 
+  // Housekeeping of the body storage (the segments' compaction, storage/body_segments.hpp):
+  // called by the owner after it has answered a commit's requests, so that it delays none of
+  // them. Cheap when there is nothing to do; rate-limited by the storage.
+  virtual void compact() = 0;
+
   // Outcome bookkeeping, not synced (see above).
   virtual void update_recipient(const RecipientRecord& r) = 0;
   virtual void remove_recipient(const std::string& rcpt_id) = 0;
