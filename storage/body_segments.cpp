@@ -125,7 +125,8 @@ std::string BodySegments::path_of(std::uint64_t segment) const {
   return dir_ + "/" + name;
 }
 
-// Seals the active segment (unlinked at once when no body is left in it) and starts `number`.
+// Seals the active segment (unlinked after the owner's next synced write when no body is left in
+// it) and starts `number`.
 // The directory is synced so that the new file's name is durable before any record names it.
 bool BodySegments::start_segment(std::uint64_t number, std::string* error) {
   const int fd = ::open(path_of(number).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
