@@ -344,6 +344,17 @@ class RocksSpool final : public Spool {
     return removed;
   }
 
+  // At open: every body a record names, so that the segments know what they hold; then the
+  // segments nothing names go. A scan that fails stops the open (start() would remove segments
+  // whose records it did not see).
+  bool start_bodies(std::string* error) {
+    const bool read = scan(kBodyLocationPrefix, [&](std::string_view key, std::string_view value) {
+      if (auto at = storage::decode_location(value)) bodies_->hold(std::string(key.substr(kBodyLocationPrefix.size())), *at);
+    });
+    if (!read) return fail(error, "spool: the scan of body locations failed");
+    return bodies_->start(error);
+  }
+
   void set_reporter(Reporter reporter) override { reporter_ = std::move(reporter); }
 
  private:
@@ -356,7 +367,7 @@ class RocksSpool final : public Spool {
   // Visits every key with prefix, in key order. The upper bound stops the iterator at the
   // prefix's end instead of letting it skip tombstones beyond it.
   template <class Fn>
-  void scan(std::string_view prefix, Fn&& visit) {
+  bool scan(std::string_view prefix, Fn&& visit) {
     std::string upper(prefix);
     upper.back() = static_cast<char>(upper.back() + 1);  // "m/" -> "m0"
     rocksdb::Slice upper_slice(upper);
@@ -368,9 +379,9 @@ class RocksSpool final : public Spool {
       visit(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()));
     }
-    if (!it->status().ok()) {
-      report("spool: scan of " + std::string(prefix) + ": " + it->status().ToString());
-    }
+    if (it->status().ok()) return true;
+    report("spool: scan of " + std::string(prefix) + ": " + it->status().ToString());
+    return false;
   }
 
   // Every well-formed recipient record whose key starts with prefix; corrupt ones are reported.
@@ -497,28 +508,9 @@ std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* e
   if (!db) return nullptr;
   auto bodies = BodySegments::open(path + "/bodies", error, tuning.segment_bytes);
   if (!bodies) return nullptr;
-  // Every body a record names, so that the segments know what they hold.
-  {
-    const std::string prefix(spool::kBodyLocationPrefix);
-    std::string upper = prefix;
-    upper.back() = static_cast<char>(upper.back() + 1);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    ro.fill_cache = false;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      if (auto at = decode_location(std::string_view(it->value().data(), it->value().size()))) {
-        bodies->hold(it->key().ToString().substr(prefix.size()), *at);
-      }
-    }
-    if (!it->status().ok()) {
-      if (error) *error = "spool: scan of body locations: " + it->status().ToString();
-      return nullptr;
-    }
-  }
-  if (!bodies->start(error)) return nullptr;
-  return std::make_unique<spool::RocksSpool>(std::move(db), std::move(bodies), tuning.compaction_interval);
+  auto spool = std::make_unique<spool::RocksSpool>(std::move(db), std::move(bodies), tuning.compaction_interval);
+  if (!spool->start_bodies(error)) return nullptr;
+  return spool;
 }
 
 }  // namespace volley::storage
