@@ -15,7 +15,10 @@
 #include <cstring>
 #include <regex>
 #include <set>
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>

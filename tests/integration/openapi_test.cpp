@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/http_connection.hpp"
 #include "sink_fixture.hpp"
 #include "stored_message.hpp"
 #include "volleyd_fixture.hpp"

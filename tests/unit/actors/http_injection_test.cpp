@@ -1,7 +1,7 @@
 // The injection API end to end over HTTP: a real HttpServer on loopback, the real
 // prepare_message, and a small CAF actor standing in for the spool (it records each InjectBatch
 // and answers it the way the test asks).
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include <atomic>
 #include <condition_variable>

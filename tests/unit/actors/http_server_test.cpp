@@ -1,5 +1,5 @@
-// HttpServer against real clients on loopback: a Beast client (tests/support/http_client.hpp) and curl.
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+// HttpServer against real clients on loopback: a Beast client (tests/support/http_connection.hpp) and curl.
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include <atomic>
 #include <condition_variable>

@@ -1,7 +1,7 @@
 // Streamed answers of HttpServer (HttpResponse::stream, what GET /api/v1/events?follow=1 uses)
 // against a raw loopback client: chunks arrive as written, a client that leaves ends the stream,
 // and a client that stops reading is dropped once 1 MiB waits unwritten.
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

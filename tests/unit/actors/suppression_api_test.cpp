@@ -1,6 +1,6 @@
 // The suppression API over HTTP: a real HttpServer on loopback and a real SuppressionList in a
 // temporary directory.
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include <filesystem>
 #include <mutex>

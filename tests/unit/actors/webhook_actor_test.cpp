@@ -1,7 +1,7 @@
 // The webhook actor against a real HTTP receiver on loopback (HttpServer on its own
 // thread), with its queue on disk: order, batching, signatures, outages, retries, restarts and
 // filters. Every wait is bounded; none stands in for synchronisation.
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include "actors/webhook_actor.hpp"
 

@@ -1,6 +1,6 @@
 // HttpServer with TLS from the first byte (the public unsubscribe listener's HTTPS), against
 // curl checking the certificate with the test's own CA, and raw TCP clients that misbehave.
-#include "tests/support/http_client.hpp"  // first: <utility> before Boost.Asio
+#include "tests/support/http_connection.hpp"  // first: <utility> before Boost.Asio
 
 #include <unistd.h>
 
