@@ -700,6 +700,8 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
       else
         note "round $rep: $system"
       fi
+      # Each run starts on a quiet machine, not on the tail of the one before (benchtool settle).
+      note "          quiet after $("${TOOL[@]}" settle 30)"
       "run_$system" "$rep"
       "$PY" -c "import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); \
 print('          %s: %s, %.0f msg/s, %.2fs, CPU %.3f s/1000, RSS %s MiB, PSS %s MiB' % (r['system'], \

@@ -20,6 +20,9 @@
   memwatch PID[,PID...] OUT INTERVAL samples the process trees under the PIDs every INTERVAL seconds
                                      until SIGTERM, then writes the peaks (RSS sum, PSS sum, the first
                                      PID's VmHWM) to OUT
+  settle MAX_SECONDS                 syncs, then waits until the machine is quiet (the CPUs at least
+                                     85 % idle and the disk's writeback under 1 MiB over half a second)
+                                     or MAX_SECONDS passed; prints how long it waited and the idle share
   summary RESULTS.jsonl              the table of medians and the ratios
 """
 import json
@@ -422,6 +425,40 @@ def summary(path):
     return 0 if all(r.get("ok") for r in runs) else 1
 
 
+def cpu_busy_idle():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields), idle
+
+
+def writeback_kib():
+    total = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            name, value = line.split(":", 1)
+            if name in ("Dirty", "Writeback"):
+                total += int(value.split()[0])
+    return total
+
+
+def settle(max_seconds):
+    """One run's leftovers (Postfix's processes exiting, its queue files written back and
+    deleted, the page cache of a spool) otherwise land in the next run's figures: a 1-minute load
+    of 15 after Postfix's run is the mean of that tail."""
+    start = time.monotonic()
+    os.sync()
+    idle_share = 0.0
+    while True:
+        total0, idle0 = cpu_busy_idle()
+        time.sleep(0.5)
+        total1, idle1 = cpu_busy_idle()
+        idle_share = (idle1 - idle0) / max(1, total1 - total0)
+        if (idle_share >= 0.85 and writeback_kib() < 1024) or time.monotonic() - start >= max_seconds:
+            break
+    print(f"{time.monotonic() - start:.1f}s, {idle_share * 100:.0f}% idle")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -451,6 +488,8 @@ def main(argv):
         print(json.dumps(cpu_by_name(int(args[0]))))
     elif cmd == "memwatch":
         memwatch([int(p) for p in args[0].split(",")], args[1], float(args[2]))
+    elif cmd == "settle":
+        settle(float(args[0]))
     elif cmd == "summary":
         return summary(args[0])
     else:
