@@ -9,6 +9,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "storage/bounded_iterator.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 
@@ -95,12 +96,7 @@ struct EventQueue::Impl {
   // Loads the head and tail of every endpoint ever written.
   bool recover(std::string* error) {
     for (auto prefix : {kTailPrefix, kHeadPrefix}) {
-      std::string upper(prefix);
-      upper.back() = static_cast<char>(upper.back() + 1);
-      rocksdb::Slice upper_slice(upper);
-      rocksdb::ReadOptions ro;
-      ro.iterate_upper_bound = &upper_slice;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+      BoundedIterator it(*db, prefix_successor(prefix));
       for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
         std::string name(it->key().data() + prefix.size(), it->key().size() - prefix.size());
         const std::uint64_t v = get_u64(std::string_view(it->value().data(), it->value().size()));
@@ -151,11 +147,7 @@ EventQueue::Batch EventQueue::peek(const std::string& endpoint, std::size_t max_
   const std::string start = event_key(endpoint, c.head + 1);
   // Upper bound: the last appended key's successor. Seeking past the acknowledged range means the
   // iterator never walks the tombstones acks left behind.
-  const std::string upper = event_key(endpoint, c.tail) + std::string(1, '\0');
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  BoundedIterator it(*impl_->db, event_key(endpoint, c.tail) + std::string(1, '\0'));
   const std::size_t prefix_len = event_prefix(endpoint).size();
   for (it->Seek(start); it->Valid() && batch.events.size() < max_events; it->Next()) {
     const std::size_t size = it->value().size();

@@ -20,6 +20,7 @@
 #include "core/spool/codec.hpp"
 #include "core/spool/spool.hpp"
 #include "storage/body_segments.hpp"
+#include "storage/bounded_iterator.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 
@@ -398,13 +399,7 @@ class RocksSpool final : public Spool {
   // prefix's end instead of letting it skip tombstones beyond it.
   template <class Fn>
   bool scan(std::string_view prefix, Fn&& visit) {
-    std::string upper(prefix);
-    upper.back() = static_cast<char>(upper.back() + 1);  // "m/" -> "m0"
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    ro.fill_cache = false;  // a one-off walk; keep the cache for the working set
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    storage::BoundedIterator it(*db_, storage::prefix_successor(prefix), /*fill_cache=*/false);
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
       visit(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()));
@@ -416,12 +411,7 @@ class RocksSpool final : public Spool {
 
   // True when a key starts with prefix (one seek; true when the seek fails, to be safe).
   bool any_under(std::string_view prefix) {
-    std::string upper(prefix);
-    upper.back() = static_cast<char>(upper.back() + 1);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    storage::BoundedIterator it(*db_, storage::prefix_successor(prefix));
     it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
     return it->Valid() || !it->status().ok();
   }

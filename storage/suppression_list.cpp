@@ -11,6 +11,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include "storage/bounded_iterator.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 #include "core/suppression/address_table.hpp"
@@ -216,10 +217,7 @@ Page SuppressionList::list(std::string_view tenant, std::string_view cursor, std
     auto normal = normalize_address(cursor, nullptr);
     start.append(normal ? std::string_view(*normal) : cursor);
   }
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  BoundedIterator it(*impl_->db, std::move(upper));
   it->Seek(start);
   if (!cursor.empty() && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
   for (; it->Valid(); it->Next()) {

@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "core/util/ids.hpp"
+#include "storage/bounded_iterator.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
 
@@ -47,10 +48,7 @@ struct TemplateStore::Impl {
   // The newest version stored under prefix (a name's), if any.
   std::optional<StoredTemplate> latest(const std::string& prefix) const {
     const std::string upper = upper_bound_of(prefix);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    BoundedIterator it(*db, upper);
     it->SeekForPrev(upper);
     if (!it->Valid() || !it->key().starts_with(prefix)) return std::nullopt;
     return templates::decode_template(std::string_view(it->value().data(), it->value().size()));
@@ -112,11 +110,7 @@ std::vector<StoredTemplate> TemplateStore::list(std::string_view tenant, std::si
   std::vector<StoredTemplate> out;
   std::string start(tenant);
   start.push_back('\0');
-  const std::string upper = upper_bound_of(start);
-  rocksdb::Slice upper_slice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+  BoundedIterator it(*impl_->db, upper_bound_of(start));
   // Versions of one name are adjacent, oldest first: the last one seen of a name is its latest.
   for (it->Seek(start); it->Valid(); it->Next()) {
     auto t = templates::decode_template(std::string_view(it->value().data(), it->value().size()));
