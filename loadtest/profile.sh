@@ -1,7 +1,7 @@
 #!/bin/bash
 # Profiles volleyd during one Volley-only bench run and draws the flame graph:
 #   bash loadtest/profile.sh OUT.svg [bench.sh options...]      e.g. -n 10000 --domains 10000
-# perf samples volleyd (all its threads, DWARF call graphs, 999 Hz) from its start to its end;
+# perf samples volleyd (all its threads, DWARF call graphs, 999 Hz) from the injector's start to volleyd's exit;
 # the SVG is loadtest/flamegraph.py's, the text summary (top symbols, self time) goes next to it
 # as OUT.txt. Needs perf (linux-perf) and a Release build in build/. Root (or
 # kernel.perf_event_paranoid <= 1) for kernel frames. KEEP_PERF=FILE keeps perf.data there
@@ -27,6 +27,9 @@ for _ in $(seq 1 600); do  # volleyd starts within a minute (nsd and the sink co
   sleep 0.1
 done
 [ -n "$pid" ] || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
+# Attach once the injector runs: `perf record -p` samples the threads that exist when it attaches
+# and not those started later, and volleyd starts some (the spool's) after it is up.
+for _ in $(seq 1 1200); do pgrep -x volley-loadgen >/dev/null && break; sleep 0.05; done
 perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" 2>/dev/null || true
 wait "$bench" || true
 [ -z "${KEEP_PERF:-}" ] || cp "$work/perf.data" "$KEEP_PERF"
