@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <chrono>
 #include <map>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <string_view>

@@ -211,8 +211,7 @@ Page SuppressionList::list(std::string_view tenant, std::string_view cursor, std
   Page page;
   if (limit == 0 || check_tenant(tenant)) return page;
   std::string start = entry_key(tenant, "");
-  std::string upper = start;
-  upper.back() = '\x01';  // just past every "tenant\0..." key
+  std::string upper = prefix_successor(start);  // just past every "tenant\0..." key
   if (!cursor.empty()) {
     auto normal = normalize_address(cursor, nullptr);
     start.append(normal ? std::string_view(*normal) : cursor);

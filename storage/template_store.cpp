@@ -31,12 +31,6 @@ std::string version_key(std::string_view tenant, std::string_view name, std::uin
   return key;
 }
 
-// Just past every key that starts with prefix (which ends in '\0').
-std::string upper_bound_of(std::string prefix) {
-  prefix.back() = '\x01';
-  return prefix;
-}
-
 }  // namespace
 
 struct TemplateStore::Impl {
@@ -47,7 +41,7 @@ struct TemplateStore::Impl {
 
   // The newest version stored under prefix (a name's), if any.
   std::optional<StoredTemplate> latest(const std::string& prefix) const {
-    const std::string upper = upper_bound_of(prefix);
+    const std::string upper = prefix_successor(prefix);
     BoundedIterator it(*db, upper);
     it->SeekForPrev(upper);
     if (!it->Valid() || !it->key().starts_with(prefix)) return std::nullopt;
@@ -98,7 +92,7 @@ bool TemplateStore::remove(std::string_view tenant, std::string_view name, std::
   rocksdb::WriteOptions wo;
   wo.sync = true;
   const auto s = impl_->writer.run(
-      [&] { return impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(), prefix, upper_bound_of(prefix)); });
+      [&] { return impl_->db->DeleteRange(wo, impl_->db->DefaultColumnFamily(), prefix, prefix_successor(prefix)); });
   if (!s.ok()) {
     if (error) *error = "templates: delete: " + s.ToString();
     return false;
@@ -110,7 +104,7 @@ std::vector<StoredTemplate> TemplateStore::list(std::string_view tenant, std::si
   std::vector<StoredTemplate> out;
   std::string start(tenant);
   start.push_back('\0');
-  BoundedIterator it(*impl_->db, upper_bound_of(start));
+  BoundedIterator it(*impl_->db, prefix_successor(start));
   // Versions of one name are adjacent, oldest first: the last one seen of a name is its latest.
   for (it->Seek(start); it->Valid(); it->Next()) {
     auto t = templates::decode_template(std::string_view(it->value().data(), it->value().size()));
