@@ -443,9 +443,10 @@ def writeback_kib():
 
 
 def settle(max_seconds):
-    """One run's leftovers (Postfix's processes exiting, its queue files written back and
-    deleted, the page cache of a spool) otherwise land in the next run's figures: a 1-minute load
-    of 15 after Postfix's run is the mean of that tail."""
+    """A guard against one run's leftovers (Postfix's processes exiting, its queue files written
+    back and deleted) landing in the next run's figures. When it was added the machine was quiet
+    within half a second after every run: the 1-minute load of 15 seen after Postfix's runs is a
+    lagging mean, not work still going on."""
     start = time.monotonic()
     os.sync()
     idle_share = 0.0
