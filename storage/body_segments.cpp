@@ -20,6 +20,7 @@ namespace {
 constexpr char kLocationVersion = 1;
 constexpr std::size_t kLocationSize = 1 + 3 * 8;
 constexpr std::string_view kSuffix = ".seg";
+constexpr std::string_view kSpareSuffix = ".spare";
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -32,9 +33,9 @@ std::uint64_t get_u64(std::string_view in) {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// "0000000000000012.seg" -> 18; nullopt for any other name.
-std::optional<std::uint64_t> segment_number(std::string_view name) {
-  if (name.size() != 16 + kSuffix.size() || name.substr(16) != kSuffix) return std::nullopt;
+// "0000000000000012.seg" -> 18 (with suffix ".seg"); nullopt for any other name.
+std::optional<std::uint64_t> segment_number(std::string_view name, std::string_view suffix) {
+  if (name.size() != 16 + suffix.size() || name.substr(16) != suffix) return std::nullopt;
   std::uint64_t n = 0;
   for (char c : name.substr(0, 16)) {
     int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
@@ -76,10 +77,13 @@ std::unique_ptr<BodySegments> BodySegments::open(const std::string& dir, std::st
     return nullptr;
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (const auto n = segment_number(entry.path().filename().string())) {
+    const std::string name = entry.path().filename().string();
+    if (const auto n = segment_number(name, kSuffix)) {
       std::error_code size_ec;
       const auto size = std::filesystem::file_size(entry.path(), size_ec);
       s->found_[*n] = size_ec ? 0 : size;
+    } else if (const auto spare = segment_number(name, kSpareSuffix)) {
+      s->spares_.push_back(*spare);
     }
   }
   if (ec) {
@@ -111,6 +115,12 @@ bool BodySegments::start(std::string* error) {
     }
   }
   found_.clear();
+  std::sort(spares_.begin(), spares_.end());
+  while (spares_.size() > kMaxSpares) {
+    ::unlink(spare_path(spares_.back()).c_str());
+    spares_.pop_back();
+  }
+  for (auto n : spares_) highest = std::max(highest, n);
   return start_segment(highest + 1, error);
 }
 
@@ -125,11 +135,30 @@ std::string BodySegments::path_of(std::uint64_t segment) const {
   return dir_ + "/" + name;
 }
 
-// Seals the active segment (unlinked after the owner's next synced write when no body is left in
+std::string BodySegments::spare_path(std::uint64_t segment) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.spare", static_cast<unsigned long long>(segment));
+  return dir_ + "/" + name;
+}
+
+// The file of segment `number`: a spare renamed, or a new one. -1 and errno on failure.
+int BodySegments::open_next(std::uint64_t number) {
+  while (!spares_.empty()) {
+    const std::uint64_t spare = spares_.back();
+    spares_.pop_back();
+    if (::rename(spare_path(spare).c_str(), path_of(number).c_str()) != 0) continue;  // gone: try another
+    const int fd = ::open(path_of(number).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) return fd;
+    remover_.remove(path_of(number));
+  }
+  return ::open(path_of(number).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+// Seals the active segment (retired after the owner's next synced write when no body is left in
 // it) and starts `number`.
 // The directory is synced so that the new file's name is durable before any record names it.
 bool BodySegments::start_segment(std::uint64_t number, std::string* error) {
-  const int fd = ::open(path_of(number).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int fd = open_next(number);
   if (fd < 0) {
     if (error) *error = errno_text("body segments: create " + path_of(number));
     return false;
@@ -271,8 +300,15 @@ void BodySegments::forget(const std::string& id, const BodyLocation& at) {
   }
 }
 
-void BodySegments::unlink_forgotten() {
-  for (auto n : emptied_) ::unlink(path_of(n).c_str());
+void BodySegments::retire_emptied() {
+  for (auto n : emptied_) {
+    // A rename is a name changed in the directory: microseconds, where an unlink frees the blocks.
+    if (spares_.size() < kMaxSpares && ::rename(path_of(n).c_str(), spare_path(n).c_str()) == 0) {
+      spares_.push_back(n);
+    } else {
+      remover_.remove(path_of(n));
+    }
+  }
   emptied_.clear();
 }
 

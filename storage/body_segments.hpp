@@ -13,14 +13,19 @@
 //
 // Space: each segment knows the messages whose bodies are in it (their ids, kept in memory:
 // tens of bytes a message). A sealed segment (no longer appended to) whose last body is released
-// is unlinked, but only after the owner's next synced write (forget() then unlink_forgotten()):
-// the deletes that released its bodies are unsynced, and a crash must not leave records pointing
-// into a removed file. One deferred message would keep a whole segment for days, so a sealed
+// is retired, but only after the owner's next synced write (forget() then retire_emptied()): the
+// deletes that released its bodies are unsynced, and a crash must not leave records pointing
+// into a removed or overwritten file. Retired, it becomes a spare ("<n>.spare"), renamed to the
+// next segment's name when one is started and written over from its start; past kMaxSpares, it
+// is unlinked on a thread of its own (storage/file_remover.hpp). Why recycle: unlinking a 64 MiB
+// segment took 25-37 ms, and an fdatasync of bytes written over blocks the file already has
+// needs no journal commit for new blocks (p50 0.25 against 0.34 ms, loadtest/README.md, issue
+// 14). A spare's old bytes past the append point are garbage no record names, like a crash's. One deferred message would keep a whole segment for days, so a sealed
 // segment that is mostly garbage is compacted: its live bodies are copied into the active
 // segment and their records rewritten by the owner (sparse(), then hold()/forget() per body
 // moved), after which it empties like any other. At open, the owner names every body its records
-// point at (hold()), then start() removes segments nothing names and appends in a new one
-// (never after a possibly torn tail).
+// point at (hold()), then start() removes segments nothing names, keeps the spares (up to
+// kMaxSpares) and appends in a new one (never after a possibly torn tail).
 //
 // Not thread-safe: the spool's one owner calls it.
 #include <cstdint>
@@ -31,6 +36,8 @@
 #include <string_view>
 #include <unordered_set>
 #include <vector>
+
+#include "storage/file_remover.hpp"
 
 namespace volley::storage {
 
@@ -48,6 +55,9 @@ class BodySegments {
  public:
   // A new segment is started past this size.
   static constexpr std::uint64_t kSegmentBytes = 64u << 20;
+  // Retired segments kept for reuse: the next segment and one more, for when two empty between
+  // two starts (a drained backlog empties many at once: the rest are unlinked).
+  static constexpr std::size_t kMaxSpares = 2;
 
   // Opens (creating) dir; then hold() each body the records name, then start(). nullptr and
   // *error on failure. A new segment is started once the active one holds segment_bytes.
@@ -66,10 +76,11 @@ class BodySegments {
   // A record names message `id`'s body at `at` (after a write of records, and at open).
   void hold(const std::string& id, const BodyLocation& at);
   // Message `id`'s record no longer names its body at `at` (deleted, unsynced, or rewritten to a
-  // new place). A sealed segment whose last body goes is unlinked by the next unlink_forgotten().
+  // new place). A sealed segment whose last body goes is retired by the next retire_emptied().
   void forget(const std::string& id, const BodyLocation& at);
-  // Called after a synced write of the owner's: unlinks the segments emptied before it.
-  void unlink_forgotten();
+  // Called after a synced write of the owner's: the segments emptied before it become spares, or
+  // are unlinked (in the background) past kMaxSpares.
+  void retire_emptied();
 
   // Sealed segments whose live bodies are under a quarter of their bytes, fullest of garbage
   // first, and the messages still in each: what compaction moves.
@@ -81,6 +92,9 @@ class BodySegments {
   std::string path_of(std::uint64_t segment) const;
   std::uint64_t active_segment() const { return active_; }
   std::size_t segment_count() const { return segments_.size(); }
+  std::size_t spare_count() const { return spares_.size(); }
+  // Returns once the unlinks asked for so far are done (tests).
+  void wait_for_removals() { remover_.wait_idle(); }
 
  private:
   struct Segment {
@@ -91,6 +105,8 @@ class BodySegments {
 
   BodySegments(std::string dir, std::uint64_t segment_bytes) : dir_(std::move(dir)), segment_bytes_(segment_bytes) {}
   bool start_segment(std::uint64_t number, std::string* error);
+  std::string spare_path(std::uint64_t segment) const;
+  int open_next(std::uint64_t number);
 
   std::string dir_;
   std::uint64_t segment_bytes_;
@@ -99,7 +115,9 @@ class BodySegments {
   std::uint64_t active_ = 0;  // its number (0: none yet)
   std::map<std::uint64_t, Segment> segments_;  // on disk and held, the active one included
   std::map<std::uint64_t, std::uint64_t> found_;  // at open: segment files -> their sizes
-  std::vector<std::uint64_t> emptied_;            // sealed, no body left: unlinked after the next sync
+  std::vector<std::uint64_t> emptied_;            // sealed, no body left: retired after the next sync
+  std::vector<std::uint64_t> spares_;             // retired, "<n>.spare": the next segments' files
+  FileRemover remover_;  // last: its destructor finishes the unlinks before the rest goes
 };
 
 }  // namespace volley::storage

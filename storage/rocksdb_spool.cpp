@@ -95,7 +95,7 @@ class RocksSpool final : public Spool {
 
   ~RocksSpool() override {
     // The releases' deletes made durable, then the segments they emptied can go.
-    if (db_->SyncWAL().ok()) bodies_->unlink_forgotten();
+    if (db_->SyncWAL().ok()) bodies_->retire_emptied();
     auto s = db_->Close();
     if (!s.ok()) report("spool: close: " + s.ToString());
   }
@@ -146,7 +146,7 @@ class RocksSpool final : public Spool {
     if (!s.ok()) return fail(error, "spool: synced write: " + s.ToString());
     for (std::size_t i = 0; i < batch.messages.size(); ++i) bodies_->hold(batch.messages[i]->message.id, at[i]);
     // This sync made every earlier unsynced delete durable too.
-    bodies_->unlink_forgotten();
+    bodies_->retire_emptied();
     return true;
   }
 
@@ -495,7 +495,7 @@ class RocksSpool final : public Spool {
       bodies_->forget(moving[i].first, moving[i].second);
       bodies_->hold(moving[i].first, to[i]);
     }
-    bodies_->unlink_forgotten();
+    bodies_->retire_emptied();
   }
 
   // A database stopped by a full disk fails every write until it resumes: the first failure is

@@ -1,7 +1,8 @@
 // Bodies in segment files (storage/body_segments.hpp) and the spool's use of them: what is
 // appended reads back, a segment goes only once its bodies are released and a synced write has
-// made the releases durable, what no record names is removed at open, and bodies written into
-// RocksDB by an older Volley still load and are released.
+// made the releases durable, a retired segment's file is reused for a later one (up to two kept,
+// the rest unlinked), what no record names is removed at open, and bodies written into RocksDB
+// by an older Volley still load and are released.
 #include "storage/body_segments.hpp"
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
@@ -24,12 +27,26 @@ using spool::testing::TempDir;
 
 namespace {
 
-std::vector<std::string> segment_files(const std::string& dir) {
+// The names in dir ending in suffix, sorted.
+std::vector<std::string> files_ending(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   if (!std::filesystem::exists(dir)) return out;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(name);
+  }
   std::sort(out.begin(), out.end());
   return out;
+}
+std::vector<std::string> segment_files(const std::string& dir) { return files_ending(dir, ".seg"); }
+std::vector<std::string> spare_files(const std::string& dir) { return files_ending(dir, ".spare"); }
+std::vector<std::string> all_files(const std::string& dir) { return files_ending(dir, ""); }
+
+ino_t inode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
 }
 
 // Opens dir with the bodies `held` named by records, as the spool does at open.
@@ -114,13 +131,15 @@ TEST_CASE("segments: appended bodies read back, a full segment is followed by a 
   CHECK(segment_files(path).size() == 2);
   s->forget("b0", b[0]);
   CHECK(segment_files(path).size() == 2);
-  s->unlink_forgotten();
+  s->retire_emptied();
   CHECK(segment_files(path).size() == 1);
+  CHECK(spare_files(path).size() == 1);  // kept for the next segment, under a name no record uses
+  CHECK_FALSE(s->read(a[0], &error));
   CHECK(s->read(c[0], &error) == std::string("next"));
 
   // The active segment is never removed, even when empty.
   s->forget("c0", c[0]);
-  s->unlink_forgotten();
+  s->retire_emptied();
   CHECK(segment_files(path).size() == 1);
 }
 
@@ -260,4 +279,96 @@ TEST_CASE("spool: a segment kept by one long-lived body is compacted: the body m
   CHECK(spool->load_body("cmp-kept") == kept.wire_data);
   CHECK(spool->find_message("cmp-kept"));
   CHECK_FALSE(spool->find_message("cmp-big"));
+}
+
+TEST_CASE("segments: a retired segment's file becomes the next segment, written over from its start, and spares "
+          "past two are unlinked",
+          "[spool][segments]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/bodies";
+  auto s = open_segments(path, {}, /*segment_bytes=*/10);
+  std::string error;
+  // Four segments of 30 bytes each (each append fills one: the next append starts another).
+  std::vector<storage::BodyLocation> at;
+  std::vector<std::uint64_t> numbers;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<storage::BodyLocation> one;
+    REQUIRE(s->append({std::string(30, static_cast<char>('a' + i))}, &one, &error));
+    s->hold("m" + std::to_string(i), one[0]);
+    at.push_back(one[0]);
+    numbers.push_back(one[0].segment);
+  }
+  REQUIRE(segment_files(path).size() == 4);
+
+  // The three sealed segments empty: two become spares, the third is unlinked (in the background).
+  const ino_t inode0 = inode_of(s->path_of(numbers[0]));
+  const ino_t inode1 = inode_of(s->path_of(numbers[1]));
+  for (int i = 0; i < 3; ++i) s->forget("m" + std::to_string(i), at[static_cast<std::size_t>(i)]);
+  s->retire_emptied();
+  s->wait_for_removals();
+  CHECK(s->spare_count() == storage::BodySegments::kMaxSpares);
+  CHECK(spare_files(path).size() == 2);
+  CHECK(segment_files(path).size() == 1);
+  CHECK(all_files(path).size() == 3);
+
+  // The next segment is a spare renamed: same file, old bytes past what is appended now.
+  std::vector<storage::BodyLocation> fresh;
+  REQUIRE(s->append({"new!"}, &fresh, &error));
+  s->hold("fresh", fresh[0]);
+  CHECK(fresh[0].segment > numbers[3]);
+  CHECK(fresh[0].offset == 0);
+  CHECK(s->spare_count() == 1);
+  const std::string reused = s->path_of(fresh[0].segment);
+  CHECK(std::filesystem::file_size(reused) == 30);  // written over, not truncated
+  CHECK(s->read(fresh[0], &error) == std::string("new!"));
+  const ino_t reused_inode = inode_of(reused);
+  CHECK((reused_inode == inode0 || reused_inode == inode1));
+  CHECK(s->read(at[3], &error) == std::string(30, 'd'));
+
+  // A body longer than the spare goes past its old end.
+  std::vector<storage::BodyLocation> more;
+  REQUIRE(s->append({std::string(40, 'z')}, &more, &error));  // 4 bytes in: still this segment
+  CHECK(more[0].segment == fresh[0].segment);
+  CHECK(s->read(more[0], &error) == std::string(40, 'z'));
+  CHECK(s->read(fresh[0], &error) == std::string("new!"));
+}
+
+TEST_CASE("segments: spares outlive a restart and are reused, and past two the open removes them", "[spool][segments]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/bodies";
+  std::vector<storage::BodyLocation> live;
+  {
+    auto s = open_segments(path, {}, /*segment_bytes=*/10);
+    std::string error;
+    std::vector<storage::BodyLocation> at;
+    REQUIRE(s->append({std::string(20, 'a')}, &at, &error));
+    s->hold("a", at[0]);
+    s->forget("a", at[0]);  // the active one: stays
+    std::vector<storage::BodyLocation> b;
+    REQUIRE(s->append({std::string(20, 'b')}, &b, &error));  // seals a's segment, empty: emptied
+    s->hold("b", b[0]);
+    s->retire_emptied();
+    REQUIRE(s->spare_count() == 1);
+    live = b;
+  }
+  // Two more spares left by an older run than this one (as if it had kept more).
+  for (const char* name : {"00000000000000f0.spare", "00000000000000f1.spare"}) {
+    std::FILE* f = std::fopen((path + "/" + name).c_str(), "w");
+    REQUIRE(f);
+    std::fputs("old bytes", f);
+    std::fclose(f);
+  }
+  REQUIRE(spare_files(path).size() == 3);
+  // Reopened with b named: a spare becomes the new active segment, one more is kept, one removed.
+  auto s = open_segments(path, {{"b", live[0]}}, /*segment_bytes=*/10);
+  std::string error;
+  CHECK(s->read(live[0], &error) == std::string(20, 'b'));
+  CHECK(s->spare_count() == 1);
+  CHECK(spare_files(path).size() == 1);
+  CHECK(segment_files(path).size() == 2);  // b's and the new active one
+  CHECK(s->active_segment() > 0xf0);       // numbers go on past the spares' names
+  std::vector<storage::BodyLocation> c;
+  REQUIRE(s->append({"c"}, &c, &error));
+  CHECK(c[0].segment == s->active_segment());
+  CHECK(s->read(c[0], &error) == std::string("c"));
 }
