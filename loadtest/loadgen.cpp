@@ -44,6 +44,7 @@ struct Options {
   std::string api_key;            // sent as "Authorization: Bearer <key>" when set
   std::size_t personalizations = 0;  // >0: one templated request per N messages (docs/templates.md)
   std::string template_name;      // with personalizations: a stored template instead of inline text
+  std::string trace_out;          // one line per request: when it was sent (ms since start), latency ms
 };
 
 struct WeightedDomains {
@@ -76,6 +77,7 @@ struct Stats {
   std::uint64_t connection_errors = 0;
   std::map<std::string, std::uint64_t> errors;
   std::vector<double> latencies_ms;  // per request
+  std::vector<double> sent_ms;       // per request, since the start: places the slow ones in time
 };
 
 class Generator;
@@ -187,8 +189,9 @@ class Generator {
     return r.dump();
   }
 
-  void record(std::size_t n, int status, double ms, const std::string& error) {
+  void record(std::size_t n, int status, Clock::time_point sent_at, double ms, const std::string& error) {
     stats_.latencies_ms.push_back(ms);
+    stats_.sent_ms.push_back(std::chrono::duration<double, std::milli>(sent_at - start_).count());
     if (status >= 200 && status <= 299) {
       stats_.injected += n;
     } else {
@@ -214,13 +217,33 @@ class Generator {
     return opts_.batch == 1 || opts_.personalizations > 0 ? "/api/v1/messages" : "/api/v1/messages/batch";
   }
 
+  // Before report(), which sorts the latencies.
+  void write_trace(const std::string& path) const {
+    std::ofstream out(path);
+    // The start on CLOCK_MONOTONIC (steady_clock on Linux), to line the requests up with other
+    // traces of the same run (perf trace --full-time, volleyd's logs).
+    out << std::fixed << "# start_monotonic_ms "
+        << std::chrono::duration<double, std::milli>(start_.time_since_epoch()).count() << "\n";
+    out << "sent_ms latency_ms\n";
+    for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
+      out << stats_.sent_ms[i] << ' ' << stats_.latencies_ms[i] << '\n';
+  }
+
   nlohmann::json report() {
+    // Apart: the requests sent after the first second, when volleyd's files, sessions and
+    // allocator arenas exist (a cold start's first few hundred milliseconds are slower:
+    // loadtest/README.md, "Injection latency").
+    std::vector<double> warm;
+    for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
+      if (stats_.sent_ms[i] >= 1000) warm.push_back(stats_.latencies_ms[i]);
     auto& l = stats_.latencies_ms;
     std::sort(l.begin(), l.end());
-    auto pct = [&](double p) {
-      if (l.empty()) return 0.0;
-      return l[std::min(l.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(l.size())))];
+    std::sort(warm.begin(), warm.end());
+    auto pct_of = [](const std::vector<double>& v, double p) {
+      if (v.empty()) return 0.0;
+      return v[std::min(v.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size())))];
     };
+    auto pct = [&](double p) { return pct_of(l, p); };
     const double secs = std::chrono::duration<double>(end_ - start_).count();
     return nlohmann::json{{"injected", stats_.injected},
                           {"failed", stats_.failed},
@@ -228,6 +251,9 @@ class Generator {
                           {"injected_per_second", secs > 0 ? static_cast<double>(stats_.injected) / secs : 0},
                           {"latency_ms", {{"p50", pct(50)}, {"p90", pct(90)}, {"p99", pct(99)}, {"p99.9", pct(99.9)},
                                           {"max", l.empty() ? 0 : l.back()}}},
+                          {"latency_after_first_second_ms",
+                           {{"requests", warm.size()}, {"p50", pct_of(warm, 50)}, {"p99", pct_of(warm, 99)},
+                            {"p99.9", pct_of(warm, 99.9)}, {"max", warm.empty() ? 0 : warm.back()}}},
                           {"errors", stats_.errors},
                           {"connection_errors", stats_.connection_errors},
                           {"concurrency", opts_.concurrency},
@@ -299,7 +325,7 @@ void Connection::send() {
                      [self](const beast::error_code& ec2, std::size_t) {
                        if (ec2) return self->fail("read: " + ec2.message());
                        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - self->sent_at_).count();
-                       self->gen_.record(self->in_request_, self->res_.result_int(), ms, "");
+                       self->gen_.record(self->in_request_, self->res_.result_int(), self->sent_at_, ms, "");
                        if (!self->res_.keep_alive()) return self->fail("server closed keep-alive");
                        self->next();
                      });
@@ -308,7 +334,7 @@ void Connection::send() {
 
 void Connection::fail(const std::string& what) {
   if (in_request_ > 0)
-    gen_.record(in_request_, 0, 0, what);
+    gen_.record(in_request_, 0, sent_at_, 0, what);
   else
     gen_.record_connection_error(what);
   in_request_ = 0;
@@ -346,6 +372,7 @@ int main(int argc, char** argv) {
                  "messages per request as personalisations of one template (POST /api/v1/messages)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--template", o.template_name, "with --personalizations: a stored template's name");
+  app.add_option("--trace", o.trace_out, "write one line per request to this file: sent at (ms since start), latency ms");
   CLI11_PARSE(app, argc, argv);
   if (o.duration_s <= 0 || o.duration_s > 3600) {
     std::cerr << "--duration must be in (0, 3600]\n";
@@ -366,6 +393,7 @@ int main(int argc, char** argv) {
     asio::io_context io{1};
     Generator gen(io, o);
     gen.run();
+    if (!o.trace_out.empty()) gen.write_trace(o.trace_out);
     auto report = gen.report();
     std::cout << report.dump(2) << "\n";
     if (!o.json_out.empty()) std::ofstream(o.json_out) << report.dump(2) << "\n";
