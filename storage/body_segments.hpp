@@ -18,10 +18,11 @@
 // into a removed or overwritten file. Retired, it becomes a spare ("<n>.spare"), renamed to the
 // next segment's name when one is started and written over from its start; past kMaxSpares, it
 // is unlinked on a thread of its own (storage/file_remover.hpp). Why recycle: unlinking a 64 MiB
-// segment took 25-37 ms, and an fdatasync of bytes written over blocks the file already has
-// needs no journal commit for new blocks (p50 0.25 against 0.34 ms, loadtest/README.md, issue
-// 14). A spare's old bytes past the append point are garbage no record names, like a crash's. One deferred message would keep a whole segment for days, so a sealed
-// segment that is mostly garbage is compacted: its live bodies are copied into the active
+// segment took 25-37 ms on the spool's thread, and an fdatasync of bytes written over blocks the
+// file already has allocates none (p50 0.20-0.24 against 0.24-0.33 ms appending: loadtest/
+// README.md, issue 14, sixth round). A spare's old bytes past the append point are garbage no
+// record names, like a crash's. One deferred message would keep a whole segment for days, so a
+// sealed segment that is mostly garbage is compacted: its live bodies are copied into the active
 // segment and their records rewritten by the owner (sparse(), then hold()/forget() per body
 // moved), after which it empties like any other. At open, the owner names every body its records
 // point at (hold()), then start() removes segments nothing names, keeps the spares (up to
