@@ -1,4 +1,4 @@
-// storage/file_remover.hpp: what is handed over is unlinked off the caller's thread, a path
+// storage/file_remover.hpp: what is handed over is unlinked (wait_idle() says when), a path
 // already gone is no error, and the destructor finishes what was queued.
 #include "storage/file_remover.hpp"
 
@@ -53,7 +53,7 @@ TEST_CASE("file remover: the destructor unlinks what is still queued", "[storage
   for (const auto& p : paths) CHECK_FALSE(std::filesystem::exists(p));
 }
 
-TEST_CASE("file remover: one never used starts no thread and stops at once", "[storage]") {
+TEST_CASE("file remover: one never used is idle at once and stops at once", "[storage]") {
   FileRemover remover;
   remover.wait_idle();
 }
