@@ -388,7 +388,7 @@ check_json() { # dir: the check's counts for the run's JSON line, null without a
 # Starts a benchtool.py helper in the background (LAST_PID) and returns once it is ready (see
 # BENCH_READY in benchtool.py): started beside the injector, a Python interpreter's start took
 # the two CPUs from the first 100-300 ms of every run, and volley-loadgen measured that as
-# Volley's injection latency (loadtest/README.md, "Injection latency"). False if it never is.
+# Volley's injection latency (loadtest/README.md, issue 14, sixth round). False if it never is.
 start_ready() { # log command...
   local log=$1 i
   shift
