@@ -230,9 +230,9 @@ class Generator {
   }
 
   nlohmann::json report() {
-    // Apart: the requests sent after the first second, when volleyd's files, sessions and
-    // allocator arenas exist (a cold start's first few hundred milliseconds are slower:
-    // loadtest/README.md, issue 14, sixth round).
+    // Apart: the requests sent after the first second, when the target's files and sessions
+    // exist (volleyd's cold start slowed its first ~20 ms of requests; loadtest/README.md, issue
+    // 14, sixth round).
     std::vector<double> warm;
     for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
       if (stats_.sent_ms[i] >= 1000) warm.push_back(stats_.latencies_ms[i]);
