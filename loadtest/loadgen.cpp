@@ -230,9 +230,9 @@ class Generator {
   }
 
   nlohmann::json report() {
-    // Apart: the requests sent after the first second, when the target's files and sessions
-    // exist (volleyd's cold start slowed its first ~20 ms of requests; loadtest/README.md, issue
-    // 14, sixth round).
+    // Apart: the requests sent after the first second, past the run's start (the 32 connections
+    // opening together slowed the first ~20 ms of requests in half the runs measured by hand:
+    // loadtest/README.md, issue 14, sixth round).
     std::vector<double> warm;
     for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
       if (stats_.sent_ms[i] >= 1000) warm.push_back(stats_.latencies_ms[i]);
