@@ -4,7 +4,10 @@ the latency percentiles, then each stall (slow requests closer than GAP ms to ea
 time since the start, on CLOCK_MONOTONIC too (to line it up with `perf trace --full-time` or
 `perf sched timehist` of the same run), how many requests it held and the slowest.
 Usage: latency_trace.py TRACE [SLOW_MS=8] [GAP_MS=20] [SKIP_MS=0: ignore requests sent before]"""
+import signal
 import sys
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 path = sys.argv[1]
 slow_ms = float(sys.argv[2]) if len(sys.argv) > 2 else 8.0

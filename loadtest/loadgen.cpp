@@ -230,9 +230,9 @@ class Generator {
   }
 
   nlohmann::json report() {
-    // Apart: the requests sent after the first second, past the run's start (the 32 connections
-    // opening together slowed the first ~20 ms of requests in half the runs measured by hand:
-    // loadtest/README.md, issue 14, sixth round).
+    // Apart: the requests sent after the first second, past the run's start (a volleyd just
+    // started slowed the first ~30 ms of requests in runs measured by hand: loadtest/README.md,
+    // issue 14, sixth round).
     std::vector<double> warm;
     for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
       if (stats_.sent_ms[i] >= 1000) warm.push_back(stats_.latencies_ms[i]);
