@@ -33,6 +33,13 @@ std::uint64_t get_u64(std::string_view in) {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// dir + "/0000000000000012" + suffix for segment 18.
+std::string numbered_path(const std::string& dir, std::uint64_t segment, std::string_view suffix) {
+  char number[17];
+  std::snprintf(number, sizeof number, "%016llx", static_cast<unsigned long long>(segment));
+  return dir + "/" + number + std::string(suffix);
+}
+
 // "0000000000000012.seg" -> 18 (with suffix ".seg"); nullopt for any other name.
 std::optional<std::uint64_t> segment_number(std::string_view name, std::string_view suffix) {
   if (name.size() != 16 + suffix.size() || name.substr(16) != suffix) return std::nullopt;
@@ -129,16 +136,10 @@ BodySegments::~BodySegments() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-std::string BodySegments::path_of(std::uint64_t segment) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%016llx.seg", static_cast<unsigned long long>(segment));
-  return dir_ + "/" + name;
-}
+std::string BodySegments::path_of(std::uint64_t segment) const { return numbered_path(dir_, segment, kSuffix); }
 
 std::string BodySegments::spare_path(std::uint64_t segment) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%016llx.spare", static_cast<unsigned long long>(segment));
-  return dir_ + "/" + name;
+  return numbered_path(dir_, segment, kSpareSuffix);
 }
 
 // The file of segment `number`: a spare renamed, or a new one. -1 and errno on failure.
