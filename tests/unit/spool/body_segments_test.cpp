@@ -17,6 +17,7 @@
 #include <rocksdb/db.h>
 
 #include "storage/rocksdb_spool.hpp"
+#include "tests/support/process.hpp"
 #include "tests/unit/spool/open_spool.hpp"
 #include "tests/unit/spool/spool_fixtures.hpp"
 
@@ -352,12 +353,8 @@ TEST_CASE("segments: spares outlive a restart and are reused, and past two the o
     live = b;
   }
   // Two more spares left by an older run than this one (as if it had kept more).
-  for (const char* name : {"00000000000000f0.spare", "00000000000000f1.spare"}) {
-    std::FILE* f = std::fopen((path + "/" + name).c_str(), "w");
-    REQUIRE(f);
-    std::fputs("old bytes", f);
-    std::fclose(f);
-  }
+  for (const char* name : {"00000000000000f0.spare", "00000000000000f1.spare"})
+    test::write_file(path + "/" + name, "old bytes");
   REQUIRE(spare_files(path).size() == 3);
   // Reopened with b named: a spare becomes the new active segment, one more is kept, one removed.
   auto s = open_segments(path, {{"b", live[0]}}, /*segment_bytes=*/10);

@@ -2,24 +2,22 @@
 // already gone is no error, and the destructor finishes what was queued.
 #include "storage/file_remover.hpp"
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "tests/unit/spool/spool_fixtures.hpp"
+#include "tests/support/process.hpp"
 
-using volley::spool::testing::TempDir;
+using volley::test::TempDir;
+using volley::test::write_file;
 using volley::storage::FileRemover;
 
 namespace {
-std::string make_file(const std::string& dir, const std::string& name) {
-  const std::string path = dir + "/" + name;
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  REQUIRE(f);
-  std::fputs("x", f);
-  std::fclose(f);
+std::string make_file(const TempDir& dir, const std::string& name) {
+  const std::string path = (dir / name).string();
+  write_file(path, "x");
   return path;
 }
 }  // namespace
@@ -27,11 +25,11 @@ std::string make_file(const std::string& dir, const std::string& name) {
 TEST_CASE("file remover: queued files are unlinked, and a missing one is no error", "[storage]") {
   TempDir dir;
   FileRemover remover;
-  const auto a = make_file(dir.path(), "a");
-  const auto b = make_file(dir.path(), "b");
-  const auto keep = make_file(dir.path(), "keep");
+  const auto a = make_file(dir, "a");
+  const auto b = make_file(dir, "b");
+  const auto keep = make_file(dir, "keep");
   remover.remove(a);
-  remover.remove(dir.path() + "/never-there");
+  remover.remove((dir / "never-there").string());
   remover.remove(b);
   remover.wait_idle();
   CHECK_FALSE(std::filesystem::exists(a));
@@ -46,7 +44,7 @@ TEST_CASE("file remover: the destructor unlinks what is still queued", "[storage
   {
     FileRemover remover;
     for (int i = 0; i < 20; ++i) {
-      paths.push_back(make_file(dir.path(), "f" + std::to_string(i)));
+      paths.push_back(make_file(dir, "f" + std::to_string(i)));
       remover.remove(paths.back());
     }
   }
