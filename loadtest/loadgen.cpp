@@ -217,7 +217,6 @@ class Generator {
     return opts_.batch == 1 || opts_.personalizations > 0 ? "/api/v1/messages" : "/api/v1/messages/batch";
   }
 
-  // Before report(), which sorts the latencies.
   void write_trace(const std::string& path) const {
     std::ofstream out(path);
     // The start on CLOCK_MONOTONIC (steady_clock on Linux), to line the requests up with other
@@ -229,14 +228,14 @@ class Generator {
       out << stats_.sent_ms[i] << ' ' << stats_.latencies_ms[i] << '\n';
   }
 
-  nlohmann::json report() {
+  nlohmann::json report() const {
     // Apart: the requests sent after the first second, past the run's start (a volleyd just
     // started slowed the first ~30 ms of requests in runs measured by hand: loadtest/README.md,
     // issue 14, sixth round).
     std::vector<double> warm;
     for (std::size_t i = 0; i < stats_.latencies_ms.size(); ++i)
       if (stats_.sent_ms[i] >= 1000) warm.push_back(stats_.latencies_ms[i]);
-    auto& l = stats_.latencies_ms;
+    std::vector<double> l = stats_.latencies_ms;  // sorted apart: the trace keeps the send order
     std::sort(l.begin(), l.end());
     std::sort(warm.begin(), warm.end());
     auto pct_of = [](const std::vector<double>& v, double p) {
