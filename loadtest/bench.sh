@@ -529,7 +529,7 @@ run_volley() { # rep
   inject=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['injected_per_second'])" \
     "$dir/loadgen.json" 2>/dev/null || echo "")
   [ ! -s "$dir/inject.end" ] || inject=$(calc "$MESSAGES / ($(cat "$dir/inject.end") - $t0)")
-  "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); l=j['latency_ms']; w=j['latency_after_first_second_ms']; print('          injection latency ms: p50 %.1f, p99 %.1f, max %.1f; after the first second: p50 %.1f, p99 %.1f, max %.1f' % (l['p50'], l['p99'], l['max'], w['p50'], w['p99'], w['max']))" \
+  "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); l=j['latency_ms']; w=j['latency_after_first_second_ms']; print('          injection latency ms: p50 %.1f, p99 %.1f, max %.1f; after the first second: %s' % (l['p50'], l['p99'], l['max'], 'p50 %.1f, p99 %.1f, max %.1f' % (w['p50'], w['p99'], w['max']) if w['requests'] else 'no requests'))" \
     "$dir/loadgen.json" 2>/dev/null || true
   # Cross-check: one "delivered" event per recipient (written just after the sink's 250).
   for ((i = 0; i < 50; i++)); do
