@@ -202,7 +202,7 @@ delivery_actor::behavior_type delivery_behavior(DeliverySelf self, std::string d
         for (auto& job : jobs) st.queue->add(std::move(job), now, *st.reporter);
         pump(self);
       },
-      [self](session_atom, std::uint64_t id, SessionEvent& ev) { on_session_event(self, id, ev); },
+      [self](session_atom, SessionReports& reports) { on_session_reports(self, reports); },
       [self](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.timer_generation) return;

@@ -15,7 +15,7 @@
 
 #include "actors/delivery_context.hpp"
 #include "actors/messages.hpp"
-#include "net/smtp_session.hpp"
+#include "net/session_reports.hpp"
 #include "core/delivery/queue_snapshot.hpp"
 
 namespace volley {
@@ -39,8 +39,9 @@ using delivery_actor = caf::typed_actor<
     // Lanes follow their sources by name; a removed source's queued work goes to its pool's other
     // sources. Sessions in flight finish as they are.
     caf::reacts_to<reload_atom, DeliveryContextPtr>,
-    // Its own: what a session reports (smtp_session.hpp), by session id.
-    caf::reacts_to<session_atom, std::uint64_t, SessionEvent>,
+    // Its own: what its sessions report (smtp_session.hpp), by session id, a turn of the I/O
+    // loop's worth at a time.
+    caf::reacts_to<session_atom, SessionReports>,
     // Its own timers: the retry timer and the pacing timer (by generation), the retry of a failed
     // body load, a session's idle timeout (session id, 0), its own reap (generation).
     caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<pace_atom, std::uint64_t>, caf::reacts_to<load_atom>,

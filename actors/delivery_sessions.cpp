@@ -291,10 +291,13 @@ void pump_lane(DeliverySelf self, std::size_t l, std::int64_t now) {
   }
 }
 
-void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
+namespace {
+
+// False: nothing changed for the work (pump need not run for it).
+bool on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
-  if (it == st.sessions.end()) return;
+  if (it == st.sessions.end()) return false;  // parked, or gone: a late report
   Session& s = it->second;
   switch (ev.kind) {
     case SessionEvent::Kind::ready:
@@ -309,9 +312,17 @@ void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev) {
       break;
     case SessionEvent::Kind::tls_problem:
       on_tls_problem(self, ev.tls_problem);
-      return;  // nothing changed for the work
+      return false;
   }
-  pump(self);
+  return true;
+}
+
+}  // namespace
+
+void on_session_reports(DeliverySelf self, SessionReports& reports) {
+  bool changed = false;
+  for (auto& r : reports) changed |= on_session_event(self, r.id, r.event);
+  if (changed) pump(self);
 }
 
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {

@@ -156,7 +156,7 @@ void pump(DeliverySelf self);  // the heart of the actor: moves work on, arms ti
 // delivery_sessions.cpp
 void resolve(DeliverySelf self);  // asks DNS (or the route) for the MX hosts; pumps when answered
 void pump_lane(DeliverySelf self, std::size_t lane, std::int64_t now);  // hands out work, opens sessions
-void on_session_event(DeliverySelf self, std::uint64_t id, SessionEvent& ev);  // then pumps
+void on_session_reports(DeliverySelf self, SessionReports& reports);  // then pumps, once
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation);
 void quit_suspended_sessions(DeliverySelf self, std::int64_t now);
 void stop_sessions(DeliverySelf self);

@@ -5,12 +5,12 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-#include <caf/all.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include "net/dane.hpp"
+#include "net/session_reports.hpp"
 #include "net/tls_client_context.hpp"
 #include "core/util/log_fields.hpp"
 
@@ -45,7 +45,8 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
  public:
   AsioSmtpSession(asio::io_context& io, std::uint64_t id, std::vector<SessionTarget> targets,
                   SessionOptions opts, caf::actor owner)
-      : strand_(asio::make_strand(io)),
+      : io_(io),
+        strand_(asio::make_strand(io)),
         socket_(strand_),
         timer_(strand_),
         park_timer_(strand_),
@@ -485,9 +486,10 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
 
   // A parked session has no owner: what happens to it then concerns nobody.
   void report(SessionEvent ev) {
-    if (owner_) caf::anon_send(owner_, session_atom::value, id_, std::move(ev));
+    if (owner_) report_session_event(io_, owner_, id_, std::move(ev));
   }
 
+  asio::io_context& io_;
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
   std::optional<ssl::stream<tcp::socket&>> tls_;  // after STARTTLS; declared after socket_

@@ -86,9 +86,10 @@ struct SessionOptions {
 
 class SmtpSession {
  public:
-  // Starts connecting at once. Reports to owner as (session_atom, id, SessionEvent): ready when
-  // greeted (with its room), done per transaction in the order sent (with ready_after: one place
-  // free again), closed exactly once at the end.
+  // Starts connecting at once. Reports to owner as (session_atom, SessionReports), gathered with
+  // the other sessions' reports of the same turn of io's loop (net/session_reports.hpp), each
+  // under the session's id: ready when greeted (with its room), done per transaction in the order
+  // sent (with ready_after: one place free again), closed exactly once at the end.
   static std::shared_ptr<SmtpSession> start(boost::asio::io_context& io, std::uint64_t id,
                                             std::vector<SessionTarget> targets, SessionOptions opts,
                                             caf::actor owner);
