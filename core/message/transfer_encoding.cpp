@@ -1,6 +1,7 @@
 #include "core/message/transfer_encoding.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "core/util/line_ends.hpp"
@@ -174,10 +175,30 @@ std::string quoted_printable_encode(std::string_view text) {
 
 namespace {
 
-// No byte above 0x7E and no control character but TAB. Written without an early exit so the
-// compiler vectorises it: a body line is short, and nearly every line passes.
+// The bytes of w (eight at a time) that are above 0x7E, or control characters but TAB: each such
+// byte's high bit set in the result. GCC does not vectorise the byte loop at -O2, and every
+// injected text part goes through here (1.2 % of volleyd's CPU at 10 KiB before).
+std::uint64_t not_printable(std::uint64_t w) {
+  constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL, kHigh = 0x8080808080808080ULL;
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::uint64_t low7 = w & kLow7;                     // no carry between bytes below
+  const std::uint64_t high = (((low7 + kOnes) | w) & kHigh);  // b >= 0x7F
+  const std::uint64_t control = ~(low7 + 0x60 * kOnes) & ~w & kHigh;  // b < 0x20
+  const std::uint64_t t = w ^ (0x09 * kOnes);
+  const std::uint64_t tab = ~(((t & kLow7) + kLow7) | t) & kHigh;  // b == TAB
+  return high | (control & ~tab);
+}
+
+// No byte above 0x7E and no control character but TAB, eight bytes a word and without an early
+// exit: a body line is short, and nearly every line passes.
 bool printable_7bit(const char* p, const char* e) {
-  unsigned bad = 0;
+  std::uint64_t bad_words = 0;
+  for (; e - p >= 8; p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    bad_words |= not_printable(w);
+  }
+  unsigned bad = bad_words != 0;
   for (; p != e; ++p) {
     const auto c = static_cast<unsigned char>(*p);
     bad |= static_cast<unsigned>(c >= 0x7F) | (static_cast<unsigned>(c < 0x20) & static_cast<unsigned>(c != '\t'));

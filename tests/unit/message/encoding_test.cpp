@@ -135,6 +135,23 @@ TEST_CASE("fits_7bit is for printable ASCII with short lines") {
   CHECK_FALSE(fits_7bit(std::string(999, 'a') + "\r\n"));
 }
 
+TEST_CASE("fits_7bit judges every byte value at every place of a word and of the tail") {
+  // The check runs eight bytes a word, then byte by byte: each value at each of 19 places of a
+  // line (two words and a tail of three) is judged as one printable-or-TAB rule says.
+  std::size_t judged = 0;
+  for (int c = 0; c < 256; ++c) {
+    const bool printable = (c >= 0x20 && c < 0x7F) || c == '\t';
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string line(19, 'a');
+      line[at] = static_cast<char>(c);
+      INFO("byte " << c << " at " << at);
+      CHECK(fits_7bit(line + "\r\n") == printable);
+      ++judged;
+    }
+  }
+  CHECK(judged == 256 * 19);
+}
+
 TEST_CASE("unstructured fields: ASCII kept, non-ASCII as encoded words, folded") {
   CHECK(unstructured_field("Subject", "Hello world") == "Subject: Hello world\r\n");
   CHECK(unstructured_field("Subject", "  padded  ") == "Subject: padded\r\n");
