@@ -42,6 +42,7 @@ struct StaticRouteTarget {
 struct DeliverySettings {
   std::uint16_t smtp_port = Config::Delivery::kDefaultSmtpPort;
   std::chrono::seconds connect_timeout = Config::Delivery::kDefaultConnectTimeout;
+  bool chunking = true;  // BDAT where offered with PIPELINING (smtp::SmtpClient::Options::use_chunking)
   std::chrono::seconds reap_after{60};       // an empty delivery actor stops after this
   std::unordered_map<std::string, StaticRouteTarget> routes;  // lower-cased domain -> smarthost
   // Where mail leaves from, and how hard each destination may be fed (connections, rates,

@@ -32,6 +32,7 @@ void open_session(DeliverySelf self, std::size_t l) {
   opts.client.ehlo_name = source.ehlo_name;
   opts.source_address = source.address;
   opts.connect_timeout = st.ctx->settings.connect_timeout;
+  opts.client.use_chunking = st.ctx->settings.chunking;
   opts.tls = st.ctx->tls;
   const std::uint64_t id = st.next_session++;
   Session s;

@@ -20,6 +20,7 @@ DeliverySettings delivery_settings(const Config& cfg) {
   DeliverySettings s;
   s.smtp_port = cfg.delivery.smtp_port;
   s.connect_timeout = cfg.delivery.connect_timeout;
+  s.chunking = cfg.delivery.chunking;
   s.pools = cfg.ip_pools;
   s.shaping = cfg.shaping;
   for (const auto& r : cfg.routes) s.routes[r.domain] = StaticRouteTarget{r.host, r.port};

@@ -141,6 +141,9 @@ class Receiver {
                 });
   }
   void set_bounce_to(tcp::endpoint ep) { bounce_to_ = ep; }
+  // Each "data" event carries the message as received (for tests that judge its bytes).
+  void set_log_content(bool on) { log_content_ = on; }
+  bool log_content() const { return log_content_; }
 
  private:
   // One thread runs io_: connections need no strand of their own.
@@ -163,6 +166,7 @@ class Receiver {
   asio::io_context& io_;
   std::shared_ptr<ssl::context> tls_;
   bool tls_broken_ = false;
+  bool log_content_ = false;
   Script script_;
   Policy policy_;
   Stats stats_;
@@ -395,6 +399,8 @@ class Session : public std::enable_shared_from_this<Session> {
     e["recipients"] = msg.recipients;
     e["size"] = msg.content.size();
     e["code"] = code;
+    e["bdat"] = msg.chunked;
+    if (rx_.log_content()) e["content"] = msg.content;
     rx_.log(e);
     if (code / 100 == 2 && !msg.reverse_path.empty()) {
       for (auto& [rcpt, reply] : rx_.policy().bounces(msg.recipients)) rx_.bounce(msg.reverse_path, rcpt, reply, msg.content);
@@ -574,7 +580,7 @@ int main(int argc, char** argv) {
   std::string script_path, log_path, control;
   std::size_t max_connections = 1000;
   std::string tls_cert, tls_key;
-  bool tls_broken = false;
+  bool tls_broken = false, log_content = false;
   app.add_option("--listen", listen, "address:port to accept SMTP on (repeatable; port 0 = any free port)")
       ->required();
   app.add_option("--script", script_path, "behaviour file (TOML); without one every recipient is accepted");
@@ -586,6 +592,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
   app.add_flag("--tls-broken", tls_broken,
                "offer STARTTLS but fail every handshake (220, then garbage for the client's hello); for tests");
+  app.add_flag("--log-content", log_content, "each data event carries the message as received; for tests");
   CLI11_PARSE(app, argc, argv);
   if (tls_cert.empty() != tls_key.empty()) {
     std::cerr << "volley-receiver: --tls-cert and --tls-key go together" << std::endl;
@@ -605,6 +612,7 @@ int main(int argc, char** argv) {
     auto tls = tls_cert.empty() ? nullptr : volley::make_server_tls_context(tls_cert, tls_key);
     Receiver rx(io, std::move(script), log_path, max_connections, std::move(tls), tls_broken);
     if (!bounce_to.empty()) rx.set_bounce_to(parse_endpoint(bounce_to));
+    rx.set_log_content(log_content);
     // The bound addresses, first thing on stdout: a test that asked for port 0 reads them here.
     std::string bound;
     for (const auto& l : listen) bound += "listening " + endpoint_text(rx.listen(parse_endpoint(l))) + '\n';

@@ -425,10 +425,8 @@ class AsioSmtpSession final : public SmtpSession, public std::enable_shared_from
     std::vector<asio::const_buffer> bufs;
     bufs.reserve(writing_.size());
     for (const auto& w : writing_) {
-      if (w.shared)
-        bufs.emplace_back(w.shared->data(), w.shared->size());
-      else
-        bufs.emplace_back(w.text.data(), w.text.size());
+      const std::string_view b = w.bytes();
+      bufs.emplace_back(b.data(), b.size());
     }
     auto on_write = [self = shared_from_this(), socket_generation = socket_generation_](
                         const boost::system::error_code& err, std::size_t) {

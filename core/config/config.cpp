@@ -138,6 +138,7 @@ DeliveryExtras read_delivery(const toml::table& t, Config::Delivery& d, Problems
   DeliveryExtras extras;
   extras.dane_node = r.read("dane", &d.dane, boolean());
   r.read("share_connections", &d.share_connections, boolean());
+  r.read("chunking", &d.chunking, boolean());
   extras.limits = read_limits(r, true);
   extras.default_pool_node = r.read("default_pool", &extras.default_pool, name_token());
   r.reject_unknown_keys();

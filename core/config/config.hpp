@@ -80,6 +80,8 @@ struct Config {
     bool dane = false;                              // RFC 7672; needs [dns] dnssec
     // Idle sessions may carry mail for other domains with the same MX host (net/session_cache.hpp).
     bool share_connections = true;
+    // BDAT (RFC 3030) instead of DATA where the MX host offers CHUNKING and PIPELINING.
+    bool chunking = true;
     friend bool operator==(const Delivery&, const Delivery&) = default;
   } delivery;
 

@@ -119,20 +119,22 @@ void SmtpClient::Impl::bytes(std::string_view data) {
       break;
   }
   parser.feed(data);
+  // What the server can answer in these bytes: the commands sent before them (and the
+  // greeting). A command the replies make us send now is not sent yet, so a reply that would
+  // be its answer is premature: the server answered what it had not received, or sent two
+  // replies to one command. (With pipelining the replies in one read may well make us send
+  // the next transaction's commands; the replies after them still answer earlier commands.)
+  std::size_t answerable = expected.size();
   // Replies completed before a parse error are still handled, in order.
-  bool wrote = false;
   while (phase != ClientPhase::closed) {
     auto r = parser.next();
     if (!r) break;
-    if (wrote) {
-      // The previous reply made us send a command, yet this reply was already here: the
-      // server answered what it had not received (or sent two replies to one command).
+    if (answerable == 0 && !expected.empty()) {
       premature(std::move(*r));
       break;
     }
-    const auto before = writes;
+    if (answerable > 0) --answerable;
     on_reply(std::move(*r));
-    wrote = writes != before;
     if (phase == ClientPhase::tls_handshake) {
       // Anything after the 220 in the same read came before the TLS handshake, from whoever can
       // write to the connection: taking it for a reply under TLS is the STARTTLS command

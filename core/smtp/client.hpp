@@ -1,6 +1,6 @@
 #pragma once
-// The SMTP client protocol (RFC 5321, 1869, 2920, 6152, 6531, 1870) as a sans-IO state machine:
-// the driver feeds it connection events and received bytes and carries out what it asks for
+// The SMTP client protocol (RFC 5321, 1869, 2920, 3030, 6152, 6531, 1870) as a sans-IO state
+// machine: the driver feeds it connection events and received bytes and carries out what it asks for
 // (bytes to write, a timeout to arm, the connection to close). One object is one connection;
 // it delivers many transactions in sequence, so sessions are reused.
 #include <chrono>
@@ -51,9 +51,16 @@ struct Capabilities {
 
 // What the driver must do, in order.
 struct WriteBytes {
-  // Either owned text (commands) or a shared DATA payload (never copied).
+  // Either owned text (commands) or a shared DATA payload (never copied): all of it, or the
+  // part [offset, offset + length) (a BDAT chunk leaves out the dots DATA adds).
   std::string text;
   std::shared_ptr<const std::string> shared;
+  std::size_t offset = 0;
+  std::size_t length = std::string::npos;
+
+  std::string_view bytes() const {
+    return shared ? std::string_view(*shared).substr(offset, length) : std::string_view(text);
+  }
 };
 struct SessionReady {};                  // greeted, or a transaction ended: start() may be called
                                          // (room() says how many times)
@@ -84,6 +91,10 @@ class SmtpClient {
   struct Options {
     std::string ehlo_name = "localhost";
     bool use_pipelining = true;
+    // BDAT (RFC 3030) instead of DATA when the server offers CHUNKING and PIPELINING: the
+    // envelope, BDAT and the content go in one write, one round trip a message instead of two
+    // (DATA must wait for its 354).
+    bool use_chunking = true;
     // RFC 5321 §4.5.3.2 minimums.
     std::chrono::seconds greeting_timeout{300};
     std::chrono::seconds mail_timeout{300};
@@ -107,8 +118,10 @@ class SmtpClient {
   void on_closed(std::string reason);  // peer closed or I/O error
   // Precondition: room() > 0. Takes one transaction. With PIPELINING (RFC 2920) a session holds
   // up to three: the next one's MAIL, RCPT and DATA go out in the same write as the body of the
-  // one before, so a stream of messages costs one write and one read of replies each. Results
-  // come back in the order given.
+  // one before, so a stream of messages costs one write and one read of replies each. With
+  // CHUNKING too, each transaction is MAIL, RCPT, BDAT and its content in one write, sent at
+  // once (the one behind another starts with RSET: the server's state after the first is not
+  // known when it goes). Results come back in the order given.
   void start(Transaction txn);
   // Polite end: QUIT when idle; the session then asks to close.
   void quit();

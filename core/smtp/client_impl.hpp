@@ -68,7 +68,6 @@ struct SmtpClient::Impl {
   std::vector<ClientAction> actions;
   bool rset_needed = false;     // the server may hold state of an aborted transaction
   bool quit_requested = false;  // quit() came while busy: QUIT instead of the next SessionReady
-  std::size_t writes = 0;       // WriteBytes emitted so far
   bool tls = false;             // the handshake after STARTTLS succeeded
 
   // A transaction given to the server (phase == in_transaction).
@@ -82,6 +81,7 @@ struct SmtpClient::Impl {
     std::size_t accepted = 0;   // RCPTs the server took
     bool aborted = false;       // ended without DATA completing: RSET before the next MAIL
     bool body_sent = false;     // its content is written: the next transaction's group may follow
+    bool chunked = false;       // BDAT: the content went with the commands (RFC 3030)
     std::size_t replies_due = 0;  // its entries in `expected`
   };
   // The transaction whose replies come first; the one whose commands went out behind its body
@@ -109,7 +109,6 @@ struct SmtpClient::Impl {
   void write(std::string text) { write(WriteBytes{std::move(text), nullptr}); }
   void write(WriteBytes w) {
     emit<WriteBytes>(std::move(w));
-    ++writes;
   }
   void send(std::string command, Expected e) {
     write(std::move(command));
@@ -161,6 +160,7 @@ struct SmtpClient::Impl {
   bool any_sendable(const Transaction& tx) const;
   void begin(InFlight& cur);
   std::string envelope_group(InFlight& cur, bool rset);
+  void send_group(InFlight& cur, bool rset);
   void pipeline_next();
   std::string mail_command(const Transaction& tx) const;
   static std::string rcpt_command(const Transaction& tx, std::size_t i);

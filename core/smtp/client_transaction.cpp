@@ -1,9 +1,11 @@
-// The SMTP client's transactions (RFC 5321 MAIL, RCPT, DATA; RFC 2920 pipelining, within a
+// The SMTP client's transactions (RFC 5321 MAIL, RCPT, DATA; RFC 3030 BDAT; RFC 2920 pipelining, within a
 // transaction and across them): the half of SmtpClient::Impl that client.cpp does not hold.
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include "core/smtp/client_impl.hpp"
+#include "core/smtp/wire.hpp"
 
 namespace volley::smtp {
 
@@ -75,6 +77,7 @@ void SmtpClient::Impl::on_data(Reply r) {
   }
 }
 
+// The reply to the end of DATA, or to BDAT LAST.
 void SmtpClient::Impl::on_data_end(bool ignore, Reply r) {
   auto& t = *txn;
   if (r.code / 100 == 3) {
@@ -84,7 +87,11 @@ void SmtpClient::Impl::on_data_end(bool ignore, Reply r) {
   if (ignore) {
     t.aborted = true;  // whatever the server made of the empty message, start clean
   } else {
-    decide_undecided(r);  // the server's transaction is over, accepted or not: no RSET
+    // After DATA the server's transaction is over, accepted or not: no RSET. A BDAT chunk goes
+    // whether or not MAIL and RCPT were taken; what a server keeps after refusing it (or after
+    // taking it for no recipient) is not ours to guess: RSET before the next MAIL.
+    if (t.chunked && (r.code / 100 != 2 || t.mail_refused || t.accepted == 0)) t.aborted = true;
+    decide_undecided(r);  // a refused MAIL or RCPT decided its own recipients already
   }
   advance();
 }
@@ -135,6 +142,7 @@ auto SmtpClient::Impl::prepare(Transaction t) const -> InFlight {
     }
   }
   cur.pipelined = opts.use_pipelining && caps.pipelining;
+  cur.chunked = cur.pipelined && opts.use_chunking && caps.chunking;
   return cur;
 }
 
@@ -166,11 +174,35 @@ void SmtpClient::Impl::begin(InFlight& cur) {
     advance();
     return;
   }
-  write(envelope_group(cur, rset_needed));
+  send_group(cur, rset_needed);
   cur.next = Step::finish;
 }
 
-// RFC 2920: RSET, MAIL, every RCPT and DATA in one write; DATA ends the group.
+// RFC 2920: RSET, MAIL, every RCPT and DATA in one write; DATA ends the group. With CHUNKING
+// (RFC 3030) BDAT <size> LAST and the content follow instead of DATA, in the same write: the
+// content is the DATA payload less its stuffed dots and terminator, written from the shared
+// payload's own bytes.
+void SmtpClient::Impl::send_group(InFlight& cur, bool rset) {
+  std::string group = envelope_group(cur, rset);
+  if (!cur.chunked) {
+    group += "DATA\r\n";
+    expect(cur, {Await::data});
+    write(std::move(group));
+    return;
+  }
+  const auto& tx = cur.txn;
+  const auto spans = bdat_content(*tx.wire_data);
+  std::size_t size = tx.header_prefix.size();
+  for (const auto& s : spans) size += s.length;
+  group += "BDAT " + std::to_string(size) + " LAST\r\n";
+  group += tx.header_prefix;
+  write(std::move(group));
+  for (const auto& s : spans) write(WriteBytes{{}, tx.wire_data, s.offset, s.length});
+  expect(cur, {Await::data_end});
+  cur.body_sent = true;
+}
+
+// RSET, MAIL and every RCPT (without the DATA or BDAT that ends the group).
 std::string SmtpClient::Impl::envelope_group(InFlight& cur, bool rset) {
   const auto& tx = cur.txn;
   std::string group;
@@ -186,8 +218,6 @@ std::string SmtpClient::Impl::envelope_group(InFlight& cur, bool rset) {
     group += rcpt_command(tx, i);
     expect(cur, {Await::rcpt, i});
   }
-  group += "DATA\r\n";
-  expect(cur, {Await::data});
   return group;
 }
 
@@ -198,7 +228,9 @@ void SmtpClient::Impl::pipeline_next() {
   if (!any_sendable(queued.front())) return;
   next.emplace(prepare(std::move(queued.front())));
   queued.pop_front();
-  write(envelope_group(*next, false));  // the body's end ends the server's transaction: no RSET
+  // After DATA's body the server's transaction is over whatever its outcome: no RSET. Behind a
+  // BDAT chunk whose outcome is not in yet, RSET (see on_data_end).
+  send_group(*next, txn->chunked);
   next->next = Step::finish;
 }
 

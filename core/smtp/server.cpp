@@ -383,7 +383,7 @@ struct SmtpServer::Impl {
 
   void surface_message() {
     pending = Pending::message;
-    emit<MessageRequest>(std::move(reverse_path), params, std::move(rcpts), std::move(content));
+    emit<MessageRequest>(std::move(reverse_path), params, std::move(rcpts), std::move(content), bdat_used);
   }
 
   void reset_transaction() {

@@ -52,6 +52,7 @@ struct MessageRequest {               // answer(): take the message (2xx) or ref
   MailParams params;
   std::vector<std::string> recipients;  // those accepted
   std::string content;                  // unstuffed DATA (or BDAT chunks), CRLF line ends as sent
+  bool chunked = false;                 // it came in BDAT chunks (RFC 3030), not after DATA
 };
 struct Refused {                      // the machine refused a command by itself (for logs)
   std::string command;                // "MAIL", "RCPT", "DATA", ... "" for unreadable lines

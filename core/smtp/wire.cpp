@@ -51,4 +51,19 @@ std::string from_wire_data(std::string_view wire) {
   return out;
 }
 
+std::vector<WireSpan> bdat_content(std::string_view wire) {
+  std::vector<WireSpan> out;
+  // The terminator is the payload's last line, ".\r\n"; the message's own last CRLF stays.
+  const std::size_t end = wire.size() >= 3 ? wire.size() - 3 : 0;
+  std::size_t from = 0;
+  if (end > 0 && wire[0] == '.') from = 1;  // the first line was stuffed
+  for (std::size_t hit = wire.find("\r\n.", from); hit != std::string_view::npos && hit + 2 < end;
+       hit = wire.find("\r\n.", from)) {
+    out.push_back(WireSpan{from, hit + 2 - from});
+    from = hit + 3;  // past the stuffed dot; the line's own dot follows
+  }
+  if (end > from) out.push_back(WireSpan{from, end - from});
+  return out;
+}
+
 }  // namespace volley::smtp

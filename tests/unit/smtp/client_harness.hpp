@@ -20,11 +20,16 @@ inline const std::string kEhloPipelining =
     "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n";
 inline const std::string kEhloPlain = "250-mx.test\r\n250-SIZE\r\n250 8BITMIME\r\n";
 
-// Actions in a form a test can compare whole: "write:<bytes>", "body", "ready",
-// "done:<code>,<code>...", "failed:<summary>", "close".
+// Actions in a form a test can compare whole: "write:<bytes>", "body" (the shared payload
+// whole), "part:<bytes>" (a part of it, for BDAT), "ready", "done:<code>,<code>...",
+// "failed:<summary>", "close".
 inline std::string describe(const ClientAction& a) {
   struct V {
-    std::string operator()(const WriteBytes& w) const { return w.shared ? "body" : "write:" + w.text; }
+    std::string operator()(const WriteBytes& w) const {
+      if (!w.shared) return "write:" + w.text;
+      if (w.offset == 0 && w.length == std::string::npos) return "body";
+      return "part:" + std::string(w.bytes());
+    }
     std::string operator()(const SessionReady&) const { return "ready"; }
     std::string operator()(const TransactionDone& d) const {
       std::string s = "done:";
@@ -45,9 +50,12 @@ struct Harness {
 
   explicit Harness(SmtpClient::Options o = options()) : c(std::move(o)) {}
 
+  // DATA even where CHUNKING is offered (kEhloPipelining offers it): the tests of BDAT
+  // (client_chunking_test.cpp) turn it on.
   static SmtpClient::Options options() {
     SmtpClient::Options o;
     o.ehlo_name = "client.test";
+    o.use_chunking = false;
     return o;
   }
 

@@ -58,6 +58,7 @@ struct Session {
         } else if (auto* msg = std::get_if<MessageRequest>(&a)) {
           ev = "message:" + msg->reverse_path + "|";
           for (std::size_t i = 0; i < msg->recipients.size(); ++i) ev += (i ? "," : "") + msg->recipients[i];
+          if (msg->chunked) ev += "|bdat";
           ev += "|" + msg->content;
           request = true;
         } else if (auto* f = std::get_if<Refused>(&a)) {
@@ -564,9 +565,9 @@ TEST_CASE("server: BDAT chunks", "[smtp][server]") {
   s.feed("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 6\r\nhello\nBDAT 3 LAST\r\n.\r\n");
   CHECK(s.take() == "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.0.0 6 octets received\r\n"
                     "250 2.0.0 Message accepted\r\n");
-  CHECK(s.events.back() == "message:a@x.test|b@y.test|hello\n.\r\n");
+  CHECK(s.events.back() == "message:a@x.test|b@y.test|bdat|hello\n.\r\n");
   s.feed("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 0 LAST\r\n");
-  CHECK(s.events.back() == "message:a@x.test|b@y.test|");
+  CHECK(s.events.back() == "message:a@x.test|b@y.test|bdat|");
   s.take();
   s.feed("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 1\r\nxDATA\r\n");
   CHECK(s.take() == "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.0.0 1 octets received\r\n"

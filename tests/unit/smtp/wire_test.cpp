@@ -44,6 +44,17 @@ void check_wire_form(const std::string& w) {
   }
 }
 
+// The BDAT chunk bdat_content describes, put together.
+std::string chunk_of(const std::string& wire) {
+  std::string out;
+  for (const auto& s : volley::smtp::bdat_content(wire)) {
+    REQUIRE(s.length > 0);
+    REQUIRE(s.offset + s.length <= wire.size());
+    out.append(wire, s.offset, s.length);
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("wire: CRLF stays, bare LF and bare CR become CRLF") {
@@ -91,7 +102,7 @@ TEST_CASE("wire: binary and 8-bit content passes through unchanged") {
   CHECK(to_wire_data(m) == m + ".\r\n");
 }
 
-TEST_CASE("wire: round trip on random messages") {
+TEST_CASE("wire: round trip on random messages, and the BDAT chunk of each") {
   std::mt19937 rng(20240611);
   // Biased towards the characters that matter.
   const std::string alphabet = "\r\n.\r\n.ab \x00\xff"s;
@@ -106,6 +117,8 @@ TEST_CASE("wire: round trip on random messages") {
     REQUIRE(back == normalised(m));
     // The wire form of a normalised message is stable.
     REQUIRE(to_wire_data(back) == w);
+    // BDAT sends what a DATA reader gets, from the payload's own bytes.
+    REQUIRE(chunk_of(w) == back);
   }
 }
 
@@ -115,4 +128,15 @@ TEST_CASE("wire: a large message round-trips") {
   auto w = to_wire_data(m);
   CHECK(w.size() > m.size());
   CHECK(from_wire_data(w) == normalised(m));
+}
+
+TEST_CASE("wire: the BDAT chunk is the message without stuffed dots or terminator") {
+  using volley::smtp::bdat_content;
+  const auto plain = to_wire_data("Subject: x\r\n\r\nbody\r\n");
+  CHECK(bdat_content(plain).size() == 1);  // one part, written as it is
+  CHECK(chunk_of(plain) == "Subject: x\r\n\r\nbody\r\n");
+  CHECK(bdat_content(to_wire_data("")).empty());
+  CHECK(chunk_of(to_wire_data(".first\r\nmid\r\n..two\r\n.\r\nlast.\r\n.")) ==
+        ".first\r\nmid\r\n..two\r\n.\r\nlast.\r\n.\r\n");
+  CHECK(bdat_content(to_wire_data(".a\r\n.b\r\n")).size() == 2);
 }
