@@ -22,6 +22,8 @@ usage: loadtest/bench.sh [options]
       --rate R         Volley's injection at most R msg/s (volley-loadgen -r; default 0, as fast as it
                        takes them): the injection latency at a given load, e.g. half the maximum
       --sink-sessions S  smtp-source sessions for the sink ceiling (default 32)
+      --sink-chunking  the sink is volley-receiver offering CHUNKING in every mode (Volley then
+                       sends BDAT; Postfix and smtp-source never do)
       --only LIST      some of sink,volley,postfix (default all three)
       --volley-inject I  how mail enters Volley: http (volley-loadgen, default) or smtp: its
                        submission listener from a trusted network, with the injector Postfix gets
@@ -68,7 +70,7 @@ TOOL=("$PY" "$HERE/benchtool.py")
 
 MESSAGES=20000 SIZE=10240 DOMAINS=20 REPEAT=3 CONNS=4 CONCURRENCY=32 SINK_SESSIONS=32 RATE=0
 ONLY=sink,volley,postfix TIMEOUT=180 BUDGET=720 DNS_ADDR=127.53.0.1 SINK_ADDR=127.0.0.2
-WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML="" VOLLEY_INJECT=http
+WORKBASE=${TMPDIR:-/tmp} RESULTS="" KEEP=0 QUICK=0 INJECTOR=auto VOLLEY_TOML="" VOLLEY_INJECT=http SINK_CHUNKING=0
 DKIM_OPT=none TLS_OPT=0 MODES="" VERIFY=0 BUDGET_SET=0 TIMEOUT_SET=0
 # The From: domain of both MTAs' messages (volley-loadgen --from, smtp-source -f) and the d= of
 # their signatures.
@@ -96,6 +98,7 @@ while [ $# -gt 0 ]; do
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --sink-sessions) SINK_SESSIONS=$2; shift 2 ;;
+    --sink-chunking) SINK_CHUNKING=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --smtp-injector) INJECTOR=$2; shift 2 ;;
     --volley-inject) VOLLEY_INJECT=$2; shift 2 ;;
@@ -327,7 +330,7 @@ set_mode() { # mode
   case "$1" in *tls) TLS=1 ;; esac
   [ "$DKIM" != tls ] || DKIM=none
   SINK_KIND=smtp-sink
-  [ "$TLS" = 0 ] || SINK_KIND=volley-receiver
+  [ "$TLS" = 0 ] && [ "$SINK_CHUNKING" = 0 ] || SINK_KIND=volley-receiver
   DKIM_KEYS=()
   case "$DKIM" in rsa | both) DKIM_KEYS+=("bench-rsa=$KEYS/dkim-rsa.pem") ;; esac
   case "$DKIM" in ed25519 | both) DKIM_KEYS+=("bench-ed25519=$KEYS/dkim-ed25519.pem") ;; esac
@@ -341,11 +344,18 @@ dumping() { [ "$VERIFY" = 1 ] && [ "$DKIM" != none ] && [ "$SINK_KIND" = smtp-si
 # One fresh sink per run, so its counter starts at zero. smtp-sink's -c writes "sess=.. quit=..
 # mesg=N" after every message: the run is over when mesg reaches the run's message count. With
 # STARTTLS the sink is volley-receiver (smtp-sink offers no STARTTLS) with the bench's
-# certificate, and its GET /stats "messages" is the count.
+# certificate, and its GET /stats "messages" is the count; with --sink-chunking too (smtp-sink
+# offers no CHUNKING either).
 start_sink() { # dir
   if [ "$SINK_KIND" = volley-receiver ]; then
+    local extra=()
+    [ "$TLS" = 0 ] || extra+=(--tls-cert "$KEYS/tls-cert.pem" --tls-key "$KEYS/tls-key.pem")
+    if [ "$SINK_CHUNKING" = 1 ]; then
+      printf 'chunking = true\n' >"$1/sink-script.toml"
+      extra+=(--script "$1/sink-script.toml")
+    fi
     start_bg "$1/sink.out" "$BUILD/loadtest/volley-receiver" --listen "$SINK_ADDR:0" --control 127.0.0.1:0 \
-      --tls-cert "$KEYS/tls-cert.pem" --tls-key "$KEYS/tls-key.pem" --max-connections 4000
+      "${extra[@]}" --max-connections 4000
     SINK_PID=$LAST_PID
     local bound control
     wait_on "$1/sink-ready.out" "${TOOL[@]}" wait-line "$1/sink.out" control 10 ||
