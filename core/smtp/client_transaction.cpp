@@ -1,5 +1,6 @@
-// The SMTP client's transactions (RFC 5321 MAIL, RCPT, DATA; RFC 3030 BDAT; RFC 2920 pipelining, within a
-// transaction and across them): the half of SmtpClient::Impl that client.cpp does not hold.
+// The SMTP client's transactions (RFC 5321 MAIL, RCPT, DATA; RFC 3030 BDAT; RFC 2920 pipelining,
+// within a transaction and across them): the half of SmtpClient::Impl that client.cpp does not
+// hold.
 #include <algorithm>
 #include <string>
 #include <utility>
