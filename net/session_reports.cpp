@@ -23,15 +23,13 @@ class SessionReporter final : public asio::io_context::service {
 
   void report(const caf::actor& owner, std::uint64_t session, SessionEvent ev) {
     std::lock_guard lock(mutex_);
+    // Nothing pending: no flush is posted either (flush takes all under the lock).
+    if (pending_.empty()) asio::post(io_, [this] { flush(); });
     Batch* batch = nullptr;
     for (auto& b : pending_)  // a handful of owners per turn: the destinations with traffic
       if (b.owner == owner) batch = &b;
     if (batch == nullptr) batch = &pending_.emplace_back(Batch{owner, {}});
     batch->reports.push_back(SessionReport{session, std::move(ev)});
-    if (!posted_) {
-      posted_ = true;
-      asio::post(io_, [this] { flush(); });
-    }
   }
 
  private:
@@ -45,7 +43,6 @@ class SessionReporter final : public asio::io_context::service {
     {
       std::lock_guard lock(mutex_);
       batches.swap(pending_);
-      posted_ = false;
     }
     for (auto& b : batches) caf::anon_send(b.owner, session_atom::value, std::move(b.reports));
   }
@@ -59,7 +56,6 @@ class SessionReporter final : public asio::io_context::service {
   asio::io_context& io_;
   std::mutex mutex_;
   std::vector<Batch> pending_;
-  bool posted_ = false;
 };
 
 asio::io_context::id SessionReporter::id;
