@@ -14,22 +14,8 @@ work=$(mktemp -d /tmp/volley-profile.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bash "$here/bench.sh" --only volley -r 1 "$@" >"$work/bench.log" 2>&1 &
 bench=$!
-# The bench's volleyd, not another one on the machine (a test's): the one run from our build.
-binary=$(realpath "${VOLLEY_BUILD:-$here/../build}/volleyd")
-pid=
-for _ in $(seq 1 600); do  # volleyd starts within a minute (nsd and the sink come first)
-  for p in $(pgrep -x volleyd || true); do
-    [ "$(readlink /proc/$p/exe 2>/dev/null)" = "$binary" ] || continue
-    # The daemon of the run (--config .../volleyd.toml), not a short check before it.
-    tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -q 'volleyd.toml' && pid=$p
-  done
-  [ -n "$pid" ] && break
-  sleep 0.1
-done
-[ -n "$pid" ] || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
-# Attach once the injector runs: `perf record -p` samples the threads that exist when it attaches
-# and not those started later, and volleyd starts some (the spool's) after it is up.
-for _ in $(seq 1 1200); do pgrep -x volley-loadgen >/dev/null && break; sleep 0.05; done
+source "$here/bench/bench_volleyd.sh"
+pid=$(bench_volleyd "$here") || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
 perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" 2>/dev/null || true
 wait "$bench" || true
 [ -z "${KEEP_PERF:-}" ] || cp "$work/perf.data" "$KEEP_PERF"

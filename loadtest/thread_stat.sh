@@ -15,16 +15,8 @@ work=$(mktemp -d /tmp/volley-thread-stat.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bash "$here/bench.sh" --only volley -r 1 -n 30000 "$@" >"$work/bench.log" 2>&1 &
 bench=$!
-pid=
-for _ in $(seq 1 600); do  # volleyd and the injector start within a minute
-  for p in $(pgrep -x volleyd || true); do
-    tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q 'volleyd.toml' && pid=$p
-  done
-  [ -n "$pid" ] && pgrep -x volley-loadgen >/dev/null && break
-  pid=
-  sleep 0.1
-done
-[ -n "$pid" ] || { cat "$work/bench.log"; echo "thread_stat.sh: no run" >&2; exit 1; }
+source "$here/bench/bench_volleyd.sh"
+pid=$(bench_volleyd "$here") || { cat "$work/bench.log"; echo "thread_stat.sh: volleyd never started" >&2; exit 1; }
 sleep 1.5
 perf stat --per-thread -o "$out" -p "$pid" \
   -e task-clock,cs,syscalls:sys_enter_futex,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom \
