@@ -395,15 +395,9 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
       }));
       smtp_in_listener = &*smtp_in;
     }
-    try {
-      http.start(cfg.http.listen);
-      spdlog::info("volleyd {}: HTTP API on {}:{}{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
-                   api_tls ? " (HTTPS)" : "", cfg.spool.path);
-    } catch (const std::exception& e) {
-      spdlog::critical("http listen {}: {}", cfg.http.listen.to_string(), e.what());
-      rc = 1;
-    }
-    if (rc == 0 && smtp_in) {
+    // The SMTP listeners first and the HTTP API last: its GET /healthz answering is what
+    // supervisors and tests take for "every listener is bound".
+    if (smtp_in) {
       try {
         smtp_in->start(*cfg.smtp_in.listen);
         spdlog::info("bounce and feedback listener on {}:{}", cfg.smtp_in.listen->host, smtp_in->port());
@@ -416,6 +410,16 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     if (rc == 0 && submission) rc = submission->start(io);
 
     if (rc == 0 && !unsubscribe.start()) rc = 1;
+    if (rc == 0) {
+      try {
+        http.start(cfg.http.listen);
+        spdlog::info("volleyd {}: HTTP API on {}:{}{}, spool {}", VOLLEY_VERSION, cfg.http.listen.host, http.port(),
+                     api_tls ? " (HTTPS)" : "", cfg.spool.path);
+      } catch (const std::exception& e) {
+        spdlog::critical("http listen {}: {}", cfg.http.listen.to_string(), e.what());
+        rc = 1;
+      }
+    }
     if (rc == 0) {
       lifecycle::notify("READY=1\nSTATUS=spool recovered, listeners bound");
       lifecycle::Watchdog watchdog(io);
