@@ -71,14 +71,14 @@ void arm_retry_timer(DeliverySelf self) {
   if (st.timer_at != 0 && st.timer_at <= first) return;  // an earlier timer will come anyway
   st.timer_at = first;
   const std::int64_t wait = std::max<std::int64_t>(0, first - now_unix_ms());
-  self->delayed_send(self, std::chrono::milliseconds(wait), tick_atom::value, ++st.timer_generation);
+  send_later(self, st.ctx->timers.get(), std::chrono::milliseconds(wait), tick_atom::value, ++st.timer_generation);
 }
 
 void schedule_reap(DeliverySelf self) {
   auto& st = self->state;
   if (st.queue->queued() != 0 || !st.sessions.empty() || st.reap_pending) return;
   st.reap_pending = true;
-  self->delayed_send(self, st.ctx->settings.reap_after, idle_atom::value, ++st.reap_generation);
+  send_later(self, st.ctx->timers.get(), st.ctx->settings.reap_after, idle_atom::value, ++st.reap_generation);
 }
 
 void on_bodies(DeliverySelf self, const std::vector<QueuedMessagePtr>& msgs, const LoadedBodies& bodies) {
@@ -326,7 +326,7 @@ void arm_pace_timer(DeliverySelf self, std::int64_t at_ms) {
   if (st.pace_at != 0 && st.pace_at <= at_ms) return;
   st.pace_at = at_ms;
   const std::int64_t wait = std::max<std::int64_t>(1, at_ms - now_unix_ms());
-  self->delayed_send(self, std::chrono::milliseconds(wait), pace_atom::value, ++st.pace_generation);
+  send_later(self, st.ctx->timers.get(), std::chrono::milliseconds(wait), pace_atom::value, ++st.pace_generation);
 }
 
 void ensure_bodies(DeliverySelf self, std::size_t lane) {
@@ -339,7 +339,7 @@ void ensure_bodies(DeliverySelf self, std::size_t lane) {
   std::vector<std::string> ids;
   ids.reserve(loads.load.size());
   for (const auto& m : loads.load) ids.push_back(m->id);
-  self->request(st.ctx->spool, std::chrono::seconds(60), load_atom::value, std::move(ids))
+  request_within(self, st.ctx->timers.get(), st.ctx->spool, std::chrono::seconds(60), load_atom::value, std::move(ids))
       .then([self, wanted = loads.load](const LoadedBodies& bodies) { on_bodies(self, wanted, bodies); },
             [self, wanted = loads.load](const caf::error& err) {
               auto& st = self->state;
@@ -348,7 +348,7 @@ void ensure_bodies(DeliverySelf self, std::size_t lane) {
               for (const auto& m : wanted) st.loading.erase(m->id);
               if (!st.load_retry_pending) {  // try again in a second, not in a hot loop
                 st.load_retry_pending = true;
-                self->delayed_send(self, std::chrono::seconds(1), load_atom::value);
+                send_later(self, st.ctx->timers.get(), std::chrono::seconds(1), load_atom::value);
               }
             });
 }

@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/actor_timers.hpp"
 #include "actors/dns_actor.hpp"
 #include "actors/egress_path.hpp"
 #include "core/delivery/body_budget.hpp"
@@ -86,6 +87,9 @@ struct DeliveryContext {
   mta_sts_actor mta_sts;                  // invalid: no MTA-STS
   tls_report_actor tls_reports;           // invalid: no TLS reporting (RFC 8460)
   std::shared_ptr<const schedule::TenantWindows> windows;  // tenants' sending windows (null: none)
+  // The delivery actors' timers and request timeouts (actors/actor_timers.hpp: not CAF's clock;
+  // null: CAF's, for unit tests on CAF's deterministic scheduler).
+  std::shared_ptr<ActorTimers> timers = std::make_shared<ActorTimers>();
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

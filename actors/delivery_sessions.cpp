@@ -118,7 +118,7 @@ template <class Duration>
 void arm_idle_timer(DeliverySelf self, std::uint64_t id, Session& s, Duration after) {
   if (s.idle_timer) return;
   s.idle_timer = true;
-  self->delayed_send(self, after, idle_atom::value, id, std::uint64_t{0});
+  send_later(self, self->state.ctx->timers.get(), after, idle_atom::value, id, std::uint64_t{0});
 }
 
 // The session's key in the connection cache, "" when it is not to be shared.
@@ -248,7 +248,7 @@ void resolve(DeliverySelf self) {
     }
     name = it->second.host;
   }
-  self->request(st.ctx->dns, std::chrono::seconds(60), resolve_atom::value, name)
+  request_within(self, st.ctx->timers.get(), st.ctx->dns, std::chrono::seconds(60), resolve_atom::value, name)
       .then([resolved](const dns::MxResolution& r) { resolved(r, 1000ll * std::max<std::uint32_t>(r.ttl, 1)); },
             [self, resolved](const caf::error& err) {
               dns::MxResolution r;

@@ -80,7 +80,7 @@ void ask_sts(DeliverySelf self) {
   };
   // The actor answers from its cache, or after a TXT lookup and an HTTPS fetch with their own
   // timeouts; this one only guards against an actor that never answers.
-  self->request(st.ctx->mta_sts, std::chrono::seconds(180), sts_atom::value, st.domain)
+  request_within(self, st.ctx->timers.get(), st.ctx->mta_sts, std::chrono::seconds(180), sts_atom::value, st.domain)
       .then([take](const tls::StsPolicy& policy) { take(policy); },
             [self, take](const caf::error& err) {
               spdlog::warn("delivery: MTA-STS policy not had; delivering as without one{}",
@@ -109,7 +109,7 @@ void ask_tlsa(DeliverySelf self, const std::string& host) {
     }
     pump(self);
   };
-  self->request(st.ctx->dns, std::chrono::seconds(60), tlsa_atom::value, host, std::uint16_t{25})
+  request_within(self, st.ctx->timers.get(), st.ctx->dns, std::chrono::seconds(60), tlsa_atom::value, host, std::uint16_t{25})
       .then([take](const dns::TlsaResolution& r) { take(r); },
             [self, take](const caf::error& err) {
               dns::TlsaResolution r;

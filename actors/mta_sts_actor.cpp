@@ -57,7 +57,7 @@ struct MtaStsState {
 
 using MtaStsActor = mta_sts_actor_impl::stateful_base<MtaStsState>;
 
-caf::duration dns_timeout(const MtaStsState& st) { return caf::duration(st.options.fetch_timeout); }
+ActorTimers::Clock::duration dns_timeout(const MtaStsState& st) { return st.options.fetch_timeout; }
 
 // Room for one more domain: expired entries go first, then the least recently used.
 void make_room(MtaStsState& st, Clock::time_point now) {
@@ -130,7 +130,7 @@ void resolve_policy_host(MtaStsActor* self, const std::string& domain, std::uint
     auto it = self->state.inflight.find(domain);
     return it != self->state.inflight.end() && it->second.serial == serial;
   };
-  self->request(st.dns, dns_timeout(st), resolve_atom::value, host)
+  request_within(self, st.options.timers.get(), st.dns, dns_timeout(st), resolve_atom::value, host)
       .then(
           [=](const dns::MxResolution& r) {
             if (!still_current()) return;
@@ -212,7 +212,7 @@ caf::result<tls::StsPolicy> policy_of(MtaStsActor* self, const std::string& requ
   }
   const std::uint64_t serial = st.next_serial++;
   st.inflight[*domain] = MtaStsState::Inflight{serial, {}, {promise}};
-  self->request(st.dns, dns_timeout(st), txt_atom::value, "_mta-sts." + *domain)
+  request_within(self, st.options.timers.get(), st.dns, dns_timeout(st), txt_atom::value, "_mta-sts." + *domain)
       .then([self, d = *domain, serial](const dns::TxtResolution& r) { on_txt(self, d, serial, txt_answer(d, r)); },
             [self, d = *domain, serial](const caf::error&) {
               on_txt(self, d, serial, mta_sts::TxtAnswer{mta_sts::TxtAnswer::Kind::failed, {}});

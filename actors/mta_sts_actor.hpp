@@ -10,12 +10,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/actor_timers.hpp"
 #include "actors/dns_actor.hpp"
 #include "actors/messages.hpp"
 #include "core/tls/inputs.hpp"
@@ -40,6 +42,8 @@ struct MtaStsOptions {
   // After a failed fetch, the same policy id is not fetched again for this long (the cached
   // policy, or none, is used meanwhile), so a broken policy host is not asked at every delivery.
   std::chrono::seconds retry_failed_fetch_after{300};
+  // The timeouts of its DNS questions (the delivery actors' timers; null: CAF's clock).
+  std::shared_ptr<ActorTimers> timers;
 };
 
 // `io` must run (on some thread) for as long as the actor lives; the HTTPS fetches run on it.

@@ -253,7 +253,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     // file loaded for the TLS client context above, so the policy fetcher cannot fail on it here.
     if (cfg.delivery.mta_sts)
       ctx.mta_sts = spawn_mta_sts_actor(
-          sys, io, dns, MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file});
+          sys, io, dns, MtaStsOptions{.enabled = true, .port = cfg.delivery.mta_sts_port, .ca_file = cfg.tls.ca_file, .timers = ctx.timers});
     ctx.tls_reports = start_tls_reporting(sys, io, cfg, dns, metrics.actor);  // its CA file loaded above already
     auto router = spawn_router(sys, ctx);
     auto spool_actor = spawn_spool_actor(sys, std::move(spool), caf::actor_cast<caf::actor>(router), metrics.actor, events,
