@@ -7,15 +7,18 @@
 
 namespace volley {
 
-ActorTimers::ActorTimers() : thread_([this] { run(); }) {}
+ActorTimers::ActorTimers() : thread_([core = core_] { run(core); }) {}
 
 ActorTimers::~ActorTimers() {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+    std::lock_guard lock(core_->mutex);
+    core_->stopping = true;
   }
-  wake_.notify_one();
-  thread_.join();
+  core_->wake.notify_one();
+  if (thread_.get_id() == std::this_thread::get_id())
+    thread_.detach();  // going on the timer thread itself: it stops when this firing is done
+  else
+    thread_.join();
 }
 
 void ActorTimers::send(const caf::strong_actor_ptr& to, Clock::duration after, caf::message content) {
@@ -27,48 +30,51 @@ void ActorTimers::expire(const caf::strong_actor_ptr& self, Clock::duration afte
 }
 
 std::size_t ActorTimers::pending() const {
-  std::lock_guard lock(mutex_);
-  return heap_.size() + firing_;
+  std::lock_guard lock(core_->mutex);
+  return core_->heap.size() + core_->firing;
 }
 
 void ActorTimers::add(Entry e) {
+  auto& c = *core_;
   bool sooner = false;
   {
-    std::lock_guard lock(mutex_);
-    e.seq = next_seq_++;
-    // The thread sleeps until planned_wake_: only a timer due before that needs it now.
-    sooner = e.due + kSlack < planned_wake_;
-    if (sooner) planned_wake_ = e.due + kSlack;
-    heap_.push(std::move(e));
+    std::lock_guard lock(c.mutex);
+    e.seq = c.next_seq++;
+    // The thread sleeps until planned_wake: only a timer due before that needs it now.
+    sooner = e.due + kSlack < c.planned_wake;
+    if (sooner) c.planned_wake = e.due + kSlack;
+    c.heap.push(std::move(e));
   }
-  if (sooner) wake_.notify_one();
+  if (sooner) c.wake.notify_one();
 }
 
-void ActorTimers::run() {
+void ActorTimers::run(const std::shared_ptr<Core>& core) {
   pthread_setname_np(pthread_self(), "volley.timers");
+  auto& c = *core;
   std::vector<Entry> due;
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
+  std::unique_lock lock(c.mutex);
+  while (!c.stopping) {
     const auto now = Clock::now();
-    while (!heap_.empty() && heap_.top().due <= now) {
-      // priority_queue's top is const; the entry is moved out just before it is popped.
-      due.push_back(std::move(const_cast<Entry&>(heap_.top())));
-      heap_.pop();
+    while (!c.heap.empty() && c.heap.top().due <= now) {
+      // priority_queue's top is const; the entry is moved out just before it is popped (the
+      // order, by due and seq, survives the move).
+      due.push_back(std::move(const_cast<Entry&>(c.heap.top())));
+      c.heap.pop();
     }
     if (!due.empty()) {
-      firing_ = due.size();
+      c.firing = due.size();
       lock.unlock();
       for (auto& e : due) fire(e);
       due.clear();
       lock.lock();
-      firing_ = 0;
+      c.firing = 0;
       continue;  // time passed while firing
     }
-    planned_wake_ = heap_.empty() ? Clock::time_point::max() : heap_.top().due + kSlack;
-    if (planned_wake_ == Clock::time_point::max())
-      wake_.wait(lock);
+    c.planned_wake = c.heap.empty() ? Clock::time_point::max() : c.heap.top().due + kSlack;
+    if (c.planned_wake == Clock::time_point::max())
+      c.wake.wait(lock);
     else
-      wake_.wait_until(lock, planned_wake_);
+      c.wake.wait_until(lock, c.planned_wake);
   }
 }
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -63,18 +64,25 @@ class ActorTimers {
     bool operator>(const Entry& o) const { return due != o.due ? due > o.due : seq > o.seq; }
   };
 
+  // What the thread shares with the owner. The thread holds it too: the owner may go on the
+  // thread itself (a message it fires can hold an actor's last reference, whose state holds the
+  // owner), and then the thread cannot be joined and finishes on its own.
+  struct Core {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+    Clock::time_point planned_wake = Clock::time_point::max();  // what the thread sleeps until
+    std::uint64_t next_seq = 0;
+    std::size_t firing = 0;  // taken off the heap, not yet sent
+    bool stopping = false;
+  };
+
   void add(Entry e);
-  void run();
+  static void run(const std::shared_ptr<Core>& core);
   static void fire(Entry& e);
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-  Clock::time_point planned_wake_ = Clock::time_point::max();  // what the thread sleeps until
-  std::uint64_t next_seq_ = 0;
-  std::size_t firing_ = 0;  // taken off the heap, not yet sent
-  bool stopping_ = false;
-  std::thread thread_;  // last: started once the rest is set up
+  std::shared_ptr<Core> core_ = std::make_shared<Core>();
+  std::thread thread_;  // last: started once the core is made
 };
 
 // An actor's delayed_send through `timers`; with none, CAF's own (a unit test's deterministic

@@ -12,6 +12,9 @@
 
 #include "tests/support/process.hpp"
 
+// A test's message that holds the timers themselves (see the last test).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<volley::ActorTimers>)
+
 using namespace volley;
 using namespace std::chrono_literals;
 using Clock = ActorTimers::Clock;
@@ -165,4 +168,14 @@ TEST_CASE("ActorTimers: going away with timers pending drops them at once", "[ac
   }
   CHECK(Clock::now() - started < 10s);
   self->receive([](fired_atom, int) { FAIL("a dropped timer fired"); }, caf::after(std::chrono::milliseconds(0)) >> [] {});
+}
+
+TEST_CASE("ActorTimers: the last owner may let go on the timer thread itself", "[actors][timers]") {
+  // As when a fired message holds the last reference to an actor whose state holds the timers:
+  // here the message itself holds them, and its actor is gone, so the timer thread drops it.
+  auto timers = std::make_shared<ActorTimers>();
+  std::weak_ptr<ActorTimers> watch = timers;
+  timers->send(caf::strong_actor_ptr{}, 10ms, caf::make_message(fired_atom::value, timers));
+  timers.reset();
+  CHECK(wait_until([&] { return watch.expired(); }, 10s, 1ms));
 }
