@@ -71,10 +71,11 @@ void ActorTimers::run(const std::shared_ptr<Core>& core) {
       continue;  // time passed while firing
     }
     c.planned_wake = c.heap.empty() ? Clock::time_point::max() : c.heap.top().due + kSlack;
-    if (c.planned_wake == Clock::time_point::max())
+    const auto until = c.planned_wake;  // add() may move planned_wake while this waits
+    if (until == Clock::time_point::max())
       c.wake.wait(lock);
     else
-      c.wake.wait_until(lock, c.planned_wake);
+      c.wake.wait_until(lock, until);
   }
 }
 

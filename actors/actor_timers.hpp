@@ -13,7 +13,8 @@
 //
 // A timer holds a weak reference: it keeps its actor alive no longer than the actor's own
 // references do (CAF's clock holds a strong one until the timer fires), and its message is
-// dropped if the actor is gone. Pending timers are dropped when this object goes.
+// dropped if the actor is gone. Timers not yet due are dropped when this object goes (those
+// being fired at that moment are still sent).
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>

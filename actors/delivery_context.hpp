@@ -88,8 +88,8 @@ struct DeliveryContext {
   tls_report_actor tls_reports;           // invalid: no TLS reporting (RFC 8460)
   std::shared_ptr<const schedule::TenantWindows> windows;  // tenants' sending windows (null: none)
   // The delivery actors' timers and request timeouts (actors/actor_timers.hpp: not CAF's clock;
-  // null: CAF's, for unit tests on CAF's deterministic scheduler).
-  std::shared_ptr<ActorTimers> timers = std::make_shared<ActorTimers>();
+  // null: CAF's, as unit tests on CAF's deterministic scheduler need).
+  std::shared_ptr<ActorTimers> timers;
 };
 using DeliveryContextPtr = std::shared_ptr<const DeliveryContext>;
 

@@ -18,6 +18,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/actor_timers.hpp"
 #include "actors/dkim_signer.hpp"
 #include "actors/dns_actor.hpp"
 #include "actors/events_actor.hpp"
@@ -146,6 +147,9 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
   // messages end to end, volleyd CPU 11 s -> 6.6 s and injection rate +50 %.
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
+  // The delivery and MTA-STS actors' timers (actors/actor_timers.hpp), let go here only after
+  // every actor is done, so that their thread is joined by this one.
+  auto timers = std::make_shared<ActorTimers>();
   boost::asio::io_context io{1};
   // Keeps io.run() going while nothing is listening yet (and during shutdown's last messages).
   auto work = boost::asio::make_work_guard(io);
@@ -239,6 +243,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     auto events = spawn_events_actor(sys, events_opts);
     auto dns = spawn_dns_actor(sys, io, DnsConfig::from_config(cfg.dns));
     DeliveryContext ctx;
+    ctx.timers = timers;
     ctx.settings = delivery_settings(cfg);
     ctx.settings.return_paths = return_paths(cfg, secret);
     ctx.settings.classifier = std::move(classifier);
@@ -472,6 +477,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     caf::anon_send_exit(metrics.actor, caf::exit_reason::user_shutdown);
   }
   sys.await_all_actors_done();
+  timers.reset();
   stop_io();
   return rc;
 }

@@ -83,7 +83,6 @@ struct DeliveryRig {
     ctx.dns = caf::actor_cast<dns_actor>(dns);
     ctx.events = caf::actor_cast<events_actor>(events);
     ctx.spool = events;  // the same sink records deferrals
-    ctx.timers = nullptr;  // timers in CAF's clock, whose time the test advances
   }
   // Actors the test spawned (routers, delivery actors, their parents): stopped at the end even
   // when an assertion ends the test early (a router and its delivery actors hold each other).
