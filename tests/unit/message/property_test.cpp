@@ -201,6 +201,27 @@ TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
     const std::string crlf = message::to_crlf(s);
     REQUIRE(message::fits_7bit(crlf) == reference_fits_7bit(crlf));
   }
+  // Each byte the checks stop at, at every place of a 16-byte block and of the tail after the last
+  // whole block, and lines just under, at and over 998 that end in another block.
+  for (const std::string odd : {"\r\n", "\n", "\r", "\t", "\x7f", "\x1f", "\x80", "\xff", " ", "~"}) {
+    for (std::size_t len = 0; len <= 40; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'x');
+        s.insert(at, odd);
+        INFO("byte(s) " << odd.size() << " long at " << at << " of " << len);
+        REQUIRE(message::fits_7bit(s) == reference_fits_7bit(s));
+        REQUIRE(message::to_crlf(s) == reference_to_crlf(s));
+      }
+    }
+  }
+  for (std::size_t len = 990; len <= 1010; ++len) {
+    for (std::size_t lead = 0; lead < 17; ++lead) {
+      const std::string s = std::string(lead, 'a') + "\r\n" + std::string(len, 'b') + "\r\n" + std::string(lead, 'c');
+      INFO("line of " << len << " after " << lead);
+      REQUIRE(message::fits_7bit(s) == reference_fits_7bit(s));
+      REQUIRE(message::fits_7bit(s) == (len <= 998 && lead <= 998));
+    }
+  }
   // Misplaced bytes at every offset of a long ASCII run: the block boundaries must not hide them.
   for (std::size_t at = 0; at < 100; ++at) {
     std::string s(100, 'x');

@@ -44,6 +44,18 @@ void check_wire_form(const std::string& w) {
   }
 }
 
+// to_wire_data by its definition, a byte at a time: the normalised message, a dot doubled at the
+// start of every line, then the terminator.
+std::string reference_wire(std::string_view m) {
+  const std::string n = normalised(m);
+  std::string out;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (n[i] == '.' && (i == 0 || n[i - 1] == '\n')) out += '.';
+    out += n[i];
+  }
+  return out + ".\r\n";
+}
+
 // The BDAT chunk bdat_content describes, put together.
 std::string chunk_of(const std::string& wire) {
   std::string out;
@@ -139,4 +151,22 @@ TEST_CASE("wire: the BDAT chunk is the message without stuffed dots or terminato
   CHECK(chunk_of(to_wire_data(".first\r\nmid\r\n..two\r\n.\r\nlast.\r\n.")) ==
         ".first\r\nmid\r\n..two\r\n.\r\nlast.\r\n.\r\n");
   CHECK(bdat_content(to_wire_data(".a\r\n.b\r\n")).size() == 2);
+}
+
+// The line ends are found sixteen bytes at a time: every kind of line end, and a dot after it, at
+// every place of a block and of the tail after the last whole block.
+TEST_CASE("wire: line ends and dots at every offset agree with the definition") {
+  for (const std::string& end : {"\r\n"s, "\n"s, "\r"s, "\r\r"s, "\n\n"s, "\n\r"s}) {
+    for (std::size_t len = 0; len <= 40; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string m(len, 'x');
+        m.insert(at, end);
+        INFO("length " << len << ", line end at " << at);
+        REQUIRE(to_wire_data(m) == reference_wire(m));
+        std::string dotted = m;
+        dotted.insert(at + end.size(), ".");
+        REQUIRE(to_wire_data(dotted) == reference_wire(dotted));
+      }
+    }
+  }
 }
