@@ -45,11 +45,13 @@ std::optional<HttpResponse> parse_json_body(const HttpRequest& req, nlohmann::js
   if (!is_json_media_type(req.header("content-type"))) {
     return error_response(415, "unsupported_media_type", "Content-Type must be application/json", "Content-Type");
   }
-  return parse_json_text(req.body, out, max_depth);
+  // The server reads bodies with room for the parser's read-ahead (net/http_request_body.hpp).
+  return parse_json_text(req.body, out, max_depth, req.body.capacity() - req.body.size());
 }
 
-std::optional<HttpResponse> parse_json_text(std::string_view text, nlohmann::json* out, std::size_t max_depth) {
-  auto parsed = volley::json::parse_request_json(text, max_depth);
+std::optional<HttpResponse> parse_json_text(std::string_view text, nlohmann::json* out, std::size_t max_depth,
+                                            std::size_t readable_after) {
+  auto parsed = volley::json::parse_request_json(text, max_depth, readable_after);
   if (auto* err = std::get_if<volley::json::JsonError>(&parsed)) {
     return error_response(400, err->code, err->message, err->path);
   }

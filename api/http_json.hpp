@@ -43,8 +43,9 @@ bool is_json_media_type(std::optional<std::string_view> content_type);
 std::optional<HttpResponse> parse_json_body(const HttpRequest& req, nlohmann::json* out,
                                             std::size_t max_depth = kMaxJsonDepth);
 // The same for JSON text whatever its Content-Type: 400 invalid_json or duplicate_key.
+// `readable_after`: bytes past the text's end that may be read (json::parse_request_json).
 std::optional<HttpResponse> parse_json_text(std::string_view text, nlohmann::json* out,
-                                            std::size_t max_depth = kMaxJsonDepth);
+                                            std::size_t max_depth = kMaxJsonDepth, std::size_t readable_after = 0);
 // 400 unknown_field for the first member of `object` (whose path is `parent`) that `allowed`
 // lacks (a volley::json::Members list's names()); nullopt when every member is known.
 std::optional<HttpResponse> refuse_unknown_members(const nlohmann::json& object,

@@ -26,6 +26,7 @@
 
 #include "net/acceptor.hpp"
 #include "net/http_connection.hpp"
+#include "net/http_request_body.hpp"
 #include "net/http_streaming.hpp"
 #include "core/util/ascii.hpp"
 
@@ -358,7 +359,7 @@ class ServerConnection final : public Connection,
   [[no_unique_address]] std::conditional_t<kTls, std::shared_ptr<net::ssl::context>, std::monostate> tls_;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http_detail::RequestBody>> parser_;
   http::response<http::string_body> response_;
   std::chrono::steady_clock::time_point deadline_;
   unsigned version_ = 11;

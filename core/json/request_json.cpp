@@ -191,7 +191,10 @@ bool nesting_exceeds(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
-std::variant<json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth) {
+static_assert(kReadAhead == simdjson::SIMDJSON_PADDING);
+
+std::variant<json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth,
+                                                 std::size_t readable_after) {
   // One parser per thread, reused: it keeps its buffers, sized by the largest body seen so far.
   thread_local simdjson::dom::parser parser;
   if (parser.max_depth() != max_depth &&
@@ -199,9 +202,9 @@ std::variant<json, JsonError> parse_request_json(std::string_view text, std::siz
     return parse_slowly(text);  // could not allocate: the careful path still answers
   }
   simdjson::dom::element root;
-  // The text is copied into the parser's padded buffer: a request body has no spare capacity for
-  // simdjson's 64 bytes of read-ahead, and one memcpy is cheap next to the parse.
-  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS) {
+  // Without room for simdjson's read-ahead, the text is copied into the parser's padded buffer.
+  const bool copy = readable_after < kReadAhead;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/copy).get(root) == simdjson::SUCCESS) {
     return from_simdjson(root);
   }
   if (nesting_exceeds(text, max_depth)) {

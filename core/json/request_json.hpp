@@ -29,6 +29,11 @@ struct JsonError {
 // error with its byte position) is the one given, so both paths accept exactly the same texts.
 // Both refuse repeated member names the same way; malformed text is invalid_json even when it
 // also repeats a name.
-std::variant<nlohmann::json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth);
+//
+// `readable_after`: bytes past the end of `text` that may be read (their values do not matter).
+// With kReadAhead or more, simdjson parses the text where it is; otherwise it is copied first.
+inline constexpr std::size_t kReadAhead = 64;  // SIMDJSON_PADDING, without simdjson's header
+std::variant<nlohmann::json, JsonError> parse_request_json(std::string_view text, std::size_t max_depth,
+                                                           std::size_t readable_after = 0);
 
 }  // namespace volley::json

@@ -428,8 +428,11 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
   out.needs_smtputf8 = out.needs_smtputf8 || any_8bit(head);
 
   MimeEntity mime = build_mime(content);
+  // Reserved, then appended to: a move of `head` into it would drop the reservation, and the
+  // body's append would then copy the whole message once more to grow.
+  out.message.clear();
   out.message.reserve(head.size() + mime.headers.size() + mime.body.size() + 2);
-  out.message = std::move(head);
+  out.message += head;
   out.message += mime.headers;
   out.message += "\r\n";
   out.message += mime.body;

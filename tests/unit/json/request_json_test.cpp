@@ -166,3 +166,33 @@ TEST_CASE("request JSON: the parser is reused across documents of growing and sh
     CHECK(parsed(doc.dump()) == doc);
   }
 }
+
+// A body read with room for the read-ahead is parsed where it is: what lies past its end, whatever
+// it holds (here the start of another document, quotes, a backslash, NULs), changes nothing.
+TEST_CASE("request JSON: text parsed in place ignores the bytes readable after it", "[json]") {
+  const std::string docs[] = {
+      R"({"from":"a@b.example","to":["x@y.example"],"text":"line 1\nline 2"})",
+      R"({"a":[1,2,{"b":"c"}]})",
+      R"({"open":"string)",   // malformed: must still be refused, at the same place
+      R"({"a":1} trailing)",  // likewise
+      "",
+  };
+  const std::string tails[] = {std::string(volley::json::kReadAhead, '\0'),
+                               std::string(volley::json::kReadAhead, '"'),
+                               "\",\"x\":[{\"y\":\\" + std::string(volley::json::kReadAhead, ' '),
+                               R"(}]}{"to":["other@z.example"]})" + std::string(volley::json::kReadAhead, '}')};
+  for (const auto& d : docs) {
+    const auto copied = parse_request_json(d, 64);
+    for (const auto& tail : tails) {
+      const std::string buffer = d + tail;
+      INFO(d << " followed by " << tail);
+      const auto in_place = parse_request_json(std::string_view(buffer.data(), d.size()), 64, tail.size());
+      REQUIRE(in_place.index() == copied.index());
+      if (const auto* doc = std::get_if<json>(&copied)) {
+        CHECK(std::get<json>(in_place) == *doc);
+      } else {
+        CHECK(std::get<JsonError>(in_place).message == std::get<JsonError>(copied).message);
+      }
+    }
+  }
+}
