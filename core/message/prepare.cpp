@@ -425,7 +425,8 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
   head += "Message-ID: " + out.message_id + "\r\n";
   head += custom;
   // Header addresses in UTF-8 (RFC 6532) can only travel over SMTPUTF8.
-  out.needs_smtputf8 = out.needs_smtputf8 || any_8bit(head);
+  const bool head_8bit = any_8bit(head);
+  out.needs_smtputf8 = out.needs_smtputf8 || head_8bit;
 
   MimeEntity mime = build_mime(content);
   // Reserved, then appended to: a move of `head` into it would drop the reservation, and the
@@ -436,6 +437,9 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
   out.message += mime.headers;
   out.message += "\r\n";
   out.message += mime.body;
+  // Every part's body is 7bit text, quoted-printable or base64: ASCII by construction, so only the
+  // headers are looked at (a scan of the whole message was 0.6 % of volleyd's CPU at 100 KiB).
+  out.body_8bit = head_8bit || any_8bit(mime.headers);
 }
 
 }  // namespace
@@ -448,12 +452,13 @@ PrepareResult prepare_message(const nlohmann::json& req, const PrepareOptions& o
     PreparedMessage out;
     Envelope env = read_envelope(req, opts, out);
     read_labels(req, out);
-    if (const nlohmann::json* raw = member(req, kMessage("raw")))
+    if (const nlohmann::json* raw = member(req, kMessage("raw"))) {
       prepare_raw(req, *raw, opts, out);
-    else
+      out.body_8bit = any_8bit(out.message);
+    } else {
       prepare_built(req, env, opts, out);
+    }
     if (out.message.size() > opts.max_message_size) refuse_too_large(opts);
-    out.body_8bit = any_8bit(out.message);
     return out;
   } catch (const Refusal& r) {
     return r.error;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 
 #include "core/message/raw_message.hpp"
@@ -605,5 +606,36 @@ TEST_CASE("raw: the body's line ends normalised as a byte-at-a-time reference do
       REQUIRE(problem);
       CHECK(problem->message == why);
     }
+  }
+}
+
+// body_8bit of a built message is read from its headers alone (its parts are 7bit, quoted-printable
+// or base64): it must still say whether any byte of the whole message is 8-bit.
+TEST_CASE("8bit flag of built messages matches their bytes") {
+  const auto any_8bit = [](const std::string& m) {
+    return std::any_of(m.begin(), m.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  };
+  std::vector<json> requests;
+  const json senders[] = {"sender@example.com", {{"email", "sender@example.com"}, {"name", "Grüße"}},
+                          "josé@example.com"};
+  for (const char* to : {"rcpt@example.net", "josé@example.net"}) {
+    for (const json& from : senders) {
+      for (const char* text : {"plain\n", "Grüße\n", "\x7f control and tab\t\n"}) {
+        json r = basic();
+        r["to"] = {to};
+        r["from"] = from;
+        r["text"] = text;
+        requests.push_back(r);
+        r["html"] = std::string("<p>") + text + "</p>";
+        requests.push_back(r);
+        r["attachments"] = {{{"filename", "naïve.txt"}, {"content_type", "text/plain"}, {"content", "w7E="}}};
+        requests.push_back(r);
+      }
+    }
+  }
+  for (const auto& r : requests) {
+    INFO(r.dump());
+    const auto p = prepared(r);
+    CHECK(p.body_8bit == any_8bit(p.message));
   }
 }
