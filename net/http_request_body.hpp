@@ -11,8 +11,10 @@
 #include <string>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/optional.hpp>
@@ -27,18 +29,28 @@ struct RequestBody : boost::beast::http::string_body {
     template <bool isRequest, class Fields>
     reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
 
-    // The parser has checked the length against its body limit before this.
+    // The parser has checked the length against its body limit before this; the string's own
+    // limit is checked as string_body's reader does (an error, not a throw from reserve()).
     void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
-      if (length) body_.reserve(static_cast<std::size_t>(*length) + json::kReadAhead);
+      if (length) {
+        if (*length > body_.max_size() - json::kReadAhead) {
+          ec = boost::beast::http::error::buffer_overflow;
+          return;
+        }
+        body_.reserve(static_cast<std::size_t>(*length) + json::kReadAhead);
+      }
       ec = {};
     }
 
     template <class ConstBufferSequence>
     std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
-      std::size_t n = 0;
+      const std::size_t n = boost::beast::buffer_bytes(buffers);
+      if (n > body_.max_size() - body_.size()) {
+        ec = boost::beast::http::error::buffer_overflow;
+        return 0;
+      }
       for (const auto b : boost::beast::buffers_range_ref(buffers)) {
         body_.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
       }
       ec = {};
       return n;
