@@ -9,10 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/volley-commit-latency.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash "$here/bench.sh" --only volley -r 1 -n 20000 "$@" >"$work/bench.log" 2>&1 &
-bench=$!
 source "$here/bench/bench_volleyd.sh"
-pid=$(bench_volleyd "$here") || { cat "$work/bench.log"; echo "commit_latency.sh: volleyd never started" >&2; exit 1; }
+bench_start "$here" "$work/bench.log" commit_latency.sh -n 20000 "$@"
 # volleyd's HTTP listener: the bench's configuration names it.
 config=$(tr '\0' '\n' <"/proc/$pid/cmdline" | grep 'volleyd.toml$')
 listen=$(sed -n 's/^listen = "\(.*\)"$/\1/p' "$config" | head -1)

@@ -12,10 +12,8 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/volley-profile.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash "$here/bench.sh" --only volley -r 1 "$@" >"$work/bench.log" 2>&1 &
-bench=$!
 source "$here/bench/bench_volleyd.sh"
-pid=$(bench_volleyd "$here") || { cat "$work/bench.log"; echo "profile.sh: volleyd never started" >&2; exit 1; }
+bench_start "$here" "$work/bench.log" profile.sh "$@"
 perf record -q -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" 2>/dev/null || true
 wait "$bench" || true
 [ -z "${KEEP_PERF:-}" ] || cp "$work/perf.data" "$KEEP_PERF"

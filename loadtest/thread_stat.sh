@@ -13,10 +13,8 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/volley-thread-stat.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash "$here/bench.sh" --only volley -r 1 -n 30000 "$@" >"$work/bench.log" 2>&1 &
-bench=$!
 source "$here/bench/bench_volleyd.sh"
-pid=$(bench_volleyd "$here") || { cat "$work/bench.log"; echo "thread_stat.sh: volleyd never started" >&2; exit 1; }
+bench_start "$here" "$work/bench.log" thread_stat.sh -n 30000 "$@"
 sleep 1.5
 perf stat --per-thread -o "$out" -p "$pid" \
   -e task-clock,cs,syscalls:sys_enter_futex,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom \

@@ -1,4 +1,4 @@
-# Sourced by loadtest/profile.sh and loadtest/thread_stat.sh, which attach perf to the volleyd of
+# Sourced by loadtest/profile.sh, thread_stat.sh and commit_latency.sh, which watch the volleyd of
 # a Volley-only bench run they started in the background.
 #
 # bench_volleyd HERE: prints the pid of that volleyd once volley-loadgen runs, or fails if it
@@ -21,4 +21,15 @@ bench_volleyd() { # here
   [ -n "$pid" ] || return 1
   for _ in $(seq 1 1200); do pgrep -x volley-loadgen >/dev/null && break; sleep 0.05; done
   echo "$pid"
+}
+
+# bench_start HERE LOG NAME [bench.sh options]: starts a Volley-only bench run (one round) in the
+# background, its output in LOG, and waits for its volleyd as above. Sets `bench` (the run's pid,
+# to wait for) and `pid` (volleyd's); prints the log and exits as NAME if volleyd never started.
+bench_start() { # here log name [bench.sh options]
+  local here=$1 log=$2 name=$3
+  shift 3
+  bash "$here/bench.sh" --only volley -r 1 "$@" >"$log" 2>&1 &
+  bench=$!
+  pid=$(bench_volleyd "$here") || { cat "$log"; echo "$name: volleyd never started" >&2; exit 1; }
 }
