@@ -11,6 +11,8 @@
 #include <optional>
 #include <thread>
 
+#include <pthread.h>
+
 #include <utility>  // before Boost.Asio (see build-facts)
 
 #include <CLI/CLI.hpp>
@@ -154,11 +156,24 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
   // Keeps io.run() going while nothing is listening yet (and during shutdown's last messages).
   auto work = boost::asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
-  // Lets the io thread finish and waits for it: the last step of every way out of run().
+  // The HTTP API's sockets on a thread of their own: a burst of injections is parsed beside the
+  // SMTP sessions' work on `io`, not between it (loadtest/README.md, issue 14, round nine). Its
+  // handlers touch only thread-safe state (actors, atomics, locked stores) and answer through
+  // each connection's strand, as they did from the spool's and the actors' threads already.
+  boost::asio::io_context http_io{1};
+  auto http_work = boost::asio::make_work_guard(http_io);
+  std::thread http_thread([&http_io] {
+    pthread_setname_np(pthread_self(), "volley.http");
+    http_io.run();
+  });
+  // Lets both threads finish and waits for them: the last step of every way out of run().
   auto stop_io = [&] {
     work.reset();
+    http_work.reset();
     io.stop();
+    http_io.stop();
     io_thread.join();
+    http_thread.join();
   };
 
   // Outbound TLS: a CA file that cannot be loaded stops the daemon before anything is served.
@@ -380,7 +395,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     routes = api::make_audit_handler(std::move(routes));  // a log line per change, naming the key
     routes = api::make_auth_handler(api_keys, std::move(routes));  // keys, before all of the above
     // /u/ needs no key; while draining, everything but /metrics is 503.
-    HttpServer http(io, api::make_drain_gate(draining, unsubscribe.routes(std::move(routes))), http_opts);
+    HttpServer http(http_io, api::make_drain_gate(draining, unsubscribe.routes(std::move(routes))), http_opts);
     api_server = &http;
     // Bounces and feedback reports: each becomes a report for the feedback actor, answered
     // (250 or 451) once its events are written.
