@@ -84,7 +84,7 @@ class Auth {
 
   std::shared_ptr<ReloadableApiKeys> source_;
   Handler next_;
-  mutable std::mutex mu_;  // the io thread is the only caller today; the lock keeps it correct if not
+  mutable std::mutex mu_;  // the HTTP thread is the only caller today; the lock keeps it correct if not
   mutable std::shared_ptr<const ApiKeyList> decoded_for_;
   mutable std::shared_ptr<const Keys> decoded_;
 };

@@ -73,18 +73,18 @@ struct InjectionApiConfig {
   int retry_after_seconds = 1;
   // The pools a message may ask for ("pool"), and the rules that choose one when it does not.
   PoolsRef pools = pools_ref(delivery::IpPools::builtin("localhost"));
-  // Recipients on their tenant's list are not spooled (null: no list). Read on the io thread.
+  // Recipients on their tenant's list are not spooled (null: no list). Read on the HTTP thread.
   std::shared_ptr<const storage::SuppressionList> suppressions;
   // The suppressed recipients of one request, called once after the spool committed its
   // messages (at once when it had none to spool); never for a refused or failed request, nor
-  // for an idempotent replay. Called on the spool actor's thread or the io thread: must not
+  // for an idempotent replay. Called on the spool actor's thread or the HTTP thread: must not
   // block. May be empty.
   std::function<void(std::vector<SuppressedRecipient>)> on_suppressed;
   // While it says the disk is (nearly) full, injection answers 503 storage_full (null: never).
   std::shared_ptr<DiskGuard> disk_guard;
   // [unsubscribe]: List-Unsubscribe headers (null: not configured; docs/unsubscribe.md).
   std::shared_ptr<const UnsubscribeHeaders> unsubscribe;
-  // Stored templates ("template": docs/templates.md; null: none). Read on the io thread.
+  // Stored templates ("template": docs/templates.md; null: none). Read on the HTTP thread.
   std::shared_ptr<const storage::TemplateStore> templates;
 };
 

@@ -139,7 +139,7 @@ class SuppressionApi {
   SuppressionApi& operator=(const SuppressionApi&) = delete;
 
   // The list's reads and synced writes go to RocksDB: they run on a worker thread of their own,
-  // never on the io thread that also carries every SMTP session and HTTP connection.
+  // never on the HTTP thread that carries every API connection.
   // The destructor joins the worker, so the tasks it runs may use `this`.
   void handle(HttpRequest&& req, Responder respond) const {
     const std::string_view path = req.path();

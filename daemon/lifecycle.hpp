@@ -5,7 +5,8 @@
 //   STATUS= lines; nothing at all when volleyd does not run under a notify-aware supervisor
 //   (no NOTIFY_SOCKET);
 // - the watchdog (WatchdogSec=): WATCHDOG=1 at half the interval from the io thread, which runs
-//   every socket: if it stalls, the pings stop and systemd restarts the daemon;
+//   every SMTP and DNS socket: if it stalls, the pings stop and systemd restarts the daemon (the
+//   HTTP API's thread is not watched: a stalled API alone is seen by /healthz probes);
 // - the main thread's loop: SIGTERM and SIGINT end it (the caller then drains), SIGHUP runs a
 //   reload, and other threads may post work to it (the reload API does).
 #include <chrono>

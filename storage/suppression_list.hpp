@@ -3,8 +3,8 @@
 // complaints, entries made through the API). Persistent in its own RocksDB; thread-safe.
 // What an entry is and how it is stored (core/suppression/entry.hpp) is pure code in core.
 //
-// contains() is on the injection hot path (every recipient of every message, on the HTTP io
-// thread): it is one lookup in an in-memory index under a shared lock, without allocating.
+// contains() is on the injection hot path (every recipient of every message, on the HTTP thread,
+// and on the submission listeners' io thread): it is one lookup in an in-memory index under a shared lock, without allocating.
 // The index holds only the addresses and their reasons, loaded at open; the rest of an entry
 // (description, times, ...) stays in RocksDB and find()/list() read it there.
 //

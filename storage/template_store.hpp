@@ -1,7 +1,7 @@
 #pragma once
 // Stored templates (docs/templates.md), per tenant and versioned, in their own RocksDB; every
 // write is synced before it returns. Thread-safe; reads are one lookup (the injection API reads
-// on the io thread, once per request that names a template).
+// on the HTTP thread, once per request that names a template).
 //
 // Keys are tenant '\0' name '\0' version (4 bytes, big-endian), so a template's versions are
 // one ordered prefix and a tenant's templates another.
