@@ -10,14 +10,56 @@
 
 namespace volley::lifecycle {
 
+// Shared by the pings and the answers posted to the watched threads, so that either may run
+// after the Watchdog is gone.
+struct Watchdog::State {
+  State(boost::asio::io_context& io, std::chrono::microseconds every, std::vector<WatchedThread> watched)
+      : interval(every), timer(io), also(std::move(watched)), answered(also.size()), stalled(also.size(), false) {}
+  std::chrono::microseconds interval;  // between pings: half of WatchdogSec
+  boost::asio::steady_timer timer;
+  std::vector<WatchedThread> also;
+  std::vector<std::atomic<std::int64_t>> answered;  // steady_clock nanoseconds of each one's last answer
+  std::vector<bool> stalled;  // the io thread's own: which stalls are already in the log
+  std::atomic<std::uint64_t> withheld{0};
+  bool stopped = false;  // the io thread's own: a ping whose wait had ended before stop() runs no more
+};
+
 namespace {
 
-// Holds only the timer: a ping that fires after the Watchdog is gone touches nothing else.
-void ping(std::shared_ptr<boost::asio::steady_timer> timer, std::chrono::microseconds interval) {
-  notify("WATCHDOG=1");
-  timer->expires_after(interval);
-  timer->async_wait([timer, interval](const boost::system::error_code& ec) {
-    if (!ec) ping(timer, interval);
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void ping(const std::shared_ptr<Watchdog::State>& s) {
+  if (s->stopped) return;
+  // A thread that has not answered any of the last two pings' requests (the whole WatchdogSec)
+  // has stalled: withholding the ping lets systemd restart the daemon one interval later.
+  const auto now = now_ns();
+  const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(2 * s->interval).count();
+  bool all_answered = true;
+  for (std::size_t i = 0; i < s->also.size(); ++i) {
+    const auto silent_ms = (now - s->answered[i].load(std::memory_order_relaxed)) / 1'000'000;
+    if (silent_ms * 1'000'000 > limit) {
+      all_answered = false;
+      if (!s->stalled[i])
+        spdlog::error("lifecycle: the {} thread has not run for {} ms: watchdog pings withheld{}", s->also[i].name,
+                      silent_ms, util::log_fields("thread", s->also[i].name));
+      s->stalled[i] = true;
+    } else if (s->stalled[i]) {
+      spdlog::warn("lifecycle: the {} thread runs again: watchdog pings resume", s->also[i].name);
+      s->stalled[i] = false;
+    }
+  }
+  if (all_answered)
+    notify("WATCHDOG=1");
+  else
+    s->withheld.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < s->also.size(); ++i)
+    boost::asio::post(*s->also[i].io, [s, i] { s->answered[i].store(now_ns(), std::memory_order_relaxed); });
+  s->timer.expires_after(s->interval);
+  s->timer.async_wait([s](const boost::system::error_code& ec) {
+    if (!ec) ping(s);
   });
 }
 
@@ -29,21 +71,29 @@ void notify(const std::string& state) {
   if (rc < 0) spdlog::warn("lifecycle: sd_notify failed{}", util::log_fields("error", std::strerror(-rc)));
 }
 
-Watchdog::Watchdog(boost::asio::io_context& io) {
+Watchdog::Watchdog(boost::asio::io_context& io, std::vector<WatchedThread> also) {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-  interval_ = std::chrono::microseconds(usec / 2);
-  timer_ = std::make_shared<boost::asio::steady_timer>(io);
-  spdlog::info("lifecycle: systemd watchdog on{}", util::log_fields("ping_ms", interval_.count() / 1000));
-  boost::asio::post(io, [timer = timer_, interval = interval_] { ping(timer, interval); });
+  state_ = std::make_shared<State>(io, std::chrono::microseconds(usec / 2), std::move(also));
+  for (auto& a : state_->answered) a.store(now_ns(), std::memory_order_relaxed);
+  spdlog::info("lifecycle: systemd watchdog on{}",
+               util::log_fields("ping_ms", state_->interval.count() / 1000, "watched_threads", state_->also.size() + 1));
+  boost::asio::post(io, [s = state_] { ping(s); });
 }
 
 Watchdog::~Watchdog() { stop(); }
 
 void Watchdog::stop() {
-  if (!timer_) return;
-  auto timer = timer_;
-  boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  if (!state_) return;
+  auto s = state_;
+  boost::asio::post(s->timer.get_executor(), [s] {
+    s->stopped = true;
+    s->timer.cancel();
+  });
+}
+
+std::uint64_t Watchdog::withheld() const {
+  return state_ ? state_->withheld.load(std::memory_order_relaxed) : 0;
 }
 
 int run_until_stop(boost::asio::signal_set& signals, boost::asio::io_context& main_io, std::function<void()> on_hup) {

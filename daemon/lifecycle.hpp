@@ -5,14 +5,18 @@
 //   STATUS= lines; nothing at all when volleyd does not run under a notify-aware supervisor
 //   (no NOTIFY_SOCKET);
 // - the watchdog (WatchdogSec=): WATCHDOG=1 at half the interval from the io thread, which runs
-//   every SMTP and DNS socket: if it stalls, the pings stop and systemd restarts the daemon (the
-//   HTTP API's thread is not watched: a stalled API alone is seen by /healthz probes);
+//   every SMTP and DNS socket, and only while every other watched thread (the HTTP API's) has
+//   turned within the interval: if any of them stalls, the pings stop and systemd restarts the
+//   daemon;
 // - the main thread's loop: SIGTERM and SIGINT end it (the caller then drains), SIGHUP runs a
 //   reload, and other threads may post work to it (the reload API does).
 #include <chrono>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <utility>  // before Boost.Asio (see build-facts)
 
@@ -24,17 +28,27 @@ namespace volley::lifecycle {
 
 void notify(const std::string& state);  // e.g. "READY=1\nSTATUS=..."; a no-op without NOTIFY_SOCKET
 
+// A thread the watchdog's pings vouch for besides the one they are sent from.
+struct WatchedThread {
+  std::string name;  // for the log line when it stalls
+  boost::asio::io_context* io;
+};
+
 class Watchdog {
  public:
   // Starts pinging on io when the supervisor asked for a watchdog (WATCHDOG_USEC for this pid).
-  explicit Watchdog(boost::asio::io_context& io);
+  // Each ping asks every thread in `also` to answer; a ping is withheld while one of them has
+  // not answered for the whole WatchdogSec, so a stall of any watched thread ends the pings.
+  explicit Watchdog(boost::asio::io_context& io, std::vector<WatchedThread> also = {});
   ~Watchdog();
   void stop();  // from any thread; the pings end
-  bool enabled() const { return interval_.count() != 0; }
+  bool enabled() const { return state_ != nullptr; }
+  std::uint64_t withheld() const;  // pings not sent because a watched thread had stalled
+
+  struct State;
 
  private:
-  std::chrono::microseconds interval_{0};
-  std::shared_ptr<boost::asio::steady_timer> timer_;
+  std::shared_ptr<State> state_;
 };
 
 // Runs main_io on this thread until SIGTERM or SIGINT (returns its number). SIGHUP calls on_hup

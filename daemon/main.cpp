@@ -442,7 +442,7 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
     }
     if (rc == 0) {
       lifecycle::notify("READY=1\nSTATUS=spool recovered, listeners bound");
-      lifecycle::Watchdog watchdog(io);
+      lifecycle::Watchdog watchdog(io, {{"volley.http", &http_io}});
       // On this thread; the io thread keeps serving.
       const int sig = lifecycle::run_until_stop(signals, signals_io, [&] {
         lifecycle::notify("RELOADING=1");
