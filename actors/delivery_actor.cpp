@@ -203,6 +203,7 @@ delivery_actor::behavior_type delivery_behavior(DeliverySelf self, std::string d
         pump(self);
       },
       [self](session_atom, SessionReports& reports) { on_session_reports(self, reports); },
+      [self](wake_atom, const std::string& key) { on_gate_wake(self, key); },
       [self](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.timer_generation) return;

@@ -42,6 +42,9 @@ using delivery_actor = caf::typed_actor<
     // Its own: what its sessions report (smtp_session.hpp), by session id, a turn of the I/O
     // loop's worth at a time.
     caf::reacts_to<session_atom, SessionReports>,
+    // Its own, through the connection cache: the host key it waited for at the cache's gate has
+    // a parked session or room for another connection attempt (delivery_sessions.cpp).
+    caf::reacts_to<wake_atom, std::string>,
     // Its own timers: the retry timer and the pacing timer (by generation), the retry of a failed
     // body load, a session's idle timeout (session id, 0), its own reap (generation).
     caf::reacts_to<tick_atom, std::uint64_t>, caf::reacts_to<pace_atom, std::uint64_t>, caf::reacts_to<load_atom>,

@@ -25,36 +25,60 @@ std::vector<SessionTarget> targets_for(const DeliveryState& st) {
   return out;
 }
 
-void open_session(DeliverySelf self, std::size_t l) {
+// A refusal at the cache's gate: in line for key once (the cache wakes the actor), and a look
+// again within a second whatever happens (a wake sent to an actor stopped meanwhile is lost).
+bool wait_at_gate(DeliverySelf self, SessionCache& cache, const std::string& key, SessionCache::Attempt* attempt) {
+  auto& st = self->state;
+  SessionCache::Wake wake;
+  if (!st.gate_waiting)
+    wake = [actor = caf::actor_cast<caf::actor>(self), key] { caf::anon_send(actor, wake_atom::value, key); };
+  if (cache.try_connect(key, std::move(wake), attempt)) return false;
+  st.gate_waiting = true;
+  arm_pace_timer(self, now_unix_ms() + 1000);
+  return true;
+}
+
+// A session for lane l, counted on its egress path (try_open came first): a parked one from the
+// connection cache, or a new connection. False: the cache's gate for the most preferred MX host
+// is full; the path's count is given back and the cache wakes the actor.
+bool open_session(DeliverySelf self, std::size_t l) {
   auto& st = self->state;
   const auto& source = st.queue->source(l);
-  SessionOptions opts;
-  opts.client.ehlo_name = source.ehlo_name;
-  opts.source_address = source.address;
-  opts.connect_timeout = st.ctx->settings.connect_timeout;
-  opts.client.use_chunking = st.ctx->settings.chunking;
-  opts.tls = st.ctx->tls;
-  const std::uint64_t id = st.next_session++;
   Session s;
   s.lane = l;
   s.path = PathSlot(st.paths[l]);
   auto targets = plan_targets(st, targets_for(st), st.queue->lane(l).limits.tls, now_unix_ms());
+  std::shared_ptr<SmtpSession> taken_session;
   if (auto* cache = st.ctx->session_cache.get()) {
     for (const auto& t : targets) s.cache_keys.emplace_back(t.host, SessionCache::key(source.address, t));
     // Only a session to the most preferred MX host stands in for a new connection.
     if (!targets.empty()) {
-      if (auto taken = cache->take(s.cache_keys.front().second); taken.session) {
-        s.handle = std::move(taken.session);
+      const std::string& key = s.cache_keys.front().second;
+      if (auto taken = cache->take(key); taken.session) {
+        taken_session = std::move(taken.session);
         s.sent = taken.sent;
         s.adopted = true;
-        s.handle->adopt(id, caf::actor_cast<caf::actor>(self));
+      } else if (wait_at_gate(self, *cache, key, &s.attempt)) {
+        return false;  // s.path's destructor gives the path's count back
       }
     }
   }
-  if (!s.handle)
+  const std::uint64_t id = st.next_session++;
+  if (taken_session) {
+    s.handle = std::move(taken_session);
+    s.handle->adopt(id, caf::actor_cast<caf::actor>(self));
+  } else {
+    SessionOptions opts;
+    opts.client.ehlo_name = source.ehlo_name;
+    opts.source_address = source.address;
+    opts.connect_timeout = st.ctx->settings.connect_timeout;
+    opts.client.use_chunking = st.ctx->settings.chunking;
+    opts.tls = st.ctx->tls;
     s.handle = SmtpSession::start(*st.ctx->io, id, std::move(targets), opts, caf::actor_cast<caf::actor>(self));
+  }
   st.sessions.emplace(id, std::move(s));
   st.queue->session_opening(l);
+  return true;
 }
 
 void give_job(DeliverySelf self, Session& s) {
@@ -172,6 +196,7 @@ void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEv
   auto& st = self->state;
   if (!s.greeted) st.queue->session_greeted(s.lane);
   s.greeted = true;
+  s.attempt.end();  // the gate may let the next attempt to this host in
   s.mx_host = ev.mx_host;
   s.tls = std::move(ev.tls);
   s.room = freed ? s.room + 1 : ev.room;
@@ -183,6 +208,11 @@ void on_session_ready(DeliverySelf self, std::uint64_t id, Session& s, SessionEv
       st.queue->domain_suspended(now)) {
     s.quitting = true;
     s.handle->quit();
+  } else if (st.queue->queued() == 0 && park(self, id, s, std::chrono::milliseconds(0))) {
+    // Nothing is left here, ready, in flight or waiting for a retry: another destination with
+    // the same MX host may have it now rather than after park_after. With many small domains
+    // (a message or two each), those 200 ms kept a session per domain from the next domains,
+    // which connected anew (loadtest/README.md, issue 14, round ten).
   } else {
     // Whether or not pump hands it a job now: if it does, the hand-over marks it busy and
     // the timer finds it so; if not (pacing, work gone), it must not stay open forever.
@@ -288,7 +318,7 @@ void pump_lane(DeliverySelf self, std::size_t l, std::int64_t now) {
       arm_pace_timer(self, retry != 0 ? retry : now + 200);
       break;
     }
-    open_session(self, l);
+    if (!open_session(self, l)) break;  // at the cache's gate: woken when a session is parked
   }
 }
 
@@ -324,6 +354,17 @@ void on_session_reports(DeliverySelf self, SessionReports& reports) {
   bool changed = false;
   for (auto& r : reports) changed |= on_session_event(self, r.id, r.event);
   if (changed) pump(self);
+}
+
+void on_gate_wake(DeliverySelf self, const std::string& key) {
+  auto& st = self->state;
+  st.gate_waiting = false;
+  const std::uint64_t opened = st.next_session;
+  pump(self);
+  // Its work went elsewhere meanwhile (another session, a bounce): the next in line may use the
+  // parked session or the attempt this wake stood for.
+  if (st.next_session == opened && !st.gate_waiting)
+    if (auto* cache = st.ctx->session_cache.get()) cache->pass_on(key);
 }
 
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t) {

@@ -15,6 +15,7 @@
 #include "actors/delivery_actor.hpp"
 #include "actors/egress_path.hpp"
 #include "core/delivery/destination_queue.hpp"
+#include "net/session_cache.hpp"
 
 namespace volley {
 
@@ -76,6 +77,7 @@ struct Session {
   bool adopted = false;
   std::vector<std::pair<std::string, std::string>> cache_keys;
   bool park_refused = false;
+  SessionCache::Attempt attempt;  // counted by the cache's gate until greeted or gone
 };
 
 // What decides how the destination's connections are protected (actors/delivery_tls.cpp),
@@ -133,6 +135,9 @@ struct DeliveryState {
 
   std::map<std::uint64_t, Session> sessions;
   std::uint64_t next_session = 1;
+  // In line at the connection cache's gate (at most once): it wakes the actor (wake_atom) when a
+  // session is parked or an attempt ends under the key it waits for.
+  bool gate_waiting = false;
 
   // Bodies being read back from the spool, by message id; and messages whose body is gone
   // (their recipients are left in the spool for an operator, not sent).
@@ -157,6 +162,7 @@ void pump(DeliverySelf self);  // the heart of the actor: moves work on, arms ti
 void resolve(DeliverySelf self);  // asks DNS (or the route) for the MX hosts; pumps when answered
 void pump_lane(DeliverySelf self, std::size_t lane, std::int64_t now);  // hands out work, opens sessions
 void on_session_reports(DeliverySelf self, SessionReports& reports);  // then pumps, once
+void on_gate_wake(DeliverySelf self, const std::string& key);  // wake_atom: pumps, or passes it on
 void on_session_idle(DeliverySelf self, std::uint64_t id, std::uint64_t generation);
 void quit_suspended_sessions(DeliverySelf self, std::int64_t now);
 void stop_sessions(DeliverySelf self);

@@ -47,6 +47,7 @@ using bounce_atom = caf::atom_constant<caf::atom("bounce")>;
 using queues_atom = caf::atom_constant<caf::atom("queues")>;
 using control_atom = caf::atom_constant<caf::atom("control")>;
 using pace_atom = caf::atom_constant<caf::atom("pace")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;  // delivery: the connection cache's gate
 using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;

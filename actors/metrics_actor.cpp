@@ -426,6 +426,12 @@ MetricsHandle spawn_metrics_actor(caf::actor_system& sys, MetricsOptions options
       family("volley_connection_cache_reused_total",
              "SMTP sessions taken from the connection cache by a destination instead of a new connection.",
              prometheus::MetricType::Counter, static_cast<double>(s.taken_total));
+      family("volley_connection_cache_connecting",
+             "New SMTP connections under way (not yet greeted), counted by the per-host gate (max_connecting_per_host).",
+             prometheus::MetricType::Gauge, static_cast<double>(s.connecting));
+      family("volley_connection_cache_waiting",
+             "Destinations waiting at the per-host gate for a parked session or a connection attempt.",
+             prometheus::MetricType::Gauge, static_cast<double>(s.waiting));
     }
     prometheus::TextSerializer serializer;
     return serializer.Serialize(families);

@@ -229,7 +229,9 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
 
   int rc = 0;
   {
-    auto session_cache = cfg.delivery.share_connections ? std::make_shared<SessionCache>() : nullptr;
+    auto session_cache = cfg.delivery.share_connections
+                             ? std::make_shared<SessionCache>(1024, cfg.delivery.max_connecting_per_host)
+                             : nullptr;
     auto metrics = spawn_metrics_actor(sys, MetricsOptions{cfg.metrics.idle_series_ttl, cfg.ip_pools, VOLLEY_VERSION,
                                                            VOLLEY_BUILD_TYPE, session_cache});
     webhook_actor webhooks;

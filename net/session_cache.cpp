@@ -29,7 +29,7 @@ std::string SessionCache::key(const std::string& source_address, const SessionTa
 bool SessionCache::park(const std::string& key, std::shared_ptr<SmtpSession> session, std::uint32_t sent,
                         std::chrono::milliseconds keep) {
   if (key.empty() || !session) return false;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (closed_) return false;
   // Sessions that quit or closed while parked are dropped here and in take(): the cache
   // never holds more than max_parked_ entries, live or not.
@@ -46,6 +46,10 @@ bool SessionCache::park(const std::string& key, std::shared_ptr<SmtpSession> ses
   list.push_back(Entry{std::move(session), sent});
   ++count_;
   ++parked_total_;
+  // Whoever waits for this key may have it (the call outside the lock: it sends a message).
+  Wake wake = next_waiter(key);
+  lock.unlock();
+  if (wake) wake();
   return true;
 }
 
@@ -98,10 +102,73 @@ void SessionCache::close_all() {
 
 SessionCache::Stats SessionCache::stats() const {
   std::lock_guard lock(mu_);
-  Stats s{0, parked_total_, taken_total_};
+  Stats s{0, parked_total_, taken_total_, 0, 0};
   for (const auto& [key, list] : by_key_)
     for (const auto& e : list) s.parked += e.session->parked();
+  for (const auto& [key, gate] : gates_) {
+    s.connecting += gate.connecting;
+    s.waiting += gate.waiting.size();
+  }
   return s;
+}
+
+bool SessionCache::try_connect(const std::string& key, Wake wake, Attempt* attempt) {
+  *attempt = Attempt();
+  if (max_connecting_ == 0 || key.empty()) return true;
+  std::lock_guard lock(mu_);
+  Gate& gate = gates_[key];
+  if (gate.connecting < max_connecting_) {
+    ++gate.connecting;
+    *attempt = Attempt(shared_from_this(), key);
+    return true;
+  }
+  if (wake) gate.waiting.push_back(std::move(wake));
+  return false;
+}
+
+void SessionCache::pass_on(const std::string& key) {
+  std::unique_lock lock(mu_);
+  Wake wake = next_waiter(key);
+  lock.unlock();
+  if (wake) wake();
+}
+
+void SessionCache::attempt_ended(const std::string& key) {
+  std::unique_lock lock(mu_);
+  auto it = gates_.find(key);
+  if (it == gates_.end()) return;
+  if (it->second.connecting > 0) --it->second.connecting;
+  Wake wake = next_waiter(key);
+  lock.unlock();
+  if (wake) wake();
+}
+
+SessionCache::Wake SessionCache::next_waiter(const std::string& key) {
+  auto it = gates_.find(key);
+  if (it == gates_.end()) return {};
+  Wake wake;
+  if (!it->second.waiting.empty()) {
+    wake = std::move(it->second.waiting.front());
+    it->second.waiting.pop_front();
+  }
+  if (it->second.connecting == 0 && it->second.waiting.empty()) gates_.erase(it);
+  return wake;
+}
+
+SessionCache::Attempt& SessionCache::Attempt::operator=(Attempt&& o) noexcept {
+  if (this != &o) {
+    end();
+    cache_ = std::move(o.cache_);
+    key_ = std::move(o.key_);
+  }
+  return *this;
+}
+
+void SessionCache::Attempt::end() {
+  if (!cache_) return;
+  auto cache = std::move(cache_);
+  cache_.reset();
+  cache->attempt_ended(key_);
 }
 
 }  // namespace volley

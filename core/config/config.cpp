@@ -138,6 +138,7 @@ DeliveryExtras read_delivery(const toml::table& t, Config::Delivery& d, Problems
   DeliveryExtras extras;
   extras.dane_node = r.read("dane", &d.dane, boolean());
   r.read("share_connections", &d.share_connections, boolean());
+  r.read("max_connecting_per_host", &d.max_connecting_per_host, integer_in<std::uint32_t>(0, 1000000));
   r.read("chunking", &d.chunking, boolean());
   extras.limits = read_limits(r, true);
   extras.default_pool_node = r.read("default_pool", &extras.default_pool, name_token());

@@ -80,6 +80,9 @@ struct Config {
     bool dane = false;                              // RFC 7672; needs [dns] dnssec
     // Idle sessions may carry mail for other domains with the same MX host (net/session_cache.hpp).
     bool share_connections = true;
+    // With share_connections: connection attempts (not yet greeted) at once to one MX host from
+    // one source, over every domain; 0 = no limit. Destinations beyond it wait for a parked session.
+    std::uint32_t max_connecting_per_host = 16;
     // BDAT (RFC 3030) instead of DATA where the MX host offers CHUNKING and PIPELINING.
     bool chunking = true;
     friend bool operator==(const Delivery&, const Delivery&) = default;

@@ -121,3 +121,43 @@ TEST_CASE("connection cache: share_connections = false gives each domain its own
   CHECK(connections(receiver) == kDomains.size());
   CHECK(metric(volleyd, "volley_connection_cache_sessions") == -1);
 }
+
+TEST_CASE("connection cache: a burst of new domains on one MX host waits at the gate for parked sessions "
+          "instead of connecting each",
+          "[integration][connection_cache]") {
+  TempDir dir("volley-it-conncache-gate");
+  // 50 ms before every reply: a new connection takes at least the greeting's and EHLO's 100 ms.
+  SmtpReceiver receiver(dir / "receiver", "delay_ms = 50\n");
+  VolleydOptions o;
+  o.dns_port = 9;  // never asked: static routes
+  o.smtp_port = 25;
+  o.idle_timeout = "30s";
+  std::vector<std::string> domains;
+  for (int i = 0; i < 30; ++i) {
+    domains.push_back("g" + std::to_string(i) + ".test");
+    o.routes.push_back(Route{domains.back(), "127.0.0.1", receiver.port()});
+  }
+  o.delivery_extra = "max_connecting_per_host = 1\n";
+  Volleyd volleyd(dir / "volleyd", o);
+
+  auto http = volleyd.client();
+  for (const auto& d : domains) {
+    const auto res = http.post_json(
+        "/api/v1/messages",
+        json({{"from", "sender@volley.test"}, {"to", {"user@" + d}}, {"subject", "s"}, {"text", "hello\n"}}).dump());
+    REQUIRE(res.status == 202);
+  }
+  // Every destination gets its turn: from the gate (an attempt ended) or from the cache (a
+  // session parked), each wake passed on by those that no longer need it.
+  for (const auto& d : domains) {
+    INFO(d);
+    REQUIRE(wait_until([&] { return delivered(volleyd, "user@" + d); }, 60s, 20ms));
+  }
+  // One attempt at a time, each at least 100 ms long, while sessions carry a message every
+  // 200 ms or so and are parked for the next: far fewer connections than domains (without the
+  // gate every domain, arriving within a few milliseconds, would connect at once).
+  const auto n = connections(receiver);
+  INFO("connections: " << n);
+  CHECK(n < domains.size() / 2);
+  CHECK(metric(volleyd, "volley_connection_cache_reused_total") >= static_cast<double>(domains.size() - n));
+}

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "net/session_cache.hpp"
 
@@ -134,4 +136,63 @@ TEST_CASE("session cache: at shutdown parked sessions quit and nothing more is p
   auto late = std::make_shared<StandIn>();
   CHECK_FALSE(cache.park(key, late, 1, 1s));
   CHECK(late->state == 0);
+}
+
+TEST_CASE("session cache: at most max_connecting attempts per key, each refusal woken once, in order",
+          "[session_cache]") {
+  auto cache = std::make_shared<SessionCache>(16, 2);
+  const auto key = SessionCache::key("", target("mx1.example"));
+  const auto other = SessionCache::key("", target("mx2.example"));
+  std::vector<std::string> woken;
+  auto wake = [&](std::string who) { return [&woken, who] { woken.push_back(who); }; };
+
+  SessionCache::Attempt a1, a2, refused, elsewhere;
+  REQUIRE(cache->try_connect(key, wake("a1"), &a1));
+  REQUIRE(cache->try_connect(key, wake("a2"), &a2));
+  CHECK_FALSE(cache->try_connect(key, wake("b"), &refused));
+  CHECK_FALSE(cache->try_connect(key, wake("c"), &refused));
+  CHECK_FALSE(cache->try_connect(key, {}, &refused));  // already in line: refused, not queued again
+  CHECK(cache->try_connect(other, wake("x"), &elsewhere));  // another host has its own count
+  CHECK(woken.empty());
+  auto stats = cache->stats();
+  CHECK(stats.connecting == 3);
+  CHECK(stats.waiting == 2);
+
+  // An attempt that ends (greeted, or failed) lets the first in line try.
+  a1.end();
+  REQUIRE(woken == std::vector<std::string>{"b"});
+  a1.end();  // ends once
+  CHECK(woken.size() == 1);
+  SessionCache::Attempt b;
+  REQUIRE(cache->try_connect(key, wake("b"), &b));
+  CHECK_FALSE(cache->try_connect(key, wake("d"), &refused));
+
+  // A session parked under the key wakes the next: "c", who takes it instead of connecting.
+  auto s = std::make_shared<StandIn>();
+  REQUIRE(cache->park(key, s, 1, 1s));
+  REQUIRE(woken == std::vector<std::string>{"b", "c"});
+  CHECK(cache->take(key).session == s);
+
+  // A woken destination with no use for its turn passes it on; the Attempt's destructor ends it too.
+  a2 = SessionCache::Attempt();
+  REQUIRE(woken == std::vector<std::string>{"b", "c", "d"});
+  cache->pass_on(key);  // nobody left in line
+  CHECK(woken.size() == 3);
+  stats = cache->stats();
+  CHECK(stats.connecting == 2);  // b, and the other host's
+  CHECK(stats.waiting == 0);
+}
+
+TEST_CASE("session cache: no gate with max_connecting 0, nor for a key that is never shared", "[session_cache]") {
+  auto cache = std::make_shared<SessionCache>(16, 0);
+  const auto key = SessionCache::key("", target("mx1.example"));
+  std::vector<SessionCache::Attempt> attempts(100);
+  for (auto& a : attempts) CHECK(cache->try_connect(key, [] { FAIL("not to be woken"); }, &a));
+  CHECK(cache->stats().connecting == 0);
+
+  auto gated = std::make_shared<SessionCache>(16, 1);
+  SessionCache::Attempt a, b;
+  CHECK(gated->try_connect("", {}, &a));
+  CHECK(gated->try_connect("", {}, &b));
+  CHECK(gated->stats().connecting == 0);
 }
