@@ -39,12 +39,12 @@ void ping(const std::shared_ptr<Watchdog::State>& s) {
   const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(2 * s->interval).count();
   bool all_answered = true;
   for (std::size_t i = 0; i < s->also.size(); ++i) {
-    const auto silent_ms = (now - s->answered[i].load(std::memory_order_relaxed)) / 1'000'000;
-    if (silent_ms * 1'000'000 > limit) {
+    const auto silent = now - s->answered[i].load(std::memory_order_relaxed);
+    if (silent > limit) {
       all_answered = false;
       if (!s->stalled[i])
         spdlog::error("lifecycle: the {} thread has not run for {} ms: watchdog pings withheld{}", s->also[i].name,
-                      silent_ms, util::log_fields("thread", s->also[i].name));
+                      silent / 1'000'000, util::log_fields("thread", s->also[i].name));
       s->stalled[i] = true;
     } else if (s->stalled[i]) {
       spdlog::warn("lifecycle: the {} thread runs again: watchdog pings resume", s->also[i].name);

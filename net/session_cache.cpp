@@ -46,10 +46,7 @@ bool SessionCache::park(const std::string& key, std::shared_ptr<SmtpSession> ses
   list.push_back(Entry{std::move(session), sent});
   ++count_;
   ++parked_total_;
-  // Whoever waits for this key may have it (the call outside the lock: it sends a message).
-  Wake wake = next_waiter(key);
-  lock.unlock();
-  if (wake) wake();
+  wake_next(lock, key);  // whoever waits for this key may have it
   return true;
 }
 
@@ -128,9 +125,7 @@ bool SessionCache::try_connect(const std::string& key, Wake wake, Attempt* attem
 
 void SessionCache::pass_on(const std::string& key) {
   std::unique_lock lock(mu_);
-  Wake wake = next_waiter(key);
-  lock.unlock();
-  if (wake) wake();
+  wake_next(lock, key);
 }
 
 void SessionCache::attempt_ended(const std::string& key) {
@@ -138,21 +133,20 @@ void SessionCache::attempt_ended(const std::string& key) {
   auto it = gates_.find(key);
   if (it == gates_.end()) return;
   if (it->second.connecting > 0) --it->second.connecting;
-  Wake wake = next_waiter(key);
-  lock.unlock();
-  if (wake) wake();
+  wake_next(lock, key);
 }
 
-SessionCache::Wake SessionCache::next_waiter(const std::string& key) {
+void SessionCache::wake_next(std::unique_lock<std::mutex>& lock, const std::string& key) {
   auto it = gates_.find(key);
-  if (it == gates_.end()) return {};
+  if (it == gates_.end()) return;
   Wake wake;
   if (!it->second.waiting.empty()) {
     wake = std::move(it->second.waiting.front());
     it->second.waiting.pop_front();
   }
   if (it->second.connecting == 0 && it->second.waiting.empty()) gates_.erase(it);
-  return wake;
+  lock.unlock();  // the wake sends a message: not under the lock
+  if (wake) wake();
 }
 
 SessionCache::Attempt& SessionCache::Attempt::operator=(Attempt&& o) noexcept {
@@ -166,8 +160,7 @@ SessionCache::Attempt& SessionCache::Attempt::operator=(Attempt&& o) noexcept {
 
 void SessionCache::Attempt::end() {
   if (!cache_) return;
-  auto cache = std::move(cache_);
-  cache_.reset();
+  auto cache = std::move(cache_);  // empty from here: ends once
   cache->attempt_ended(key_);
 }
 

@@ -94,7 +94,8 @@ class SessionCache : public std::enable_shared_from_this<SessionCache> {
  private:
   void sweep();  // drops every entry no longer parked (under mu_)
   void attempt_ended(const std::string& key);
-  Wake next_waiter(const std::string& key);  // under mu_: the first in line for key, if any
+  // With mu_ held by lock: takes the first in line for key, if any, lets go of the lock and wakes it.
+  void wake_next(std::unique_lock<std::mutex>& lock, const std::string& key);
   struct Gate {
     std::size_t connecting = 0;
     std::deque<Wake> waiting;
