@@ -206,6 +206,7 @@ class ServerConnection final : public Connection,
 
   void send_continue() {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_at(deadline_);  // under the request's deadline, not the idle or last write's
     net::async_write(stream_, net::buffer(k100.data(), k100.size()),
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->close();
