@@ -199,7 +199,8 @@ int run(const std::string& config_path, const Config& cfg, std::shared_ptr<const
   if (!sending_windows) return stop_io(), 1;
   log_rocksdb_to_spdlog();
   std::string error;
-  auto spool = storage::open_spool(cfg.spool.path, &error);
+  auto spool = storage::open_spool(cfg.spool.path, &error, {},
+                                   [](const std::string& problem) { spdlog::warn("{}", problem); });
   if (!spool) {
     spdlog::critical("spool {}: {}", cfg.spool.path, error);
     stop_io();

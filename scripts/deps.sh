@@ -18,6 +18,8 @@ PACKAGES=(
   libgmime-3.0-dev libsodium-dev
   # gzip of SMTP TLS reports (RFC 8460: application/tlsrpt+gzip)
   zlib1g-dev
+  # the checksum of each spooled body (XXH3), checked when a body is read back
+  libxxhash-dev
   # the doctor's SPF evaluation (RFC 7208); the Public Suffix List for DMARC org domains, read at
   # run time from /usr/share/publicsuffix
   libspf2-dev publicsuffix

@@ -12,13 +12,19 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <utility>
+
+#include <xxhash.h>
 
 namespace volley::storage {
 
 namespace {
 
-constexpr char kLocationVersion = 1;
-constexpr std::size_t kLocationSize = 1 + 3 * 8;
+// Version 1: segment, offset, length. Version 2 adds the body's checksum and its group's start.
+constexpr char kLocationVersion1 = 1;
+constexpr std::size_t kLocationSize1 = 1 + 3 * 8;
+constexpr char kLocationVersion = 2;
+constexpr std::size_t kLocationSize = 1 + 5 * 8;
 constexpr std::string_view kSuffix = ".seg";
 constexpr std::string_view kSpareSuffix = ".spare";
 
@@ -52,6 +58,8 @@ std::optional<std::uint64_t> segment_number(std::string_view name, std::string_v
   return n;
 }
 
+std::uint64_t checksum_of(std::string_view body) { return XXH3_64bits(body.data(), body.size()); }
+
 }  // namespace
 
 std::string encode_location(const BodyLocation& at) {
@@ -61,12 +69,28 @@ std::string encode_location(const BodyLocation& at) {
   put_u64(out, at.segment);
   put_u64(out, at.offset);
   put_u64(out, at.length);
+  put_u64(out, at.checksum);
+  put_u64(out, at.group);
   return out;
 }
 
 std::optional<BodyLocation> decode_location(std::string_view value) {
-  if (value.size() != kLocationSize || value[0] != kLocationVersion) return std::nullopt;
-  return BodyLocation{get_u64(value.substr(1)), get_u64(value.substr(9)), get_u64(value.substr(17))};
+  BodyLocation at;
+  if (value.size() == kLocationSize && value[0] == kLocationVersion) {
+    at.checked = true;
+    at.checksum = get_u64(value.substr(25));
+    at.group = get_u64(value.substr(33));
+  } else if (value.size() != kLocationSize1 || value[0] != kLocationVersion1) {
+    return std::nullopt;
+  }
+  at.segment = get_u64(value.substr(1));
+  at.offset = get_u64(value.substr(9));
+  at.length = get_u64(value.substr(17));
+  return at;
+}
+
+bool body_matches(const BodyLocation& at, std::string_view body) {
+  return body.size() == at.length && (!at.checked || checksum_of(body) == at.checksum);
 }
 
 std::unique_ptr<BodySegments> BodySegments::open(const std::string& dir, std::string* error,
@@ -132,6 +156,7 @@ bool BodySegments::start(std::string* error) {
 }
 
 BodySegments::~BodySegments() {
+  sync_.wait();  // a sync in progress still has the active segment's descriptor
   if (fd_ >= 0) ::close(fd_);
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
@@ -185,7 +210,13 @@ bool BodySegments::start_segment(std::uint64_t number, std::string* error) {
 
 bool BodySegments::append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out,
                           std::string* error) {
+  return start_append(bodies, out, error) && finish_append(error);
+}
+
+bool BodySegments::start_append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out,
+                                std::string* error) {
   out->clear();
+  appending_.reset();
   if (bodies.empty()) return true;
   if (segments_[active_].bytes >= segment_bytes_ && !start_segment(active_ + 1, error)) return false;
 
@@ -193,7 +224,7 @@ bool BodySegments::append(const std::vector<std::string_view>& bodies, std::vect
   std::uint64_t at = start;
   out->reserve(bodies.size());
   for (const auto& b : bodies) {
-    out->push_back(BodyLocation{active_, at, b.size()});
+    out->push_back(BodyLocation{active_, at, b.size(), true, checksum_of(b), start});
     at += b.size();
   }
   // One pwritev per IOV_MAX bodies; a short write goes on where it stopped (next, skip).
@@ -241,8 +272,25 @@ bool BodySegments::append(const std::vector<std::string_view>& bodies, std::vect
       skip = 0;
     }
   }
-  if (::fdatasync(fd_) != 0) return fail("body segments: sync " + path_of(active_));
-  segments_[active_].bytes = offset;
+  appending_ = offset;
+  sync_.start(fd_);
+  return true;
+}
+
+bool BodySegments::finish_append(std::string* error) {
+  if (!appending_) return true;  // nothing appended
+  const std::uint64_t end = *appending_;
+  appending_.reset();
+  if (const int e = sync_.wait(); e != 0) {
+    errno = e;
+    if (error) *error = errno_text("body segments: sync " + path_of(active_));
+    // What was appended is no one's, as in start_append's fail(): the next group overwrites it.
+    if (::ftruncate(fd_, static_cast<off_t>(segments_[active_].bytes)) != 0) {
+      // Harmless: the bytes stay unreferenced.
+    }
+    return false;
+  }
+  segments_[active_].bytes = end;
   return true;
 }
 
@@ -288,6 +336,11 @@ std::optional<std::string> BodySegments::read(const BodyLocation& at, std::strin
   }
   if (fd != fd_) ::close(fd);
   if (!ok) return std::nullopt;
+  if (!body_matches(at, body)) {
+    if (error) *error = "body segments: " + path_of(at.segment) + " at " + std::to_string(at.offset) +
+                        ": not the bytes its record names (checksum differs)";
+    return std::nullopt;
+  }
   return body;
 }
 

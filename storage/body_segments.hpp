@@ -5,11 +5,18 @@
 // Why: a body written into RocksDB is copied into a WriteBatch, the WAL and the memtable, and
 // checksummed in software (Debian's librocksdb has no SSE 4.2 CRC32C): 45 % of Volley's CPU per
 // 100 KiB message, measured (loadtest/README.md, issue 14). Here a group's bodies are one
-// pwritev into the page cache and one fdatasync; RocksDB keeps a 25-byte location per message.
+// pwritev into the page cache and one fdatasync; RocksDB keeps a 41-byte location per message.
 //
-// Durability: the owner appends a group's bodies and only then writes (synced) the records that
-// point at them, so a durable record always points at durable bytes. Bytes appended without a
-// durable record (a crash between the two, a failed RocksDB write) are garbage no record names.
+// Durability: the owner appends a group's bodies (start_append: one pwritev, the fdatasync
+// started on a thread of its own, storage/background_sync.hpp), writes the records that point at
+// them with a synced RocksDB write meanwhile, and answers the group only once both syncs are done
+// (finish_append). Side by side, a power loss can leave durable records naming bytes that never
+// reached the disk (zeros, a short file, or a recycled spare's older body): so each record carries
+// a checksum of its body (XXH3-64) and the offset its group started at. A body that does not
+// match is never returned (read()); at open, the owner checks the bodies of the newest group
+// (the only one whose syncs can have been cut short: groups are written one after another) and
+// drops that group whole when one of them does not match: none of it was answered. Bytes
+// appended without a durable record (a crash, a failed RocksDB write) are garbage no record names.
 //
 // Space: each segment knows the messages whose bodies are in it (their ids, kept in memory:
 // tens of bytes a message). A sealed segment (no longer appended to) whose last body is released
@@ -38,6 +45,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "storage/background_sync.hpp"
 #include "storage/file_remover.hpp"
 
 namespace volley::storage {
@@ -46,11 +54,19 @@ struct BodyLocation {
   std::uint64_t segment = 0;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  // Written by start_append (version 2 records); absent from version 1 records, written before
+  // the syncs ran side by side, when a record was only written after its body was durable.
+  bool checked = false;
+  std::uint64_t checksum = 0;  // XXH3-64 of the body
+  std::uint64_t group = 0;     // offset of the first body appended with this one
 };
 
-// The record RocksDB keeps: a version byte and three little-endian 64-bit numbers.
+// The record RocksDB keeps: a version byte and five little-endian 64-bit numbers (segment,
+// offset, length, checksum, group). Version 1 records (the first three) still decode.
 std::string encode_location(const BodyLocation& at);
 std::optional<BodyLocation> decode_location(std::string_view value);
+// Whether body is the one `at` names: its checksum, when the record has one.
+bool body_matches(const BodyLocation& at, std::string_view body);
 
 class BodySegments {
  public:
@@ -70,9 +86,16 @@ class BodySegments {
   BodySegments(const BodySegments&) = delete;
   BodySegments& operator=(const BodySegments&) = delete;
 
-  // Appends the bodies in one write and makes them durable; their locations in *out, in order.
-  // They count once the owner has written their records and hold()s them; on failure *error says
-  // why and the bytes are garbage the next append may overwrite.
+  // Appends the bodies in one write and starts making them durable; their locations in *out, in
+  // order. finish_append() must follow (and nothing else of this class's, but the owner's record
+  // write meanwhile). The bodies count once the owner has written their records and hold()s them;
+  // on failure *error says why and the bytes are garbage the next append may overwrite.
+  bool start_append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out,
+                    std::string* error);
+  // Waits for start_append's sync: false and *error when it failed (the bytes are then garbage:
+  // records already written that name them must be deleted).
+  bool finish_append(std::string* error);
+  // start_append and finish_append at once: the bodies are durable when it returns true.
   bool append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out, std::string* error);
   // A record names message `id`'s body at `at` (after a write of records, and at open).
   void hold(const std::string& id, const BodyLocation& at);
@@ -87,7 +110,8 @@ class BodySegments {
   // first, and the messages still in each: what compaction moves.
   std::vector<std::pair<std::uint64_t, std::vector<std::string>>> sparse(std::size_t max_segments) const;
 
-  // A body's bytes; nullopt and *error when the segment or the range cannot be read.
+  // A body's bytes; nullopt and *error when the segment or the range cannot be read, or when
+  // they are not the bytes the record's checksum names.
   std::optional<std::string> read(const BodyLocation& at, std::string* error) const;
 
   std::string path_of(std::uint64_t segment) const;
@@ -118,6 +142,8 @@ class BodySegments {
   std::map<std::uint64_t, std::uint64_t> found_;  // at open: segment files -> their sizes
   std::vector<std::uint64_t> emptied_;            // sealed, no body left: retired after the next sync
   std::vector<std::uint64_t> spares_;             // retired, "<n>.spare": the next segments' files
+  std::optional<std::uint64_t> appending_;        // the active segment's bytes once the sync in progress is done
+  BackgroundSync sync_;
   FileRemover remover_;  // last: its destructor finishes the unlinks before the rest goes
 };
 

@@ -23,17 +23,12 @@
 #include "storage/bounded_iterator.hpp"
 #include "storage/rocksdb_open.hpp"
 #include "storage/rocksdb_writer.hpp"
+#include "storage/spool_keys.hpp"
+#include "storage/torn_group.hpp"
 
 namespace volley::spool {
 
 namespace {
-
-constexpr std::string_view kMessagePrefix = "m/";
-constexpr std::string_view kBodyPrefix = "b/";          // a body itself (spools written before segments)
-constexpr std::string_view kBodyLocationPrefix = "p/";  // where a body is in the segments
-constexpr std::string_view kRecipientPrefix = "r/";
-constexpr std::string_view kIdempotencyPrefix = "i/";
-constexpr std::string_view kHistoryPrefix = "h/";
 
 // in_key_order: commit() and release() put a batch's keys in key order, each prefix's together
 // and the ids sorted (ids are time-ordered). RocksDB's memtable places each key starting from
@@ -43,14 +38,6 @@ constexpr std::string_view kHistoryPrefix = "h/";
 
 // Unsynced writes in expire_idempotency() go out in slices of this many deletes.
 constexpr std::size_t kExpireBatch = 1000;
-
-std::string make_key(std::string_view prefix, std::string_view id) {
-  std::string k;
-  k.reserve(prefix.size() + id.size());
-  k.append(prefix);
-  k.append(id);
-  return k;
-}
 
 // Options for a queue: nearly every key is written once, read at most a few times, then
 // deleted within minutes. Reasons, one per choice:
@@ -112,9 +99,11 @@ class RocksSpool final : public Spool {
       }
       bodies.push_back(nm->wire_data);
     }
-    // The bodies first, durable, then the records that point at them.
+    // The bodies written and their sync started, the records written with a sync meanwhile, and
+    // the group answered once both are durable: the records' checksums make the order safe
+    // (storage/body_segments.hpp; a group cut short by a crash is dropped at open).
     std::vector<storage::BodyLocation> at;
-    if (!bodies_->append(bodies, &at, error)) return false;
+    if (!bodies_->start_append(bodies, &at, error)) return false;
 
     rocksdb::WriteBatch wb;
     for (const auto& a : batch.idempotency) {
@@ -138,12 +127,20 @@ class RocksSpool final : public Spool {
         wb.Put(make_key(kRecipientPrefix, r.id), encode_recipient(r));
       }
     }
-    if (wb.Count() == 0) return true;
+    if (wb.Count() == 0) return bodies_->finish_append(error);
 
     rocksdb::WriteOptions wo;
     wo.sync = true;
     auto s = writer_.run([&] { return db_->Write(wo, &wb); });
+    std::string sync_error;
+    const bool synced = bodies_->finish_append(&sync_error);
     if (!s.ok()) return fail(error, "spool: synced write: " + s.ToString());
+    if (!synced) {
+      // Refused, so its records must not stay: delivered, they would be sent a second time when
+      // the client sends the request again.
+      unwrite(batch);
+      return fail(error, sync_error);
+    }
     for (std::size_t i = 0; i < batch.messages.size(); ++i) bodies_->hold(batch.messages[i]->message.id, at[i]);
     // This sync made every earlier unsynced delete durable too.
     bodies_->retire_emptied();
@@ -377,11 +374,27 @@ class RocksSpool final : public Spool {
   // At open: every body a record names, so that the segments know what they hold; then the
   // segments nothing names go. A scan that fails stops the open (start() would remove segments
   // whose records it did not see).
+  // The newest group commit is checked first: a crash may have cut its syncs short
+  // (storage/torn_group.hpp).
   bool start_bodies(std::string* error) {
+    storage::NewestGroup newest;
     const bool read = scan(kBodyLocationPrefix, [&](std::string_view key, std::string_view value) {
-      if (auto at = storage::decode_location(value)) bodies_->hold(std::string(key.substr(kBodyLocationPrefix.size())), *at);
+      if (auto at = storage::decode_location(value)) {
+        const std::string_view id = key.substr(kBodyLocationPrefix.size());
+        bodies_->hold(std::string(id), *at);
+        newest.see(id, *at);
+      }
     });
     if (!read) return fail(error, "spool: the scan of body locations failed");
+    std::string why;
+    if (const auto torn = newest.torn(*bodies_, &why); !torn.empty()) {
+      auto s = storage::drop_messages(*db_, torn);
+      if (!s.ok()) return fail(error, "spool: dropping the group a crash cut short: " + s.ToString());
+      for (const auto& [id, at] : newest.members()) bodies_->forget(id, at);
+      report("spool: recovery: the last group commit before the crash was cut short (" + why + "): its " +
+             std::to_string(torn.size()) + " messages, never acknowledged, are dropped (first " + torn.front() +
+             ", last " + torn.back() + ")");
+    }
     legacy_bodies_ = any_under(kBodyPrefix);
     return bodies_->start(error);
   }
@@ -427,6 +440,22 @@ class RocksSpool final : public Spool {
         report("spool: skipping corrupt record " + std::string(key) + ": " + why);
       }
     });
+  }
+
+  // A group whose bodies' sync failed after its records were written: the records go again, in a
+  // synced write (if that fails too, the records stay and the message may be sent twice: it is
+  // never lost).
+  void unwrite(const CommitBatch& batch) {
+    rocksdb::WriteBatch wb;
+    for (const auto& a : batch.idempotency) wb.Delete(make_key(kIdempotencyPrefix, a.key));
+    for (const NewMessage* nm : batch.messages) {
+      wb.Delete(make_key(kMessagePrefix, nm->message.id));
+      wb.Delete(make_key(kBodyLocationPrefix, nm->message.id));
+      for (const RecipientRecord& r : nm->recipients) wb.Delete(make_key(kRecipientPrefix, r.id));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    check(writer_.run([&] { return db_->Write(wo, &wb); }), "removing the records of a group whose bodies' sync failed");
   }
 
   // Deletes the messages' records and bodies (a segment's or, from older spools, their own), in
@@ -544,12 +573,14 @@ class RocksSpool final : public Spool {
 
 namespace volley::storage {
 
-std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error, SpoolTuning tuning) {
+std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error, SpoolTuning tuning,
+                                         spool::Spool::Reporter reporter) {
   auto db = open_db(path, spool::spool_options(), "spool", error);
   if (!db) return nullptr;
   auto bodies = BodySegments::open(path + "/bodies", error, tuning.segment_bytes);
   if (!bodies) return nullptr;
   auto spool = std::make_unique<spool::RocksSpool>(std::move(db), std::move(bodies), tuning.compaction_interval);
+  if (reporter) spool->set_reporter(std::move(reporter));
   if (!spool->start_bodies(error)) return nullptr;
   return spool;
 }

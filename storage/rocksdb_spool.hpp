@@ -17,7 +17,10 @@ struct SpoolTuning {
   std::chrono::milliseconds compaction_interval = std::chrono::seconds(1);  // at most one pass per
 };
 
-// Opens (creating if needed) the spool at path. nullptr and *error on failure.
-std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error, SpoolTuning tuning = {});
+// Opens (creating if needed) the spool at path. nullptr and *error on failure. What the open
+// finds and mends (a group commit a crash cut short, corrupt records) goes to reporter (stderr
+// without one); set_reporter() replaces it afterwards.
+std::unique_ptr<spool::Spool> open_spool(const std::string& path, std::string* error, SpoolTuning tuning = {},
+                                         spool::Spool::Reporter reporter = {});
 
 }  // namespace volley::storage

@@ -6,9 +6,12 @@
 // Keys: "m/<id>" message record, "p/<id>" where its wire body is (the storage layer keeps
 // bodies in segment files; "b/<id>", the body itself, in spools written before that),
 // "r/<rcpt id>" recipient record, "i/<idempotency key>" stored 202 answer with its time,
-// "h/<rcpt id>" final event (history). A message's body is durable before its records, which
-// are written in one WriteBatch with sync=true (the fsync'd WAL makes them durable); outcomes
-// are written without sync: a lost update only means a recipient is tried again, never lost.
+// "h/<rcpt id>" final event (history). A commit returns once its bodies and its records are
+// durable; the records are written in one WriteBatch with sync=true (the fsync'd WAL makes them
+// durable) while the bodies are synced beside them, and a commit a crash cut short between the
+// two is dropped whole at open (the storage layer checks the newest commit's bodies against
+// their checksums). Outcomes are written without sync: a lost update only means a recipient is
+// tried again, never lost.
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,18 +80,75 @@ spool::Release finished(const std::string& message_id) {
 
 }  // namespace
 
-TEST_CASE("body locations round-trip and nothing else decodes as one", "[spool][segments]") {
-  const storage::BodyLocation at{7, 1u << 20, 123456};
-  const auto back = storage::decode_location(storage::encode_location(at));
+TEST_CASE("body locations round-trip, version 1 records still decode, and nothing else decodes as one",
+          "[spool][segments]") {
+  const storage::BodyLocation at{7, 1u << 20, 123456, true, 0x0123456789abcdefull, (1u << 20) - 4096};
+  const std::string encoded = storage::encode_location(at);
+  const auto back = storage::decode_location(encoded);
   REQUIRE(back);
   CHECK(back->segment == 7);
   CHECK(back->offset == (1u << 20));
   CHECK(back->length == 123456);
+  CHECK(back->checked);
+  CHECK(back->checksum == 0x0123456789abcdefull);
+  CHECK(back->group == (1u << 20) - 4096);
+
+  // A version 1 record (written before checksums): its first 25 bytes, version byte 1.
+  std::string v1 = encoded.substr(0, 25);
+  v1[0] = 1;
+  const auto old = storage::decode_location(v1);
+  REQUIRE(old);
+  CHECK(old->segment == 7);
+  CHECK(old->offset == (1u << 20));
+  CHECK(old->length == 123456);
+  CHECK_FALSE(old->checked);
+  CHECK(storage::body_matches(*old, std::string(123456, 'x')));  // unchecked: only the length
+  CHECK_FALSE(storage::body_matches(*old, std::string(123455, 'x')));
+
   CHECK_FALSE(storage::decode_location(""));
   CHECK_FALSE(storage::decode_location("Subject: hi\r\n\r\nbody\r\n.\r\n"));
-  std::string wrong_version = storage::encode_location(at);
-  wrong_version[0] = 2;
-  CHECK_FALSE(storage::decode_location(wrong_version));
+  for (char version : {'\0', '\1', '\3'}) {
+    std::string wrong_version = encoded;
+    wrong_version[0] = version;
+    CHECK_FALSE(storage::decode_location(wrong_version));
+  }
+  v1[0] = 2;
+  CHECK_FALSE(storage::decode_location(v1));
+}
+
+TEST_CASE("segments: a body is read back only if it is the one its record's checksum names", "[spool][segments]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/bodies";
+  auto s = open_segments(path);
+  std::vector<storage::BodyLocation> at;
+  std::string error;
+  REQUIRE(s->start_append({"first body", "second body", "third"}, &at, &error));
+  REQUIRE(s->finish_append(&error));
+  REQUIRE(at.size() == 3);
+  for (const auto& a : at) {
+    CHECK(a.checked);
+    CHECK(a.group == at[0].offset);  // one group
+  }
+  CHECK(at[0].checksum != at[1].checksum);
+  CHECK(s->read(at[1], &error) == "second body");
+
+  // The same length at the same place but other bytes: what a crash can leave (zeros never
+  // written over, or a recycled file's older body).
+  {
+    std::fstream f(s->path_of(at[1].segment), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at[1].offset));
+    f.write("SECOND", 6);
+  }
+  error.clear();
+  CHECK_FALSE(s->read(at[1], &error));
+  CHECK(error.find("checksum") != std::string::npos);
+  CHECK(s->read(at[0], &error) == "first body");
+  CHECK(s->read(at[2], &error) == "third");
+
+  // A version 1 record's body has no checksum to compare: its bytes are returned as they are.
+  storage::BodyLocation unchecked = at[1];
+  unchecked.checked = false;
+  CHECK(s->read(unchecked, &error) == "SECOND body");
 }
 
 TEST_CASE("segments: appended bodies read back, a full segment is followed by a new one, and an emptied one goes "

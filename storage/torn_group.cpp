@@ -1,0 +1,91 @@
+#include "storage/torn_group.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include <rocksdb/write_batch.h>
+
+#include "core/spool/codec.hpp"
+#include "storage/bounded_iterator.hpp"
+#include "storage/spool_keys.hpp"
+
+namespace volley::storage {
+
+namespace {
+
+// Visits every key with prefix, in key order; false when the walk failed.
+template <class Fn>
+bool scan(rocksdb::DB& db, std::string_view prefix, Fn&& visit) {
+  BoundedIterator it(db, prefix_successor(prefix), /*fill_cache=*/false);
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    visit(it->key(), std::string_view(it->value().data(), it->value().size()));
+  }
+  return it->status().ok();
+}
+
+// An idempotency entry is written in the same group as its messages, at the group's time, which
+// is after each message's received_at (both read from the wall clock: a minute's slack for a
+// clock stepped back).
+constexpr std::int64_t kClockSlackMs = 60 * 1000;
+
+}  // namespace
+
+void NewestGroup::see(std::string_view id, const BodyLocation& at) {
+  // Version 1 records were written after their bodies were durable: nothing to check.
+  if (!at.checked) return;
+  if (!members_.empty() && (at.segment < segment_ || (at.segment == segment_ && at.group < group_))) return;
+  if (members_.empty() || at.segment != segment_ || at.group != group_) {
+    members_.clear();
+    segment_ = at.segment;
+    group_ = at.group;
+  }
+  members_.emplace_back(std::string(id), at);
+}
+
+std::vector<std::string> NewestGroup::torn(const BodySegments& bodies, std::string* why) const {
+  std::vector<std::string> ids;
+  for (const auto& [id, at] : members_) {
+    std::string error;
+    if (!bodies.read(at, &error)) {
+      if (why) *why = error;
+      for (const auto& member : members_) ids.push_back(member.first);
+      std::sort(ids.begin(), ids.end());
+      break;
+    }
+  }
+  return ids;
+}
+
+rocksdb::Status drop_messages(rocksdb::DB& db, const std::vector<std::string>& ids) {
+  rocksdb::WriteBatch wb;
+  std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
+  for (const auto& id : ids) {
+    std::string value;
+    const std::string key = spool::make_key(spool::kMessagePrefix, id);
+    if (db.Get(rocksdb::ReadOptions(), key, &value).ok()) {
+      if (auto m = spool::decode_message(value)) earliest = std::min(earliest, m->received_at_ms);
+    }
+    wb.Delete(key);
+    wb.Delete(spool::make_key(spool::kBodyLocationPrefix, id));
+    const std::string recipients = spool::make_key(spool::kRecipientPrefix, id + "-");
+    if (!scan(db, recipients, [&](const rocksdb::Slice& k, std::string_view) { wb.Delete(k); }))
+      return rocksdb::Status::Incomplete("scan of " + recipients + " failed");
+  }
+  if (earliest == std::numeric_limits<std::int64_t>::max()) earliest = 0;  // no record read: check them all
+  const bool scanned = scan(db, spool::kIdempotencyPrefix, [&](const rocksdb::Slice& k, std::string_view value) {
+    const auto e = spool::decode_idempotency(value);
+    if (!e || e->at_ms < earliest - kClockSlackMs) return;
+    for (const auto& id : ids) {
+      if (e->response_json.find("\"" + id + "\"") != std::string::npos) {
+        wb.Delete(k);
+        return;
+      }
+    }
+  });
+  if (!scanned) return rocksdb::Status::Incomplete("scan of idempotency entries failed");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return db.Write(wo, &wb);
+}
+
+}  // namespace volley::storage
