@@ -131,7 +131,7 @@ Accepted accept_message(Prepared&& ready, const std::string& tenant, const stora
   out.answer = {{"id", rec.id}, {"recipients", std::move(recipients)}};
   if (spooled.recipients.empty()) return out;
   rec.recipient_count = static_cast<std::uint32_t>(spooled.recipients.size());
-  spooled.wire_data = smtp::to_wire_data(prepared.message);
+  spooled.wire_data = smtp::into_wire_data(std::move(prepared.message));
   out.message = std::move(spooled);
   return out;
 }

@@ -20,11 +20,12 @@ struct Part {
 };
 
 Part text_part(std::string_view subtype, std::string_view text) {
-  std::string crlf = to_crlf(text);
+  bool seven_bit = false;
+  std::string crlf = to_crlf(text, &seven_bit);  // a final CRLF added below changes no line
   if (crlf.size() < 2 || crlf.compare(crlf.size() - 2, 2, "\r\n") != 0) crlf += "\r\n";
   Part p;
   p.headers = "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n";
-  if (fits_7bit(crlf)) {
+  if (seven_bit) {
     p.headers += "Content-Transfer-Encoding: 7bit\r\n";
     p.body = std::move(crlf);
   } else {

@@ -430,9 +430,10 @@ void prepare_built(const json& req, const Envelope& env, const PrepareOptions& o
 
   MimeEntity mime = build_mime(content);
   // Reserved, then appended to: a move of `head` into it would drop the reservation, and the
-  // body's append would then copy the whole message once more to grow.
+  // body's append would then copy the whole message once more to grow. The 3 bytes past the
+  // message are for the terminator smtp::into_wire_data appends in place.
   out.message.clear();
-  out.message.reserve(head.size() + mime.headers.size() + mime.body.size() + 2);
+  out.message.reserve(head.size() + mime.headers.size() + 2 + mime.body.size() + 3);
   out.message += head;
   out.message += mime.headers;
   out.message += "\r\n";

@@ -50,6 +50,28 @@ bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
+namespace {
+
+// The first byte in [p, end) that is not printable ASCII (below 0x20, or 0x7F and above: TAB, CR
+// and LF included, which the caller judges), or end. In a plain text line it stops at the CRLF
+// and nowhere else: one pass, where a memchr for the line end and a second loop over the line
+// cost twice (loadtest/README.md, issue 14, ninth round).
+const char* next_not_printable(const char* p, const char* end) {
+  return util::find_first(
+      p, end,
+#if defined(__SSE2__)
+      [](__m128i v) {
+        // Signed: bytes of 0x80 and above are negative, so below 0x20 too.
+        return _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
+      },
+#else
+      nullptr,
+#endif
+      [](unsigned char c) { return c < 0x20 || c >= 0x7F; });
+}
+
+}  // namespace
+
 std::string to_crlf(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 32);
@@ -65,6 +87,39 @@ std::string to_crlf(std::string_view text) {
     p = eol + 1;
     if (*eol == '\r' && p != end && *p == '\n') ++p;
   }
+  return out;
+}
+
+std::string to_crlf(std::string_view text, bool* fits_7bit) {
+  // While the text may still be 7bit, the scan stops at every byte that is not printable ASCII:
+  // line ends, TABs and whatever rules 7bit out; after that only at line ends, as to_crlf's.
+  // The lines keep their lengths (only their ends change), so they are measured in the text.
+  constexpr std::ptrdiff_t kMaxLine = 998;
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  util::LineEndScanner scan(text);
+  const char* p = text.data();
+  const char* const end = scan.end();
+  const char* run = p;   // not yet copied
+  const char* line = p;  // the current line's start
+  bool fits = true;
+  for (;;) {
+    const char* stop = fits ? next_not_printable(p, end) : scan.next(p);
+    if (stop == end) break;
+    if (*stop != '\r' && *stop != '\n') {
+      fits = fits && *stop == '\t';
+      p = stop + 1;
+      continue;
+    }
+    fits = fits && stop - line <= kMaxLine;
+    out.append(run, stop);
+    out += "\r\n";
+    p = stop + 1;
+    if (*stop == '\r' && p != end && *p == '\n') ++p;
+    run = line = p;
+  }
+  out.append(run, end);
+  *fits_7bit = fits && end - line <= kMaxLine;
   return out;
 }
 
@@ -173,28 +228,6 @@ std::string quoted_printable_encode(std::string_view text) {
   }
   return out;
 }
-
-namespace {
-
-// The first byte in [p, end) that is not printable ASCII (below 0x20, or 0x7F and above: TAB, CR
-// and LF included, which the caller judges), or end. In a plain text line it stops at the CRLF
-// and nowhere else: one pass, where a memchr for the line end and a second loop over the line
-// cost twice (loadtest/README.md, issue 14, ninth round).
-const char* next_not_printable(const char* p, const char* end) {
-  return util::find_first(
-      p, end,
-#if defined(__SSE2__)
-      [](__m128i v) {
-        // Signed: bytes of 0x80 and above are negative, so below 0x20 too.
-        return _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
-      },
-#else
-      nullptr,
-#endif
-      [](unsigned char c) { return c < 0x20 || c >= 0x7F; });
-}
-
-}  // namespace
 
 bool fits_7bit(std::string_view text) {
   const char* p = text.data();

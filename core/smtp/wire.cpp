@@ -2,6 +2,10 @@
 
 #include "core/util/line_ends.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace volley::smtp {
 
 std::string to_wire_data(std::string_view message) {
@@ -30,6 +34,47 @@ std::string to_wire_data(std::string_view message) {
     line_start = true;
   }
   if (!line_start) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+namespace {
+
+// Whether message is already its wire form but for the terminator: ends with CRLF, every CR or LF
+// is part of a CRLF, and no line starts with ".". Sixteen bytes a step, as masks: the CRs moved one
+// place on must be the LFs, and the LFs moved one place on must meet no dot (a line-by-line walk
+// spent its time on the short lines' ends, 9 us of 100 KiB).
+bool needs_only_terminator(std::string_view message) {
+  if (message.size() < 2 || message.front() == '.' || message.substr(message.size() - 2) != "\r\n") return false;
+  const char* p = message.data();
+  const char* const end = p + message.size();
+  unsigned after_cr = 0;  // the byte before p was a CR
+  unsigned after_lf = 0;  // ... an LF
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto cr = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+    const auto lf = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    const auto dot = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+    if ((((cr << 1) | after_cr) & 0xFFFFu) != lf) return false;
+    if ((((lf << 1) | after_lf) & dot) != 0) return false;
+    after_cr = cr >> 15;
+    after_lf = lf >> 15;
+  }
+#endif
+  for (; p != end; ++p) {
+    if ((*p == '\n') != (after_cr != 0) || (*p == '.' && after_lf != 0)) return false;
+    after_cr = *p == '\r';
+    after_lf = *p == '\n';
+  }
+  return true;  // the last byte is an LF: no CR waits for one
+}
+
+}  // namespace
+
+std::string into_wire_data(std::string&& message) {
+  if (!needs_only_terminator(message)) return to_wire_data(message);
+  std::string out = std::move(message);
   out += ".\r\n";
   return out;
 }

@@ -200,6 +200,9 @@ TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
     REQUIRE(message::to_crlf(s) == reference_to_crlf(s));
     const std::string crlf = message::to_crlf(s);
     REQUIRE(message::fits_7bit(crlf) == reference_fits_7bit(crlf));
+    bool fits = !reference_fits_7bit(crlf);
+    REQUIRE(message::to_crlf(s, &fits) == crlf);
+    REQUIRE(fits == reference_fits_7bit(crlf));
   }
   // Each byte the checks stop at, at every place of a 16-byte block and of the tail after the last
   // whole block, and lines just under, at and over 998 that end in another block.
@@ -211,6 +214,10 @@ TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
         INFO("byte(s) " << odd.size() << " long at " << at << " of " << len);
         REQUIRE(message::fits_7bit(s) == reference_fits_7bit(s));
         REQUIRE(message::to_crlf(s) == reference_to_crlf(s));
+        const std::string crlf = reference_to_crlf(s);
+        bool fits = !reference_fits_7bit(crlf);
+        REQUIRE(message::to_crlf(s, &fits) == crlf);
+        REQUIRE(fits == reference_fits_7bit(crlf));
       }
     }
   }
@@ -220,6 +227,13 @@ TEST_CASE("the block-wise body checks agree with byte-at-a-time definitions") {
       INFO("line of " << len << " after " << lead);
       REQUIRE(message::fits_7bit(s) == reference_fits_7bit(s));
       REQUIRE(message::fits_7bit(s) == (len <= 998 && lead <= 998));
+      // The same lines with bare line ends, judged while they are made CRLF.
+      for (const std::string eol : {"\n", "\r"}) {
+        const std::string bare = std::string(lead, 'a') + eol + std::string(len, 'b') + eol + std::string(lead, 'c');
+        bool fits = false;
+        REQUIRE(message::to_crlf(bare, &fits) == s);
+        REQUIRE(fits == (len <= 998));
+      }
     }
   }
   // Misplaced bytes at every offset of a long ASCII run: the block boundaries must not hide them.

@@ -131,6 +131,27 @@ TEST_CASE("wire: round trip on random messages, and the BDAT chunk of each") {
     REQUIRE(to_wire_data(back) == w);
     // BDAT sends what a DATA reader gets, from the payload's own bytes.
     REQUIRE(chunk_of(w) == back);
+    // The same payload when the message is given up, whether or not it needs more than the
+    // terminator (back always does not).
+    REQUIRE(volley::smtp::into_wire_data(std::string(m)) == w);
+    REQUIRE(volley::smtp::into_wire_data(std::string(back)) == w);
+  }
+}
+
+TEST_CASE("wire: a message that needs only the terminator keeps its buffer; any other is converted") {
+  using volley::smtp::into_wire_data;
+  std::string built = "Subject: x\r\n\r\nline one\r\nline two\r\n";
+  built.reserve(built.size() + 3);
+  const char* buffer = built.data();
+  const std::string w = into_wire_data(std::move(built));
+  CHECK(w == "Subject: x\r\n\r\nline one\r\nline two\r\n.\r\n");
+  CHECK(w.data() == buffer);  // no copy
+  // Each of these needs more than the terminator: a dot to stuff, a bare line end, no final CRLF.
+  for (const std::string& m : {".first\r\n"s, "a\r\n.b\r\n"s, "a\nb\r\n"s, "a\rb\r\n"s, "a\r\n\r"s, "a\r\nb"s,
+                              "\r\n."s, ""s, "\r"s, "\n"s}) {
+    INFO(::Catch::Detail::stringify(m));
+    CHECK(into_wire_data(std::string(m)) == to_wire_data(m));
+    CHECK(into_wire_data(std::string(m)) == reference_wire(m));
   }
 }
 
@@ -163,9 +184,15 @@ TEST_CASE("wire: line ends and dots at every offset agree with the definition") 
         m.insert(at, end);
         INFO("length " << len << ", line end at " << at);
         REQUIRE(to_wire_data(m) == reference_wire(m));
+        REQUIRE(volley::smtp::into_wire_data(std::string(m)) == reference_wire(m));
         std::string dotted = m;
         dotted.insert(at + end.size(), ".");
         REQUIRE(to_wire_data(dotted) == reference_wire(dotted));
+        REQUIRE(volley::smtp::into_wire_data(std::string(dotted)) == reference_wire(dotted));
+        // Ended with CRLF, as Volley builds messages: the ones that need only the terminator.
+        for (const std::string& whole : {m + "\r\n", dotted + "\r\n"}) {
+          REQUIRE(volley::smtp::into_wire_data(std::string(whole)) == reference_wire(whole));
+        }
       }
     }
   }
