@@ -138,7 +138,7 @@ TEST_CASE("wire: round trip on random messages, and the BDAT chunk of each") {
   }
 }
 
-TEST_CASE("wire: a message that needs only the terminator keeps its buffer; any other is converted") {
+TEST_CASE("wire: a message that needs only the terminator keeps its buffer, any other is converted") {
   using volley::smtp::into_wire_data;
   std::string built = "Subject: x\r\n\r\nline one\r\nline two\r\n";
   built.reserve(built.size() + 3);
