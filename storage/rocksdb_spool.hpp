@@ -1,6 +1,6 @@
 #pragma once
 // The spool (core/spool/spool.hpp) on RocksDB: one default column family, key prefixes per
-// record kind (see spool.hpp), tuned for a queue (see spool_options() in rocksdb_spool.cpp);
+// record kind (see spool.hpp), tuned for a queue (storage/spool_options.cpp);
 // message bodies in segment files under <path>/bodies (storage/body_segments.hpp).
 #include <chrono>
 #include <cstdint>
