@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 
 namespace volley::storage {
@@ -20,9 +21,12 @@ BackgroundSync::~BackgroundSync() {
 void BackgroundSync::start(int fd) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    assert(!running_ && "BackgroundSync::start before wait() of the last sync");
+    // The thread first: if it cannot be made (std::system_error), nothing waits for a sync that
+    // will never run.
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
     fd_ = fd;
     running_ = true;
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   wake_.notify_one();
 }

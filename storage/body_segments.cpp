@@ -281,16 +281,16 @@ bool BodySegments::finish_append(std::string* error) {
   if (!appending_) return true;  // nothing appended
   const std::uint64_t end = *appending_;
   appending_.reset();
-  if (const int e = sync_.wait(); e != 0) {
+  const int e = sync_.wait();
+  // Past the group whether or not its sync worked: its records were written beside the sync,
+  // and if their deletion fails too they must go on naming these bytes, never the next group's
+  // (at open, a group is known by where it starts).
+  segments_[active_].bytes = end;
+  if (e != 0) {
     errno = e;
     if (error) *error = errno_text("body segments: sync " + path_of(active_));
-    // What was appended is no one's, as in start_append's fail(): the next group overwrites it.
-    if (::ftruncate(fd_, static_cast<off_t>(segments_[active_].bytes)) != 0) {
-      // Harmless: the bytes stay unreferenced.
-    }
     return false;
   }
-  segments_[active_].bytes = end;
   return true;
 }
 
@@ -315,33 +315,53 @@ std::vector<std::pair<std::uint64_t, std::vector<std::string>>> BodySegments::sp
 }
 
 std::optional<std::string> BodySegments::read(const BodyLocation& at, std::string* error) const {
+  std::string body;
+  if (read_into(at, &body, error) != Readback::intact) return std::nullopt;
+  return body;
+}
+
+BodySegments::Readback BodySegments::read_back(const BodyLocation& at, std::string* error) const {
+  std::string body;
+  return read_into(at, &body, error);
+}
+
+BodySegments::Readback BodySegments::read_into(const BodyLocation& at, std::string* body, std::string* error) const {
   const int fd = at.segment == active_ ? fd_ : ::open(path_of(at.segment).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (error) *error = errno_text("body segments: open " + path_of(at.segment));
-    return std::nullopt;
+    return Readback::unreadable;
   }
-  std::string body(at.length, '\0');
+  body->assign(at.length, '\0');
   std::size_t done = 0;
-  bool ok = true;
-  while (done < body.size()) {
-    ssize_t n = ::pread(fd, body.data() + done, body.size() - done, static_cast<off_t>(at.offset + done));
+  Readback verdict = Readback::intact;
+  while (done < body->size()) {
+    ssize_t n = ::pread(fd, body->data() + done, body->size() - done, static_cast<off_t>(at.offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      // The file ends before the body does: its bytes never reached the disk.
+      verdict = n == 0 ? Readback::not_written : Readback::unreadable;
       if (n == 0) errno = ENODATA;
       if (error) *error = errno_text("body segments: read " + path_of(at.segment));
-      ok = false;
       break;
     }
     done += static_cast<std::size_t>(n);
   }
   if (fd != fd_) ::close(fd);
-  if (!ok) return std::nullopt;
-  if (!body_matches(at, body)) {
+  if (verdict == Readback::intact && !body_matches(at, *body)) {
     if (error) *error = "body segments: " + path_of(at.segment) + " at " + std::to_string(at.offset) +
                         ": not the bytes its record names (checksum differs)";
-    return std::nullopt;
+    verdict = Readback::not_written;
   }
-  return body;
+  return verdict;
+}
+
+bool BodySegments::sync_segment(std::uint64_t segment, std::string* error) const {
+  const int fd = ::open(path_of(segment).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return true;  // nothing there to sync; reading it says so
+  const bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+  if (!ok && error) *error = errno_text("body segments: sync " + path_of(segment));
+  if (fd >= 0) ::close(fd);
+  return ok;
 }
 
 void BodySegments::forget(const std::string& id, const BodyLocation& at) {

@@ -13,9 +13,11 @@
 // (finish_append). Side by side, a power loss can leave durable records naming bytes that never
 // reached the disk (zeros, a short file, or a recycled spare's older body): so each record carries
 // a checksum of its body (XXH3-64) and the offset its group started at. A body that does not
-// match is never returned (read()); at open, the owner checks the bodies of the newest group
-// (the only one whose syncs can have been cut short: groups are written one after another) and
-// drops that group whole when one of them does not match: none of it was answered. Bytes
+// match is never returned (read()); at open, the owner syncs the newest group's segment (a
+// process that died mid-sync left its bytes in the page cache), reads the newest group's bodies
+// back (the only group whose syncs can have been cut short: groups are written one after another;
+// a group is known by its segment and where it starts, so no two share that) and drops that
+// group whole when one of them was never written: none of it was answered. Bytes
 // appended without a durable record (a crash, a failed RocksDB write) are garbage no record names.
 //
 // Space: each segment knows the messages whose bodies are in it (their ids, kept in memory:
@@ -93,7 +95,8 @@ class BodySegments {
   bool start_append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out,
                     std::string* error);
   // Waits for start_append's sync: false and *error when it failed (the bytes are then garbage:
-  // records already written that name them must be deleted).
+  // records already written that name them must be deleted). Their place is not written over:
+  // records that could not be deleted must not come to name another group's bytes.
   bool finish_append(std::string* error);
   // start_append and finish_append at once: the bodies are durable when it returns true.
   bool append(const std::vector<std::string_view>& bodies, std::vector<BodyLocation>* out, std::string* error);
@@ -113,6 +116,14 @@ class BodySegments {
   // A body's bytes; nullopt and *error when the segment or the range cannot be read, or when
   // they are not the bytes the record's checksum names.
   std::optional<std::string> read(const BodyLocation& at, std::string* error) const;
+  // What reading a body back shows: its bytes, bytes that were never written there (the file
+  // ends first, or the checksum differs: what a sync cut short leaves), or an error that says
+  // nothing about the bytes (the file cannot be opened or read).
+  enum class Readback { intact, not_written, unreadable };
+  Readback read_back(const BodyLocation& at, std::string* error) const;
+  // Makes what the segment file holds durable (at open: a process that died during a group's
+  // sync left that group's bytes in the page cache only). False and *error on failure.
+  bool sync_segment(std::uint64_t segment, std::string* error) const;
 
   std::string path_of(std::uint64_t segment) const;
   std::uint64_t active_segment() const { return active_; }
@@ -132,6 +143,7 @@ class BodySegments {
   bool start_segment(std::uint64_t number, std::string* error);
   std::string spare_path(std::uint64_t segment) const;
   int open_next(std::uint64_t number);
+  Readback read_into(const BodyLocation& at, std::string* body, std::string* error) const;
 
   std::string dir_;
   std::uint64_t segment_bytes_;

@@ -351,15 +351,23 @@ class RocksSpool final : public Spool {
       }
     });
     if (!read) return fail(error, "spool: the scan of body locations failed");
-    std::string why;
-    if (const auto torn = newest.torn(*bodies_, &why); !torn.empty()) {
+    const auto checked = newest.check(*bodies_);
+    if (!checked.synced) return fail(error, "spool: the newest group's bodies: " + checked.error);
+    if (!checked.torn.empty()) {
+      const auto& torn = checked.torn;
       auto s = storage::drop_messages(*db_, torn);
       if (!s.ok()) return fail(error, "spool: dropping the group a crash cut short: " + s.ToString());
       for (const auto& [id, at] : newest.members()) bodies_->forget(id, at);
-      report("spool: recovery: the last group commit before the crash was cut short (" + why + "): its " +
+      report("spool: recovery: the last group commit before the crash was cut short (" + checked.error + "): its " +
              std::to_string(torn.size()) + " messages, never acknowledged, are dropped (first " + torn.front() +
              ", last " + torn.back() + ")");
+    } else if (!checked.error.empty()) {
+      report("spool: recovery: the newest group's bodies could not all be checked; kept (" + checked.error + ")");
     }
+    // The records RocksDB replayed from its log at open may have been read from the page cache
+    // too, like the bodies synced above.
+    if (auto s = db_->SyncWAL(); !s.ok() && !s.IsNotSupported())
+      return fail(error, "spool: sync of the replayed log: " + s.ToString());
     legacy_bodies_ = any_under(kBodyPrefix);
     return bodies_->start(error);
   }
@@ -408,8 +416,9 @@ class RocksSpool final : public Spool {
   }
 
   // A group whose bodies' sync failed after its records were written: the records go again, in a
-  // synced write (if that fails too, the records stay and the message may be sent twice: it is
-  // never lost).
+  // synced write. If that fails too, the records stay, naming bytes no other group is written
+  // over (finish_append): the refused messages may still be sent, from the page cache, or fail
+  // to load after a power cut; no answered message is touched.
   void unwrite(const CommitBatch& batch) {
     rocksdb::WriteBatch wb;
     for (const auto& a : batch.idempotency) wb.Delete(make_key(kIdempotencyPrefix, a.key));
@@ -446,8 +455,8 @@ class RocksSpool final : public Spool {
   // for as long as it is retried): at most once per compaction interval, the live bodies of up to
   // four sealed segments that are over three quarters garbage, up to 8 MiB of them, are appended
   // to the active segment and their records rewritten in one synced write; the old segments are
-  // then empty and go. Same order as a commit: the new bytes are durable before the records name
-  // them.
+  // then empty and go. The new bytes are durable before the records name them (append() waits for
+  // the sync; a commit instead writes its records beside it).
   void compact() override {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_compaction_ < compaction_interval_) return;

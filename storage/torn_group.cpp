@@ -42,18 +42,25 @@ void NewestGroup::see(std::string_view id, const BodyLocation& at) {
   members_.emplace_back(std::string(id), at);
 }
 
-std::vector<std::string> NewestGroup::torn(const BodySegments& bodies, std::string* why) const {
-  std::vector<std::string> ids;
+NewestGroup::Check NewestGroup::check(const BodySegments& bodies) const {
+  Check out;
+  if (members_.empty()) return out;
+  if (!bodies.sync_segment(segment_, &out.error)) {
+    out.synced = false;
+    return out;
+  }
   for (const auto& [id, at] : members_) {
     std::string error;
-    if (!bodies.read(at, &error)) {
-      if (why) *why = error;
-      for (const auto& member : members_) ids.push_back(member.first);
-      std::sort(ids.begin(), ids.end());
+    const auto readback = bodies.read_back(at, &error);
+    if (readback == BodySegments::Readback::intact) continue;
+    if (out.error.empty() || readback == BodySegments::Readback::not_written) out.error = error;
+    if (readback == BodySegments::Readback::not_written) {
+      for (const auto& member : members_) out.torn.push_back(member.first);
+      std::sort(out.torn.begin(), out.torn.end());
       break;
     }
   }
-  return ids;
+  return out;
 }
 
 rocksdb::Status drop_messages(rocksdb::DB& db, const std::vector<std::string>& ids) {

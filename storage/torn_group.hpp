@@ -24,9 +24,17 @@ class NewestGroup {
  public:
   // A record names message `id`'s body at `at`.
   void see(std::string_view id, const BodyLocation& at);
-  // The group's message ids when one of its bodies does not read back as its record says (*why:
-  // the first such body's error); empty when every body does.
-  std::vector<std::string> torn(const BodySegments& bodies, std::string* why) const;
+  struct Check {
+    bool synced = true;             // false: the group's segment could not be synced (error says why)
+    std::vector<std::string> torn;  // the group's ids, sorted, when one of its bodies was never written
+    std::string error;              // the first problem met: why torn, or a body that could not be read
+  };
+  // Syncs the group's segment (a process that died during the group's sync left its bytes in the
+  // page cache: read back from there they would pass, and then be lost to a power cut), then
+  // reads each body back. Only bytes shown never written (the file ends first, or the checksum
+  // differs) make the group torn; a body that cannot be read at all (EIO, a removed file) says
+  // nothing about what was written, and the group is kept.
+  Check check(const BodySegments& bodies) const;
   // The group's bodies, by message id.
   const std::vector<std::pair<std::string, BodyLocation>>& members() const { return members_; }
 

@@ -2,6 +2,8 @@
 // synced side by side, so a power loss can leave its records on disk and some of its bodies not.
 // A test cannot pull the plug; it writes two groups and then does to the segment file what the
 // lost writes would have left: other bytes in a body's place, or a file that ends early.
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -169,4 +171,52 @@ TEST_CASE("spool: an intact newest group is kept at open", "[spool][segments][cr
   check_kept(*s, g.a);
   check_kept(*s, g.b);
   CHECK(s->find_idempotent("key-b", 0, nullptr));
+}
+
+TEST_CASE("spool: the newest group is the one in the newest segment: a group cut short after a new segment began goes, "
+          "the groups of the segment before stay",
+          "[spool][segments][crash]") {
+  TempDir dir;
+  const storage::SpoolTuning small{10000, std::chrono::seconds(1)};
+  // "a" fills the first segment past 10,000 bytes; "b" begins the second.
+  const std::vector<spool::NewMessage> a{make_message("roll-a1", 1, 6000), make_message("roll-a2", 1, 6000)};
+  const std::vector<spool::NewMessage> b{make_message("roll-b1", 1, 3000), make_message("roll-b2", 1, 3000)};
+  std::string error;
+  {
+    auto s = storage::open_spool(dir.path(), &error, small);
+    REQUIRE(s);
+    commit_group(*s, a, "key-a");
+    commit_group(*s, b, "key-b");
+  }
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/bodies")) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() == 2);
+  std::filesystem::resize_file(files[1], 3000 + 100);  // b2 never reached the disk
+  std::vector<std::string> reports;
+  auto s = storage::open_spool(dir.path(), &error, small, [&](const std::string& r) { reports.push_back(r); });
+  INFO(error);
+  REQUIRE(s);
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].find("its 2 messages, never acknowledged, are dropped") != std::string::npos);
+  check_kept(*s, a);
+  check_dropped(*s, b);
+  CHECK(s->find_idempotent("key-a", 0, nullptr));
+  CHECK_FALSE(s->find_idempotent("key-b", 0, nullptr));
+}
+
+TEST_CASE("spool: a newest group whose bodies cannot be read at all is kept and reported, not dropped",
+          "[spool][segments][crash]") {
+  TwoGroups g;
+  std::filesystem::remove(g.segment);  // says nothing about what was written
+  std::vector<std::string> reports;
+  std::string error;
+  auto s = storage::open_spool(g.dir.path(), &error, {}, [&](const std::string& r) { reports.push_back(r); });
+  INFO(error);
+  REQUIRE(s);
+  REQUIRE_FALSE(reports.empty());
+  CHECK(reports[0].find("could not all be checked; kept") != std::string::npos);
+  CHECK(message_ids(*s) == std::set<std::string>{"torn-a1", "torn-a2", "torn-b1", "torn-b2", "torn-b3"});
+  CHECK(s->find_idempotent("key-b", 0, nullptr));
+  CHECK_FALSE(s->load_body("torn-b1"));  // the loss shows where the body is wanted
 }
