@@ -52,10 +52,16 @@ std::string prose(std::size_t bytes, bool html) {
   return out;
 }
 
+// The text and html live here; the MimeContent views them (as it views the request's JSON).
+std::string text_storage;
+std::string html_storage;
+
 volley::message::MimeContent content(std::size_t text_bytes, std::size_t html_bytes, std::size_t attachment_bytes) {
   volley::message::MimeContent c;
-  c.text = prose(text_bytes, false);
-  c.html = prose(html_bytes, true);
+  text_storage = prose(text_bytes, false);
+  html_storage = prose(html_bytes, true);
+  c.text = text_storage;
+  c.html = html_storage;
   volley::message::AttachmentPart a;
   a.filename = "invoice.pdf";
   a.content_type = "application/pdf";
@@ -86,8 +92,9 @@ GMimeTextPart* gmime_text(const char* subtype, const std::string& text) {
 
 std::size_t build_gmime(const volley::message::MimeContent& c, GMimeFormatOptions* crlf, std::string* printed = nullptr) {
   GMimeMultipart* alternative = g_mime_multipart_new_with_subtype("alternative");
-  GMimeTextPart* text = gmime_text("plain", *c.text);
-  GMimeTextPart* html = gmime_text("html", *c.html);
+  // GMime wants C strings: the storage c.text and c.html view (no copy timed that ours has not).
+  GMimeTextPart* text = gmime_text("plain", text_storage);
+  GMimeTextPart* html = gmime_text("html", html_storage);
   g_mime_multipart_add(alternative, GMIME_OBJECT(text));
   g_mime_multipart_add(alternative, GMIME_OBJECT(html));
   g_object_unref(text);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace volley::message {
@@ -27,8 +28,10 @@ struct AttachmentPart {
 };
 
 struct MimeContent {
-  std::optional<std::string> text;  // UTF-8, any line ends
-  std::optional<std::string> html;
+  // UTF-8, any line ends. Views: the caller keeps the bytes (prepare_message: the request's JSON)
+  // until build_mime returns, so a 100 KiB text is not copied once more on its way in.
+  std::optional<std::string_view> text;
+  std::optional<std::string_view> html;
   std::vector<AttachmentPart> attachments;
 };
 
