@@ -359,8 +359,9 @@ class RocksSpool final : public Spool {
       if (!s.ok()) return fail(error, "spool: dropping the group a crash cut short: " + s.ToString());
       for (const auto& [id, at] : newest.members()) bodies_->forget(id, at);
       report("spool: recovery: the last group commit before the crash was cut short (" + checked.error + "): its " +
-             std::to_string(torn.size()) + " messages, never acknowledged, are dropped (first " + torn.front() +
-             ", last " + torn.back() + ")");
+             (torn.size() == 1 ? "message, never acknowledged, is dropped (" + torn.front() + ")"
+                               : std::to_string(torn.size()) + " messages, never acknowledged, are dropped (first " +
+                                     torn.front() + ", last " + torn.back() + ")"));
     } else if (!checked.error.empty()) {
       report("spool: recovery: the newest group's bodies could not all be checked; kept (" + checked.error + ")");
     }
