@@ -39,4 +39,17 @@ inline std::string prefix_successor(std::string_view prefix) {
   return upper;
 }
 
+// Visits (key, value) of every key that starts with prefix, in key order, as string_views valid
+// during the call; the walk's status (not ok when it failed). One-off walks: the block
+// cache is not filled.
+template <class Fn>
+rocksdb::Status scan_prefix(rocksdb::DB& db, std::string_view prefix, Fn&& visit) {
+  BoundedIterator it(db, prefix_successor(prefix), /*fill_cache=*/false);
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    visit(std::string_view(it->key().data(), it->key().size()),
+          std::string_view(it->value().data(), it->value().size()));
+  }
+  return it->status();
+}
+
 }  // namespace volley::storage

@@ -386,13 +386,9 @@ class RocksSpool final : public Spool {
   // prefix's end instead of letting it skip tombstones beyond it.
   template <class Fn>
   bool scan(std::string_view prefix, Fn&& visit) {
-    storage::BoundedIterator it(*db_, storage::prefix_successor(prefix), /*fill_cache=*/false);
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
-      visit(std::string_view(it->key().data(), it->key().size()),
-            std::string_view(it->value().data(), it->value().size()));
-    }
-    if (it->status().ok()) return true;
-    report("spool: scan of " + std::string(prefix) + ": " + it->status().ToString());
+    const auto s = storage::scan_prefix(*db_, prefix, std::forward<Fn>(visit));
+    if (s.ok()) return true;
+    report("spool: scan of " + std::string(prefix) + ": " + s.ToString());
     return false;
   }
 

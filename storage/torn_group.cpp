@@ -13,16 +13,6 @@ namespace volley::storage {
 
 namespace {
 
-// Visits every key with prefix, in key order; false when the walk failed.
-template <class Fn>
-bool scan(rocksdb::DB& db, std::string_view prefix, Fn&& visit) {
-  BoundedIterator it(db, prefix_successor(prefix), /*fill_cache=*/false);
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
-    visit(it->key(), std::string_view(it->value().data(), it->value().size()));
-  }
-  return it->status().ok();
-}
-
 // An idempotency entry is written in the same group as its messages, at the group's time, which
 // is after each message's received_at (both read from the wall clock: a minute's slack for a
 // clock stepped back).
@@ -75,21 +65,22 @@ rocksdb::Status drop_messages(rocksdb::DB& db, const std::vector<std::string>& i
     wb.Delete(key);
     wb.Delete(spool::make_key(spool::kBodyLocationPrefix, id));
     const std::string recipients = spool::make_key(spool::kRecipientPrefix, id + "-");
-    if (!scan(db, recipients, [&](const rocksdb::Slice& k, std::string_view) { wb.Delete(k); }))
-      return rocksdb::Status::Incomplete("scan of " + recipients + " failed");
+    const auto walked = scan_prefix(
+        db, recipients, [&](std::string_view k, std::string_view) { wb.Delete(rocksdb::Slice(k.data(), k.size())); });
+    if (!walked.ok()) return walked;
   }
   if (earliest == std::numeric_limits<std::int64_t>::max()) earliest = 0;  // no record read: check them all
-  const bool scanned = scan(db, spool::kIdempotencyPrefix, [&](const rocksdb::Slice& k, std::string_view value) {
+  const auto scanned = scan_prefix(db, spool::kIdempotencyPrefix, [&](std::string_view k, std::string_view value) {
     const auto e = spool::decode_idempotency(value);
     if (!e || e->at_ms < earliest - kClockSlackMs) return;
     for (const auto& id : ids) {
       if (e->response_json.find("\"" + id + "\"") != std::string::npos) {
-        wb.Delete(k);
+        wb.Delete(rocksdb::Slice(k.data(), k.size()));
         return;
       }
     }
   });
-  if (!scanned) return rocksdb::Status::Incomplete("scan of idempotency entries failed");
+  if (!scanned.ok()) return scanned;
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return db.Write(wo, &wb);
