@@ -1,8 +1,10 @@
 // volley-body-bench: the per-message passes over an injected text body, timed alone: to_crlf and
 // fits_7bit (the text part, core/message) and to_wire_data or into_wire_data (the spooled DATA
-// payload, core/smtp; the API calls into_wire_data on the message it built),
-// on the text volley-loadgen sends (76-column lines of letters, digits and spaces). Prints the
-// median CPU microseconds per call of each over --rounds rounds of --calls calls.
+// payload, core/smtp; the API calls into_wire_data on the message it built), on the text
+// volley-loadgen sends (76-column lines of letters, digits and spaces). Prints the median CPU
+// microseconds per call of each over --rounds rounds of --calls calls. Since round twelve
+// (loadtest/README.md) to_crlf alone runs the same loop as to_crlf with fits_7bit, its judgement
+// unused: the first line's to_crlf is no longer the plainer pass that round's table compares.
 //   volley-body-bench [--bytes N] [--rounds R] [--calls C]
 // Build it Release (the bench's build/): a sanitizer build measures the sanitizer. To time another
 // checkout's code, compile this file against its sources (loadtest/README.md, issue 14, round 9).

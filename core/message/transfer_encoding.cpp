@@ -73,21 +73,8 @@ const char* next_not_printable(const char* p, const char* end) {
 }  // namespace
 
 std::string to_crlf(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 32);
-  // Copies runs between line ends in one append: most of a body is such runs (profiled hot).
-  util::LineEndScanner scan(text);
-  const char* p = text.data();
-  const char* const end = scan.end();
-  while (p != end) {
-    const char* eol = scan.next(p);
-    out.append(p, eol);
-    if (eol == end) break;
-    out += "\r\n";
-    p = eol + 1;
-    if (*eol == '\r' && p != end && *p == '\n') ++p;
-  }
-  return out;
+  bool fits = false;  // the one conversion loop serves both; only the judgement goes unused
+  return to_crlf(text, &fits);
 }
 
 std::string to_crlf(std::string_view text, bool* fits_7bit) {
@@ -112,6 +99,7 @@ std::string to_crlf(std::string_view text, bool* fits_7bit) {
       continue;
     }
     fits = fits && stop - line <= kMaxLine;
+    // A run between line ends in one append: most of a body is such runs (profiled hot).
     out.append(run, stop);
     out += "\r\n";
     p = stop + 1;
