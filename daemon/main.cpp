@@ -65,6 +65,7 @@
 #include "daemon/reload.hpp"
 #include "daemon/wiring.hpp"
 #include "daemon/check_config.hpp"
+#include "daemon/cpu_scheduling.hpp"
 #include "core/util/log_fields.hpp"
 
 #ifndef VOLLEY_VERSION
@@ -548,6 +549,10 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(loaded.config->log.level));
   volley::set_log_format(loaded.config->log.format);
+  // First, so that every thread made from here on inherits the policy.
+  if (auto why = volley::apply_scheduling_policy(loaded.config->scheduling_policy); !why.empty())
+    spdlog::warn("scheduling_policy = \"{}\" not applied, volleyd runs on as it was started: {}",
+                 loaded.config->scheduling_policy, why);
   // Before anything is opened: a bad key stops the daemon rather than letting mail leave unsigned.
   std::string dkim_error;
   auto dkim_signer = volley::load_dkim_signer(*loaded.config, &dkim_error);

@@ -50,6 +50,7 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   check(a.unsubscribe == b.unsubscribe, "unsubscribe");
   check(a.hostname == b.hostname, "hostname");
   check(a.worker_threads == b.worker_threads, "worker_threads");
+  check(a.scheduling_policy == b.scheduling_policy, "scheduling_policy");
   return out;
 }
 

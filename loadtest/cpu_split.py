@@ -44,10 +44,24 @@ def threads(pid):
     for tid in tids:
         try:
             comm = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
-            out[int(tid)] = (comm, cpu_of(f"/proc/{pid}/task/{tid}/stat"))
+            out[int(tid)] = (comm, cpu_of(f"/proc/{pid}/task/{tid}/stat"), *switches(pid, tid))
         except OSError:
             pass
     return out
+
+
+def switches(pid, tid):
+    """Voluntary and involuntary context switches of a thread so far (0, 0 when it is gone)."""
+    counts = [0, 0]
+    try:
+        for line in open(f"/proc/{pid}/task/{tid}/status"):
+            if line.startswith("voluntary_ctxt_switches:"):
+                counts[0] = int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                counts[1] = int(line.split()[1])
+    except OSError:
+        pass
+    return counts
 
 
 def running(snapshot, name):
@@ -82,11 +96,15 @@ def main():
         f.write(f"wall {wall:.2f} s (volley-loadgen running)\n")
         for comm, cpu in sorted(per_process.items(), key=lambda kv: -kv[1]):
             f.write(f"{comm:16s} {cpu:6.2f} s CPU  {cpu / wall:.2f} cores\n")
-        f.write("volleyd threads:\n")
-        for tid, (comm, cpu) in sorted(last_threads.items()):
-            used = cpu - first_threads.get(tid, (comm, 0.0))[1]
+        # Context switches: a thread that sleeps and is woken for each message costs a switch
+        # each way, which in a VM is dearer than most of the work it wakes for.
+        f.write("volleyd threads (CPU; context switches voluntary/involuntary during the injection):\n")
+        for tid, (comm, cpu, vol, invol) in sorted(last_threads.items()):
+            _, cpu0, vol0, invol0 = first_threads.get(tid, (comm, 0.0, 0, 0))
+            used = cpu - cpu0
             if used >= 0.01:
-                f.write(f"  {tid:7d} {comm:16s} {used:6.2f} s CPU  {used / wall:.2f} cores\n")
+                f.write(f"  {tid:7d} {comm:16s} {used:6.2f} s CPU  {used / wall:.2f} cores"
+                        f"  switches {vol - vol0}/{invol - invol0}\n")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ const std::vector<std::string_view> kTables = {"http",   "spool", "dns",       "
                                               "smtp_in", "return_path", "suppression", "webhook", "events",
                                               "metrics", "tls", "dkim", "tls_reporting",
                                               "submission", "submission_user", "unsubscribe", "tenant", "lifecycle"};
-const std::vector<std::string_view> kTopLevelKeys = {"hostname", "worker_threads"};
+const std::vector<std::string_view> kTopLevelKeys = {"hostname", "worker_threads", "scheduling_policy"};
 
 // The [name] table, or nullptr when absent or not a table (reported).
 const toml::table* section(const toml::table& root, std::string_view name, Problems& problems) {
@@ -244,6 +244,7 @@ void read_root(const toml::table& root, Config& config, Problems& problems) {
   TableReader top(problems, root, "");
   top.read("hostname", &config.hostname, string_that("a host name such as \"mail.example.com\"", is_host_name));
   top.read("worker_threads", &config.worker_threads, integer_in<std::size_t>(0, 256));
+  top.read("scheduling_policy", &config.scheduling_policy, one_of({"batch", "inherit"}));
 
   if (const auto* t = section(root, "http", problems)) read_http(*t, config.http, problems);
   if (const auto* t = section(root, "spool", problems)) read_spool(*t, config.spool, problems);

@@ -287,6 +287,10 @@ struct Config {
   // Threads that run the actors (CAF's scheduler); 0: one for every two CPUs, at least one.
   // The HTTP and SMTP sockets, the spool's commits and DKIM signing have threads of their own.
   std::size_t worker_threads = 0;
+  // Linux scheduling policy of volleyd's threads (daemon/cpu_scheduling.hpp): "batch"
+  // (SCHED_BATCH: a thread woken by another does not preempt the one running) or "inherit" (the
+  // policy volleyd was started with).
+  std::string scheduling_policy = "batch";
 
   friend bool operator==(const Config&, const Config&) = default;
 };

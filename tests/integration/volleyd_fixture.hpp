@@ -38,6 +38,7 @@ struct VolleydOptions {
   std::string log_extra;       // more keys of [log], one "key = value" per line
   std::string extra_toml;      // more tables ([[source]], [[pool]], [shaping.*], ...)
   std::string http_extra;      // more keys of [http], one "key = value" per line
+  std::string top_extra;       // more top-level keys, one "key = value" per line
   // Whether the daemon answers on its HTTP port; null: GET /healthz over plain HTTP says 200.
   std::function<bool(std::uint16_t port)> healthy;
 };
@@ -54,7 +55,8 @@ inline std::string volleyd_config(const VolleydOptions& o, std::uint16_t http_po
                                   const std::filesystem::path& spool,
                                   const std::filesystem::path& event_log) {
   std::string toml =
-      "hostname = \"volley.test\"\n"
+      "hostname = \"volley.test\"\n" +
+      o.top_extra +
       "[http]\n"
       "listen = \"127.0.0.1:" + std::to_string(http_port) + "\"\n" +
       o.http_extra +
@@ -132,6 +134,7 @@ class Volleyd {
   std::optional<int> stop() { return process_.stop(std::chrono::seconds(20)); }
   bool running() { return process_.running(); }
   void signal(int sig) { process_.signal(sig); }
+  pid_t pid() const { return process_.pid(); }
 
   // The running volleyd's configuration file, and a new text for it (same ports and paths) that a
   // reload (SIGHUP, POST /api/v1/reload) then reads.

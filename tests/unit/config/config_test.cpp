@@ -109,6 +109,7 @@ TEST_CASE("a full configuration") {
   const auto c = parsed(R"(
 hostname = "mta1.example.net"
 worker_threads = 3
+scheduling_policy = "inherit"
 
 [http]
 listen = "[::1]:9025"
@@ -150,6 +151,7 @@ level = "debug"
 )");
   CHECK(c.hostname == "mta1.example.net");
   CHECK(c.worker_threads == 3);
+  CHECK(c.scheduling_policy == "inherit");
   CHECK(c.http.listen == HostPort{"::1", 9025});
   CHECK(c.http.max_message_size == 10u * 1024 * 1024);
   CHECK(c.http.max_pending == 500u);
@@ -280,6 +282,7 @@ TEST_CASE("bad addresses name file, line and key, and say what is wrong") {
   CHECK(error_of("hostname = \"not a host\"\n") ==
         "volley.toml:1: hostname: expected a host name such as \"mail.example.com\", got \"not a host\"");
   CHECK(error_of("worker_threads = 300\n").rfind("volley.toml:1: worker_threads: expected an integer 0..256", 0) == 0);
+  CHECK(error_of("scheduling_policy = \"fifo\"\n").rfind("volley.toml:1: scheduling_policy: expected one of", 0) == 0);
 }
 
 TEST_CASE("every [[route]] needs a domain and a host, and a domain has one route") {
