@@ -210,7 +210,7 @@ api::ReloadAnswer Reloader::reload(const std::string& who) {
   spdlog::info("reload: asked by {}: {} now in force{}", who, util::joined(answer.changed, "nothing"),
                util::log_fields("by", who, "outcome", "applied", "changed", util::joined(answer.changed, "nothing")));
   if (!answer.restart_required.empty())
-    spdlog::warn("reload: asked by {}: {} changed but take effect only at the next start{}", who,
+    spdlog::warn("reload: asked by {}: {} changed, which takes effect only at the next start{}", who,
                  util::joined(answer.restart_required, "nothing"),
                  util::log_fields("by", who, "restart_required", util::joined(answer.restart_required, "nothing")));
   return answer;

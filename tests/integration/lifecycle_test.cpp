@@ -212,7 +212,7 @@ TEST_CASE("POST /api/v1/reload takes new API keys at once, names what needs a re
   CHECK(answer["reloaded"] == true);
   CHECK(answer["changed"] == json::array({"api_key"}));
   CHECK(answer["restart_required"] == json::array({"spool"}));
-  CHECK(volleyd.log().find("spool changed but take effect only at the next start") != std::string::npos);
+  CHECK(volleyd.log().find("spool changed, which takes effect only at the next start") != std::string::npos);
   auto t1_again = volleyd.client();
   t1_again.set_bearer("t1-secret");
   CHECK(t1_again.get("/api/v1/suppressions").status == 401);
