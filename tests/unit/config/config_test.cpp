@@ -99,7 +99,7 @@ TEST_CASE("the default document parses to the defaults and sets every key") {
                           "pool =", "[shaping.default]", "max_connection_rate =", "max_message_rate =",
                           "max_recipients_per_transaction =", "rate_limit_cooldown =", "rate_limit_recovery_step =",
                           "[[shaping.provider]]", "name =", "mx_suffixes =", "[[shaping.domain]]",
-                          "[[shaping.source]]", "source =", "provider ="}) {
+                          "[[shaping.source]]", "source =", "provider =", "worker_threads =", "scheduling_policy ="}) {
     INFO(key);
     CHECK(text.find(key) != std::string::npos);
   }
